@@ -1,0 +1,163 @@
+"""The filter protocol: a class with validated keyword options around a Numba kernel.
+
+Frames are ``(H, W, 3) uint8 BGR`` arrays. A filter never modifies ``src``; given
+``out`` it fills that array and returns the same object, otherwise it returns a new
+array. Filters keep scratch buffers between calls while the frame shape stays the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from .errors import ParameterError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One keyword option of a filter.
+
+    ``kind`` converts a value given as text (``filters.parse``) or as a Python object;
+    ``check`` returns an error message for a bad value, or ``None`` when it is fine.
+    """
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None = None
+    choices: tuple[Any, ...] | None = None
+    optional: bool = False  # the value may also be None ("none" on the command line)
+
+    def convert(self, filter_name: str, value: Any) -> Any:
+        """Return ``value`` converted to this option's kind; raise ParameterError if it is bad."""
+        try:
+            value = self._coerce(value)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"{filter_name}: option {self.name} must be {self.kind.__name__}, got {value!r}"
+            ) from None
+        if value is None:
+            return None
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(map(str, self.choices))
+            raise ParameterError(f"{filter_name}: option {self.name} must be one of {allowed}, got {value!r}")
+        problem = self.check(value) if self.check else None
+        if problem:
+            raise ParameterError(f"{filter_name}: option {self.name} {problem}, got {value!r}")
+        return value
+
+    def _coerce(self, value: Any) -> Any:
+        if value is None or (self.optional and isinstance(value, str) and value.lower() == "none"):
+            if not self.optional:
+                raise TypeError
+            return None
+        if self.kind is bool:
+            if isinstance(value, str):
+                if value.lower() in _TRUE | _FALSE:
+                    return value.lower() in _TRUE
+                raise ValueError
+            if isinstance(value, (bool, np.bool_, int)) and value in (0, 1):
+                return bool(value)
+            raise TypeError
+        if self.kind is int:
+            if isinstance(value, (bool, np.bool_)):
+                raise TypeError
+            if isinstance(value, str):
+                return int(value, 10)
+            if float(value) != int(value):
+                raise ValueError
+            return int(value)
+        if self.kind is float:
+            if isinstance(value, (bool, np.bool_)):
+                raise TypeError
+            result = float(value)
+            if not np.isfinite(result):
+                raise ValueError
+            return result
+        return self.kind(value)
+
+
+def odd_at_least(minimum: int) -> Callable[[int], str | None]:
+    """Check for an odd integer >= ``minimum`` (kernel sizes)."""
+    return lambda v: None if v >= minimum and v % 2 == 1 else f"must be an odd integer >= {minimum}"
+
+
+def in_range(low: float, high: float) -> Callable[[float], str | None]:
+    """Check for ``low <= value <= high``."""
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+
+
+def check_frame(src: np.ndarray, what: str = "src") -> None:
+    """Raise ParameterError unless ``src`` is a non-empty ``(H, W, 3) uint8`` array."""
+    if not isinstance(src, np.ndarray):
+        raise ParameterError(f"{what} must be a numpy array, got {type(src).__name__}")
+    if src.dtype != np.uint8 or src.ndim != 3 or src.shape[2] != 3:
+        raise ParameterError(f"{what} must be an (H, W, 3) uint8 BGR frame, got shape {src.shape} {src.dtype}")
+    if src.shape[0] == 0 or src.shape[1] == 0:
+        raise ParameterError(f"{what} must not be empty, got shape {src.shape}")
+
+
+class Filter:
+    """Base class of every filter: validated options, ``out=`` handling, buffer reuse.
+
+    Subclasses declare ``options`` and implement ``_apply(src, out)``, which reads the
+    C-contiguous ``(H, W, 3) uint8`` frame ``src`` and writes every pixel of ``out``
+    (same shape, distinct memory).
+    """
+
+    name: ClassVar[str] = ""  # set by @register_filter
+    options: ClassVar[tuple[Option, ...]] = ()
+
+    def __init__(self, **options: Any) -> None:
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            valid = ", ".join(known) or "none"
+            raise ParameterError(f"{self.name}: unknown option {unknown[0]!r}; valid options: {valid}")
+        for opt in self.options:
+            value = options.get(opt.name, opt.default)
+            setattr(self, opt.name, opt.convert(self.name, value) if opt.name in options else value)
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{o.name}={getattr(self, o.name)!r}" for o in self.options)
+        return f"{type(self).__name__}({args})"
+
+    @property
+    def spec(self) -> str:
+        """The ``NAME:key=value,...`` text that rebuilds this filter (non-default options only)."""
+        changed = [f"{o.name}={getattr(self, o.name)}" for o in self.options if getattr(self, o.name) != o.default]
+        return self.name + (":" + ",".join(changed) if changed else "")
+
+    def __call__(self, src: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+        """Filter the ``(H, W, 3) uint8 BGR`` frame ``src`` into ``out`` (new array if None)."""
+        check_frame(src)
+        if out is None:
+            out = np.empty_like(src, order="C")
+        else:
+            check_frame(out, "out")
+            if out.shape != src.shape:
+                raise ParameterError(f"out must have the shape of src {src.shape}, got {out.shape}")
+        target = out
+        if not out.flags.c_contiguous or np.shares_memory(out, src):
+            target = np.empty(src.shape, np.uint8)
+        self._apply(np.ascontiguousarray(src), target)
+        if target is not out:
+            out[...] = target
+        return out
+
+    def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _buffer(self, key: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        """A scratch array kept between calls; reallocated only when shape or dtype change."""
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._buffers[key] = np.empty(shape, dtype)
+        return buf

@@ -1,0 +1,18 @@
+"""Exceptions shared by `filters` and the `camfilters` app.
+
+Every error the project raises on purpose derives from `CamfiltersError`, so the
+CLI can turn it into one line on stderr; each also derives from the matching
+builtin so ordinary ``except ValueError`` code keeps working.
+"""
+
+
+class CamfiltersError(Exception):
+    """Base of every error camfilters raises on purpose; its message is one line for the user."""
+
+
+class ParameterError(CamfiltersError, ValueError):
+    """A bad argument or option: the message names it, the bad value and what is allowed."""
+
+
+class PluginError(CamfiltersError, ImportError):
+    """A third-party filter plugin failed to load."""
