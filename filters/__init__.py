@@ -7,6 +7,7 @@
 """
 
 from .base import Filter, Option
+from .correlate import correlate
 from .errors import CamfiltersError, ParameterError, PluginError
 from .registry import available, filter_class, get, load_plugins, parse, register_filter
 from .warmup import warm_up
@@ -21,6 +22,7 @@ __all__ = sorted([
     "ParameterError",
     "PluginError",
     "available",
+    "correlate",
     "filter_class",
     "get",
     "load_plugins",

@@ -1,0 +1,216 @@
+"""The ``camfilters`` command: run, render, list, devices, explain, bench."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .errors import CamfiltersError, ParameterError
+from .overlay import HOTKEYS
+
+log = logging.getLogger("camfilters")
+
+EXAMPLES = """\
+examples:
+  camfilters run --filter edge                  webcam (or the demo source) through the edge filter
+  camfilters run --filter blur:ksize=9 --filter sketch --mirror
+  camfilters run --source clip.mp4 --filter cartoon --record out.mp4 --no-window
+  camfilters run --lens glasses --lens bg-blur  face lenses (needs the face extra)
+  camfilters run --filter edge --virtual-cam    send to a virtual webcam for video calls
+  camfilters render in.mp4 -o out.mp4 --filter cartoon
+  camfilters explain --kernel "0 1; 1 0" --input "1 2 3; 4 5 6; 7 8 9" -o explain.png
+"""
+
+
+def _hotkey_help() -> str:
+    return "hotkeys (in the window):\n" + "\n".join(f"  {k:<8} {text}" for k, text in HOTKEYS) + "\n"
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
+        raise argparse.ArgumentTypeError(f"size must look like 1280x720, got {text!r}")
+    return int(w), int(h)
+
+
+def _positive(kind):
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+        return value
+
+    return convert
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line ("camfilters: error: ...") plus the --help hint."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog="camfilters", description="Real-time webcam filters.",
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog=_hotkey_help() + "\n" + EXAMPLES)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details (per-stage timings, devices)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
+
+    run = sub.add_parser("run", help="show the webcam through filters", formatter_class=argparse.RawDescriptionHelpFormatter,
+                         description="Show the webcam (or a video file, or the demo) through a chain of filters.",
+                         epilog=_hotkey_help() + "\n" + EXAMPLES)
+    run.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC",
+                     help="NAME or NAME:key=value,... (repeat to chain; see `camfilters list`)")
+    run.add_argument("--lens", dest="lenses", action="append", default=[], metavar="SPEC",
+                     help="face lens, e.g. glasses or bg-blur:strength=25 (repeatable; face extra)")
+    run.add_argument("--source", default="auto",
+                     help="auto (camera 0, else the demo), a camera INDEX, a video PATH or URL, or demo")
+    run.add_argument("--size", type=_size, metavar="WxH", help="ask the camera / demo for this size")
+    run.add_argument("--fps", type=_positive(float), help="ask the camera / demo for this frame rate")
+    run.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
+    run.add_argument("--record", type=Path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, ...)")
+    run.add_argument("--output-dir", type=Path, default=Path("."), help="folder for hotkey recordings and snapshots")
+    run.add_argument("--no-window", dest="window", action="store_false", help="no preview window (headless)")
+    run.add_argument("--max-frames", type=_positive(int), metavar="N", help="stop after N frames")
+    run.add_argument("--duration", type=_positive(float), metavar="SECONDS", help="stop after this many seconds")
+    run.add_argument("--virtual-cam", nargs="?", const="", default=None, metavar="DEVICE",
+                     help="also send to a virtual webcam (vcam extra); DEVICE e.g. /dev/video10")
+    run.add_argument("--virtual-cam-mirror", action="store_true",
+                     help="mirror what the virtual camera sends (call apps mirror the self-view themselves)")
+    run.add_argument("--face-model", metavar="PATH", help="MediaPipe face_landmarker.task to use")
+    run.add_argument("--segmentation-model", metavar="PATH", help="MediaPipe selfie segmentation .tflite to use")
+
+    render = sub.add_parser("render", help="filter a video file offline, as fast as possible")
+    render.add_argument("input", type=Path)
+    render.add_argument("-o", "--output", type=Path, required=True)
+    render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC")
+    render.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+    sub.add_parser("list", help="filters and lenses with their options and defaults")
+    sub.add_parser("devices", help="cameras found, with their resolution")
+
+    explain = sub.add_parser("explain", help="show what a convolution (correlation) computes, step by step")
+    explain.add_argument("--kernel", required=True, help='rows separated by ";", e.g. "0 1; 1 0"')
+    explain.add_argument("--input", default="1 2 3; 4 5 6; 7 8 9", help="the input matrix, same syntax")
+    explain.add_argument("-o", "--output", type=Path, help="also draw input, kernel and result as heat maps (PNG)")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .live import LiveOptions, LiveSession
+
+    options = LiveOptions(
+        filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps,
+        mirror=args.mirror, record=args.record, output_dir=args.output_dir, window=args.window,
+        max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
+        virtual_cam_mirror=args.virtual_cam_mirror, face_model=args.face_model,
+        segmentation_model=args.segmentation_model)
+    session = LiveSession(options)
+    try:
+        stats = session.run()
+    except KeyboardInterrupt:
+        session.close()
+        log.warning("stopped")
+        return 130
+    log.info("%d frames in %.1f s (%.1f fps), %d dropped", stats.frames, stats.seconds, stats.fps, stats.dropped)
+    reason = stats.ended_reason
+    if reason and not reason.startswith("end of"):
+        log.error("%s", reason)
+        return 3
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .pipeline import Pipeline, stage_from_spec
+    from .render import render
+
+    pipeline = Pipeline([stage_from_spec(s) for s in args.filters])
+    result = render(args.input, args.output, pipeline.process, progress=args.progress)
+    log.warning("wrote %s (%d frames)", args.output, result.frames)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    import filters
+
+    lines = ["filters (use with --filter NAME:key=value,...):"]
+    for name in filters.available():
+        cls = filters.filter_class(name)
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        lines.append(f"  {name:<10} {doc}")
+        for opt in cls.options:
+            choices = f" ({'|'.join(map(str, opt.choices))})" if opt.choices else ""
+            lines.append(f"      {opt.name}={opt.default}{choices}  {opt.help}")
+    from .face import lens_help
+
+    lines.append("")
+    lines.append('lenses (use with --lens NAME; needs pip install "camfilters[face]"):')
+    lines += [f"  {name:<28} {text}" for name, text in lens_help()]
+    print("\n".join(lines))
+    return 0
+
+
+def _devices(args: argparse.Namespace) -> int:
+    from .capture import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("no cameras found; use --source PATH to play a video file, or --source demo")
+        return 0
+    for d in devices:
+        print(f"  {d.index}: {d.width}x{d.height} at {d.fps:.0f} fps ({d.backend})")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+
+    print(explain(args.input, args.kernel, args.output))
+    return 0
+
+
+COMMANDS = {"run": _run, "render": _render, "list": _list, "devices": _devices, "explain": _explain}
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("camfilters: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _terminate(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``camfilters`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    _configure_logging(args.verbose)
+    signal.signal(signal.SIGTERM, _terminate)  # SIGTERM finalises recordings like Ctrl-C
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        log.warning("stopped")
+        return 130
+    except CamfiltersError as exc:
+        log.error("error: %s", exc)
+        if args.verbose:
+            log.exception("details")
+        return 2 if isinstance(exc, ParameterError) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

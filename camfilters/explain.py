@@ -1,0 +1,100 @@
+"""``camfilters explain``: what a correlation computes, as tables and as a heat-map picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import filters
+
+from .errors import ParameterError, RecordingError
+
+
+def parse_matrix(text: str, what: str) -> np.ndarray:
+    """``"1 2 3; 4 5 6"`` -> a (2, 3) float32 array; rows by ``;``, numbers by spaces."""
+    try:
+        rows = [[float(v) for v in row.replace(",", " ").split()] for row in text.split(";") if row.strip()]
+    except ValueError:
+        raise ParameterError(f"{what} must be numbers with rows separated by ';', got {text!r}") from None
+    if not rows or len({len(r) for r in rows}) != 1 or not rows[0]:
+        raise ParameterError(f"{what} must be a non-empty matrix with equal-length rows, got {text!r}")
+    return np.array(rows, np.float32)
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.3g}"
+
+
+def table(m: np.ndarray) -> str:
+    """The matrix as right-aligned columns."""
+    cells = [[_fmt(v) for v in row] for row in m]
+    width = max(len(c) for row in cells for c in row)
+    return "\n".join("  " + " ".join(c.rjust(width) for c in row) for row in cells)
+
+
+def explain(input_text: str, kernel_text: str, picture: Path | None = None) -> str:
+    """Tables of input, kernel and their "valid" correlation, plus how ``out[0, 0]`` is formed."""
+    src = parse_matrix(input_text, "--input")
+    kernel = parse_matrix(kernel_text, "--kernel")
+    out = filters.correlate(src, kernel, mode="valid")
+    kh, kw = kernel.shape
+    terms = " + ".join(f"{_fmt(src[i, j])}*{_fmt(kernel[i, j])}" for i in range(kh) for j in range(kw))
+    text = (f"input {src.shape[0]}x{src.shape[1]}:\n{table(src)}\n"
+            f"kernel {kh}x{kw}:\n{table(kernel)}\n"
+            f"output {out.shape[0]}x{out.shape[1]} (correlation, 'valid': the kernel slides over the input, "
+            f"no flip, no padding):\n{table(out)}\n"
+            f"out[0, 0] = {terms} = {_fmt(out[0, 0])}")
+    if picture is not None:
+        write_picture(picture, [("input", src), ("kernel", kernel), ("output", out)])
+        text += f"\npicture written to {picture}"
+    return text
+
+
+def _heatmap(title: str, m: np.ndarray, cell: int) -> np.ndarray:
+    """One annotated heat map, ``cell`` pixels per matrix entry, with its title above."""
+    lo, hi = float(m.min()), float(m.max())
+    norm = np.zeros_like(m) if hi == lo else (m - lo) / (hi - lo)
+    colours = cv2.applyColorMap((norm * 255).astype(np.uint8), cv2.COLORMAP_VIRIDIS)
+    h, w = m.shape
+    title_h = cell // 2 + 10
+    panel = np.full((h * cell + title_h, w * cell, 3), 255, np.uint8)
+    panel[title_h:] = cv2.resize(colours, (w * cell, h * cell), interpolation=cv2.INTER_NEAREST)
+    scale = cell / 80
+    cv2.putText(panel, title, (4, title_h - 10), cv2.FONT_HERSHEY_SIMPLEX, scale * 0.9, (0, 0, 0), 2, cv2.LINE_AA)
+    for i in range(h):
+        for j in range(w):
+            label = _fmt(m[i, j])
+            (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+            ink = (0, 0, 0) if norm[i, j] > 0.6 else (255, 255, 255)
+            org = (j * cell + (cell - tw) // 2, title_h + i * cell + (cell + th) // 2)
+            cv2.putText(panel, label, org, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 2, cv2.LINE_AA)
+            cv2.rectangle(panel, (j * cell, title_h + i * cell), ((j + 1) * cell - 1, title_h + (i + 1) * cell - 1),
+                          (255, 255, 255), 1)
+    return panel
+
+
+def write_picture(path: Path, panels: list[tuple[str, np.ndarray]]) -> None:
+    """Draw the matrices as heat maps side by side, separated by the symbols of ``input * kernel = output``."""
+    cell = int(np.clip(480 / max(max(m.shape) for _, m in panels), 24, 96))
+    images = [_heatmap(t, m, cell) for t, m in panels]
+    height = max(im.shape[0] for im in images)
+    gap = cell
+    parts = []
+    for k, im in enumerate(images):
+        padded = np.full((height, im.shape[1], 3), 255, np.uint8)
+        padded[: im.shape[0]] = im
+        parts.append(padded)
+        if k < len(images) - 1:
+            sep = np.full((height, gap, 3), 255, np.uint8)
+            cv2.putText(sep, "*" if k == 0 else "=", (gap // 4, height // 2 + gap // 4), cv2.FONT_HERSHEY_SIMPLEX,
+                        cell / 50, (0, 0, 0), 2, cv2.LINE_AA)
+            parts.append(sep)
+    canvas = cv2.copyMakeBorder(np.hstack(parts), 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    try:
+        ok = cv2.imwrite(str(path), canvas)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise RecordingError(f"cannot write {path}; check the folder exists and the name ends in .png")

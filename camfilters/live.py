@@ -1,0 +1,306 @@
+"""The live loop: capture -> mirror -> chain -> window / recording / virtual camera.
+
+Capture runs in the source's thread (latest frame wins), encoding in the recorder's
+thread and virtual-camera sending in its own; this loop only filters and shows, so a
+slow encoder never stalls the picture.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import overlay
+from .capture import open_source
+from .display import ESC, Window
+from .errors import CamfiltersError
+from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
+from .recording import Recorder, check_output_path
+
+log = logging.getLogger("camfilters")
+
+#: Filters offered on the number keys after the command-line chain (key 1), in this order.
+HOTKEY_FILTERS = ("edge", "cartoon", "sketch", "blur", "sharpen", "emboss", "box", "identity")
+
+
+@dataclass
+class LiveOptions:
+    """What ``camfilters run`` was asked to do (see ``camfilters run --help``)."""
+
+    filters: list[str] = field(default_factory=list)
+    lenses: list[str] = field(default_factory=list)
+    source: str = "auto"
+    size: tuple[int, int] | None = None
+    fps: float | None = None
+    mirror: bool = False
+    record: Path | None = None
+    output_dir: Path = Path(".")
+    window: bool = True
+    max_frames: int | None = None
+    duration: float | None = None
+    virtual_cam: str | None = None  # "" = the default device
+    virtual_cam_mirror: bool = False
+    face_model: str | None = None
+    segmentation_model: str | None = None
+
+
+@dataclass
+class LiveStats:
+    """What a run did: counts, frame rate and capture-to-output latency."""
+
+    frames: int = 0
+    dropped: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    recordings: list[Path] = field(default_factory=list)
+    snapshots: list[Path] = field(default_factory=list)
+    frames_recorded: int = 0
+    ended_reason: str | None = None
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+class StageFailed(CamfiltersError, RuntimeError):
+    """A stage raised while processing a frame; the run stops, recordings are kept."""
+
+
+class Palette:
+    """The filter choices on the number keys: 1 = the command-line chain, then single filters."""
+
+    def __init__(self, chain_specs: list[str]) -> None:
+        import filters
+
+        names = [n for n in HOTKEY_FILTERS if n in filters.available()]
+        names += [n for n in filters.available() if n not in names]
+        first = [stage_from_spec(s) for s in chain_specs] or [FilterStage(filters.get("identity"))]
+        self.entries: list[list[Stage] | str] = [first] + [n for n in names if [n] != chain_specs]
+        self.index = 0
+
+    def stages(self, index: int) -> list[Stage]:
+        """The stages of entry ``index`` (wrapped around), building single filters on first use."""
+        self.index = index % len(self.entries)
+        entry = self.entries[self.index]
+        if isinstance(entry, str):
+            entry = self.entries[self.index] = [stage_from_spec(entry)]
+        return entry
+
+
+def _unique(path: Path) -> Path:
+    """``path`` or, if it exists, ``stem-2.ext``, ``stem-3.ext``, ..."""
+    n, candidate = 2, path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
+class LiveSession:
+    """One ``camfilters run``: owns the source, window, recorder and virtual camera."""
+
+    def __init__(self, options: LiveOptions) -> None:
+        self.options = options
+        if options.record is not None:
+            check_output_path(options.record)
+        self.palette = Palette(options.filters)
+        self.chain = Pipeline(self.palette.stages(0))
+        self.face = None
+        top: list[Stage] = [self.chain]
+        if options.lenses:
+            from .face import build_face_stage
+
+            self.face = build_face_stage(options.lenses, inner=self.chain, face_model=options.face_model,
+                                         segmentation_model=options.segmentation_model)
+            top = [self.face]
+        self.pipeline = Pipeline(top)
+        self.mirror = options.mirror
+        self.paused = False
+        self.show_status = True
+        self.show_help = False
+        self.recorder: Recorder | None = None
+        self.vcam = None
+        self.window: Window | None = None
+        self.stats = LiveStats()
+        self._fps = EMA(0.05)
+        self._mirror_buf: np.ndarray | None = None
+        self._display_buf: np.ndarray | None = None
+        self._last: np.ndarray | None = None
+
+    # -- hotkey actions -------------------------------------------------------------------
+    def select(self, index: int) -> None:
+        self.chain.stages = self.palette.stages(index)
+        log.info("filter: %s", self.chain.name)
+
+    def toggle_recording(self, size: tuple[int, int], fps: float) -> None:
+        if self.recorder is not None:
+            self._stop_recording()
+            return
+        path = self.options.record or self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4"
+        path = _unique(path)
+        check_output_path(path)
+        self.recorder = Recorder(path, size=size, fps=fps)
+        self.stats.recordings.append(path)
+        log.info("recording to %s", path)
+
+    def _stop_recording(self) -> None:
+        if self.recorder is not None:
+            recorder, self.recorder = self.recorder, None
+            recorder.close()
+            self.stats.frames_recorded += recorder.frames_written
+            log.warning("saved %s (%d frames)", recorder.path, recorder.frames_written)
+
+    def snapshot(self) -> None:
+        if self._last is None:
+            return
+        path = _unique(self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
+        if not cv2.imwrite(str(path), self._last):
+            log.warning("could not write snapshot %s", path)
+            return
+        self.stats.snapshots.append(path)
+        log.warning("snapshot saved to %s", path)
+
+    def handle_key(self, key: int, size: tuple[int, int], fps: float) -> bool:
+        """Act on one key; return False when the key asks to quit."""
+        char = chr(key) if key < 256 else ""
+        if key == ESC or char == "q":
+            return False
+        if char.isdigit() and char != "0":
+            self.select(int(char) - 1)
+        elif char in "np":
+            self.select(self.palette.index + (1 if char == "n" else -1))
+        elif char == " ":
+            self.paused = not self.paused
+        elif char == "m":
+            self.mirror = not self.mirror
+        elif char == "r":
+            self.toggle_recording(size, fps)
+        elif char == "s":
+            self.snapshot()
+        elif char == "i":
+            self.show_status = not self.show_status
+        elif char == "h":
+            self.show_help = not self.show_help
+        elif char == "f" and self.face is not None:
+            log.info("lens: %s", self.face.next_lens())
+        elif char == "v" and self.vcam is not None:
+            log.warning("virtual camera %s", "paused" if self.vcam.toggle_pause() else "sending")
+        return True
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> LiveStats:
+        """Run until quit, ``--max-frames``/``--duration``, or the source ends; always finalise files."""
+        opts = self.options
+        with open_source(opts.source, size=opts.size, fps=opts.fps) as source:
+            size, fps = source.size, source.fps or 30.0
+            log.info("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
+            try:
+                if opts.virtual_cam is not None:
+                    from .virtualcam import VirtualCamera
+
+                    self.vcam = VirtualCamera(size, fps, device=opts.virtual_cam or None,
+                                              mirror=opts.virtual_cam_mirror)
+                if opts.window:
+                    self.window = Window()
+                if opts.record is not None:
+                    self.toggle_recording(size, fps)
+                self._loop(source, size, fps)
+            finally:
+                self.stats.dropped = source.dropped
+                self.stats.ended_reason = self.stats.ended_reason or source.ended_reason
+                self.close()
+        return self.stats
+
+    def _loop(self, source, size: tuple[int, int], fps: float) -> None:
+        opts = self.options
+        start = time.monotonic()
+        previous = None
+        while True:
+            if opts.max_frames is not None and self.stats.frames >= opts.max_frames:
+                break
+            if opts.duration is not None and time.monotonic() - start >= opts.duration:
+                break
+            frame = source.read()
+            if frame is None:
+                break
+            shown = self._process(frame.image, frame.timestamp)
+            now = time.monotonic()
+            self.stats.latencies_ms.append((now - frame.timestamp) * 1000.0)
+            self.stats.frames += 1
+            if previous is not None:
+                self._fps.add(1.0 / max(now - previous, 1e-6))
+            previous = now
+            if self.window is not None:
+                self.window.show(self._decorate(shown))
+                key = self.window.poll_key()
+                if self.window.closed or (key is not None and not self.handle_key(key, size, fps)):
+                    break
+        self.stats.seconds = time.monotonic() - start
+
+    def _process(self, image: np.ndarray, timestamp: float) -> np.ndarray:
+        """Filter one frame (or repeat the frozen one while paused) and hand it to the outputs."""
+        if self.paused and self._last is not None:
+            return self._last
+        if self.mirror:
+            if self._mirror_buf is None or self._mirror_buf.shape != image.shape:
+                self._mirror_buf = np.empty_like(image)
+            image = cv2.flip(image, 1, dst=self._mirror_buf)
+        try:
+            out = self.pipeline.process(image, timestamp)
+        except CamfiltersError:
+            raise
+        except Exception as exc:
+            raise StageFailed(f"stage {self.chain.name!r} failed: {type(exc).__name__}: {exc}") from exc
+        if self.recorder is not None:
+            self.recorder.write(out, timestamp)
+        if self.vcam is not None:
+            self.vcam.send(out)
+        self._last = out
+        return out
+
+    def status_text(self) -> str:
+        """One line: chain, fps, per-frame cost, recording and virtual-camera state."""
+        cost = sum(ms for _, ms in self.pipeline.timings_ms())
+        parts = [self.chain.name, f"{self._fps.value or 0.0:.1f} fps", f"{cost:.1f} ms"]
+        if self.face is not None:
+            parts.append(f"face {self.face.cost_ms:.0f} ms")
+        if self.vcam is not None:
+            parts.append(f"vcam {self.vcam.device}{' (paused)' if self.vcam.paused else ''}")
+        if self.recorder is not None:
+            parts.append(f"REC {self.recorder.path.name}")
+        if self.paused:
+            parts.append("PAUSED")
+        return " | ".join(parts)
+
+    def _decorate(self, image: np.ndarray) -> np.ndarray:
+        """The frame as shown in the window: a copy with the status bar / help drawn on it."""
+        if not (self.show_status or self.show_help):
+            return image
+        if self._display_buf is None or self._display_buf.shape != image.shape:
+            self._display_buf = np.empty_like(image)
+        shown = self._display_buf
+        np.copyto(shown, image)
+        if self.show_status:
+            colour = overlay.RED if self.recorder is not None else overlay.WHITE
+            overlay.draw_lines(shown, [(self.status_text(), colour), ("h: help", overlay.GREY)])
+        if self.show_help:
+            overlay.draw_lines(shown, [(f"{k:>7}  {text}", overlay.WHITE) for k, text in overlay.HOTKEYS], top=False)
+        return shown
+
+    def close(self) -> None:
+        """Finalise the recording and close the outputs; safe to call more than once."""
+        try:
+            self._stop_recording()
+        finally:
+            if self.vcam is not None:
+                self.vcam.close()
+            if self.face is not None:
+                self.face.close()
+            if self.window is not None:
+                self.window.close()

@@ -1,0 +1,81 @@
+"""Running the ``camfilters`` command in a subprocess, as a user would, and reading its files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+BLOCK_IMPORT = """
+import sys, importlib.abc
+class _Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}")
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.update(extra)
+    return env
+
+
+def camfilters(*args: str, env: dict[str, str] | None = None, blocked: set[str] = frozenset(),
+               timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m camfilters ARGS`` (optionally with some modules made unimportable)."""
+    prefix = BLOCK_IMPORT.format(blocked=set(blocked)) if blocked else ""
+    code = prefix + "import sys; from camfilters.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env=env or cli_env(), timeout=timeout, cwd=cwd)
+
+
+def start(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
+    """Start ``python -m camfilters ARGS`` in the background (stderr piped)."""
+    return subprocess.Popen([sys.executable, "-m", "camfilters", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env or cli_env(), cwd=cwd)
+
+
+def wait_for_text(path_or_proc_lines: list[str], needle: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(needle in line for line in path_or_proc_lines):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def interrupt(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 60) -> tuple[int, str]:
+    """Send ``sig`` and wait; return (exit code, stderr)."""
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
+def decode(path: Path) -> tuple[list[np.ndarray], list[float], float]:
+    """All frames of a video as (H, W, 3) uint8 BGR, their times in seconds, and the average fps."""
+    frames, times = [], []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        rate = float(stream.average_rate or 0)
+        for frame in container.decode(stream):
+            frames.append(frame.to_ndarray(format="bgr24"))
+            times.append(float(frame.time))
+    return frames, times, rate
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    """A user error: non-zero exit, no traceback, one line on stderr naming the problem."""
+    assert proc.returncode != 0, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]

@@ -1,0 +1,191 @@
+"""The ``camfilters`` command end to end, in subprocesses, as a user runs it."""
+
+from __future__ import annotations
+
+import re
+import signal
+import textwrap
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+import filters
+from cli_helpers import assert_one_line_error, camfilters, cli_env, decode, interrupt, start
+from media import make_video
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """A 48-frame 160x120 video at 24 fps, no audio."""
+    return make_video(tmp_path_factory.mktemp("clip") / "clip.mp4", 48, size=(160, 120), fps=24)
+
+
+def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def test_help_lists_hotkeys_and_examples():
+    proc = camfilters("run", "--help")
+    assert proc.returncode == 0
+    for text in ("space", "snapshot", "--filter", "--record", "camfilters render", "--virtual-cam"):
+        assert text in proc.stdout
+
+
+def test_run_headless_from_file_records_every_filtered_frame(clip, tmp_path):
+    """Every frame of the file goes through the chain into the recording, in order."""
+    out = tmp_path / "rec.mp4"
+    proc = camfilters("run", "--source", str(clip), "--filter", "blur:ksize=7", "--filter", "edge",
+                      "--record", str(out), "--no-window", "-v")
+    assert proc.returncode == 0, proc.stderr
+    recorded, times, _ = decode(out)
+    inputs, _, _ = decode(clip)
+    assert len(recorded) == len(inputs) == 48
+    assert recorded[0].shape == (120, 160, 3)
+    chain = [filters.parse("blur:ksize=7"), filters.parse("edge")]
+    for k in (0, 17, 47):
+        expected = chain[1](chain[0](inputs[k]))
+        assert mean_abs(recorded[k], expected) < 6, k  # H.264 of an edge map, decoded input
+        if k:
+            assert mean_abs(recorded[k], chain[1](chain[0](inputs[k - 7]))) > mean_abs(recorded[k], expected)
+    assert times == sorted(times)
+    assert f"saved {out} (48 frames)" in proc.stderr
+
+
+def test_render_keeps_count_rate_duration_and_audio(tmp_path):
+    src = make_video(tmp_path / "in.mp4", 45, size=(128, 96), fps=30, audio=True)
+    dst = tmp_path / "out.mkv"
+    proc = camfilters("render", str(src), "-o", str(dst), "--filter", "sketch", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    import av
+
+    with av.open(str(src)) as a, av.open(str(dst)) as b:
+        va, vb = a.streams.video[0], b.streams.video[0]
+        assert b.streams.audio, "audio was dropped"
+        assert float(vb.average_rate) == pytest.approx(float(va.average_rate), rel=0.01)
+        assert abs(float(b.duration - a.duration) / 1e6) < 0.05
+    frames, _, _ = decode(dst)
+    inputs, _, _ = decode(src)
+    assert len(frames) == 45
+    assert mean_abs(frames[20], filters.get("sketch")(inputs[20])) < 6
+
+
+def test_list_shows_filters_options_and_lenses():
+    proc = camfilters("list")
+    assert proc.returncode == 0
+    for name in filters.available():
+        assert re.search(rf"^  {name}\b", proc.stdout, re.M), name
+    assert "ksize=" in proc.stdout and "glasses" in proc.stdout and "bg-blur" in proc.stdout
+
+
+def test_devices_without_cameras_says_what_to_do():
+    proc = camfilters("devices")
+    assert proc.returncode == 0
+    assert "no cameras found" in proc.stdout and "--source" in proc.stdout
+
+
+def test_explain_prints_the_worked_example(tmp_path):
+    png = tmp_path / "explain.png"
+    proc = camfilters("explain", "--kernel", "0 1; 1 0", "--input", "1 2 3; 4 5 6; 7 8 9", "-o", str(png))
+    assert proc.returncode == 0, proc.stderr
+    assert "   6  8\n  12 14" in proc.stdout
+    assert "out[0, 0] = 1*0 + 2*1 + 4*1 + 5*0 = 6" in proc.stdout
+    picture = cv2.imread(str(png))
+    assert picture is not None and picture.shape[1] > 2 * picture.shape[0]
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["run", "--filter", "edgy", "--no-window"], ["unknown filter 'edgy'", "valid filters: blur"]),
+    (["run", "--filter", "blur:ksize=4", "--no-window"], ["ksize", "odd"]),
+    (["run", "--source", "7", "--no-window"], ["camera 7", "camfilters devices"]),
+    (["run", "--source", "/nonexistent/clip.mp4", "--no-window"], ["/nonexistent/clip.mp4"]),
+    (["run", "--source", "demo", "--record", "/nonexistent/dir/out.mp4", "--no-window"], ["/nonexistent/dir"]),
+    (["run", "--source", "demo", "--max-frames", "3"], ["display", "--no-window"]),
+    (["run", "--size", "big"], ["1280x720"]),
+    (["explain", "--kernel", "1 2; 3"], ["--kernel", "equal-length rows"]),
+    (["render", "/nonexistent.mp4", "-o", "x.mp4"], ["/nonexistent.mp4"]),
+    (["frobnicate"], ["invalid choice"]),
+], ids=["filter", "option", "camera", "file", "record-path", "no-display", "size", "explain", "render", "command"])
+def test_errors_are_one_line_without_traceback(args, needles, tmp_path):
+    assert_one_line_error(camfilters(*args, cwd=tmp_path), *needles)
+
+
+def test_lens_without_mediapipe_gives_install_hint():
+    proc = camfilters("run", "--source", "demo", "--lens", "glasses", "--no-window", "--max-frames", "2",
+                      blocked={"mediapipe"})
+    assert_one_line_error(proc, 'pip install "camfilters[face]"')
+
+
+def test_virtual_cam_without_pyvirtualcam_gives_install_hint():
+    proc = camfilters("run", "--source", "demo", "--virtual-cam", "--no-window", "--max-frames", "2",
+                      blocked={"pyvirtualcam"})
+    assert_one_line_error(proc, 'pip install "camfilters[vcam]"')
+
+
+def _frames_logged(stderr: str) -> int:
+    return int(re.search(r"\((\d+) frames\)", stderr).group(1))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_recording_survives_signals(sig, tmp_path):
+    """Ctrl-C / SIGTERM mid-recording leave a finalised file holding every frame processed."""
+    out = tmp_path / "rec.mp4"
+    proc = start("run", "--source", "demo", "--size", "320x240", "--fps", "30", "--filter", "edge",
+                 "--record", str(out), "--no-window", "-v")
+    time.sleep(4)
+    code, err = interrupt(proc, sig)
+    assert code == 130, err
+    assert "Traceback" not in err
+    frames, times, _ = decode(out)
+    written = _frames_logged(err)
+    assert written > 10 and len(frames) == written
+    assert frames[0].shape == (240, 320, 3)
+
+
+def test_recording_survives_a_source_that_dies(tmp_path):
+    """A network camera that stops mid-stream: one error line, exit 3, the file holds every frame shown."""
+    from mjpeg_server import MJPEGServer
+
+    out = tmp_path / "rec.mp4"
+    with MJPEGServer(fps=20, size=(160, 120), max_frames=40) as server:
+        proc = camfilters("run", "--source", server.url, "--filter", "edge", "--record", str(out),
+                          "--no-window", "-v", timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    frames, _, _ = decode(out)
+    assert len(frames) == _frames_logged(proc.stderr) > 5
+
+
+def test_recording_survives_a_stage_that_raises(tmp_path):
+    """A plugin filter that raises on frame 15: one error line, the 14 frames before it are in the file."""
+    site = tmp_path / "site"
+    dist = site / "failing_plugin-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: failing-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[camfilters.filters]\nfails = failing_plugin\n")
+    (site / "failing_plugin.py").write_text(textwrap.dedent('''
+        import numpy as np
+        from filters import Filter, register_filter
+
+        @register_filter("fails")
+        class Fails(Filter):
+            """Copies frames, then raises on the 15th call."""
+            calls = 0
+
+            def _apply(self, src, out):
+                Fails.calls += 1
+                if Fails.calls == 15:
+                    raise ZeroDivisionError("frame 15 is cursed")
+                out[...] = src
+        '''))
+    out = tmp_path / "rec.mp4"
+    proc = camfilters("run", "--source", "demo", "--size", "160x120", "--filter", "fails", "--record", str(out),
+                      "--no-window", env=cli_env(PYTHONPATH=str(site)))
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "frame 15 is cursed" in proc.stderr
+    frames, _, _ = decode(out)
+    assert len(frames) == 14

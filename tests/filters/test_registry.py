@@ -1,0 +1,132 @@
+"""Registry, spec parsing, JIT warm-up and third-party plugins through entry points."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import filters
+from filters import Filter, Option, ParameterError, register_filter
+
+BUILTINS = {"blur", "box", "cartoon", "edge", "emboss", "identity", "kernel", "sharpen", "sketch"}
+
+
+def test_available_is_sorted_and_has_every_builtin():
+    names = filters.available()
+    assert names == sorted(names)
+    assert BUILTINS <= set(names)
+
+
+def test_unknown_filter_lists_valid_names():
+    with pytest.raises(ParameterError, match="unknown filter 'edgy'; valid filters: blur, box, ") as info:
+        filters.get("edgy")
+    assert "edge" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_parse_converts_option_text():
+    flt = filters.parse("edge:ksize=5")
+    assert flt.name == "edge" and flt.ksize == 5
+
+
+def test_parse_kernel_value_with_spaces_and_semicolons():
+    flt = filters.parse("kernel:k=0 -1 0; -1 5 -1; 0 -1 0,normalize=false")
+    assert flt.normalize is False
+    frame = np.full((5, 5, 3), 100, np.uint8)
+    np.testing.assert_array_equal(flt(frame), frame)  # the sharpen kernel sums to 1
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("", "empty filter name"),
+    (":ksize=3", "empty filter name"),
+    ("edge:5", "expected key=value"),
+    ("edge:ksize=4", "ksize"),
+    ("edge:ksize=five", "ksize must be int, got 'five'"),
+    ("edge:ksize=3,ksize=5", "option 'ksize' given twice"),
+    ("blur:radius=3", "unknown option 'radius'; valid options: "),
+])
+def test_parse_errors_are_one_line(spec, message):
+    with pytest.raises(ParameterError, match=message) as info:
+        filters.parse(spec)
+    assert "\n" not in str(info.value)
+
+
+def test_duplicate_registration_raises():
+    with pytest.raises(ParameterError, match="already registered"):
+        @register_filter("edge")
+        class Again(Filter):
+            pass
+
+
+def test_register_requires_a_filter_subclass():
+    with pytest.raises(ParameterError, match="must be a subclass of filters.Filter"):
+        register_filter("not-a-filter")(object)
+
+
+def test_option_conversion_and_checks():
+    opt = Option("amount", float, 1.0, "strength", check=lambda v: None if v >= 0 else "must be >= 0")
+    assert opt.convert("f", "2.5") == 2.5
+    with pytest.raises(ParameterError, match=r"f: option amount must be >= 0, got -1.0"):
+        opt.convert("f", "-1")
+    with pytest.raises(ParameterError, match="must be float"):
+        opt.convert("f", "nan")
+    flag = Option("on", bool, False, "switch")
+    assert flag.convert("f", "yes") is True and flag.convert("f", "0") is False
+    with pytest.raises(ParameterError, match="must be bool"):
+        flag.convert("f", "maybe")
+
+
+def test_warm_up_runs_every_filter():
+    seconds = filters.warm_up()
+    assert set(seconds) == set(filters.available())
+    assert all(s >= 0 for s in seconds.values())
+
+
+PLUGIN = '''
+import numpy as np
+from filters import Filter, Option, register_filter
+
+@register_filter("invert")
+class Invert(Filter):
+    """Negative of the frame."""
+    options = (Option("strength", float, 1.0, "0..1 blend with the original"),)
+
+    def _apply(self, src, out):
+        np.subtract(255, src, out=out)
+'''
+
+
+def _site(tmp_path, entry_points: str, modules: dict[str, str]):
+    site = tmp_path / "site"
+    dist = site / "camfilters_test_plugins-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: camfilters-test-plugins\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(textwrap.dedent(entry_points))
+    for name, code in modules.items():
+        (site / f"{name}.py").write_text(code)
+    return site
+
+
+def test_plugins_load_like_builtins_and_broken_ones_are_skipped(tmp_path):
+    """A plugin registered through the camfilters.filters entry point works; a broken one is named and skipped."""
+    site = _site(tmp_path, """
+        [camfilters.filters]
+        invert = invert_plugin
+        broken = broken_plugin
+        """, {"invert_plugin": PLUGIN, "broken_plugin": "raise RuntimeError('boom at import')\n"})
+    code = textwrap.dedent("""
+        import numpy as np, filters
+        names = filters.available()
+        assert "invert" in names and "broken" not in names, names
+        out = filters.parse("invert")(np.full((2, 2, 3), 10, np.uint8))
+        assert (out == 245).all()
+        print(filters.load_plugins())
+        """)
+    env = {"PYTHONPATH": f"{site}", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "{'broken': 'RuntimeError: boom at import'}" in proc.stdout
+    assert "filter plugin 'broken'" in proc.stderr and "boom at import" in proc.stderr
