@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import signal
 import sys
@@ -61,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
                             formatter_class=argparse.RawDescriptionHelpFormatter,
                             epilog=_hotkey_help() + "\n" + EXAMPLES)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (per-stage timings, devices)")
+    # -v also works after the command name; SUPPRESS keeps a subcommand from resetting it.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
+    sub.add_parser = functools.partial(sub.add_parser, parents=[verbose])
 
     run = sub.add_parser("run", help="show the webcam through filters", formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="Show the webcam (or a video file, or the demo) through a chain of filters.",

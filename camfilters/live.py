@@ -8,6 +8,8 @@ slow encoder never stalls the picture.
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +26,9 @@ from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .recording import Recorder, check_output_path
 
 log = logging.getLogger("camfilters")
+
+#: Seconds between status-line updates on the terminal in --no-window runs.
+STATUS_PERIOD_S = 1.0
 
 #: Filters offered on the number keys after the command-line chain (key 1), in this order.
 HOTKEY_FILTERS = ("edge", "cartoon", "sketch", "blur", "sharpen", "emboss", "box", "identity")
@@ -142,9 +147,11 @@ class LiveSession:
         if self.recorder is not None:
             self._stop_recording()
             return
-        path = self.options.record or self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4"
-        path = _unique(path)
-        check_output_path(path)
+        if self.options.record is not None and not self.stats.recordings:
+            path = self.options.record  # the path asked for, as given (overwritten if it exists)
+        else:
+            path = _unique(self.options.record or self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
+            check_output_path(path)
         self.recorder = Recorder(path, size=size, fps=fps)
         self.stats.recordings.append(path)
         log.info("recording to %s", path)
@@ -197,6 +204,7 @@ class LiveSession:
     def run(self) -> LiveStats:
         """Run until quit, ``--max-frames``/``--duration``, or the source ends; always finalise files."""
         opts = self.options
+        self._warm_up()
         with open_source(opts.source, size=opts.size, fps=opts.fps) as source:
             size, fps = source.size, source.fps or 30.0
             log.info("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
@@ -217,9 +225,21 @@ class LiveSession:
                 self.close()
         return self.stats
 
+    def _warm_up(self) -> None:
+        """Compile (or load from cache) the chain's kernels now, the other hotkey filters in the background.
+
+        Frame one then runs at full speed, and a filter picked later by hotkey does not stall the picture.
+        """
+        import filters
+
+        chain = [s.filter.name for s in self.chain.stages if isinstance(s, FilterStage)]
+        filters.warm_up(chain)
+        others = [n for n in filters.available() if n not in chain]
+        threading.Thread(target=filters.warm_up, args=(others,), name="warm-up", daemon=True).start()
+
     def _loop(self, source, size: tuple[int, int], fps: float) -> None:
         opts = self.options
-        start = time.monotonic()
+        start = last_status = time.monotonic()
         previous = None
         while True:
             if opts.max_frames is not None and self.stats.frames >= opts.max_frames:
@@ -241,7 +261,20 @@ class LiveSession:
                 key = self.window.poll_key()
                 if self.window.closed or (key is not None and not self.handle_key(key, size, fps)):
                     break
+            elif now - last_status >= STATUS_PERIOD_S:
+                self._print_status()
+                last_status = now
         self.stats.seconds = time.monotonic() - start
+        if self.window is None and sys.stderr.isatty():
+            sys.stderr.write("\n")
+
+    def _print_status(self) -> None:
+        """The status line on the terminal when there is no window: redrawn in place on a TTY, logged otherwise."""
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\033[K" + self.status_text())
+            sys.stderr.flush()
+        else:
+            log.info("status: %s", self.status_text())
 
     def _process(self, image: np.ndarray, timestamp: float) -> np.ndarray:
         """Filter one frame (or repeat the frozen one while paused) and hand it to the outputs."""
@@ -290,7 +323,7 @@ class LiveSession:
             colour = overlay.RED if self.recorder is not None else overlay.WHITE
             overlay.draw_lines(shown, [(self.status_text(), colour), ("h: help", overlay.GREY)])
         if self.show_help:
-            overlay.draw_lines(shown, [(f"{k:>7}  {text}", overlay.WHITE) for k, text in overlay.HOTKEYS], top=False)
+            overlay.draw_lines(shown, [(f"{k:>7}  {text}", overlay.WHITE) for k, text in overlay.HOTKEYS], where="centre")
         return shown
 
     def close(self) -> None:

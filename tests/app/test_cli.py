@@ -172,11 +172,11 @@ def test_recording_survives_a_stage_that_raises(tmp_path):
 
         @register_filter("fails")
         class Fails(Filter):
-            """Copies frames, then raises on the 15th call."""
+            """Copies frames, then raises on the 15th 160x120 frame (warm-up frames are smaller)."""
             calls = 0
 
             def _apply(self, src, out):
-                Fails.calls += 1
+                Fails.calls += src.shape == (120, 160, 3)
                 if Fails.calls == 15:
                     raise ZeroDivisionError("frame 15 is cursed")
                 out[...] = src

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from cli_helpers import cli_env, decode
+from x11_close import request_close
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(300),
               pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool") and shutil.which("import")),
@@ -153,5 +154,5 @@ def test_pause_mirror_help_and_escape(app_factory):
 
 def test_closing_the_window_quits(app_factory):
     app = app_factory()
-    app._xdotool("windowclose", app.window)
+    request_close(app.display, int(app.window))
     assert app.proc.wait(30) == 0
