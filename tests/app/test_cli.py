@@ -189,3 +189,36 @@ def test_recording_survives_a_stage_that_raises(tmp_path):
     assert "frame 15 is cursed" in proc.stderr
     frames, _, _ = decode(out)
     assert len(frames) == 14
+
+
+def vcam_env(log_path) -> dict[str, str]:
+    """Environment that makes --virtual-cam send to the recording test backend (tests/app/vcam_backend.py)."""
+    here = str(__import__("pathlib").Path(__file__).resolve().parent)
+    return cli_env(PYTHONPATH=here, CAMFILTERS_VCAM_BACKEND="vcam_backend:RecordingBackend",
+                   CAMFILTERS_VCAM_LOG=str(log_path))
+
+
+def test_virtual_cam_with_recording_gets_every_frame(clip, tmp_path):
+    """--virtual-cam with --record: the call app and the file both get all 48 filtered frames, in order."""
+    from vcam_backend import read_log
+
+    log_path, out = tmp_path / "vcam.jsonl", tmp_path / "rec.mp4"
+    proc = camfilters("run", "--source", str(clip), "--filter", "sketch", "--virtual-cam", "--record", str(out),
+                      "--no-window", "-v", env=vcam_env(log_path))
+    assert proc.returncode == 0, proc.stderr
+    events = read_log(log_path)
+    opened = events[0]
+    assert opened["event"] == "open" and (opened["width"], opened["height"]) == (160, 120)
+    assert opened["fps"] == pytest.approx(24)
+    frames = [e for e in events if e["event"] == "frame"]
+    assert len(frames) == 48 and events[-1]["event"] == "close"
+    recorded, _, _ = decode(out)
+    assert len(recorded) == 48
+    for k in (0, 30):  # the virtual camera got the filtered frame, as recorded
+        assert np.allclose(frames[k]["mean"], recorded[k].reshape(-1, 3).mean(0), atol=3)
+    assert "status: sketch" in proc.stderr and "vcam /dev/video-recording" in proc.stderr
+
+
+def test_virtual_cam_missing_device_is_one_line(tmp_path):
+    proc = camfilters("run", "--source", "demo", "--virtual-cam", "/dev/video42", "--no-window", "--max-frames", "3")
+    assert_one_line_error(proc, "modprobe v4l2loopback")

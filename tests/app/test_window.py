@@ -42,9 +42,9 @@ def display():
 class App:
     """``camfilters run`` in a real window: send keys, read its log, take screenshots."""
 
-    def __init__(self, display: str, tmp: Path, *args: str) -> None:
+    def __init__(self, display: str, tmp: Path, *args: str, env: dict[str, str]) -> None:
         self.display, self.tmp = display, tmp
-        self.env = cli_env(DISPLAY=display, QT_QPA_PLATFORM="xcb")
+        self.env = cli_env(DISPLAY=display, QT_QPA_PLATFORM="xcb", **env)
         self.log = tmp / "app.log"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "camfilters", "-v", "run", "--source", "demo", "--size", f"{W}x{H}", "--fps", "30",
@@ -89,9 +89,10 @@ def app_factory(display, tmp_path):
     apps = []
 
     def make(*args: str) -> App:
-        apps.append(App(display, tmp_path, *args))
+        apps.append(App(display, tmp_path, *args, env=make.env_extra))
         return apps[-1]
 
+    make.env_extra = {}
     yield make
     for app in apps:
         if app.proc.poll() is None:
@@ -156,3 +157,26 @@ def test_closing_the_window_quits(app_factory):
     app = app_factory()
     request_close(app.display, int(app.window))
     assert app.proc.wait(30) == 0
+
+
+def test_virtual_cam_key_v_pauses_sending_with_window_and_recording(app_factory, tmp_path):
+    """Window + --virtual-cam + --record: v sends black frames to the call instead of the picture, v again resumes."""
+    from vcam_backend import read_log
+
+    log_path = tmp_path / "vcam.jsonl"
+    app_factory.env_extra.update(PYTHONPATH=str(Path(__file__).resolve().parent),
+                                 CAMFILTERS_VCAM_BACKEND="vcam_backend:RecordingBackend",
+                                 CAMFILTERS_VCAM_LOG=str(log_path))
+    app = app_factory("--virtual-cam", "--record", str(tmp_path / "call.mp4"))
+    app.key("v", settle=1.5)
+    app.wait_log("virtual camera paused")
+    app.key("v", settle=1.5)
+    app.wait_log("virtual camera sending")
+    assert app.quit() == 0
+    means = [sum(e["mean"]) for e in read_log(log_path) if e["event"] == "frame"]
+    black = [m < 1 for m in means]
+    first_black, last_black = black.index(True), len(black) - 1 - black[::-1].index(True)
+    assert first_black > 10 and all(black[first_black:last_black + 1])  # one unbroken pause
+    assert last_black - first_black > 20 and not black[-1]
+    recorded, _, _ = decode(tmp_path / "call.mp4")
+    assert len(recorded) > len(means) * 0.8  # the recording does not pause with the virtual camera
