@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -192,10 +191,6 @@ def _configure_logging(verbose: bool) -> None:
     root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-def _terminate(signum, frame):  # noqa: ARG001
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``camfilters`` console script; returns the exit code."""
     parser = build_parser()
@@ -204,9 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     _configure_logging(args.verbose)
-    signal.signal(signal.SIGTERM, _terminate)  # SIGTERM finalises recordings like Ctrl-C
+    from .recording import interrupt_on_sigterm
+
     try:
-        return COMMANDS[args.command](args)
+        with interrupt_on_sigterm():  # SIGTERM finalises recordings like Ctrl-C
+            return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         log.warning("stopped")
         return 130
