@@ -1,0 +1,439 @@
+"""The lenses: effects drawn from face landmarks or the person mask, in place on a frame.
+
+A lens reads the current ``(H, W, 3) uint8 BGR`` working frame and a `Scene` (the
+tracked faces and the person mask for this frame) and modifies the frame in place,
+only where its effect belongs: the face region (from the landmarks' convex hull, with a
+feathered edge), the eyes, or the background (outside the person mask).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from filters.base import Option, in_range
+from filters.errors import ParameterError
+
+from ._blend import composite
+from .tracking import Face
+
+# Landmark indices of the 478-point MediaPipe face mesh (image-left = the subject's right).
+EYE_IMAGE_LEFT = (33, 133, 159, 145)   # outer corner, inner corner, top, bottom
+EYE_IMAGE_RIGHT = (263, 362, 386, 374)
+TEMPLE_IMAGE_LEFT, TEMPLE_IMAGE_RIGHT = 127, 356
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+_SHIFT = 4  # sub-pixel bits for cv2 drawing
+_ONE = 1 << _SHIFT
+
+
+def _fixed(points: np.ndarray) -> np.ndarray:
+    """Float pixel coordinates as int32 fixed point for cv2 drawing with ``shift=_SHIFT``."""
+    return np.round(points * _ONE).astype(np.int32)
+
+
+def _box(points: np.ndarray, margin: float, shape: tuple[int, ...]) -> tuple[slice, slice] | None:
+    """The (rows, cols) slices of the bounding box of ``points`` (N, 2) plus ``margin``, clipped."""
+    x0, y0 = np.floor(points.min(axis=0) - margin).astype(int)
+    x1, y1 = np.ceil(points.max(axis=0) + margin).astype(int) + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return slice(y0, y1), slice(x0, x1)
+
+
+def blend(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray) -> None:
+    """``dst = src * alpha + dst * (1 - alpha)`` in place; ``alpha`` is (h, w) float32 in [0, 1]."""
+    dst[...] = cv2.blendLinear(src, dst, alpha, 1.0 - alpha)
+
+
+class Scene:
+    """What the lenses of one frame draw from: the faces, the person mask, and derived masks (cached).
+
+    ``person`` is the person's ``(H, W) uint8`` weight (255 = person, soft edges), or None
+    before the first mask.
+    """
+
+    def __init__(self, faces: list[Face], person: np.ndarray | None, timestamp: float,
+                 inner: Any = None) -> None:
+        self.faces = faces
+        self.timestamp = timestamp
+        self.inner = inner
+        self.person = person
+        self._hulls: dict[int, tuple[tuple[slice, slice], np.ndarray] | None] = {}
+
+    def face_region(self, face: Face, shape: tuple[int, ...]) -> tuple[tuple[slice, slice], np.ndarray] | None:
+        """(ROI slices, ``(h, w) float32`` alpha) of ``face``'s feathered convex hull, or None if off-frame."""
+        if face.track_id not in self._hulls:
+            xy = face.landmarks[:, :2]
+            feather = max(1.0, 0.03 * face.width)
+            roi = _box(xy, 3.0 * feather + 2.0, shape)
+            region = None
+            if roi is not None:
+                origin = np.array([roi[1].start, roi[0].start], np.float32)
+                hull = cv2.convexHull(_fixed(xy - origin))
+                alpha = np.zeros((roi[0].stop - roi[0].start, roi[1].stop - roi[1].start), np.float32)
+                cv2.fillConvexPoly(alpha, hull, 1.0, cv2.LINE_AA, _SHIFT)
+                region = roi, cv2.GaussianBlur(alpha, (0, 0), feather)
+            self._hulls[face.track_id] = region
+        return self._hulls[face.track_id]
+
+
+class Lens:
+    """Base of the lenses: validated keyword options (as filters have) and ``apply(frame, scene)``."""
+
+    name: ClassVar[str] = ""
+    help: ClassVar[str] = ""
+    options: ClassVar[tuple[Option, ...]] = ()
+    needs_faces: ClassVar[bool] = True
+    needs_mask: ClassVar[bool] = False
+    needs_inner: ClassVar[bool] = False
+
+    def __init__(self, **options: Any) -> None:
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            valid = ", ".join(known) or "none"
+            raise ParameterError(f"lens {self.name}: unknown option {unknown[0]!r}; valid options: {valid}")
+        for opt in self.options:
+            value = opt.convert(f"lens {self.name}", options[opt.name]) if opt.name in options else opt.default
+            setattr(self, opt.name, value)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{o.name}={getattr(self, o.name)!r}" for o in self.options)
+        return f"{type(self).__name__}({args})"
+
+    def apply(self, frame: np.ndarray, scene: Scene) -> None:
+        """Draw the effect into ``frame`` ((H, W, 3) uint8 BGR, modified in place)."""
+        raise NotImplementedError
+
+
+def _connections() -> tuple[np.ndarray, np.ndarray] | None:
+    """(tesselation, contours) landmark index pairs from mediapipe's FaceLandmarksConnections, if present."""
+    try:
+        from mediapipe.tasks.python.vision import FaceLandmarksConnections as C
+    except ImportError:
+        return None
+    pairs = lambda conns: np.array([(c.start, c.end) for c in conns], np.int32)  # noqa: E731
+    contours = list(C.FACE_LANDMARKS_CONTOURS) + list(C.FACE_LANDMARKS_LEFT_IRIS) + list(C.FACE_LANDMARKS_RIGHT_IRIS)
+    return pairs(C.FACE_LANDMARKS_TESSELATION), pairs(contours)
+
+
+class MeshLens(Lens):
+    name = "mesh"
+    help = "the face landmark mesh drawn over each face"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._pairs = _connections()
+
+    def apply(self, frame: np.ndarray, scene: Scene) -> None:
+        for face in scene.faces:
+            xy = face.landmarks[:, :2]
+            roi = _box(xy, 4.0, frame.shape)
+            if roi is None:
+                continue
+            origin = np.array([roi[1].start, roi[0].start], np.float32)
+            pts = _fixed(xy - origin)
+            view = frame[roi]
+            overlay = view.copy()
+            if self._pairs is not None:
+                tess, contours = self._pairs
+                cv2.polylines(overlay, list(pts[tess]), False, (230, 230, 230), 1, cv2.LINE_AA, _SHIFT)
+                view[...] = cv2.addWeighted(overlay, 0.4, view, 0.6, 0.0)
+                cv2.polylines(view, list(pts[contours]), False, (60, 240, 255), 1, cv2.LINE_AA, _SHIFT)
+            else:
+                for p in pts:
+                    cv2.circle(overlay, tuple(map(int, p)), _ONE, (160, 220, 120), -1, cv2.LINE_AA, _SHIFT)
+                view[...] = cv2.addWeighted(overlay, 0.7, view, 0.3, 0.0)
+                cv2.polylines(view, [pts[list(FACE_OVAL)]], True, (60, 240, 255), 1, cv2.LINE_AA, _SHIFT)
+
+
+def _superellipse(cx: float, cy: float, a: float, b: float, n: float = 3.0, count: int = 64) -> np.ndarray:
+    """Points (count, 2) of a rounded-rectangle lens outline, a bit narrower at the bottom."""
+    theta = np.linspace(0.0, 2.0 * np.pi, count, endpoint=False)
+    c, s = np.cos(theta), np.sin(theta)
+    x = a * np.sign(c) * np.abs(c) ** (2.0 / n)
+    y = b * np.sign(s) * np.abs(s) ** (2.0 / n)
+    x *= 1.0 - 0.2 * np.clip(s, 0.0, None) ** 2
+    return np.stack([cx + x, cy + y], axis=1)
+
+
+class GlassesLens(Lens):
+    name = "glasses"
+    help = "sunglasses that follow the eyes, tilt and scale with the head"
+    options = (Option("tint", float, 0.85, "opacity of the dark lenses, 0..1", in_range(0.0, 1.0)),)
+
+    _FRAME = np.array([28, 24, 22], np.float32)
+    _SHINE = np.array([120, 118, 115], np.float32)
+    _TOP = np.array([26, 18, 10], np.float32)      # lens colour at the top (BGR)
+    _BOTTOM = np.array([80, 62, 44], np.float32)  # ... and at the bottom
+    _LENS_V, _LENS_A, _LENS_B = 0.08, 0.45, 0.36   # lens centre height, half width, half height (eye distances)
+
+    def apply(self, frame: np.ndarray, scene: Scene) -> None:
+        for face in scene.faces:
+            self._draw(frame, face.landmarks[:, :2])
+
+    def _draw(self, frame: np.ndarray, xy: np.ndarray) -> None:
+        left = xy[list(EYE_IMAGE_LEFT)].mean(axis=0)
+        right = xy[list(EYE_IMAGE_RIGHT)].mean(axis=0)
+        d = float(np.hypot(*(right - left)))
+        if d < 4.0:
+            return
+        ex = (right - left) / d
+        ey = np.array([-ex[1], ex[0]], np.float32)
+        mid = (left + right) / 2.0
+        to_image = lambda uv: mid + d * (uv[:, :1] * ex + uv[:, 1:2] * ey)  # noqa: E731
+        v, a, b = self._LENS_V, self._LENS_A, self._LENS_B
+        lenses = [to_image(_superellipse(cx, v, a, b)) for cx in (-0.5, 0.5)]
+        bridge = to_image(np.array([[-0.09, v - 0.16], [-0.04, v - 0.2], [0.04, v - 0.2], [0.09, v - 0.16]]))
+        hinges = to_image(np.array([[-0.5 - a, v - 0.18], [0.5 + a, v - 0.18]]))
+        temples = [np.stack([hinges[0], xy[TEMPLE_IMAGE_LEFT]]), np.stack([hinges[1], xy[TEMPLE_IMAGE_RIGHT]])]
+        thick = max(1, round(0.06 * d))
+        everything = np.concatenate(lenses + [bridge] + temples)
+        roi = _box(everything, thick + 2.0, frame.shape)
+        if roi is None:
+            return
+        origin = np.array([roi[1].start, roi[0].start], np.float32)
+        size = (roi[0].stop - roi[0].start, roi[1].stop - roi[1].start)
+        lens_pts = [_fixed(p - origin) for p in lenses]
+
+        lens_mask = np.zeros(size, np.uint8)
+        cv2.fillPoly(lens_mask, lens_pts, 255, cv2.LINE_AA, _SHIFT)
+        frame_mask = np.zeros(size, np.uint8)
+        cv2.polylines(frame_mask, lens_pts, True, 255, thick, cv2.LINE_AA, _SHIFT)
+        cv2.polylines(frame_mask, [_fixed(bridge - origin)], False, 255, max(1, round(0.05 * d)), cv2.LINE_AA, _SHIFT)
+        for t in temples:
+            cv2.polylines(frame_mask, [_fixed(t - origin)], False, 255, max(1, round(0.045 * d)), cv2.LINE_AA, _SHIFT)
+        # A soft diagonal reflection across the upper part of each lens.
+        shine = np.zeros(size, np.uint8)
+        for cx in (-0.5, 0.5):
+            band = to_image(np.array([[cx - 0.34, v - 0.1], [cx - 0.1, v - 0.3], [cx + 0.02, v - 0.3], [cx - 0.3, v + 0.02]]))
+            cv2.fillConvexPoly(shine, _fixed(band - origin), 255, cv2.LINE_AA, _SHIFT)
+        shine = cv2.GaussianBlur(shine, (0, 0), max(0.8, 0.03 * d))
+        shine = np.minimum(shine, lens_mask)
+
+        # Vertical gradient across the lens, in the head's own frame (rotates with it).
+        ys, xs = np.mgrid[0:size[0], 0:size[1]].astype(np.float32)
+        vv = ((xs + origin[0] - mid[0]) * ey[0] + (ys + origin[1] - mid[1]) * ey[1]) / d
+        t = np.clip((vv - (v - b)) / (2.0 * b), 0.0, 1.0)[..., None]
+        colour = self._TOP * (1.0 - t) + self._BOTTOM * t
+        view = frame[roi]
+        out = view.astype(np.float32)
+        a_lens = (lens_mask.astype(np.float32) / 255.0 * self.tint)[..., None] * (1.0 - 0.2 * t)
+        out += a_lens * (colour - out)
+        a_shine = (shine.astype(np.float32) / 255.0 * 0.28)[..., None]
+        out += a_shine * (255.0 - out)
+        a_frame = (frame_mask.astype(np.float32) / 255.0)[..., None]
+        out += a_frame * (self._FRAME - out)
+        # A thin light edge along the top of the rims, like a reflection on the frame.
+        rim = np.zeros(size, np.uint8)
+        for p in lenses:
+            top = p[(np.arange(len(p)) > len(p) // 2 + 4) & (np.arange(len(p)) < len(p) - 4)]
+            cv2.polylines(rim, [_fixed(top - origin - ey * thick * 0.25)], False, 255, max(1, thick // 3),
+                          cv2.LINE_AA, _SHIFT)
+        a_rim = (rim.astype(np.float32) / 255.0 * 0.5)[..., None]
+        out += a_rim * (self._SHINE - out)
+        view[...] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+class FaceBlurLens(Lens):
+    name = "face-blur"
+    help = "blur each face (feathered face outline)"
+    options = (Option("strength", float, 12.0, "blur sigma in % of the face width", in_range(1.0, 50.0)),)
+
+    def apply(self, frame: np.ndarray, scene: Scene) -> None:
+        for face in scene.faces:
+            region = scene.face_region(face, frame.shape)
+            if region is None:
+                continue
+            roi, alpha = region
+            view = frame[roi]
+            h, w = view.shape[:2]
+            small = cv2.resize(view, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+            sigma = max(0.5, self.strength / 100.0 * face.width / 4.0)
+            small = cv2.GaussianBlur(small, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+            blend(view, cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), alpha)
+
+
+class FacePixelateLens(Lens):
+    name = "face-pixelate"
+    help = "pixelate each face (feathered face outline)"
+    options = (Option("blocks", int, 12, "number of blocks across the face", in_range(2, 100)),)
+
+    def apply(self, frame: np.ndarray, scene: Scene) -> None:
+        for face in scene.faces:
+            region = scene.face_region(face, frame.shape)
+            if region is None:
+                continue
+            roi, alpha = region
+            view = frame[roi]
+            h, w = view.shape[:2]
+            block = max(1.0, face.width / self.blocks)
+            small = cv2.resize(view, (max(1, round(w / block)), max(1, round(h / block))), interpolation=cv2.INTER_AREA)
+            blend(view, cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST), alpha)
+
+
+class BigEyesLens(Lens):
+    name = "big-eyes"
+    help = "magnify the eyes with a smooth local warp"
+    options = (Option("scale", float, 1.6, "magnification at the eye centre", in_range(1.0, 3.0)),)
+
+    def apply(self, frame: np.ndarray, scene: Scene) -> None:
+        k = 1.0 - 1.0 / self.scale
+        for face in scene.faces:
+            xy = face.landmarks[:, :2]
+            for eye in (EYE_IMAGE_LEFT, EYE_IMAGE_RIGHT):
+                pts = xy[list(eye)]
+                centre = pts.mean(axis=0)
+                radius = 1.3 * float(np.hypot(*(pts[0] - pts[1])))
+                if radius >= 2.0:
+                    self._magnify(frame, centre, radius, k)
+
+    @staticmethod
+    def _magnify(frame: np.ndarray, centre: np.ndarray, radius: float, k: float) -> None:
+        roi = _box(centre[None], radius + 1.0, frame.shape)
+        if roi is None:
+            return
+        ys, xs = np.mgrid[roi[0], roi[1]].astype(np.float32)
+        dx, dy = xs - centre[0], ys - centre[1]
+        s2 = np.minimum((dx * dx + dy * dy) / (radius * radius), 1.0)
+        # Source radius g(r) = r (1 - k (1 - s^2)^2): magnification 1/(1-k) at the centre,
+        # identity with matching slope at the rim.
+        factor = 1.0 - k * (1.0 - s2) ** 2
+        map_x = centre[0] + dx * factor
+        map_y = centre[1] + dy * factor
+        # Sample the whole frame (the ROI edge has real neighbours); write only the ROI.
+        frame[roi] = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+class _MaskLens(Lens):
+    needs_faces = False
+    needs_mask = True
+
+
+class BgBlurLens(_MaskLens):
+    name = "bg-blur"
+    help = "blur the background behind the person"
+    options = (Option("strength", float, 15.0, "blur sigma in pixels", in_range(1.0, 100.0)),)
+
+    def apply(self, frame: np.ndarray, scene: Scene) -> None:
+        person = scene.person
+        if person is None:
+            return
+        h, w = frame.shape[:2]
+        # Blur at a quarter size, weighted by the background mask and renormalised, so the
+        # person's colours do not bleed into the blurred background as a halo.
+        f = 4 if self.strength >= 6 else 1
+        size = (max(1, w // f), max(1, h // f))
+        small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        weight = 1.0 - cv2.resize(person, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+        sigma = self.strength / f
+        num = cv2.GaussianBlur(small * weight[..., None], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+        den = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+        small = cv2.convertScaleAbs(num / np.maximum(den, 1e-3)[..., None])
+        composite(frame, cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), person, frame)
+
+
+def _parse_colour(text: str) -> tuple[int, int, int]:
+    parts = text.replace(",", " ").split()
+    try:
+        rgb = [int(p) for p in parts]
+    except ValueError:
+        rgb = []
+    if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
+        raise ParameterError(f"lens bg-replace: option color must be three numbers 0..255 'R G B', got {text!r}")
+    return rgb[2], rgb[1], rgb[0]
+
+
+class BgReplaceLens(_MaskLens):
+    name = "bg-replace"
+    help = "replace the background with a picture or a colour"
+    options = (
+        Option("image", str, None, "picture file, scaled to cover the frame", optional=True),
+        Option("color", str, "0 177 64", "background colour 'R G B' (used without image)"),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if self.image is not None and "color" in options:
+            raise ParameterError(f"lens bg-replace: give image or color, not both, got image={self.image!r} and color={self.color!r}")
+        self._bgr = _parse_colour(self.color)
+        self._picture = None
+        if self.image is not None:
+            self._picture = cv2.imread(self.image, cv2.IMREAD_COLOR)
+            if self._picture is None:
+                raise ParameterError(f"lens bg-replace: option image must be a readable picture file, got {self.image!r}")
+        self._background: np.ndarray | None = None
+
+    def background(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The ``shape`` (H, W, 3) background: the picture scaled to cover and centre-cropped, or the colour."""
+        if self._background is None or self._background.shape != shape:
+            h, w = shape[:2]
+            if self._picture is None:
+                self._background = np.empty(shape, np.uint8)
+                self._background[...] = self._bgr
+            else:
+                ph, pw = self._picture.shape[:2]
+                s = max(w / pw, h / ph)
+                sw, sh = max(w, math.ceil(pw * s)), max(h, math.ceil(ph * s))
+                big = cv2.resize(self._picture, (sw, sh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+                y0, x0 = (sh - h) // 2, (sw - w) // 2
+                self._background = np.ascontiguousarray(big[y0:y0 + h, x0:x0 + w])
+        return self._background
+
+    def apply(self, frame: np.ndarray, scene: Scene) -> None:
+        person = scene.person
+        if person is not None:
+            composite(frame, self.background(frame.shape), person, frame)
+
+
+class FaceOnlyLens(Lens):
+    name = "face-only"
+    help = "apply the filter chain (--filter) only inside the faces"
+    needs_inner = True
+
+    def apply(self, frame: np.ndarray, scene: Scene) -> None:
+        regions = [scene.face_region(face, frame.shape) for face in scene.faces]
+        regions = [r for r in regions if r is not None]
+        if not regions:
+            return
+        filtered = scene.inner.process(frame, scene.timestamp)
+        for roi, alpha in regions:
+            blend(frame[roi], filtered[roi], alpha)
+
+
+class BgOnlyLens(_MaskLens):
+    name = "bg-only"
+    help = "apply the filter chain (--filter) only to the background, not the person"
+    needs_inner = True
+
+    def apply(self, frame: np.ndarray, scene: Scene) -> None:
+        person = scene.person
+        if person is not None:
+            composite(frame, scene.inner.process(frame, scene.timestamp), person, frame)
+
+
+LENS_CLASSES: dict[str, type[Lens]] = {
+    cls.name: cls
+    for cls in (MeshLens, GlassesLens, FaceBlurLens, FacePixelateLens, BigEyesLens, BgBlurLens, BgReplaceLens,
+                FaceOnlyLens, BgOnlyLens)
+}
+
+
+def parse_lens(spec: str) -> Lens:
+    """A lens from ``NAME[:key=value,...]`` (raises ParameterError naming the bad part)."""
+    name, _, rest = spec.strip().partition(":")
+    cls = LENS_CLASSES.get(name.strip())
+    if cls is None:
+        raise ParameterError(f"unknown lens {name!r}; lenses: {', '.join(LENS_CLASSES)}")
+    options = {}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ParameterError(f"lens {name}: option must be key=value, got {item!r}")
+        options[key.strip()] = value.strip()
+    return cls(**options)

@@ -1,0 +1,178 @@
+"""Where the MediaPipe model files come from: option, folder, user cache, or a checked download.
+
+Resolution order for each model: an explicit path (``--face-model`` /
+``--segmentation-model``) → ``$CAMFILTERS_MODEL_DIR/<file>`` → the per-user cache
+(`cache_dir`) → download over HTTPS into the cache. A download is checked against the
+sha256 in `MODELS` and written atomically (temporary file in the cache folder, fsync,
+``os.replace``), so the cache never holds a partial or wrong model.
+``$CAMFILTERS_MODEL_URL`` replaces the download base URL (mirrors, tests on 127.0.0.1).
+
+The selfie segmentation model is MediaPipe's ``selfie_segmentation.tflite`` (general,
+256x256 input) from the mediapipe-assets bucket: that is the file whose sha256 MediaPipe's
+own build (``third_party/external_files.bzl``) pins and the one we test with. The newer
+``image_segmenter/selfie_segmenter/float16/latest/selfie_segmenter.tflite`` is a different
+file (and "latest" may change), so it could not be pinned to a checked sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR_ENV = "CAMFILTERS_MODEL_DIR"
+MODEL_URL_ENV = "CAMFILTERS_MODEL_URL"
+_CHUNK = 1 << 16
+_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One downloadable model: file name, official URL, sha256 and the CLI option that overrides it."""
+
+    title: str
+    filename: str
+    url: str
+    sha256: str
+    option: str
+
+
+MODELS: dict[str, ModelInfo] = {
+    "face": ModelInfo(
+        "face landmarker",
+        "face_landmarker.task",
+        "https://storage.googleapis.com/mediapipe-models/face_landmarker/face_landmarker/float16/1/face_landmarker.task",
+        "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
+        "--face-model",
+    ),
+    "segmentation": ModelInfo(
+        "selfie segmentation",
+        "selfie_segmentation.tflite",
+        "https://storage.googleapis.com/mediapipe-assets/selfie_segmentation.tflite",
+        "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+        "--segmentation-model",
+    ),
+}
+
+
+def cache_dir() -> Path:
+    """The per-user model cache: XDG cache on Linux, ~/Library/Caches on macOS, LOCALAPPDATA on Windows."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / "camfilters" / "Cache" / "models"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "camfilters" / "models"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "camfilters" / "models"
+
+
+def resolve_model(kind: str, path: str | os.PathLike | None = None, *, download: bool = True) -> Path:
+    """The local file of model ``kind`` ("face" or "segmentation"), downloading it if needed.
+
+    Raises ModelError (one line: which model, where it looked, what to do) when it is
+    missing and cannot be downloaded.
+    """
+    info = MODELS[kind]
+    if path is not None:
+        explicit = Path(path).expanduser()
+        if not explicit.is_file():
+            raise ModelError(f"{info.title} model not found: {info.option} {explicit} is not a file")
+        return explicit
+    looked = []
+    env_dir = os.environ.get(MODEL_DIR_ENV)
+    if env_dir:
+        candidate = Path(env_dir).expanduser() / info.filename
+        if candidate.is_file():
+            return candidate
+        looked.append(str(candidate))
+    cached = cache_dir() / info.filename
+    if cached.is_file():
+        return cached
+    looked.append(str(cached))
+    hint = (
+        f"pass {info.option} PATH, set {MODEL_DIR_ENV} to a folder holding {info.filename}, "
+        "or connect to the internet once to download it"
+    )
+    if not download:
+        raise ModelError(f"{info.title} model {info.filename} not found in {' or '.join(looked)}; {hint}")
+    url = model_url(info)
+    try:
+        return download_model(info, cached.parent, url=url)
+    except ModelError as exc:
+        raise ModelError(f"{info.title} model {info.filename} not found in {' or '.join(looked)} and {exc}; {hint}") from None
+
+
+def model_url(info: ModelInfo) -> str:
+    """The download URL of ``info``: official, or ``$CAMFILTERS_MODEL_URL/<file>`` when set."""
+    base = os.environ.get(MODEL_URL_ENV)
+    return f"{base.rstrip('/')}/{info.filename}" if base else info.url
+
+
+def download_model(info: ModelInfo, folder: Path, *, url: str | None = None) -> Path:
+    """Download ``info`` into ``folder`` with a progress bar on stderr; return the checked file.
+
+    The file appears under its final name only after its sha256 matched; on any failure
+    (connection, short read, checksum) nothing is left in ``folder`` and ModelError says why.
+    """
+    from tqdm import tqdm
+
+    url = url or model_url(info)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / info.filename
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{info.filename}.", suffix=".part", dir=folder)
+    tmp = Path(tmp_name)
+    log.info("downloading the %s model from %s", info.title, url)
+    try:
+        digest = hashlib.sha256()
+        received = 0
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
+                    total = int(response.headers.get("Content-Length") or 0) or None
+                    with tqdm(total=total, unit="B", unit_scale=True, desc=info.filename, file=sys.stderr,
+                              leave=False, disable=None) as bar:
+                        while chunk := response.read(_CHUNK):
+                            out.write(chunk)
+                            digest.update(chunk)
+                            received += len(chunk)
+                            bar.update(len(chunk))
+            except (OSError, urllib.error.URLError, ValueError) as exc:  # http.client errors are OSError/ValueError
+                reason = getattr(exc, "reason", None) or exc
+                raise ModelError(f"downloading {url} failed after {received} bytes: {reason}") from None
+            if total is not None and received != total:
+                raise ModelError(f"downloading {url} failed: connection closed after {received} of {total} bytes")
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != info.sha256:
+            raise ModelError(
+                f"downloaded {url} has sha256 {digest.hexdigest()}, expected {info.sha256} (file discarded)"
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(folder)
+    return target
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Persist the rename in ``folder`` (no-op where directories cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

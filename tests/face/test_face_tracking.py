@@ -1,0 +1,153 @@
+"""Landmark tracking with the real FaceLandmarker: position, motion, jitter, several faces, live worker."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from camfilters.face.tracking import FaceTracks, OneEuroFilter
+
+pytestmark = pytest.mark.face
+
+ASTRONAUT_FACE = (177, 82, 95, 95)  # FaceDetector's box (x, y, w, h), shared/README.md
+
+
+def overlay_centroid(out: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """(x, y) centroid of the pixels a lens changed by more than 20 levels."""
+    ys, xs = np.nonzero(np.abs(out.astype(np.int16) - frame).max(axis=2) > 20)
+    assert len(xs) > 50, "the lens drew (almost) nothing"
+    return np.array([xs.mean(), ys.mean()])
+
+
+def test_landmarks_land_on_the_face(make_stage, astronaut):
+    """The 478 landmarks lie on the face MediaPipe's FaceDetector finds (independent model)."""
+    stage = make_stage(["mesh"])
+    stage.process(astronaut, 0.0)
+    [face] = stage.faces
+    assert face.landmarks.shape == (478, 3) and face.landmarks.dtype == np.float32
+    x, y, w, h = ASTRONAUT_FACE
+    xy = face.landmarks[:, :2]
+    inside = (xy[:, 0] > x - 0.2 * w) & (xy[:, 0] < x + 1.2 * w) & (xy[:, 1] > y - 0.2 * h) & (xy[:, 1] < y + 1.2 * h)
+    assert inside.all()
+    assert np.hypot(*(face.centroid - (x + w / 2, y + h / 2))) < 0.15 * w
+    assert 0.7 * w < face.width < 1.3 * w
+
+
+def test_overlay_follows_a_moving_scaled_face(make_stage, astronaut):
+    """Astronaut moved and scaled with cv2.warpAffine: the glasses follow the known transform."""
+    still = make_stage(["glasses"])
+    c0 = overlay_centroid(still.process(astronaut, 0.0), astronaut)
+    stage = make_stage(["glasses"])
+    errors = []
+    for i in range(16):
+        s, tx, ty = 0.9 + 0.02 * i, 40 + 6 * i, 10 + 2 * i
+        transform = np.float32([[s, 0, tx], [0, s, ty]])
+        frame = cv2.warpAffine(astronaut, transform, (640, 480))
+        c = overlay_centroid(stage.process(frame, i / 30.0), frame)
+        errors.append(float(np.hypot(*(c - (transform[:, :2] @ c0 + transform[:, 2])))))
+    assert max(errors) < 6.0, errors  # face moves ~190 px/s; One Euro lag stays small
+
+
+def landmark_jitter(make_stage, astronaut, smoothing: bool) -> float:
+    """Mean per-landmark standard deviation (px) over a still photo with fresh sensor-like noise per frame."""
+    rng = np.random.default_rng(7)
+    stage = make_stage(["mesh"], smoothing=smoothing)
+    track = []
+    for i in range(18):
+        noisy = np.clip(astronaut + rng.normal(0.0, 4.0, astronaut.shape), 0, 255).astype(np.uint8)
+        stage.process(noisy, i / 30.0)
+        [face] = stage.faces
+        track.append(face.landmarks[:, :2].copy())
+    return float(np.array(track[4:]).std(axis=0).mean())
+
+
+def test_smoothing_reduces_jitter(make_stage, astronaut):
+    raw = landmark_jitter(make_stage, astronaut, smoothing=False)
+    smoothed = landmark_jitter(make_stage, astronaut, smoothing=True)
+    assert raw > 0.0  # the noise does move the raw landmarks
+    assert smoothed < 0.5 * raw, (raw, smoothed)
+    assert smoothed < 0.25  # px, on a 95 px face
+
+
+def test_two_faces_keep_their_tracks_and_a_vanished_face_loses_its_lens(make_stage, astronaut, chelsea):
+    """Two faces get two stable track ids; when one disappears its overlay goes on that same frame."""
+    head = astronaut[0:300, 75:375]  # a crop, so that two faces are big enough for the short-range detector
+    both = np.ascontiguousarray(np.hstack([head, head[:, ::-1]]))
+    stage = make_stage(["glasses"])
+    ids = []
+    for i in range(3):
+        stage.process(both, i / 30.0)
+        faces = sorted(stage.faces, key=lambda f: f.centroid[0])
+        assert len(faces) == 2
+        assert faces[0].centroid[0] < 300 < faces[1].centroid[0]
+        ids.append([f.track_id for f in faces])
+    assert ids[0] == ids[1] == ids[2] and ids[0][0] != ids[0][1]
+    one = both.copy()
+    one[:, 300:] = chelsea[:, 100:400]  # a cat instead of the right face
+    out = stage.process(one, 3 / 30.0)
+    assert [f.track_id for f in stage.faces] == [ids[0][0]]
+    assert np.array_equal(out[:, 300:], one[:, 300:])
+    assert (np.abs(out[:, :300].astype(int) - one[:, :300]).max(axis=2) > 20).sum() > 50
+
+
+def test_live_mode_draws_from_the_worker(make_stage, astronaut):
+    """In the threaded mode frames are never held back, and once analysed they carry the overlay."""
+    sync = make_stage(["face-pixelate"])
+    expected = sync.process(astronaut, 0.0).copy()
+    with make_stage(["face-pixelate"], synchronous=False) as live:
+        out = live.process(astronaut, time.monotonic())
+        for _ in range(500):  # the worker has not answered yet: untouched frames meanwhile
+            if live.faces:
+                break
+            time.sleep(0.01)
+            out = live.process(astronaut, time.monotonic())
+        out = live.process(astronaut, time.monotonic())
+        assert live.faces, "the worker never produced a result"
+        assert live.cost_ms > 0.0
+        assert np.abs(out.astype(int) - expected).max() <= 4  # same picture as the synchronous mode
+    live.close()  # idempotent
+
+
+def test_one_euro_constant_input_is_constant():
+    f = OneEuroFilter()
+    x = np.array([[10.0, 20.0], [30.0, 40.0]], np.float32)
+    for i in range(10):
+        assert np.array_equal(f(x, i / 30.0), x)
+
+
+def test_one_euro_follows_a_step_and_smooths_slowly_without_beta():
+    """With beta 0 it is a first-order low-pass at min_cutoff: the step response matches the formula."""
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    f(np.zeros(3, np.float32), 0.0)
+    dt = 1 / 30
+    alpha = 1.0 / (1.0 + 1.0 / (2 * np.pi * 1.0) / dt)
+    y = [f(np.ones(3, np.float32), (i + 1) * dt)[0] for i in range(30)]
+    expected = 1.0 - (1.0 - alpha) ** np.arange(1, 31)
+    np.testing.assert_allclose(y, expected, rtol=1e-5)
+
+
+def test_tracks_match_by_centroid():
+    """Detections swap order between frames: tracks still follow their faces; far ones start new ids."""
+    tracks = FaceTracks(smoothing=False)
+    a = np.zeros((478, 3), np.float32) + [100, 100, 0]
+    a[:, 0] += np.linspace(-40, 40, 478)
+    b = a + [300, 0, 0]
+    first = tracks.update([a, b], 0.0)
+    second = tracks.update([b + 5, a + 5], 1 / 30)
+    assert [f.track_id for f in second] == [first[1].track_id, first[0].track_id]
+    third = tracks.update([a + 500], 2 / 30)
+    assert third[0].track_id not in {f.track_id for f in first}
+
+
+def test_mask_smoothing_damps_flicker():
+    """A pixel flickering 0, 1, 0, 1 settles to 1/3 <-> 2/3 with weight 0.5 (EMA fixed points)."""
+    from camfilters.face.segmentation import MaskSmoother
+
+    smooth = MaskSmoother(0.5)
+    values = [float(smooth(np.full((2, 2), float(i % 2), np.float32))[0, 0]) for i in range(40)]
+    assert values[0] == 0.0 and values[1] == 0.5
+    np.testing.assert_allclose(values[-2:], [1 / 3, 2 / 3], atol=1e-6)
+    assert np.array_equal(smooth(np.zeros((3, 3), np.float32)), np.zeros((3, 3)))  # new size: restart
