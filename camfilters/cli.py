@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from .errors import CamfiltersError, ParameterError
-from .overlay import HOTKEYS
+from .hotkeys import HOTKEYS
+from .opencv_check import opencv_problem
 
 log = logging.getLogger("camfilters")
 
@@ -199,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     _configure_logging(args.verbose)
+    problem = opencv_problem()
+    if problem:
+        log.error("error: %s", problem)
+        return 1
     from .recording import interrupt_on_sigterm
 
     try:

@@ -22,6 +22,7 @@ from . import overlay
 from .capture import open_source
 from .display import ESC, Window
 from .errors import CamfiltersError
+from .hotkeys import HOTKEYS
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .recording import Recorder, check_output_path
 
@@ -117,14 +118,9 @@ class LiveSession:
         self.palette = Palette(options.filters)
         self.chain = Pipeline(self.palette.stages(0))
         self.face = None
-        top: list[Stage] = [self.chain]
+        self.pipeline = Pipeline([self.chain])
         if options.lenses:
-            from .face import build_face_stage
-
-            self.face = build_face_stage(options.lenses, inner=self.chain, face_model=options.face_model,
-                                         segmentation_model=options.segmentation_model)
-            top = [self.face]
-        self.pipeline = Pipeline(top)
+            self._enable_face(options.lenses)
         self.mirror = options.mirror
         self.paused = False
         self.show_status = True
@@ -137,6 +133,14 @@ class LiveSession:
         self._mirror_buf: np.ndarray | None = None
         self._display_buf: np.ndarray | None = None
         self._last: np.ndarray | None = None
+
+    def _enable_face(self, lenses: list[str]) -> None:
+        """Put the face stage in charge of the chain (it runs it, then draws the lenses)."""
+        from .face import build_face_stage
+
+        self.face = build_face_stage(lenses, inner=self.chain, face_model=self.options.face_model,
+                                     segmentation_model=self.options.segmentation_model)
+        self.pipeline.stages = [self.face]
 
     # -- hotkey actions -------------------------------------------------------------------
     def select(self, index: int) -> None:
@@ -173,6 +177,16 @@ class LiveSession:
         self.stats.snapshots.append(path)
         log.warning("snapshot saved to %s", path)
 
+    def next_lens(self) -> None:
+        """Cycle the face lenses; the first press without --lens loads the face stage (if installed)."""
+        if self.face is None:
+            try:
+                self._enable_face([])
+            except CamfiltersError as exc:
+                log.warning("%s", exc)
+                return
+        log.info("lens: %s", self.face.next_lens())
+
     def handle_key(self, key: int, size: tuple[int, int], fps: float) -> bool:
         """Act on one key; return False when the key asks to quit."""
         char = chr(key) if key < 256 else ""
@@ -194,8 +208,8 @@ class LiveSession:
             self.show_status = not self.show_status
         elif char == "h":
             self.show_help = not self.show_help
-        elif char == "f" and self.face is not None:
-            log.info("lens: %s", self.face.next_lens())
+        elif char == "f":
+            self.next_lens()
         elif char == "v" and self.vcam is not None:
             log.warning("virtual camera %s", "paused" if self.vcam.toggle_pause() else "sending")
         return True
@@ -323,7 +337,7 @@ class LiveSession:
             colour = overlay.RED if self.recorder is not None else overlay.WHITE
             overlay.draw_lines(shown, [(self.status_text(), colour), ("h: help", overlay.GREY)])
         if self.show_help:
-            overlay.draw_lines(shown, [(f"{k:>7}  {text}", overlay.WHITE) for k, text in overlay.HOTKEYS], where="centre")
+            overlay.draw_lines(shown, [(f"{k:>7}  {text}", overlay.WHITE) for k, text in HOTKEYS], where="centre")
         return shown
 
     def close(self) -> None:

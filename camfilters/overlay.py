@@ -7,20 +7,6 @@ import numpy as np
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
-HOTKEYS: tuple[tuple[str, str], ...] = (
-    ("1-9", "pick a filter (1 = the chain from the command line)"),
-    ("n / p", "next / previous filter"),
-    ("f", "next face lens"),
-    ("space", "pause / resume"),
-    ("m", "mirror on / off"),
-    ("r", "start / stop recording"),
-    ("s", "snapshot (PNG)"),
-    ("v", "pause / resume the virtual camera"),
-    ("i", "status bar on / off"),
-    ("h", "this help"),
-    ("q, Esc", "quit"),
-)
-
 
 def _scale(image: np.ndarray) -> float:
     """Text scale that stays readable from 320 px to 4K wide frames."""

@@ -222,3 +222,14 @@ def test_virtual_cam_with_recording_gets_every_frame(clip, tmp_path):
 def test_virtual_cam_missing_device_is_one_line(tmp_path):
     proc = camfilters("run", "--source", "demo", "--virtual-cam", "/dev/video42", "--no-window", "--max-frames", "3")
     assert_one_line_error(proc, "modprobe v4l2loopback")
+
+
+def test_mismatched_opencv_wheels_stop_with_the_fix(tmp_path):
+    """A second OpenCV wheel of another version in cv2/ (the mediapipe trap): one line with the reinstall command."""
+    site = tmp_path / "site"
+    dist = site / "opencv_contrib_python-4.12.0.88.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: opencv-contrib-python\nVersion: 4.12.0.88\n")
+    proc = camfilters("list", env=cli_env(PYTHONPATH=str(site)))
+    assert_one_line_error(proc, "opencv-contrib-python 4.12.0.88", "pip install --force-reinstall",
+                          '"opencv-contrib-python==4.14.0.94"')
