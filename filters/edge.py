@@ -1,0 +1,116 @@
+"""Edge detection: gradient magnitude (Sobel, Scharr) or absolute Laplacian of a frame.
+
+With ``color=False`` the frame is first turned into BT.601 grey exactly as
+``cv2.cvtColor(src, cv2.COLOR_BGR2GRAY)``; then, with reflect-101 borders,
+
+- sobel/scharr: ``gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0 / 0, 1, ksize)`` (Scharr for
+  ``scharr``) and the edge value is the L2 magnitude ``sqrt(gx**2 + gy**2)``;
+- laplacian: ``|cv2.Laplacian(grey, cv2.CV_32F, ksize=ksize)|``;
+
+times ``scale``, rounded and saturated to uint8 (as ``cv2.convertScaleAbs``, except that
+exact halves round up, not to even: with ``scale != 1`` a pixel may differ by 1), written
+to all three channels: white edges on black. ``color=True`` does the same for each channel
+(coloured edges). ``threshold`` binarises the result: 255 where it is ``> threshold``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from ._kernels.edge import gradient_frame, reflect101
+from .base import Filter, Option, in_range
+from .errors import ParameterError
+from .registry import register_filter
+
+_SMOOTH = {
+    1: (0, 1, 0),
+    3: (1, 2, 1),
+    5: (1, 4, 6, 4, 1),
+    7: (1, 6, 15, 20, 15, 6, 1),
+}
+_DERIV = {
+    1: (-1, 0, 1),
+    3: (-1, 0, 1),
+    5: (-1, -2, 0, 2, 1),
+    7: (-1, -4, -5, 0, 5, 4, 1),
+}
+_DERIV2 = {
+    1: (1, -2, 1),
+    3: (1, -2, 1),
+    5: (1, 0, -2, 0, 1),
+}
+_KSIZES = {"sobel": (1, 3, 5, 7), "scharr": (3,), "laplacian": (1, 3, 5)}
+
+
+def _kernels(method: str, ksize: int) -> tuple[np.ndarray, ...]:
+    """``(kv1, kh1, kv2, kh2)`` float32 1-D taps: ``a = kh1 (x) kv1``, ``b = kh2 (x) kv2``."""
+    if method == "scharr":
+        smooth, deriv = (3, 10, 3), (-1, 0, 1)
+    elif method == "laplacian":
+        smooth, deriv = _SMOOTH[ksize], _DERIV2[ksize]
+    else:
+        smooth, deriv = _SMOOTH[ksize], _DERIV[ksize]
+    if method == "laplacian" and ksize == 1:
+        smooth = (0, 1, 0)  # cv2.Laplacian ksize=1 is the 4-neighbour kernel
+    s = np.array(smooth, np.float32)
+    d = np.array(deriv, np.float32)
+    return s, d, d, s  # a: horizontal derivative, b: vertical derivative
+
+
+@register_filter("edge")
+class Edge(Filter):
+    """Gradient magnitude of an ``(H, W, 3) uint8 BGR`` frame: white edges on black.
+
+    Options: ``method`` sobel|scharr|laplacian; ``ksize`` aperture (sobel 1, 3, 5, 7;
+    scharr 3; laplacian 1, 3, 5); ``threshold`` None or 0..255 (binarise at ``> threshold``);
+    ``color`` per-channel edges instead of grey; ``scale`` multiplies the magnitude
+    before saturation (large apertures give large values: try ``scale=0.25`` for ksize 5).
+    """
+
+    options = (
+        Option("method", str, "sobel", "gradient operator", choices=("sobel", "scharr", "laplacian")),
+        Option("ksize", int, 3, "aperture size: sobel 1, 3, 5, 7; scharr 3; laplacian 1, 3, 5",
+               choices=(1, 3, 5, 7)),
+        Option("threshold", int, None, "binarise: 255 where the magnitude is > threshold (0..255)",
+               check=in_range(0, 255), optional=True),
+        Option("color", bool, False, "per-channel (coloured) edges instead of grey"),
+        Option("scale", float, 1.0, "factor on the magnitude before saturation to 0..255",
+               check=lambda v: None if 0 < v <= 1000 else "must be > 0 and <= 1000"),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if self.ksize not in _KSIZES[self.method]:
+            allowed = ", ".join(map(str, _KSIZES[self.method]))
+            raise ParameterError(
+                f"edge: option ksize must be one of {allowed} for method={self.method}, got {self.ksize!r}")
+        self._taps = _kernels(self.method, self.ksize)
+
+    def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
+        height, width = src.shape[:2]
+        k = self._taps[0].shape[0]
+        pad = k // 2
+        channels = 3 if self.color else 1
+        nchunks = min(height, 4 * numba.get_num_threads())
+        rowmap = self._maps("rows", height, pad)
+        colmap = self._maps("cols", width, pad)
+        plen = (width + 2 * pad) * channels
+        gradient_frame(
+            src.reshape(height, width * 3), rowmap, colmap, *self._taps,
+            self.method == "laplacian", np.float32(self.scale),
+            -1 if self.threshold is None else int(self.threshold), self.color,
+            out.reshape(height, width * 3),
+            self._buffer("ring", (nchunks, k, plen)),
+            self._buffer("va", (nchunks, plen)), self._buffer("vb", (nchunks, plen)),
+            self._buffer("ha", (nchunks, width * channels)), self._buffer("hb", (nchunks, width * channels)),
+        )
+
+    def _maps(self, key: str, n: int, pad: int) -> np.ndarray:
+        """Reflect-101 index map of length ``n + 2*pad``, kept while ``n`` stays the same."""
+        cached = self._buffers.get(key)
+        if cached is None or cached.shape[0] != n + 2 * pad:
+            cached = self._buffers[key] = reflect101(n, pad)
+        return cached
