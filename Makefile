@@ -11,6 +11,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[face,vcam,dev]"
+	@echo "compiling the filters once (cached on disk; later starts take a second)..."
+	$(PY) -c "import filters; filters.warm_up()"
 	touch $@
 
 run: $(VENV)/.installed
