@@ -1,0 +1,104 @@
+"""User kernels (``kernel``) and the pass-through ``identity`` filter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Filter, Option
+from .correlation import BORDERS, correlate, prepare_kernel
+from .errors import ParameterError
+from .registry import register_filter
+
+
+class Kernel:
+    """A 2-D kernel of finite real numbers, written as text ``"0 -1 0; -1 5 -1; 0 -1 0"``.
+
+    Rows are separated by ``;`` and numbers by whitespace (a comma would end the option in
+    ``filters.parse``). Built from that text, another ``Kernel`` or any 2-D array;
+    ``str()`` gives the text back (shortest round-tripping numbers), so specs round-trip.
+    """
+
+    def __init__(self, value: Any) -> None:
+        if isinstance(value, Kernel):
+            array = value.array
+        elif isinstance(value, str):
+            array = _parse_rows(value)
+        else:
+            array = value
+        prepare_kernel(array)  # validates: 2-D, non-empty, finite real numbers
+        self.array = np.array(array, dtype=np.float64)
+        self.array.setflags(write=False)
+
+    def __str__(self) -> str:
+        return "; ".join(" ".join(_number(v) for v in row) for row in self.array)
+
+    def __repr__(self) -> str:
+        return f"Kernel({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Kernel):
+            return NotImplemented
+        return self.array.shape == other.array.shape and bool((self.array == other.array).all())
+
+    def __hash__(self) -> int:
+        return hash((self.array.shape, self.array.tobytes()))
+
+
+def _parse_rows(text: str) -> np.ndarray:
+    rows = [row.split() for row in text.split(";")]
+    if any(len(row) != len(rows[0]) for row in rows):
+        raise ParameterError(f"kernel rows must all have the same number of values, got {text!r}")
+    try:
+        return np.array([[float(v) for v in row] for row in rows], dtype=np.float64)
+    except ValueError:
+        raise ParameterError(f"kernel must be numbers separated by spaces, rows by ';', got {text!r}") from None
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(float(value))
+
+
+SHARPEN = Kernel("0 -1 0; -1 5 -1; 0 -1 0")
+
+
+@register_filter("kernel")
+class KernelFilter(Filter):
+    """Correlate each channel with a user kernel (no flip), as ``cv2.filter2D``.
+
+    The default is the 3x3 sharpen kernel: a kernel you can see working at once, whose
+    sum of 1 keeps the brightness (an identity default would just copy, as ``identity``).
+    """
+
+    options = (
+        Option("k", Kernel, SHARPEN, "kernel rows separated by ';', numbers by spaces"),
+        Option("normalize", bool, False, "divide the kernel by its sum (the sum must not be zero)"),
+        Option("border", str, "reflect101", "how pixels outside the frame are read", choices=BORDERS),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        if "k" in options:
+            try:
+                options["k"] = Kernel(options["k"])
+            except ParameterError as exc:
+                raise ParameterError(f"kernel: option k: {exc}") from None
+        super().__init__(**options)
+        weights = self.k.array
+        if self.normalize:
+            total = weights.sum()
+            if total == 0:
+                raise ParameterError(f"kernel: normalize=true needs a kernel whose sum is not 0, got k={self.k}")
+            weights = weights / total
+        self._weights = weights.astype(np.float32)
+
+    def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
+        correlate(src, self._weights, border=self.border, out=out)
+
+
+@register_filter("identity")
+class Identity(Filter):
+    """Copy the frame unchanged (a baseline for timing and a no-op pipeline stage)."""
+
+    def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
+        np.copyto(out, src)
