@@ -6,6 +6,7 @@ import re
 import signal
 import textwrap
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -193,7 +194,7 @@ def test_recording_survives_a_stage_that_raises(tmp_path):
 
 def vcam_env(log_path) -> dict[str, str]:
     """Environment that makes --virtual-cam send to the recording test backend (tests/app/vcam_backend.py)."""
-    here = str(__import__("pathlib").Path(__file__).resolve().parent)
+    here = str(Path(__file__).resolve().parent)
     return cli_env(PYTHONPATH=here, CAMFILTERS_VCAM_BACKEND="vcam_backend:RecordingBackend",
                    CAMFILTERS_VCAM_LOG=str(log_path))
 
@@ -233,3 +234,31 @@ def test_mismatched_opencv_wheels_stop_with_the_fix(tmp_path):
     proc = camfilters("list", env=cli_env(PYTHONPATH=str(site)))
     assert_one_line_error(proc, "opencv-contrib-python 4.12.0.88", "pip install --force-reinstall",
                           '"opencv-contrib-python==4.14.0.94"')
+
+
+@pytest.mark.face
+def test_lenses_through_the_cli_draw_on_the_face_only(tmp_path, astronaut):
+    """`run --lens glasses` on a clip of the astronaut: the eyes get dark lenses, the far background is untouched."""
+    pytest.importorskip("mediapipe")
+    from camfilters.recording import Recorder
+
+    models = Path(__file__).resolve().parents[2].parent / "shared" / "models"
+    if not (models / "face_landmarker.task").is_file():
+        pytest.skip(f"no MediaPipe models in {models}")
+    photo = astronaut
+    clip_path = tmp_path / "astronaut.mkv"
+    with Recorder(clip_path, (512, 512), fps=10) as rec:
+        for k in range(30):
+            rec.write(photo, k / 10)
+    out = tmp_path / "glasses.mp4"
+    proc = camfilters("run", "--source", str(clip_path), "--lens", "glasses", "--record", str(out), "--no-window",
+                      env=cli_env(CAMFILTERS_MODEL_DIR=str(models)))
+    assert proc.returncode == 0, proc.stderr
+    frames, _, _ = decode(out)
+    inputs, _, _ = decode(clip_path)
+    assert len(frames) == 30
+    last, original = frames[-1], inputs[-1]
+    eyes = (slice(95, 135), slice(180, 270))  # the eye band inside the face box (x=177, y=82, 95x95)
+    far = (slice(0, 60), slice(380, 512))      # top-right background
+    assert mean_abs(last[eyes], original[eyes]) > 25  # dark lenses over the eyes
+    assert mean_abs(last[far], original[far]) < 2
