@@ -7,13 +7,13 @@
 """
 
 from .base import Filter, Option
-from .correlate import correlate
+from .correlation import correlate
 from .errors import CamfiltersError, ParameterError, PluginError
 from .registry import available, filter_class, get, load_plugins, parse, register_filter
 from .warmup import warm_up
 
 # Built-in filters register themselves on import, through the same path as plugins.
-from . import blur, custom  # noqa: E402,F401  isort: skip
+from . import blur, cartoon, custom, edge, sharpen, sketch  # noqa: E402,F401  isort: skip
 
 __all__ = sorted([
     "CamfiltersError",
