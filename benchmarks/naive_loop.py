@@ -1,8 +1,8 @@
 """How fast is ``filters.correlate``: against the textbook Python loop and against OpenCV.
 
 Run ``python benchmarks/naive_loop.py`` (numbers vary with machine load; medians of
-alternating repeats). ``measure_naive`` and ``measure_opencv`` return dicts so that a
-``camfilters bench`` command can reuse them.
+alternating repeats). The naive loop itself lives in `camfilters.bench`, which
+``camfilters bench`` reports from too.
 """
 
 from __future__ import annotations
@@ -18,54 +18,13 @@ import cv2
 import numpy as np
 
 import filters
-
-
-def naive_correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """The classic double loop on a reflect-101 padded ``(H, W)`` float32 image (``same`` size)."""
-    kh, kw = kernel.shape
-    padded = np.pad(image, ((kh // 2, kh - 1 - kh // 2), (kw // 2, kw - 1 - kw // 2)), mode="reflect")
-    output = np.empty_like(image)
-    for i in range(image.shape[0]):
-        for j in range(image.shape[1]):
-            output[i, j] = np.sum(padded[i:i + kh, j:j + kw] * kernel)
-    return output
+from camfilters.bench import bench_naive
 
 
 def _timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
-
-
-def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def measure_naive(size: int = 128, ksize: int = 3, repeats: int = 3) -> dict:
-    """Time the Python double loop and ``filters.correlate`` on a ``size``-square grey float32 crop.
-
-    Returns seconds per call for each (naive: best of ``repeats``; correlate: median of 50
-    after warm-up), the speed-up, and the largest difference between the two results.
-    """
-    rng = np.random.default_rng(0)
-    image = rng.integers(0, 256, (size, size)).astype(np.float32)
-    kernel = rng.normal(size=(ksize, ksize)).astype(np.float32)
-    fast = filters.correlate(image, kernel)  # warm-up: compile or load the cached kernels
-    naive_s = min(_timed(lambda: naive_correlate(image, kernel)) for _ in range(repeats))
-    correlate_s = _median_seconds(lambda: filters.correlate(image, kernel, out=fast), 50)
-    return {
-        "size": size,
-        "ksize": ksize,
-        "naive_s": naive_s,
-        "correlate_s": correlate_s,
-        "speedup": naive_s / correlate_s,
-        "max_abs_diff": float(np.abs(naive_correlate(image, kernel) - fast).max()),
-    }
 
 
 def measure_opencv(width: int, height: int, ksize: int = 5, separable: bool = False, repeats: int = 40) -> dict:
@@ -130,9 +89,9 @@ def measure_startup() -> dict:
 
 def main() -> None:
     for ksize in (3, 5):
-        r = measure_naive(128, ksize)
-        print(f"128x128 grey {ksize}x{ksize}: python loop {r['naive_s'] * 1e3:8.1f} ms, "
-              f"correlate {r['correlate_s'] * 1e3:6.3f} ms, speed-up {r['speedup']:8.0f}x "
+        r = bench_naive(128, ksize)
+        print(f"128x128 grey {ksize}x{ksize}: python loop {r['naive_ms']:8.1f} ms, "
+              f"correlate {r['ours_ms']:6.3f} ms, speed-up {r['speedup']:8.0f}x "
               f"(max diff {r['max_abs_diff']:.1e})")
     for width, height in ((1280, 720), (1920, 1080)):
         for ksize, separable in ((3, False), (5, False), (5, True), (15, True), (15, False)):

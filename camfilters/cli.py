@@ -105,7 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--kernel", required=True, help='rows separated by ";", e.g. "0 1; 1 0"')
     explain.add_argument("--input", default="1 2 3; 4 5 6; 7 8 9", help="the input matrix, same syntax")
     explain.add_argument("-o", "--output", type=Path, help="also draw input, kernel and result as heat maps (PNG)")
+    bench = sub.add_parser("bench", help="speed: filters vs OpenCV, the live loop, JIT start-up",
+                           description="Measure every filter against its OpenCV equivalent (same run, alternating), "
+                                       "the live loop with recording, and JIT start-up; print a table or JSON.")
+    from . import bench as bench_module
+
+    bench_module.configure_parser(bench)
     return parser
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    return bench.main(args)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -181,7 +193,7 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "render": _render, "list": _list, "devices": _devices, "explain": _explain}
+COMMANDS = {"run": _run, "render": _render, "list": _list, "devices": _devices, "explain": _explain, "bench": _bench}
 
 
 def _configure_logging(verbose: bool) -> None:

@@ -24,7 +24,7 @@ from .display import ESC, Window
 from .errors import CamfiltersError
 from .hotkeys import HOTKEYS
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
-from .recording import Recorder, check_output_path
+from .recording import LIVE_PRESET, Recorder, check_output_path
 
 log = logging.getLogger("camfilters")
 
@@ -156,7 +156,7 @@ class LiveSession:
         else:
             path = _unique(self.options.record or self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
             check_output_path(path)
-        self.recorder = Recorder(path, size=size, fps=fps)
+        self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET)
         self.stats.recordings.append(path)
         log.info("recording to %s", path)
 

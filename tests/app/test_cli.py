@@ -262,3 +262,14 @@ def test_lenses_through_the_cli_draw_on_the_face_only(tmp_path, astronaut):
     far = (slice(0, 60), slice(380, 512))      # top-right background
     assert mean_abs(last[eyes], original[eyes]) > 25  # dark lenses over the eyes
     assert mean_abs(last[far], original[far]) < 2
+
+
+def test_bench_command_reports_the_naive_loop_speedup_as_json():
+    """`camfilters bench --json -` prints parseable JSON with real measurements (the naive section here)."""
+    import json
+
+    proc = camfilters("bench", "--quick", "--sections", "naive", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    naive = json.loads(proc.stdout)["naive"]
+    assert naive["speedup"] == pytest.approx(naive["naive_ms"] / naive["ours_ms"])
+    assert naive["speedup"] > 10 and naive["max_abs_diff"] < 1e-2
