@@ -154,14 +154,20 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _first_sentence(doc: str | None) -> str:
+    """The docstring's first sentence on one line, without reST markup."""
+    paragraph = " ".join((doc or "").strip().split("\n\n")[0].split())
+    sentence = paragraph.split(". ")[0].rstrip(".")
+    return sentence.replace("``", "")
+
+
 def _list(args: argparse.Namespace) -> int:
     import filters
 
     lines = ["filters (use with --filter NAME:key=value,...):"]
     for name in filters.available():
         cls = filters.filter_class(name)
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        lines.append(f"  {name:<10} {doc}")
+        lines.append(f"  {name:<10} {_first_sentence(cls.__doc__)}")
         for opt in cls.options:
             choices = f" ({'|'.join(map(str, opt.choices))})" if opt.choices else ""
             lines.append(f"      {opt.name}={opt.default}{choices}  {opt.help}")
