@@ -41,6 +41,7 @@ import numpy as np
 
 import filters
 
+from .argtypes import frame_size_at_least, positive
 from .capture import open_source
 from .demo import DemoScene
 from .errors import CamfiltersError, ParameterError, SourceError
@@ -724,24 +725,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 # -- command line -------------------------------------------------------------------------------
-def _size_arg(text: str) -> tuple[int, int]:
-    w, sep, h = text.lower().partition("x")
-    if not (sep and w.isdigit() and h.isdigit() and int(w) >= 64 and int(h) >= 48):
-        raise argparse.ArgumentTypeError(f"size must look like 1280x720 (at least 64x48), got {text!r}")
-    return int(w), int(h)
-
-
-def _positive(kind: type) -> Callable[[str], Any]:
-    def convert(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or value <= 0:
-            raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-        return value
-
-    return convert
+BENCH_SIZE = frame_size_at_least(64, 48)
 
 
 def _names(text: str) -> list[str]:
@@ -754,9 +738,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                           "print a table (and JSON with --json) with the speed targets marked met or not.")
     parser.add_argument("--filters", type=_names, metavar="NAME,...",
                         help="filters to measure (default: every registered filter)")
-    parser.add_argument("--size", dest="sizes", type=_size_arg, action="append", metavar="WxH",
+    parser.add_argument("--size", dest="sizes", type=BENCH_SIZE, action="append", metavar="WxH",
                         help="frame size for the filter timings (repeatable; default 1280x720 and 1920x1080)")
-    parser.add_argument("--repeat", type=_positive(int), metavar="N", help="timed runs per filter and size "
+    parser.add_argument("--repeat", type=positive(int), metavar="N", help="timed runs per filter and size "
                         "(default 20; 3 with --quick)")
     parser.add_argument("--quick", action="store_true", help="fast smoke run: small sizes, few repeats, 1 s loops")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH ('-': stdout, "
@@ -765,13 +749,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         "come from: demo (default), a video PATH, a camera INDEX")
     parser.add_argument("--sections", type=_names, default=list(SECTIONS), metavar="NAME,...",
                         help=f"what to run (default all): {', '.join(SECTIONS)}")
-    parser.add_argument("--loop-size", type=_size_arg, metavar="WxH", help="live loop frame size (default 1280x720)")
-    parser.add_argument("--loop-fps", type=_positive(float), default=60.0, metavar="FPS",
+    parser.add_argument("--loop-size", type=BENCH_SIZE, metavar="WxH", help="live loop frame size (default 1280x720)")
+    parser.add_argument("--loop-fps", type=positive(float), default=60.0, metavar="FPS",
                         help="live loop source fps (default 60)")
-    parser.add_argument("--loop-seconds", type=_positive(float), metavar="SECONDS",
+    parser.add_argument("--loop-seconds", type=positive(float), metavar="SECONDS",
                         help="live loop length per filter (default 5; 1 with --quick)")
     parser.add_argument("--window", action="store_true", help="show the live loop in a window (needs a display)")
-    parser.add_argument("--naive-size", type=_positive(int), metavar="N",
+    parser.add_argument("--naive-size", type=positive(int), metavar="N",
                         help="crop side for the naive-loop comparison (default 128; 32 with --quick)")
 
 

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from .argtypes import frame_size, positive
 from .errors import CamfiltersError, ParameterError
 from .hotkeys import HOTKEYS
 from .opencv_check import opencv_problem
@@ -28,26 +29,6 @@ examples:
 
 def _hotkey_help() -> str:
     return "hotkeys (in the window):\n" + "\n".join(f"  {k:<8} {text}" for k, text in HOTKEYS) + "\n"
-
-
-def _size(text: str) -> tuple[int, int]:
-    w, sep, h = text.lower().partition("x")
-    if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
-        raise argparse.ArgumentTypeError(f"size must look like 1280x720, got {text!r}")
-    return int(w), int(h)
-
-
-def _positive(kind):
-    def convert(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or value <= 0:
-            raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-        return value
-
-    return convert
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -77,14 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="face lens, e.g. glasses or bg-blur:strength=25 (repeatable; face extra)")
     run.add_argument("--source", default="auto",
                      help="auto (camera 0, else the demo), a camera INDEX, a video PATH or URL, or demo")
-    run.add_argument("--size", type=_size, metavar="WxH", help="ask the camera / demo for this size")
-    run.add_argument("--fps", type=_positive(float), help="ask the camera / demo for this frame rate")
+    run.add_argument("--size", type=frame_size, metavar="WxH", help="ask the camera / demo for this size")
+    run.add_argument("--fps", type=positive(float), help="ask the camera / demo for this frame rate")
     run.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
     run.add_argument("--record", type=Path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, ...)")
     run.add_argument("--output-dir", type=Path, default=Path("."), help="folder for hotkey recordings and snapshots")
     run.add_argument("--no-window", dest="window", action="store_false", help="no preview window (headless)")
-    run.add_argument("--max-frames", type=_positive(int), metavar="N", help="stop after N frames")
-    run.add_argument("--duration", type=_positive(float), metavar="SECONDS", help="stop after this many seconds")
+    run.add_argument("--max-frames", type=positive(int), metavar="N", help="stop after N frames")
+    run.add_argument("--duration", type=positive(float), metavar="SECONDS", help="stop after this many seconds")
     run.add_argument("--virtual-cam", nargs="?", const="", default=None, metavar="DEVICE",
                      help="also send to a virtual webcam (vcam extra); DEVICE e.g. /dev/video10")
     run.add_argument("--virtual-cam-mirror", action="store_true",

@@ -103,7 +103,32 @@ def check_frame(src: np.ndarray, what: str = "src") -> None:
         raise ParameterError(f"{what} must not be empty, got shape {src.shape}")
 
 
-class Filter:
+class Configurable:
+    """Keyword options declared in ``options``: validated in the constructor, set as attributes, shown by repr."""
+
+    name: ClassVar[str] = ""
+    options: ClassVar[tuple[Option, ...]] = ()
+
+    @property
+    def label(self) -> str:
+        """How error messages name this object."""
+        return self.name
+
+    def __init__(self, **options: Any) -> None:
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            valid = ", ".join(known) or "none"
+            raise ParameterError(f"{self.label}: unknown option {unknown[0]!r}; valid options: {valid}")
+        for opt in self.options:
+            setattr(self, opt.name, opt.convert(self.label, options[opt.name]) if opt.name in options else opt.default)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{o.name}={getattr(self, o.name)!r}" for o in self.options)
+        return f"{type(self).__name__}({args})"
+
+
+class Filter(Configurable):
     """Base class of every filter: validated options, ``out=`` handling, buffer reuse.
 
     Subclasses declare ``options`` and implement ``_apply(src, out)``, which reads the
@@ -111,23 +136,9 @@ class Filter:
     (same shape, distinct memory).
     """
 
-    name: ClassVar[str] = ""  # set by @register_filter
-    options: ClassVar[tuple[Option, ...]] = ()
-
     def __init__(self, **options: Any) -> None:
-        known = {o.name: o for o in self.options}
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            valid = ", ".join(known) or "none"
-            raise ParameterError(f"{self.name}: unknown option {unknown[0]!r}; valid options: {valid}")
-        for opt in self.options:
-            value = options.get(opt.name, opt.default)
-            setattr(self, opt.name, opt.convert(self.name, value) if opt.name in options else value)
+        super().__init__(**options)
         self._buffers: dict[str, np.ndarray] = {}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{o.name}={getattr(self, o.name)!r}" for o in self.options)
-        return f"{type(self).__name__}({args})"
 
     @property
     def spec(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from filters.base import Option, in_range
+from filters.base import Configurable, Option, in_range
 from filters.errors import ParameterError
 
 from ._blend import composite
@@ -81,30 +81,25 @@ class Scene:
             self._hulls[face.track_id] = region
         return self._hulls[face.track_id]
 
+    def face_views(self, frame: np.ndarray):
+        """(face, writable ROI view of ``frame``, its feathered alpha) for each face inside the frame."""
+        for face in self.faces:
+            region = self.face_region(face, frame.shape)
+            if region is not None:
+                yield face, frame[region[0]], region[1]
 
-class Lens:
+
+class Lens(Configurable):
     """Base of the lenses: validated keyword options (as filters have) and ``apply(frame, scene)``."""
 
-    name: ClassVar[str] = ""
     help: ClassVar[str] = ""
-    options: ClassVar[tuple[Option, ...]] = ()
     needs_faces: ClassVar[bool] = True
     needs_mask: ClassVar[bool] = False
     needs_inner: ClassVar[bool] = False
 
-    def __init__(self, **options: Any) -> None:
-        known = {o.name: o for o in self.options}
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            valid = ", ".join(known) or "none"
-            raise ParameterError(f"lens {self.name}: unknown option {unknown[0]!r}; valid options: {valid}")
-        for opt in self.options:
-            value = opt.convert(f"lens {self.name}", options[opt.name]) if opt.name in options else opt.default
-            setattr(self, opt.name, value)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{o.name}={getattr(self, o.name)!r}" for o in self.options)
-        return f"{type(self).__name__}({args})"
+    @property
+    def label(self) -> str:
+        return f"lens {self.name}"
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         """Draw the effect into ``frame`` ((H, W, 3) uint8 BGR, modified in place)."""
@@ -246,12 +241,7 @@ class FaceBlurLens(Lens):
     options = (Option("strength", float, 12.0, "blur sigma in % of the face width", in_range(1.0, 50.0)),)
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
-        for face in scene.faces:
-            region = scene.face_region(face, frame.shape)
-            if region is None:
-                continue
-            roi, alpha = region
-            view = frame[roi]
+        for face, view, alpha in scene.face_views(frame):
             h, w = view.shape[:2]
             small = cv2.resize(view, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
             sigma = max(0.5, self.strength / 100.0 * face.width / 4.0)
@@ -265,12 +255,7 @@ class FacePixelateLens(Lens):
     options = (Option("blocks", int, 12, "number of blocks across the face", in_range(2, 100)),)
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
-        for face in scene.faces:
-            region = scene.face_region(face, frame.shape)
-            if region is None:
-                continue
-            roi, alpha = region
-            view = frame[roi]
+        for face, view, alpha in scene.face_views(frame):
             h, w = view.shape[:2]
             block = max(1.0, face.width / self.blocks)
             small = cv2.resize(view, (max(1, round(w / block)), max(1, round(h / block))), interpolation=cv2.INTER_AREA)
