@@ -344,76 +344,6 @@ def _elapsed_ms(fn: Callable[[], object]) -> float:
 
 
 # -- section 3: the live loop -------------------------------------------------------------------
-class _StageTimer:
-    """Milliseconds of every call of the callables it wraps, by stage name."""
-
-    def __init__(self) -> None:
-        self.ms: dict[str, list[float]] = {}
-
-    def wrap(self, stage: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        samples = self.ms.setdefault(stage, [])
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                samples.append((time.perf_counter() - start) * 1000.0)
-
-        return timed
-
-
-def _timed_session_class():
-    from .live import LiveSession
-
-    class TimedSession(LiveSession):
-        """A LiveSession that times each stage of its loop and the CPU the process uses meanwhile.
-
-        It wraps the source's ``read``, the pipeline's ``process``, the recorder's ``write``,
-        the status overlay and the window's ``show``/``poll_key`` once `LiveSession.run` has
-        opened them, so it follows LiveSession's internals (``_loop``, ``_stop_recording``).
-        """
-
-        def _loop(self, source, size, fps) -> None:
-            self.timer = timer = _StageTimer()
-            source.read = self._timed_read(source.read, timer.ms.setdefault("capture_wait", []),
-                                           timer.ms.setdefault("frame_age", []))
-            self.pipeline.process = timer.wrap("chain", self.pipeline.process)
-            if self.recorder is not None:
-                self.recorder.write = timer.wrap("recording_handoff", self.recorder.write)
-            if self.window is not None:
-                self._decorate = timer.wrap("overlay", self._decorate)
-                self.window.show = timer.wrap("imshow", self.window.show)
-                self.window.poll_key = timer.wrap("waitkey", self.window.poll_key)
-            cpu, wall = time.process_time(), time.perf_counter()
-            try:
-                super()._loop(source, size, fps)
-            finally:
-                self.cpu_percent = 100.0 * (time.process_time() - cpu) / max(time.perf_counter() - wall, 1e-9)
-                self.render_ms = getattr(source, "render_ms", None)
-
-        @staticmethod
-        def _timed_read(read: Callable[..., Any], waits: list[float], ages: list[float]) -> Callable[..., Any]:
-            """``read`` that records how long it blocked and how old (since capture) each frame is."""
-
-            def timed(*args: Any, **kwargs: Any) -> Any:
-                start = time.perf_counter()
-                frame = read(*args, **kwargs)
-                waits.append((time.perf_counter() - start) * 1000.0)
-                if frame is not None:
-                    ages.append((time.monotonic() - frame.timestamp) * 1000.0)
-                return frame
-
-            return timed
-
-        def _stop_recording(self) -> None:
-            start = time.perf_counter()
-            super()._stop_recording()
-            self.recording_close_s = time.perf_counter() - start
-
-    return TimedSession
-
-
 def count_video_frames(path: Path) -> int:
     """The number of frames in the video file at ``path`` (its video packets: one per frame)."""
     import av
@@ -426,23 +356,18 @@ def count_video_frames(path: Path) -> int:
 def bench_live(name: str, *, size: tuple[int, int], fps: float, seconds: float, window: bool,
                folder: Path, source: str = "demo") -> dict[str, Any]:
     """One `LiveSession`: ``source`` at ``size`` and ``fps`` through filter ``name``, recorded to ``folder``."""
-    from .live import LiveOptions
+    from .live import LiveOptions, LiveSession
 
     record = folder / f"bench-{name}.mp4"
     options = LiveOptions(filters=[name], source=source, size=size, fps=fps, record=record, window=window,
                           duration=seconds, output_dir=folder)
-    session = _timed_session_class()(options)
-    stats = session.run()
-    series = session.timer.ms
-    if series.get("imshow"):  # the window's share: status overlay + imshow + waitKey (which paints)
-        series["display"] = [sum(parts) for parts in zip(series["overlay"], series["imshow"], series["waitkey"])]
-    stages = {stage: summary(ms) for stage, ms in series.items() if ms}
+    stats = LiveSession(options).run()
+    stages = {stage: summary(list(ms)) for stage, ms in stats.stage_ms.items() if ms}
     return {
         "filter": name, "size": list(size), "source_fps": fps, "seconds": stats.seconds, "frames": stats.frames,
-        "fps": stats.fps, "latency": summary(stats.latencies_ms) if stats.latencies_ms else None,
+        "fps": stats.fps, "latency": summary(list(stats.latencies_ms)) if stats.latencies_ms else None,
         "dropped": stats.dropped, "recorded": stats.frames_recorded, "recorded_in_file": count_video_frames(record),
-        "cpu_percent": session.cpu_percent, "window": window, "stages": stages,
-        "capture_render_ms": session.render_ms, "recording_close_s": getattr(session, "recording_close_s", None),
+        "cpu_percent": stats.cpu_percent, "window": window, "stages": stages,
     }
 
 
@@ -452,11 +377,11 @@ def bench_encoder(size: tuple[int, int], fps: float, folder: Path, frames: int =
     Wall and process CPU time per frame, the final flush included (libx264 encodes on its
     own threads, so one ``encode`` call says little).
     """
-    from .recording import DEFAULT_PRESET, VideoOutput
+    from .recording import LIVE_PRESET, VideoOutput
 
     width, height = size
     scene, image = DemoScene(width, height), np.empty((height, width, 3), np.uint8)
-    output = VideoOutput(folder / "bench-encoder.mp4", size, Fraction(fps).limit_denominator(1001))
+    output = VideoOutput(folder / "bench-encoder.mp4", size, Fraction(fps).limit_denominator(1001), preset=LIVE_PRESET)
     ticks = max(1, round(1 / (fps * output.time_base)))
     spent = np.zeros(2)  # wall, CPU seconds
 
@@ -473,7 +398,7 @@ def bench_encoder(size: tuple[int, int], fps: float, folder: Path, frames: int =
     finally:
         output.close()
     wall, cpu = map(float, spent)
-    return {"size": list(size), "preset": DEFAULT_PRESET, "frames": frames,
+    return {"size": list(size), "preset": LIVE_PRESET, "frames": frames,
             "wall_ms_per_frame": wall * 1000.0 / frames, "cpu_ms_per_frame": cpu * 1000.0 / frames}
 
 
@@ -697,14 +622,12 @@ def format_table(result: dict[str, Any]) -> str:
                          f"{r['recorded_in_file']}/{r['frames']}", f"{r['cpu_percent']:.0f}",
                          _ms(s.get("capture_wait")), _ms(s.get("frame_age")), _ms(s.get("chain")),
                          _ms(s.get("recording_handoff")),
-                         _ms(s.get("display")),
-                         "-" if r["capture_render_ms"] is None else f"{r['capture_render_ms']:.1f}",
-                         "-" if r["recording_close_s"] is None else f"{r['recording_close_s']:.2f}"])
+                         _ms(s.get("display"))])
         e = result["encoder"]
         lines += [f"  recording cost (writer thread, measured apart): libx264 {e['preset']} {e['size'][0]}x"
                   f"{e['size'][1]}: {e['wall_ms_per_frame']:.1f} ms wall, {e['cpu_ms_per_frame']:.1f} ms CPU per frame"]
         lines += _grid(["filter", "fps", "latency ms", "dropped", "recorded/processed", "CPU %", "capture wait",
-                        "frame age", "chain", "rec handoff", "display", "render (thread)", "rec close s"], rows)
+                        "frame age", "chain", "rec handoff", "display"], rows)
     if result.get("jit"):
         j = result["jit"]
         lines += ["", f"JIT start-up: process start -> import -> filters.warm_up() -> one {j['size'][0]}x"

@@ -11,6 +11,7 @@ import logging
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -56,18 +57,38 @@ class LiveOptions:
     segmentation_model: str | None = None
 
 
+#: Per-frame samples kept for the statistics: the last 10 minutes at 60 fps.
+STAT_SAMPLES = 36_000
+
+#: Where a frame's time goes, in ms: waiting for the source, the frame's age when it arrived
+#: (since capture), the chain, handing it to recorder / virtual camera, and the window
+#: (overlay, imshow, waitKey). "display" is absent without a window.
+STAGES = ("capture_wait", "frame_age", "chain", "recording_handoff", "display")
+
+
+def _samples() -> deque[float]:
+    return deque(maxlen=STAT_SAMPLES)
+
+
 @dataclass
 class LiveStats:
-    """What a run did: counts, frame rate and capture-to-output latency."""
+    """What a run did: counts, frame rate, capture-to-output latency and per-stage time (ms)."""
 
     frames: int = 0
     dropped: int = 0
     seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    latencies_ms: deque[float] = field(default_factory=_samples)
+    stage_ms: dict[str, deque[float]] = field(default_factory=lambda: {s: _samples() for s in STAGES})
     recordings: list[Path] = field(default_factory=list)
     snapshots: list[Path] = field(default_factory=list)
     frames_recorded: int = 0
     ended_reason: str | None = None
+
+    @property
+    def cpu_percent(self) -> float:
+        """Process CPU time over wall time during the loop, in % of one core."""
+        return 100.0 * self.cpu_seconds / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def fps(self) -> float:
@@ -252,33 +273,45 @@ class LiveSession:
         threading.Thread(target=filters.warm_up, args=(others,), name="warm-up", daemon=True).start()
 
     def _loop(self, source, size: tuple[int, int], fps: float) -> None:
-        opts = self.options
+        opts, stats, stage = self.options, self.stats, self.stats.stage_ms
         start = last_status = time.monotonic()
+        cpu_start = time.process_time()
         previous = None
-        while True:
-            if opts.max_frames is not None and self.stats.frames >= opts.max_frames:
-                break
-            if opts.duration is not None and time.monotonic() - start >= opts.duration:
-                break
-            frame = source.read()
-            if frame is None:
-                break
-            shown = self._process(frame.image, frame.timestamp)
-            now = time.monotonic()
-            self.stats.latencies_ms.append((now - frame.timestamp) * 1000.0)
-            self.stats.frames += 1
-            if previous is not None:
-                self._fps.add(1.0 / max(now - previous, 1e-6))
-            previous = now
-            if self.window is not None:
-                self.window.show(self._decorate(shown))
-                key = self.window.poll_key()
-                if self.window.closed or (key is not None and not self.handle_key(key, size, fps)):
+        try:
+            while True:
+                if opts.max_frames is not None and stats.frames >= opts.max_frames:
                     break
-            elif now - last_status >= STATUS_PERIOD_S:
-                self._print_status()
-                last_status = now
-        self.stats.seconds = time.monotonic() - start
+                if opts.duration is not None and time.monotonic() - start >= opts.duration:
+                    break
+                asked = time.monotonic()
+                frame = source.read()
+                if frame is None:
+                    break
+                arrived = time.monotonic()
+                stage["capture_wait"].append((arrived - asked) * 1000.0)
+                stage["frame_age"].append((arrived - frame.timestamp) * 1000.0)
+                shown = self._process(frame.image, frame.timestamp)
+                quit_asked = False
+                if self.window is not None:
+                    shown_at = time.monotonic()
+                    self.window.show(self._decorate(shown))
+                    key = self.window.poll_key()  # paints the frame
+                    stage["display"].append((time.monotonic() - shown_at) * 1000.0)
+                    quit_asked = self.window.closed or (key is not None and not self.handle_key(key, size, fps))
+                now = time.monotonic()
+                stats.latencies_ms.append((now - frame.timestamp) * 1000.0)
+                stats.frames += 1
+                if previous is not None:
+                    self._fps.add(1.0 / max(now - previous, 1e-6))
+                previous = now
+                if quit_asked:
+                    break
+                if self.window is None and now - last_status >= STATUS_PERIOD_S:
+                    self._print_status()
+                    last_status = now
+        finally:
+            stats.seconds = time.monotonic() - start
+            stats.cpu_seconds = time.process_time() - cpu_start
         if self.window is None and sys.stderr.isatty():
             sys.stderr.write("\n")
 
@@ -298,16 +331,21 @@ class LiveSession:
             if self._mirror_buf is None or self._mirror_buf.shape != image.shape:
                 self._mirror_buf = np.empty_like(image)
             image = cv2.flip(image, 1, dst=self._mirror_buf)
+        started = time.monotonic()
         try:
             out = self.pipeline.process(image, timestamp)
         except CamfiltersError:
             raise
         except Exception as exc:
             raise StageFailed(f"stage {self.chain.name!r} failed: {type(exc).__name__}: {exc}") from exc
+        filtered = time.monotonic()
+        self.stats.stage_ms["chain"].append((filtered - started) * 1000.0)
         if self.recorder is not None:
             self.recorder.write(out, timestamp)
         if self.vcam is not None:
             self.vcam.send(out)
+        if self.recorder is not None or self.vcam is not None:
+            self.stats.stage_ms["recording_handoff"].append((time.monotonic() - filtered) * 1000.0)
         self._last = out
         return out
 
