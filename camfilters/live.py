@@ -150,7 +150,7 @@ class LiveSession:
         self.vcam = None
         self.window: Window | None = None
         self.stats = LiveStats()
-        self._fps = EMA(0.05)
+        self._interval = EMA(0.05)  # seconds between shown frames; fps = 1 / its average
         self._mirror_buf: np.ndarray | None = None
         self._display_buf: np.ndarray | None = None
         self._last: np.ndarray | None = None
@@ -302,7 +302,7 @@ class LiveSession:
                 stats.latencies_ms.append((now - frame.timestamp) * 1000.0)
                 stats.frames += 1
                 if previous is not None:
-                    self._fps.add(1.0 / max(now - previous, 1e-6))
+                    self._interval.add(now - previous)
                 previous = now
                 if quit_asked:
                     break
@@ -350,11 +350,13 @@ class LiveSession:
         return out
 
     def status_text(self) -> str:
-        """One line: chain, fps, per-frame cost, recording and virtual-camera state."""
-        cost = sum(ms for _, ms in self.pipeline.timings_ms())
-        parts = [self.chain.name, f"{self._fps.value or 0.0:.1f} fps", f"{cost:.1f} ms"]
+        """One line: each filter with its ms per frame, fps, lens cost, recording and virtual-camera state."""
+        timings = dict(self.chain.timings_ms())
+        chain = " > ".join(f"{s.name} {timings[s.name]:.1f} ms" if s.name in timings else s.name
+                           for s in self.chain.stages)
+        parts = [chain or "none", f"{1.0 / self._interval.value if self._interval.value else 0.0:.1f} fps"]
         if self.face is not None:
-            parts.append(f"face {self.face.cost_ms:.0f} ms")
+            parts.append(f"{self.face.name} {self.face.cost_ms:.0f} ms")
         if self.vcam is not None:
             parts.append(f"vcam {self.vcam.device}{' (paused)' if self.vcam.paused else ''}")
         if self.recorder is not None:
