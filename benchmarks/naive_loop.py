@@ -27,15 +27,21 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def measure_opencv(width: int, height: int, ksize: int = 5, separable: bool = False, repeats: int = 40) -> dict:
+def measure_opencv(width: int, height: int, ksize: int = 5, separable: bool = False, repeats: int = 40,
+                   kernel: np.ndarray | None = None) -> dict:
     """``filters.correlate`` vs ``cv2.filter2D`` on a ``(height, width, 3) uint8`` frame.
 
-    The two run alternately ``repeats`` times each (after warm-up) so load changes hit
-    both; returns their median seconds and ``ratio`` = ours / OpenCV (below 1: faster).
+    The kernel is random ``ksize x ksize`` (a Gaussian if ``separable``) unless ``kernel``
+    is given. The two run alternately ``repeats`` times each (after warm-up) so load
+    changes hit both; returns their median seconds and ``ratio`` = ours / OpenCV (below 1:
+    faster).
     """
     rng = np.random.default_rng(1)
     frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    if separable:
+    if kernel is not None:
+        kernel = np.asarray(kernel, np.float32)
+        ksize = kernel.shape[0]
+    elif separable:
         gauss = cv2.getGaussianKernel(ksize, -1).astype(np.float32)
         kernel = gauss @ gauss.T
     else:
@@ -93,7 +99,12 @@ def main() -> None:
         print(f"128x128 grey {ksize}x{ksize}: python loop {r['naive_ms']:8.1f} ms, "
               f"correlate {r['ours_ms']:6.3f} ms, speed-up {r['speedup']:8.0f}x "
               f"(max diff {r['max_abs_diff']:.1e})")
+    sharpen = filters.get("kernel").k.array  # the kernel filter's default: integer 3x3
     for width, height in ((1280, 720), (1920, 1080)):
+        r = measure_opencv(width, height, kernel=sharpen)
+        print(f"{r['size']:>9} BGR  3x3  sharpen  : correlate {r['correlate_s'] * 1e3:6.2f} ms, "
+              f"cv2.filter2D {r['opencv_s'] * 1e3:6.2f} ms, ratio {r['ratio']:.2f} "
+              f"(max diff {r['max_level_diff']} level)")
         for ksize, separable in ((3, False), (5, False), (5, True), (15, True), (15, False)):
             r = measure_opencv(width, height, ksize, separable)
             kind = "separable" if separable else "general"

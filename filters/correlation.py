@@ -24,16 +24,19 @@ class Taps(NamedTuple):
 
     ``col`` ``(kh,)`` and ``row`` ``(kw,)`` float32 with ``outer(col, row) == full`` (to
     ``SEPARABLE_RTOL``), or ``None`` when the two-pass path does not apply or pay.
+    ``integer``: ``full`` as the narrowest of int16 and int32 that holds ``255 * sum|k|``
+    when every weight is an integer (exact integer sums on uint8), else ``None``.
     """
 
     full: np.ndarray
     col: np.ndarray | None
     row: np.ndarray | None
+    integer: np.ndarray | None = None
 
 
 def correlate(
     src: np.ndarray,
-    kernel: np.ndarray,
+    kernel: np.ndarray | Taps,
     *,
     mode: str = "same",
     border: str = "reflect101",
@@ -42,18 +45,20 @@ def correlate(
     """Correlate ``src`` with ``kernel``: ``out[y, x] = sum k[i, j] * src[y + i - ay, x + j - ax]``.
 
     ``src``: ``(H, W)`` or ``(H, W, C)``, ``uint8`` or ``float32`` (channels are filtered
-    independently). ``kernel``: any 2-D array of real numbers ``(kh, kw)``, odd or even.
+    independently). ``kernel``: any 2-D array of real numbers ``(kh, kw)``, odd or even,
+    or the ``Taps`` that ``prepare_kernel`` made of one (no validation per call then).
     ``mode="same"`` gives ``(H, W[, C])`` with anchor ``(ay, ax) = (kh // 2, kw // 2)``
     and ``border`` one of ``constant`` (zeros; alias ``zero``), ``reflect`` (``cba|abc``),
     ``reflect101`` (``cb|abc``, OpenCV's default), ``replicate`` (``aa|abc``), ``wrap``
     (``bc|abc``) — the same as ``cv2.filter2D(src, -1, kernel, borderType=...)``.
     ``mode="valid"`` gives ``(H-kh+1, W-kw+1[, C])`` and reads no border.
     The result has the dtype of ``src`` (uint8: rounded half to even and saturated);
-    sums are float32. Rank-1 kernels take a two-pass (separable) path on their own.
+    sums are float32 (exact integers for integer 3x3 kernels on uint8). Rank-1 kernels
+    take a two-pass (separable) path on their own, 3x3 kernels a fused one-pass path.
     Given ``out`` (right shape and dtype), fills it and returns that same object.
     """
     src = _check_src(src)
-    taps = prepare_kernel(kernel)
+    taps = kernel if isinstance(kernel, Taps) else prepare_kernel(kernel)
     if mode not in MODES:
         raise ParameterError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if not isinstance(border, str) or border not in BORDERS:
@@ -107,16 +112,23 @@ def prepare_kernel(kernel: np.ndarray) -> Taps:
     if len(bad):
         at = tuple(int(i) for i in bad[0])
         raise ParameterError(f"kernel must hold finite float32 numbers, got {k[at]} at {at}")
+    integer = None
+    if (k == np.rint(k)).all():
+        bound = 255 * np.abs(k).sum()  # the largest |sum| over uint8 pixels
+        if bound < 2**15:
+            integer = k.astype(np.int16)
+        elif bound < 2**31:
+            integer = k.astype(np.int32)
     kh, kw = k.shape
     if kh < 2 or kw < 2 or kh * kw < 2 * (kh + kw):
-        return Taps(full, None, None)
+        return Taps(full, None, None, integer)
     r, c = np.unravel_index(np.argmax(np.abs(k)), k.shape)
     if k[r, c] == 0:
-        return Taps(full, None, None)
+        return Taps(full, None, None, integer)
     col, row = k[:, c], k[r, :] / k[r, c]
     if np.abs(np.outer(col, row) - k).max() > SEPARABLE_RTOL * abs(k[r, c]):
-        return Taps(full, None, None)
-    return Taps(full, col.astype(np.float32), row.astype(np.float32))
+        return Taps(full, None, None, integer)
+    return Taps(full, col.astype(np.float32), row.astype(np.float32), integer)
 
 
 @lru_cache(maxsize=64)
@@ -176,11 +188,18 @@ def _buffer(key: str, shape: tuple[int, ...]) -> np.ndarray:
     buffers = _scratch.__dict__.setdefault("buffers", {})
     buf = buffers.pop((key, shape), None)
     if buf is None:
-        buf = np.empty(shape)
+        buf = np.empty(shape, np.float32)
         if len(buffers) >= _SCRATCH_KEPT:
             del buffers[next(iter(buffers))]  # the least recently used
     buffers[(key, shape)] = buf
     return buf
+
+
+@lru_cache(maxsize=8)
+def _zeros(length: int, dtype: np.dtype) -> np.ndarray:
+    """A zero row: what the constant border reads above and below the image (never written;
+    not flagged read-only, as Numba types read-only arrays apart from the source rows)."""
+    return np.zeros(length, dtype)
 
 
 def _correlate_into(src2: np.ndarray, taps: Taps, mode: str, border: str, channels: int,
@@ -197,6 +216,11 @@ def _correlate_into(src2: np.ndarray, taps: Taps, mode: str, border: str, channe
         top, left = kh // 2, kw // 2
         rowmap = border_index(height, top, kh - 1 - top, border)
         colmap = border_index(width, left, kw - 1 - left, border)
+    if (kh, kw) == (3, 3):
+        weights = taps.integer if taps.integer is not None and src2.dtype == np.uint8 else taps.full
+        zeros = _zeros(src2.shape[1], src2.dtype)
+        _k.correlate3x3(src2, rowmap, colmap, left, weights, channels, zeros, out2)
+        return
     # Chunks of output rows run in parallel; each re-reads kh - 1 rows, so keep them tall.
     nchunks = max(1, min(4 * numba.get_num_threads(), hout // (2 * kh)))
     padded_length = colmap.shape[0] * channels

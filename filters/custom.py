@@ -90,10 +90,10 @@ class KernelFilter(Filter):
             if total == 0:
                 raise ParameterError(f"kernel: normalize=true needs a kernel whose sum is not 0, got k={self.k}")
             weights = weights / total
-        self._weights = weights.astype(np.float32)
+        self._taps = prepare_kernel(weights.astype(np.float32))
 
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
-        correlate(src, self._weights, border=self.border, out=out)
+        correlate(src, self._taps, border=self.border, out=out)
 
 
 @register_filter("identity")

@@ -9,6 +9,10 @@ each chunk keeps, in a ring of ``kh`` float32 rows, the padded rows (general ker
 the row-filtered padded rows (separable kernel) that its current output row reads, so
 every source row is converted and padded once and stays in cache while it is used.
 Sums are float32, as in OpenCV's ``filter2D`` for ``uint8`` and ``float32``.
+
+3x3 kernels skip the ring: ``correlate3x3`` reads the source rows directly, in one fused
+pass per output row, and works out only the border columns through ``colmap``. With
+integer weights on ``uint8`` it sums exactly in int16 or int32, the fastest forms.
 """
 
 from __future__ import annotations
@@ -18,27 +22,119 @@ from numba import njit, prange, types
 from numba.extending import overload
 
 
-def _store_row(acc, out):  # pragma: no cover - replaced by the overload in compiled code
-    """Write the float32 row ``acc`` into ``out`` (uint8: rounded half to even, saturated)."""
+def _store(out, x, value):  # pragma: no cover - replaced by the overload in compiled code
+    """``out[x] = value``: float32 or int32 ``value``; uint8 ``out``: rounded half to even, saturated."""
     raise NotImplementedError
 
 
-@overload(_store_row, jit_options={"nogil": True})
-def _store_row_impl(acc, out):
-    if out.dtype == types.uint8:
+@overload(_store, jit_options={"nogil": True})
+def _store_impl(out, x, value):
+    if out.dtype != types.uint8:
 
-        def store_uint8(acc, out):
-            for x in range(out.shape[0]):
-                v = np.rint(acc[x])
-                out[x] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
+        def store_float(out, x, value):
+            out[x] = value
 
-        return store_uint8
+        return store_float
+    if isinstance(value, types.Integer):
 
-    def store_float(acc, out):
-        for x in range(out.shape[0]):
-            out[x] = acc[x]
+        def store_int_uint8(out, x, value):
+            out[x] = np.uint8(min(max(value, 0), 255))
 
-    return store_float
+        return store_int_uint8
+
+    def store_uint8(out, x, value):
+        out[x] = np.uint8(min(max(np.rint(value), np.float32(0.0)), np.float32(255.0)))
+
+    return store_uint8
+
+
+def _like(weight, value):  # pragma: no cover - replaced by the overload in compiled code
+    """``value`` as the sum type of ``weight``: int16 or int32 for integer weights, else float32.
+
+    Integer sums wrap in that width; the caller picks it so that the final sum fits, which
+    makes every partial sum exact modulo 2**16 or 2**32 and the result exact.
+    """
+    raise NotImplementedError
+
+
+@overload(_like, jit_options={"nogil": True})
+def _like_impl(weight, value):
+    if isinstance(weight, types.Integer) and weight.bitwidth == 16:
+        return lambda weight, value: np.int16(value)
+    if isinstance(weight, types.Integer):
+        return lambda weight, value: np.int32(value)
+    return lambda weight, value: np.float32(value)
+
+
+@njit(cache=True, nogil=True)
+def _store_row(acc, out):
+    """Write the float32 row ``acc`` into ``out`` (uint8: rounded half to even, saturated)."""
+    for x in range(out.shape[0]):
+        _store(out, x, acc[x])
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath={"contract"})
+def correlate3x3(src, rowmap, colmap, left, kernel, channels, zeros, out):
+    """``out[i, x] = sum k[dy, dx] * padded[i + dy, x + dx*C]`` for a ``(3, 3)`` kernel.
+
+    Arguments as ``correlate_general``, without scratch; ``kernel`` float32, or for exact
+    integer sums on ``uint8`` ``src`` int16 (``255 * sum|k| < 2**15``: 16 lanes per AVX2
+    vector) or int32 (``255 * sum|k| < 2**31``);
+    ``zeros`` a zero row of ``src``'s length and dtype (read for ``rowmap`` ``-1``).
+    Each output row is one fused pass over nine shifted slices of three source rows,
+    with the columns whose taps leave the image done one by one through ``colmap``.
+    """
+    c = channels
+    width = src.shape[1] // c
+    wout = out.shape[1] // c
+    start = min(left, wout)  # output columns start..stop-1 read only inside the image
+    stop = max(start, min(wout, width - 2 + left))
+    n = (stop - start) * c
+    k00, k01, k02 = kernel[0, 0], kernel[0, 1], kernel[0, 2]
+    k10, k11, k12 = kernel[1, 0], kernel[1, 1], kernel[1, 2]
+    k20, k21, k22 = kernel[2, 0], kernel[2, 1], kernel[2, 2]
+    for i in prange(out.shape[0]):
+        above = _source_row(src, rowmap[i], zeros)
+        middle = _source_row(src, rowmap[i + 1], zeros)
+        below = _source_row(src, rowmap[i + 2], zeros)
+        # Fixed slices, not ``row[x + dx*c]``: Numba cannot prove that index non-negative
+        # and its wrap-around check would keep the loop from vectorising.
+        a0, a1, a2 = above[0:n], above[c:c + n], above[2 * c:2 * c + n]
+        b0, b1, b2 = middle[0:n], middle[c:c + n], middle[2 * c:2 * c + n]
+        c0, c1, c2 = below[0:n], below[c:c + n], below[2 * c:2 * c + n]
+        o = out[i, start * c:start * c + n]
+        for x in range(n):
+            total = (k00 * _like(k00, a0[x]) + k01 * _like(k00, a1[x]) + k02 * _like(k00, a2[x])
+                     + k10 * _like(k00, b0[x]) + k11 * _like(k00, b1[x]) + k12 * _like(k00, b2[x])
+                     + k20 * _like(k00, c0[x]) + k21 * _like(k00, c1[x]) + k22 * _like(k00, c2[x]))
+            _store(o, x, _like(k00, total))
+        for x in range(start):
+            _edge_pixel(src, rowmap, colmap, kernel, c, zeros, i, x, out[i])
+        for x in range(stop, wout):
+            _edge_pixel(src, rowmap, colmap, kernel, c, zeros, i, x, out[i])
+
+
+@njit(cache=True, nogil=True)
+def _source_row(src, r, zeros):
+    """Source row ``r``, or ``zeros`` for ``r < 0`` (constant border)."""
+    if r < 0:
+        return zeros
+    return src[r]
+
+
+@njit(cache=True, nogil=True)
+def _edge_pixel(src, rowmap, colmap, kernel, channels, zeros, i, x, o):
+    """All channels of output pixel ``x`` of row ``i`` into ``o``, reading through both maps."""
+    kh, kw = kernel.shape
+    for ch in range(channels):
+        total = _like(kernel[0, 0], 0)
+        for dy in range(kh):
+            row = _source_row(src, rowmap[i + dy], zeros)
+            for dx in range(kw):
+                s = colmap[x + dx]
+                if s >= 0:
+                    total += kernel[dy, dx] * _like(kernel[0, 0], row[s * channels + ch])
+        _store(o, x * channels + ch, _like(kernel[0, 0], total))
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -186,6 +186,62 @@ def test_rank_one_detection(rng) -> None:
     assert corr.prepare_kernel(np.zeros((5, 5))).col is None
 
 
+INTEGER_3X3 = {
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "emboss": [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]],
+    "laplacian": [[1, 1, 1], [1, -8, 1], [1, 1, 1]],
+    "strong": [[0, -100, 0], [-100, 401, -100], [0, -100, 0]],  # int32 sums (int16 could overflow)
+}
+
+
+@pytest.mark.parametrize("border", BORDERS)
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (2, 2), (3, 3), (6, 1), (5, 2), (7, 3), (9, 13)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("integer", [True, False])
+def test_3x3_path_every_border_and_tiny_size(rng, border, shape, dtype, integer) -> None:
+    """The fused 3x3 path (integer and float weights) where most or all columns are border ones."""
+    src = rng.integers(0, 256, (*shape, 3)).astype(dtype)
+    kernel = np.array(INTEGER_3X3["laplacian"]) if integer else rng.normal(size=(3, 3)) / 2
+    assert_close(filters.correlate(src, kernel, border=border), reference(src, kernel, border), src, kernel)
+    if shape[0] >= 3 and shape[1] >= 3:
+        valid = filters.correlate(src, kernel, mode="valid")
+        assert_close(valid, reference(src, kernel, mode="valid"), src, kernel)
+
+
+@pytest.mark.parametrize("name", sorted(INTEGER_3X3))
+@pytest.mark.parametrize("border", BORDERS)
+def test_integer_3x3_is_exact(coffee, name, border) -> None:
+    """Integer 3x3 weights on uint8 sum exactly: equal to scipy's float64 result, rounded."""
+    src = coffee[40:200, 60:300]
+    kernel = np.array(INTEGER_3X3[name])
+    np.testing.assert_array_equal(filters.correlate(src, kernel, border=border),
+                                  scipy_reference(src, kernel, border))
+
+
+def test_integer_taps() -> None:
+    """Integer weights get the narrowest of int16 and int32 that holds 255 * sum|k|, else none."""
+    small = corr.prepare_kernel([[2.0, -1.0], [0.0, 3.0]]).integer
+    np.testing.assert_array_equal(small, [[2, -1], [0, 3]])
+    assert small.dtype == np.int16
+    assert corr.prepare_kernel([[2**15 // 255]]).integer.dtype == np.int16
+    assert corr.prepare_kernel([[2**15 // 255 + 1]]).integer.dtype == np.int32
+    assert corr.prepare_kernel([[2**31 // 255 - 1]]).integer.dtype == np.int32
+    assert corr.prepare_kernel([[2**31 // 255 + 1]]).integer is None
+    assert corr.prepare_kernel([[0.5, 1.0]]).integer is None
+
+
+def test_scratch_is_float32() -> None:
+    """The ring and accumulator rows are float32, as the kernels sum (float64 ran 2x slower)."""
+    assert corr._buffer("test", (2, 3)).dtype == np.float32
+
+
+def test_prepared_taps_give_the_same_result(rng) -> None:
+    src = rng.integers(0, 256, (20, 25, 3), dtype=np.uint8)
+    for kernel in (rng.normal(size=(3, 3)), rng.normal(size=(4, 5)), np.array(INTEGER_3X3["sharpen"])):
+        np.testing.assert_array_equal(filters.correlate(src, corr.prepare_kernel(kernel), border="wrap"),
+                                      filters.correlate(src, kernel, border="wrap"))
+
+
 @pytest.mark.parametrize("border", ["reflect101", "reflect", "replicate", "wrap"])
 @pytest.mark.parametrize("ksize", [(3, 3), (4, 6), (9, 9)])
 def test_constant_image_stays_constant(rng, border, ksize) -> None:

@@ -34,6 +34,15 @@ def test_default_is_sharpen(astronaut) -> None:
     assert_within_one(default(astronaut), cv2.filter2D(astronaut, -1, SHARPEN, borderType=cv2.BORDER_REFLECT_101))
 
 
+@pytest.mark.parametrize("border", ["reflect101", "replicate", "constant"])
+def test_integer_kernel_is_exact(astronaut, border) -> None:
+    """Integer weights sum exactly: the default equals scipy's float64 correlation, rounded."""
+    expected = ndi.correlate(astronaut.astype(np.float64), SHARPEN[:, :, None].astype(np.float64),
+                             mode={"reflect101": "mirror", "replicate": "nearest", "constant": "constant"}[border])
+    result = filters.get("kernel", border=border)(astronaut)
+    np.testing.assert_array_equal(result, np.clip(expected, 0, 255).astype(np.uint8))
+
+
 def test_normalize_divides_by_sum(coffee) -> None:
     blur = filters.parse("kernel:k=1 2 1; 2 4 2; 1 2 1,normalize=true")
     weights = np.outer([1, 2, 1], [1, 2, 1]).astype(np.float32) / 16
