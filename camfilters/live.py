@@ -219,16 +219,20 @@ class LiveSession:
             self.select(self.palette.index + (1 if char == "n" else -1))
         elif char == " ":
             self.paused = not self.paused
+            log.info("paused" if self.paused else "resumed")
         elif char == "m":
             self.mirror = not self.mirror
+            log.info("mirror %s", "on" if self.mirror else "off")
         elif char == "r":
             self.toggle_recording(size, fps)
         elif char == "s":
             self.snapshot()
         elif char == "i":
             self.show_status = not self.show_status
+            log.info("status bar %s", "on" if self.show_status else "off")
         elif char == "h":
             self.show_help = not self.show_help
+            log.info("help %s", "on" if self.show_help else "off")
         elif char == "f":
             self.next_lens()
         elif char == "v" and self.vcam is not None:
@@ -293,6 +297,8 @@ class LiveSession:
                 shown = self._process(frame.image, frame.timestamp)
                 quit_asked = False
                 if self.window is not None:
+                    if self.window.closed:  # closed while filtering: imshow would open it again
+                        break
                     shown_at = time.monotonic()
                     self.window.show(self._decorate(shown))
                     key = self.window.poll_key()  # paints the frame

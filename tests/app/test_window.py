@@ -137,15 +137,20 @@ def test_keys_switch_filter_record_snapshot_and_quit(app_factory, tmp_path):
 def test_pause_mirror_help_and_escape(app_factory):
     app = app_factory()
     app.key("i")  # hide the status bar: it changes every frame (fps)
+    app.wait_log("status bar off")
     app.key("space")
+    app.wait_log("paused")
     first, second = app.screenshot("paused1"), app.screenshot("paused2")
     np.testing.assert_array_equal(first, second)  # the demo animates, a paused picture does not
-    app.key("m")  # mirroring applies to new frames: still paused, so nothing changes yet
+    app.key("m")  # mirroring applies to new frames
+    app.wait_log("mirror on")
     app.key("space")
+    app.wait_log("resumed")
     app.key("space")
     mirrored = app.screenshot("mirrored")
     assert not np.array_equal(mirrored, first)
     app.key("h")
+    app.wait_log("help on")
     with_help = app.screenshot("help")
     centre = with_help[H // 3: 2 * H // 3, W // 3: 2 * W // 3]
     plain_centre = mirrored[H // 3: 2 * H // 3, W // 3: 2 * W // 3]
