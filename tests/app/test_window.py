@@ -185,3 +185,25 @@ def test_virtual_cam_key_v_pauses_sending_with_window_and_recording(app_factory,
     assert last_black - first_black > 20 and not black[-1]
     recorded, _, _ = decode(tmp_path / "call.mp4")
     assert len(recorded) > len(means) * 0.8  # the recording does not pause with the virtual camera
+
+
+def test_next_previous_and_face_lens_keys(app_factory):
+    """n / p step through the filters; f loads the face stage on demand and cycles its lenses."""
+    models = Path(__file__).resolve().parents[2].parent / "shared" / "models"
+    app_factory.env_extra.update(CAMFILTERS_MODEL_DIR=str(models))
+    app = app_factory()
+    app.key("n")
+    app.wait_log("filter: edge")
+    app.key("n")
+    app.wait_log("filter: cartoon")
+    app.key("p")
+    app.key("p")
+    app.wait_log("filter: identity")
+    app.key("f", settle=2.0)
+    try:
+        import mediapipe  # noqa: F401
+    except ImportError:
+        app.wait_log('pip install "camfilters[face]"')
+    else:
+        app.wait_log("lens: mesh", timeout=30)
+    assert app.quit() == 0
