@@ -1,4 +1,4 @@
-"""The face stage: analysis (landmarks, person mask) on a downscaled copy, lenses drawn on every frame.
+"""The face stage: analysis (landmarks, person mask) on a downscaled copy and crops, lenses drawn on every frame.
 
 In live mode the analysis runs in a worker thread as fast as the machine allows and
 each frame is drawn with the latest result, so inference never holds the picture back.
@@ -24,7 +24,7 @@ from filters.base import check_frame
 from .errors import AnalysisError, ModelError
 from .lenses import Lens, Scene
 from .segmentation import Segmenter
-from .tracking import Face, FaceTracks, Landmarker
+from .tracking import Face, FaceFinder, FaceTracks
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,13 @@ class Analysis:
     mask: np.ndarray | None = None
     person: np.ndarray | None = None
     seq: int = 0
-    cost_ms: float = 0.0  # inference time, without creating the MediaPipe tasks
+    cost_ms: float = 0.0  # downscaling and inference time, without creating the MediaPipe tasks
 
 
 class Analyzer:
-    """Runs the landmarker and/or segmenter on a frame downscaled to at most ``analysis_size`` px.
+    """Runs the face finder and/or segmenter on a frame downscaled to at most ``analysis_size`` px.
 
+    The face finder also looks at square crops of the full-size frame, for small faces.
     The MediaPipe tasks are created on first use, in the thread that uses them.
     """
 
@@ -58,7 +59,7 @@ class Analyzer:
         self.analysis_size = analysis_size
         self.num_faces = num_faces
         self.tracks = FaceTracks(smoothing=smoothing)
-        self._landmarker: Landmarker | None = None
+        self._finder: FaceFinder | None = None
         self._segmenter: Segmenter | None = None
         self._seq = 0
 
@@ -76,24 +77,26 @@ class Analyzer:
         Raises ModelError when a model file cannot be loaded.
         """
         try:
-            if faces and self.face_model is not None and self._landmarker is None:
-                self._landmarker = Landmarker(self.face_model, num_faces=self.num_faces)
+            if faces and self.face_model is not None and self._finder is None:
+                self._finder = FaceFinder(self.face_model, num_faces=self.num_faces, analysis_size=self.analysis_size)
             if mask and self.segmentation_model is not None and self._segmenter is None:
                 self._segmenter = Segmenter(self.segmentation_model)
         except (RuntimeError, ValueError, OSError) as exc:
-            path = self.face_model if faces and self._landmarker is None else self.segmentation_model
+            path = self.face_model if faces and self._finder is None else self.segmentation_model
             raise ModelError(f"cannot load the model {path}: {_first_line(exc)}") from None
 
-    def analyse(self, rgb: np.ndarray, timestamp: float, frame_size: tuple[int, int], *, faces: bool,
-                mask: bool) -> Analysis:
-        """Landmarks (if ``faces``) and person mask (if ``mask``) of the small RGB frame taken at ``timestamp`` s."""
+    def analyse(self, image: np.ndarray, timestamp: float, *, faces: bool, mask: bool) -> Analysis:
+        """Landmarks (if ``faces``) and person mask (if ``mask``) of ``image`` ((H, W, 3) uint8 BGR)
+        taken at ``timestamp`` s. The cost includes the downscaling."""
         self.open(faces=faces, mask=mask)
         ms = round(timestamp * 1000.0)
+        frame_size = image.shape[1::-1]
         result = Analysis(timestamp)
         start = time.perf_counter()
+        rgb = self.downscale(image)
         try:
-            if faces and self._landmarker is not None:
-                tracked = self.tracks.update(self._landmarker.detect(rgb, ms, frame_size), timestamp)
+            if faces and self._finder is not None:
+                tracked = self.tracks.update(self._finder.find(image, rgb, ms), timestamp)
                 result.faces = [dataclasses.replace(face) for face in tracked]  # a snapshot for the drawing thread
             if mask and self._segmenter is not None:
                 result.mask = self._segmenter.segment(rgb, ms)
@@ -107,10 +110,10 @@ class Analyzer:
         return result
 
     def close(self) -> None:
-        for task in (self._landmarker, self._segmenter):
+        for task in (self._finder, self._segmenter):
             if task is not None:
                 task.close()
-        self._landmarker = self._segmenter = None
+        self._finder = self._segmenter = None
 
 
 def person_alpha(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -163,8 +166,8 @@ class _Worker:
                         return
                     job, self._job = self._job, None
                     self._busy = True
-                rgb, timestamp, size, faces, mask = job
-                self.latest = self._analyzer.analyse(rgb, timestamp, size, faces=faces, mask=mask)
+                image, timestamp, faces, mask = job
+                self.latest = self._analyzer.analyse(image, timestamp, faces=faces, mask=mask)
                 self._cost.add(self.latest.cost_ms)
                 self._busy = False
         except CamfiltersError as exc:  # re-raised in the caller's thread by FaceStage.process
@@ -267,14 +270,13 @@ class FaceStage:
 
     def _analysis(self, image: np.ndarray, timestamp: float, faces: bool, mask: bool) -> Analysis | None:
         if self._worker is None:
-            rgb = self._analyzer.downscale(image)
-            result = self._analyzer.analyse(rgb, timestamp, image.shape[1::-1], faces=faces, mask=mask)
+            result = self._analyzer.analyse(image, timestamp, faces=faces, mask=mask)
             self._cost.add(result.cost_ms)
             return result
         if self._worker.error is not None:
             raise self._worker.error
         if self._worker.idle:
-            self._worker.submit(self._analyzer.downscale(image), timestamp, image.shape[1::-1], faces, mask)
+            self._worker.submit(image.copy(), timestamp, faces, mask)  # the caller may reuse its buffer
         return self._worker.latest
 
     def close(self) -> None:

@@ -151,3 +151,91 @@ def test_mask_smoothing_damps_flicker():
     assert values[0] == 0.0 and values[1] == 0.5
     np.testing.assert_allclose(values[-2:], [1 / 3, 2 / 3], atol=1e-6)
     assert np.array_equal(smooth(np.zeros((3, 3), np.float32)), np.zeros((3, 3)))  # new size: restart
+
+
+def paste(photo: np.ndarray, size: int, x0: int, y0: int, shape=(720, 1280)) -> tuple[np.ndarray, np.ndarray]:
+    """``photo`` resized to ``size`` px square on a grey frame at (x0, y0), and that (2, 3) transform."""
+    frame = np.full((*shape, 3), 60, np.uint8)
+    frame[y0 : y0 + size, x0 : x0 + size] = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA)
+    s = size / photo.shape[1]
+    return frame, np.float32([[s, 0, x0], [0, s, y0]])
+
+
+EYES = [33, 133, 263, 362, 468, 473]  # eye corners and iris centres in the 478-point mesh
+
+
+@pytest.mark.parametrize(("fraction", "x0"), [(0.07, 0), (0.09, 330), (0.10, 590)])
+def test_small_faces_in_a_wide_frame_get_glasses_on_the_eyes(make_stage, astronaut, fraction, x0):
+    """A face 7-10% of a 1280x720 frame wide (whole-frame detection misses it): found, glasses on the eyes.
+
+    The reference is the big astronaut photo analysed alone, mapped through the paste transform.
+    The 7% face sits left of the centre square, so it is found on a side tile.
+    """
+    ref_stage = make_stage(["glasses"])
+    c0 = overlay_centroid(ref_stage.process(astronaut, 0.0), astronaut)
+    eyes0 = ref_stage.faces[0].landmarks[EYES, :2]
+    size = round(fraction * 1280 * astronaut.shape[1] / ASTRONAUT_FACE[2])
+    frame, transform = paste(astronaut, size, x0, 0)
+    stage = make_stage(["glasses"])
+    for i in range(3):
+        out = stage.process(frame, i / 30.0)
+    [face] = stage.faces
+    assert abs(face.width / 1280 - fraction) < 0.2 * fraction
+    eyes = eyes0 @ transform[:, :2].T + transform[:, 2]
+    assert np.abs(face.landmarks[EYES, :2] - eyes).max() < 3.0  # px
+    expected = transform[:, :2] @ c0 + transform[:, 2]
+    assert np.hypot(*(overlay_centroid(out, frame) - expected)) < 2.0
+
+
+def test_a_small_face_moving_across_a_wide_frame_stays_tracked(make_stage, astronaut):
+    """A 7% face crossing a 1280x720 frame, 39 px per frame, keeps one track and its glasses.
+
+    It starts in the left tile (found on the second analysis) and ends right of the centre
+    square: only the region kept around the tracked face can follow it all the way.
+    """
+    ref_stage = make_stage(["glasses"])
+    c0 = overlay_centroid(ref_stage.process(astronaut, 0.0), astronaut)
+    size = round(0.07 * 1280 * astronaut.shape[1] / ASTRONAUT_FACE[2])
+    stage = make_stage(["glasses"])
+    ids, errors = set(), []
+    for i in range(21):
+        frame, transform = paste(astronaut, size, 39 * i, 10 + 4 * i)
+        out = stage.process(frame, i / 30.0)
+        if i == 0:
+            continue
+        assert len(stage.faces) == 1, f"lost at frame {i}"
+        ids.add(stage.faces[0].track_id)
+        errors.append(float(np.hypot(*(overlay_centroid(out, frame) - (transform[:, :2] @ c0 + transform[:, 2])))))
+    assert stage.faces[0].centroid[0] > 1000 - 0.5 * stage.faces[0].width  # outside the centre square
+    assert len(ids) == 1
+    assert max(errors) < 6.0, errors  # 1170 px/s: One Euro lag stays small
+
+
+def test_a_small_face_beside_a_big_one_is_found_by_the_periodic_scan(make_stage, astronaut):
+    """A big face (18% wide) keeps the whole-frame pass busy; the 7% face is found by the scan every
+    `scan_every` (10) analyses, its landmarks where the paste transform puts them, the big face kept."""
+    ref_stage = make_stage(["mesh"])
+    ref_stage.process(astronaut, 0.0)
+    eyes0 = ref_stage.faces[0].landmarks[EYES, :2]
+    frame, transform = paste(astronaut, round(0.07 * 1280 * astronaut.shape[1] / ASTRONAUT_FACE[2]), 590, 200)
+    frame[:, :560] = cv2.resize(astronaut[0:300, 75:375], (720, 720), interpolation=cv2.INTER_LINEAR)[:, :560]
+    stage = make_stage(["mesh"])
+    counts = []
+    for i in range(11):
+        stage.process(frame, i / 30.0)
+        counts.append(len(stage.faces))
+    assert counts == [1] * 9 + [2, 2]
+    big, small = sorted(stage.faces, key=lambda f: f.width, reverse=True)
+    assert big.centroid[0] < 560 and 0.15 < big.width / 1280 < 0.21
+    assert np.abs(small.landmarks[EYES, :2] - (eyes0 @ transform[:, :2].T + transform[:, 2])).max() < 3.0
+
+
+def test_square_boxes_stay_inside_the_frame():
+    from camfilters.face.tracking import scan_tiles, square_box
+
+    assert square_box(640, 360, 200, (1280, 720)) == (540, 260, 200, 200)
+    assert square_box(10, 700, 200, (1280, 720)) == (0, 520, 200, 200)  # shifted in, not shrunk
+    assert square_box(640, 360, 5000, (1280, 720)) == (280, 0, 720, 720)  # at most the shorter side
+    assert scan_tiles((1280, 720)) == [(280, 0, 720, 720), (0, 0, 720, 720), (560, 0, 720, 720)]
+    assert scan_tiles((480, 1280)) == [(0, 400, 480, 480), (0, 0, 480, 480), (0, 800, 480, 480)]
+    assert scan_tiles((640, 600)) == [(20, 0, 600, 600)]  # nearly square: the centre square only
