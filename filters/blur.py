@@ -2,8 +2,9 @@
 ``sharpen`` and ``sketch`` build on.
 
 Both match OpenCV on uint8 frames with ``BORDER_REFLECT_101``: ``blur`` is bit-exact with
-``cv2.GaussianBlur`` (the same 8-bit fixed-point taps and rounding); ``box`` is within 1
-level of ``cv2.blur`` by design and equal to it on every photo and random frame tested.
+``cv2.GaussianBlur`` (the same 8-bit fixed-point taps and rounding); ``box`` is the exact
+rounded mean, equal to ``cv2.blur`` up to ksize 101 and within 1 level beyond (where
+OpenCV's own rounding drifts).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ._kernels import smooth
 from .base import Filter, Option, in_range, odd_at_least
 from .registry import register_filter
 
-MAX_KSIZE = 255  # box sums stay exact in float32 up to 255 * 255**2 < 2**24
+MAX_KSIZE = 255  # largest kernel side; box sums of up to 255**2 * 255 still fit int32
 
 # OpenCV's fixed kernels for sigma <= 0 and the small sizes, in 1/256 units.
 _SMALL_TAPS = {
@@ -135,8 +136,10 @@ class Blur(GaussianFilter):
 
 @register_filter("box")
 class Box(Filter):
-    """Mean over a ``ksize x ksize`` window (reflect-101) with running sums, so the cost does
-    not grow with ``ksize``; matches ``cv2.blur(..., borderType=cv2.BORDER_REFLECT_101)``."""
+    """Mean over a ``ksize x ksize`` window (reflect-101) from integer column sums: tap by tap
+    up to ksize 15, running sums above (cost independent of ``ksize``); exact rounding, so
+    within 1 level of ``cv2.blur(..., borderType=cv2.BORDER_REFLECT_101)`` (equal below
+    the largest kernels)."""
 
     options = (ksize_option(9, "window width and height in pixels (odd, 3..255)"),)
 
@@ -153,6 +156,13 @@ class Box(Filter):
             self._maps = (reflect_101(height, radius), reflect_101(width, radius))
             self._maps_key = key
         n = chunks(height)
-        hbuf = self._buffer("box_h", (n, width * 3))
-        pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3))
-        smooth.box(src.reshape(height, -1), *self._maps, self.ksize, out.reshape(height, -1), hbuf, pbuf)
+        dtype = np.uint16 if self.ksize <= smooth.BOX_TAPS_MAX else np.int32
+        hbuf = self._buffer("box_h", (n, width * 3), dtype)
+        pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3), dtype)
+        # Chunks go to whichever thread is free (not split up front), so one busy core
+        # does not hold the frame back.
+        default_chunksize = numba.set_parallel_chunksize(1)
+        try:
+            smooth.box(src.reshape(height, -1), *self._maps, self.ksize, out.reshape(height, -1), hbuf, pbuf)
+        finally:
+            numba.set_parallel_chunksize(default_chunksize)

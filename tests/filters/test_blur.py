@@ -111,8 +111,35 @@ def test_box_matches_opencv_on_photos(request, photo, ksize) -> None:
     assert max_diff(filters.get("box", ksize=ksize)(src), expected) <= 1
 
 
+def box_exact(src: np.ndarray, ksize: int) -> np.ndarray:
+    """The mean over each ``ksize x ksize`` window of the reflect-101 padded frame, rounded half
+    up (the area is odd: no ties), from int64 summed-area tables (``np.pad`` "reflect")."""
+    r = ksize // 2
+    padded = np.pad(src.astype(np.int64), ((r, r), (r, r), (0, 0)), mode="reflect")
+    table = np.pad(padded.cumsum(0).cumsum(1), ((1, 0), (1, 0), (0, 0)))
+    sums = table[ksize:, ksize:] - table[:-ksize, ksize:] - table[ksize:, :-ksize] + table[:-ksize, :-ksize]
+    return ((2 * sums + ksize * ksize) // (2 * ksize * ksize)).astype(np.uint8)
+
+
+def test_box_every_ksize_is_the_exact_mean(rng) -> None:
+    """Every odd ksize 3..255 (uint16 tap sums up to 15, int32 running sums above): the exactly
+    rounded mean, and within 1 level of cv2.blur (which rounds in float for large areas)."""
+    src = rng.integers(0, 256, (37, 300, 3), dtype=np.uint8)
+    for ksize in range(3, 256, 2):
+        ours = filters.get("box", ksize=ksize)(src)
+        assert max_diff(ours, box_exact(src, ksize)) == 0, ksize
+        assert max_diff(ours, cv2.blur(src, (ksize, ksize), borderType=B101)) <= 1, ksize
+
+
+@pytest.mark.parametrize("ksize", [15, 17, 255])
+def test_box_keeps_white_frame(ksize) -> None:
+    """All 255: the largest sums of each kind (uint16 at 15, int32 above) do not overflow."""
+    src = np.full((300, 280, 3), 255, np.uint8)
+    np.testing.assert_array_equal(filters.get("box", ksize=ksize)(src), src)
+
+
 @pytest.mark.parametrize("shape", TINY)
-@pytest.mark.parametrize("ksize", [3, 9])
+@pytest.mark.parametrize("ksize", [3, 9, 15, 17, 255])
 def test_box_matches_opencv_on_tiny_frames(rng, shape, ksize) -> None:
     src = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
     assert max_diff(filters.get("box", ksize=ksize)(src), cv2.blur(src, (ksize, ksize), borderType=B101)) <= 1
