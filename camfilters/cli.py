@@ -110,13 +110,7 @@ def _run(args: argparse.Namespace) -> int:
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
         virtual_cam_mirror=args.virtual_cam_mirror, face_model=args.face_model,
         segmentation_model=args.segmentation_model)
-    session = LiveSession(options)
-    try:
-        stats = session.run()
-    except KeyboardInterrupt:
-        session.close()
-        log.warning("stopped")
-        return 130
+    stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
     log.info("%d frames in %.1f s (%.1f fps), %d dropped", stats.frames, stats.seconds, stats.fps, stats.dropped)
     reason = stats.ended_reason
     if reason and not reason.startswith("end of"):

@@ -2,7 +2,8 @@
 
 from filters.errors import CamfiltersError, ParameterError
 
-__all__ = ["CamfiltersError", "DisplayError", "ParameterError", "RecordingError", "SourceError", "VirtualCamError"]
+__all__ = ["CamfiltersError", "DisplayError", "ParameterError", "RecordingError", "SourceError", "StageFailed",
+           "VirtualCamError"]
 
 
 class SourceError(CamfiltersError, RuntimeError):
@@ -19,3 +20,7 @@ class DisplayError(CamfiltersError, RuntimeError):
 
 class VirtualCamError(CamfiltersError, RuntimeError):
     """The virtual camera device is missing, busy or unsupported."""
+
+
+class StageFailed(CamfiltersError, RuntimeError):
+    """A stage raised while processing a frame; the run stops, recordings are kept."""

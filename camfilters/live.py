@@ -19,10 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+import filters
+
 from . import overlay
 from .capture import open_source
 from .display import ESC, Window
-from .errors import CamfiltersError
+from .errors import CamfiltersError, StageFailed
 from .hotkeys import HOTKEYS
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .recording import LIVE_PRESET, Recorder, check_output_path
@@ -95,16 +97,10 @@ class LiveStats:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-class StageFailed(CamfiltersError, RuntimeError):
-    """A stage raised while processing a frame; the run stops, recordings are kept."""
-
-
 class Palette:
     """The filter choices on the number keys: 1 = the command-line chain, then single filters."""
 
     def __init__(self, chain_specs: list[str]) -> None:
-        import filters
-
         names = [n for n in HOTKEY_FILTERS if n in filters.available()]
         names += [n for n in filters.available() if n not in names]
         first = [stage_from_spec(s) for s in chain_specs] or [FilterStage(filters.get("identity"))]
@@ -269,8 +265,6 @@ class LiveSession:
 
         Frame one then runs at full speed, and a filter picked later by hotkey does not stall the picture.
         """
-        import filters
-
         chain = [s.filter.name for s in self.chain.stages if isinstance(s, FilterStage)]
         filters.warm_up(chain)
         others = [n for n in filters.available() if n not in chain]
