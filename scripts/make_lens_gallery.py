@@ -1,6 +1,6 @@
 """Render docs/lens_<name>.png: every lens on the astronaut photo (run by hand, not a test).
 
-    python tests/face/render_lens_docs.py
+    python scripts/make_lens_gallery.py
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from camfilters.face import LENSES, build_face_stage
 from camfilters.face.lenses import LENS_CLASSES
 from camfilters.pipeline import Pipeline, stage_from_spec
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT.parent / "shared" / "models"
 PHOTO = ROOT.parent / "shared" / "media" / "astronaut.png"
 
