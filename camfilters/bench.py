@@ -48,7 +48,7 @@ from .errors import CamfiltersError, ParameterError, SourceError
 
 log = logging.getLogger("camfilters")
 
-SECTIONS = ("opencv", "naive", "live", "jit")
+SECTIONS = ("opencv", "naive", "live", "lenses", "jit")
 DEFAULT_SIZES = ((1280, 720), (1920, 1080))
 QUICK_SIZES = ((320, 180),)
 TARGET_SIZE = (1920, 1080)
@@ -569,9 +569,45 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
                 log.info("live loop: %s", name)
                 runs.append(bench_live(name, size=opts.loop_size, fps=opts.loop_fps, seconds=opts.loop_seconds,
                                        window=opts.window, folder=Path(folder), source=opts.source))
+    if "lenses" in opts.sections:
+        log.info("face lenses")
+        result["lenses"] = bench_lenses(bench_frame(opts.loop_size, opts.source), opts.repeat)
     result["threads"] = thread_settings()
     result["targets"] = evaluate_targets(result)
     return result
+
+
+# -- section 4: the face lenses -----------------------------------------------------------------
+def bench_lenses(frame: Frame, repeat: int) -> dict[str, Any]:
+    """Per-frame cost of each face lens on ``frame``: analysis and drawing together, synchronous.
+
+    Needs the face extra and the models already on disk (``--face-model`` paths, the
+    ``CAMFILTERS_MODEL_DIR`` folder or the cache): a benchmark never downloads. Returns
+    ``{"skipped": reason}`` otherwise. ``faces`` says how many faces the frame gave: with
+    the demo source there are none, so pass ``--source`` a video of a face for real figures.
+    """
+    from .face import LENSES, build_face_stage
+    from .face.models import resolve_model
+    from .pipeline import Pipeline, stage_from_spec
+
+    try:
+        models = {kind: str(resolve_model(kind, download=False)) for kind in ("face", "segmentation")}
+        rows = []
+        for lens in LENSES:
+            stage = build_face_stage([lens], Pipeline([stage_from_spec("identity")]), synchronous=True,
+                                     face_model=models["face"], segmentation_model=models["segmentation"])
+            with stage:
+                times = []
+                for k in range(repeat + 3):  # 3 untimed frames settle the tracker and the mask smoothing
+                    start = time.perf_counter()
+                    stage.process(frame, k / 30.0)
+                    if k >= 3:
+                        times.append((time.perf_counter() - start) * 1000.0)
+                faces = len(stage.faces) if stage.lenses[0].needs_faces else None  # background lenses find none
+                rows.append({"lens": lens, "ms": summary(times), "faces": faces})
+    except CamfiltersError as exc:  # no mediapipe, or no model on disk
+        return {"skipped": str(exc)}
+    return {"size": [frame.shape[1], frame.shape[0]], "lenses": rows}
 
 
 # -- the table ----------------------------------------------------------------------------------
@@ -628,6 +664,15 @@ def format_table(result: dict[str, Any]) -> str:
                   f"{e['size'][1]}: {e['wall_ms_per_frame']:.1f} ms wall, {e['cpu_ms_per_frame']:.1f} ms CPU per frame"]
         lines += _grid(["filter", "fps", "latency ms", "dropped", "recorded/processed", "CPU %", "capture wait",
                         "frame age", "chain", "rec handoff", "display"], rows)
+    if result.get("lenses"):
+        lenses = result["lenses"]
+        if "skipped" in lenses:
+            lines += ["", f"Face lenses: skipped ({lenses['skipped']})"]
+        else:
+            lines += ["", f"Face lenses at {lenses['size'][0]}x{lenses['size'][1]} on a {result['settings']['source']} "
+                          "frame: ms per frame (analysis + drawing, synchronous), median/p90; faces found"]
+            lines += _grid(["lens", "ms", "faces"], [[r["lens"], _ms(r["ms"]), "-" if r["faces"] is None else str(r["faces"])]
+                                                  for r in lenses["lenses"]])
     if result.get("jit"):
         j = result["jit"]
         lines += ["", f"JIT start-up: process start -> import -> filters.warm_up() -> one {j['size'][0]}x"

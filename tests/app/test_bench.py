@@ -210,7 +210,37 @@ def test_options_defaults_and_quick():
 def test_options_reject_unknown_filters_and_sections():
     with pytest.raises(ParameterError, match="unknown filter 'nosuch'"):
         bench.resolve_options(_args("--filters", "identity,nosuch"))
-    with pytest.raises(ParameterError, match="--sections must list some of opencv, naive, live, jit, got 'gpu'"):
+    with pytest.raises(ParameterError, match="--sections must list some of opencv, naive, live, lenses, jit, got 'gpu'"):
         bench.resolve_options(_args("--sections", "gpu"))
     with pytest.raises(SystemExit):
         _args("--size", "12x8")
+
+
+MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
+
+
+@pytest.mark.face
+def test_lens_section_times_every_lens_on_a_face(astronaut, monkeypatch):
+    """Each lens gets a real per-frame cost; the face lenses find the astronaut's face."""
+    pytest.importorskip("mediapipe")
+    if not (MODELS / "face_landmarker.task").is_file():
+        pytest.skip(f"no MediaPipe models in {MODELS}")
+    from camfilters.face import LENSES
+
+    monkeypatch.setenv("CAMFILTERS_MODEL_DIR", str(MODELS))
+    result = bench.bench_lenses(np.ascontiguousarray(astronaut), repeat=3)
+    assert [r["lens"] for r in result["lenses"]] == list(LENSES)
+    for row in result["lenses"]:
+        assert 0 < row["ms"]["median_ms"] <= row["ms"]["p90_ms"]
+        assert row["faces"] in (None, 1), row
+    assert result["lenses"][LENSES.index("glasses")]["faces"] == 1
+
+
+def test_lens_section_never_downloads(tmp_path, monkeypatch):
+    """Without models on disk the section is skipped with the reason, not downloaded."""
+    pytest.importorskip("mediapipe")
+    monkeypatch.setenv("CAMFILTERS_MODEL_DIR", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("CAMFILTERS_MODEL_URL", "http://127.0.0.1:9/")  # would fail fast if it tried
+    result = bench.bench_lenses(np.zeros((90, 160, 3), np.uint8), repeat=1)
+    assert "face_landmarker.task not found" in result["skipped"]
