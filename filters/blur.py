@@ -16,6 +16,7 @@ import numpy as np
 
 from ._kernels import smooth
 from .base import Filter, Option, in_range, odd_at_least
+from .correlation import border_index
 from .registry import register_filter
 
 MAX_KSIZE = 255  # largest kernel side; box sums of up to 255**2 * 255 still fit int32
@@ -73,20 +74,6 @@ def gaussian_taps(ksize: int, sigma: float) -> np.ndarray:
     return taps
 
 
-def reflect_101(length: int, radius: int) -> np.ndarray:
-    """Source index of each position ``-radius .. length+radius-1``: ``(length + 2*radius,)`` int32.
-
-    Reflect-101 (``dcb|abcd|cba``), repeated while the kernel is wider than the axis;
-    a 1-pixel axis repeats its pixel, as OpenCV's ``borderInterpolate``.
-    """
-    index = np.arange(-radius, length + radius)
-    if length == 1:
-        return np.zeros(index.shape, np.int32)
-    period = 2 * (length - 1)
-    index = np.abs(index) % period
-    return np.where(index < length, index, period - index).astype(np.int32)
-
-
 def chunks(height: int) -> int:
     """How many row chunks a frame of ``height`` rows is split into for the parallel kernels."""
     return max(1, min(height, 4 * numba.get_num_threads()))
@@ -105,10 +92,10 @@ class GaussianFilter(Filter):
         key = (height, width)
         if self._plan_key != key:
             taps = gaussian_taps(self.ksize, self.sigma)
-            # cv2.GaussianBlur drops the kernel along a 1-pixel axis; reflect_101 gives
+            # cv2.GaussianBlur drops the kernel along a 1-pixel axis; reflect-101 gives
             # the same result there (all taps read that one pixel and sum to 256).
             radius = self.ksize // 2
-            self._plan = (reflect_101(height, radius), reflect_101(width, radius),
+            self._plan = (border_index(height, radius, radius, "reflect101"), border_index(width, radius, radius, "reflect101"),
                           taps.astype(np.int32), taps.astype(np.float32))
             self._plan_key = key
         n = chunks(height)
@@ -153,7 +140,7 @@ class Box(Filter):
         key = (height, width)
         if self._maps_key != key:
             radius = self.ksize // 2
-            self._maps = (reflect_101(height, radius), reflect_101(width, radius))
+            self._maps = (border_index(height, radius, radius, "reflect101"), border_index(width, radius, radius, "reflect101"))
             self._maps_key = key
         n = chunks(height)
         dtype = np.uint16 if self.ksize <= smooth.BOX_TAPS_MAX else np.int32

@@ -27,8 +27,8 @@ import numpy as np
 
 from ._kernels.cartoon import (area_downsample, compose, dilate, domain_differences, luma_edges,
                                recursive_horizontal, recursive_vertical, widen)
-from ._kernels.edge import reflect101
 from .base import Filter, Option, in_range
+from .correlation import border_index
 from .registry import register_filter
 
 _LOW_SIDE = 640  # longer side of the working copy, pixels
@@ -122,6 +122,6 @@ class Cartoon(Filter):
             lh, lw = -(-height // factor), -(-width // factor)
             sigma = _SIGMA_SPACE * max(height, width) / factor
             self._geometry = ((height, width), factor, _feedback_luts(self.smooth, sigma),
-                              reflect101(lh, 1), reflect101(lw, 1),
+                              border_index(lh, 1, 1, "reflect101"), border_index(lw, 1, 1, "reflect101"),
                               _sample_map(height, factor, lh), _sample_map(width, factor, lw))
         return self._geometry[1:]

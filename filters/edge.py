@@ -20,8 +20,9 @@ from typing import Any
 import numba
 import numpy as np
 
-from ._kernels.edge import gradient_frame, reflect101
+from ._kernels.edge import gradient_frame
 from .base import Filter, Option, in_range
+from .correlation import border_index
 from .errors import ParameterError
 from .registry import register_filter
 
@@ -95,8 +96,8 @@ class Edge(Filter):
         pad = k // 2
         channels = 3 if self.color else 1
         nchunks = min(height, 4 * numba.get_num_threads())
-        rowmap = self._maps("rows", height, pad)
-        colmap = self._maps("cols", width, pad)
+        rowmap = border_index(height, pad, pad, "reflect101")
+        colmap = border_index(width, pad, pad, "reflect101")
         plen = (width + 2 * pad) * channels
         gradient_frame(
             src.reshape(height, width * 3), rowmap, colmap, *self._taps,
@@ -107,10 +108,3 @@ class Edge(Filter):
             self._buffer("va", (nchunks, plen)), self._buffer("vb", (nchunks, plen)),
             self._buffer("ha", (nchunks, width * channels)), self._buffer("hb", (nchunks, width * channels)),
         )
-
-    def _maps(self, key: str, n: int, pad: int) -> np.ndarray:
-        """Reflect-101 index map of length ``n + 2*pad``, kept while ``n`` stays the same."""
-        cached = self._buffers.get(key)
-        if cached is None or cached.shape[0] != n + 2 * pad:
-            cached = self._buffers[key] = reflect101(n, pad)
-        return cached

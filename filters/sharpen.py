@@ -6,7 +6,8 @@ import numpy as np
 
 from ._kernels import smooth
 from .base import Filter, Option, in_range
-from .blur import SIGMA_OPTION, GaussianFilter, ksize_option, reflect_101
+from .blur import SIGMA_OPTION, GaussianFilter, ksize_option
+from .correlation import border_index
 from .registry import register_filter
 
 
@@ -69,7 +70,7 @@ class Emboss(Filter):
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
         height, width, _ = src.shape
         if self._maps_key != (height, width):
-            self._maps = (reflect_101(height, 1), reflect_101(width, 1))
+            self._maps = (border_index(height, 1, 1, "reflect101"), border_index(width, 1, 1, "reflect101"))
             self._maps_key = (height, width)
         rowmap, colmap = self._maps
         rows = src.reshape(height, -1)

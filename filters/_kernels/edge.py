@@ -12,23 +12,6 @@ import numpy as np
 from numba import njit, prange
 
 
-def reflect101(n: int, pad: int) -> np.ndarray:
-    """Source index of each padded index ``-pad .. n+pad-1`` under OpenCV's BORDER_REFLECT_101.
-
-    Returns ``(n + 2*pad,)`` int64; follows ``cv::borderInterpolate`` (repeated reflection
-    when ``pad >= n``, and index 0 everywhere when ``n == 1``).
-    """
-    idx = np.arange(-pad, n + pad, dtype=np.int64)
-    if n == 1:
-        return np.zeros_like(idx)
-    while True:
-        low, high = idx < 0, idx >= n
-        if not (low.any() or high.any()):
-            return idx
-        idx[low] = -idx[low]
-        idx[high] = 2 * n - 2 - idx[high]
-
-
 @njit(cache=True, nogil=True)
 def _load_row(src_row, colmap, color, slot):
     """Convert one source row ``(W*3,)`` uint8 into the padded float32 ring slot.
@@ -146,7 +129,7 @@ def gradient_frame(src, rowmap, colmap, kv1, kh1, kv2, kh2, laplacian, scale, th
     ``color``, each channel separately.
 
     ``src``, ``out`` ``(H, W*3)`` uint8; ``rowmap`` ``(H+k-1,)`` and ``colmap`` ``(W+k-1,)``
-    int64 from ``reflect101``; scratch float32: ``ring`` ``(n, k, (W+k-1)*C)``, ``va``,
+    int64 reflect-101 maps from ``filters.correlation.border_index``; scratch float32: ``ring`` ``(n, k, (W+k-1)*C)``, ``va``,
     ``vb`` ``(n, (W+k-1)*C)``, ``ha``, ``hb`` ``(n, W*C)`` with ``C`` = 3 if ``color``
     else 1 and ``n`` chunks of rows run in parallel.
     """

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import filters
 from filters import ParameterError
-from filters.blur import gaussian_taps, reflect_101
+from filters.blur import gaussian_taps
+from filters.correlation import border_index
 
 B101 = cv2.BORDER_REFLECT_101
 TINY = [(1, 1), (1, 7), (7, 1), (7, 3), (2, 2), (3, 50)]
@@ -71,12 +72,12 @@ def test_tiny_sigma_keeps_the_frame(coffee) -> None:
         np.testing.assert_array_equal(result, cv_blur(coffee, 7, sigma))
 
 
-def test_reflect_101_matches_border_interpolate() -> None:
+def test_reflect101_index_maps_match_border_interpolate() -> None:
     """Every border index equals cv2.borderInterpolate, including axes narrower than the kernel."""
     for length in (1, 2, 3, 8):
         for radius in (1, 4, 10):
             expected = [cv2.borderInterpolate(p, length, B101) for p in range(-radius, length + radius)]
-            assert reflect_101(length, radius).tolist() == expected
+            assert border_index(length, radius, radius, "reflect101").tolist() == expected
 
 
 def test_blur_keeps_constant_frame() -> None:
