@@ -340,7 +340,6 @@ class DemoSource(_LiveSource):
         self.size = _check_size(size) or DEFAULT_DEMO_SIZE
         self.fps = _check_fps(fps) or DEFAULT_FPS
         self.scene = DemoScene(*self.size)
-        self.render_ms: float | None = None  # moving average of the time to render one frame
         self._start()
 
     def _produce(self) -> None:
@@ -355,8 +354,6 @@ class DemoSource(_LiveSource):
             buf = free.pop() if free else np.empty((height, width, 3), np.uint8)
             now = time.monotonic()
             self.scene.render(buf, now - start, index=self._count)
-            took = (time.monotonic() - now) * 1000.0
-            self.render_ms = took if self.render_ms is None else self.render_ms + 0.05 * (took - self.render_ms)
             spare = self._publish(buf, now)
             if spare is not None and len(free) < 2:
                 free.append(spare)
