@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .argtypes import frame_size, positive
-from .errors import CamfiltersError, ParameterError
+from .errors import CamfiltersError, exit_code
 from .hotkeys import HOTKEYS
 from .opencv_check import opencv_problem
 
@@ -27,6 +27,16 @@ examples:
 """
 
 
+EXIT_CODES = """\
+exit codes:
+  0    done
+  1    runtime error (an output that cannot be written, a filter that failed, ...)
+  2    usage error (bad command line, option or value); nothing was started
+  3    the source failed, or the input is corrupt or truncated (what was read is kept)
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP); recordings are finalised
+"""
+
+
 def _hotkey_help() -> str:
     return "hotkeys (in the window):\n" + "\n".join(f"  {k:<8} {text}" for k, text in HOTKEYS) + "\n"
 
@@ -41,7 +51,7 @@ class _OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="camfilters", description="Real-time webcam filters.",
                             formatter_class=argparse.RawDescriptionHelpFormatter,
-                            epilog=_hotkey_help() + "\n" + EXAMPLES)
+                            epilog=_hotkey_help() + "\n" + EXAMPLES + "\n" + EXIT_CODES)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (per-stage timings, devices)")
     # -v also works after the command name; SUPPRESS keeps a subcommand from resetting it.
     verbose = argparse.ArgumentParser(add_help=False)
@@ -62,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fps", type=positive(float), help="ask the camera / demo for this frame rate")
     run.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
     run.add_argument("--record", type=Path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, ...)")
+    run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --record file")
     run.add_argument("--output-dir", type=Path, default=Path("."), help="folder for hotkey recordings and snapshots")
     run.add_argument("--no-window", dest="window", action="store_false", help="no preview window (headless)")
     run.add_argument("--max-frames", type=positive(int), metavar="N", help="stop after N frames")
@@ -76,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", help="filter a video file offline, as fast as possible")
     render.add_argument("input", type=Path)
     render.add_argument("-o", "--output", type=Path, required=True)
+    render.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
     render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC")
     render.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
@@ -106,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
 
     options = LiveOptions(
         filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps,
-        mirror=args.mirror, record=args.record, output_dir=args.output_dir, window=args.window,
+        mirror=args.mirror, record=args.record, overwrite=args.overwrite, output_dir=args.output_dir, window=args.window,
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
         virtual_cam_mirror=args.virtual_cam_mirror, face_model=args.face_model,
         segmentation_model=args.segmentation_model)
@@ -124,7 +136,7 @@ def _render(args: argparse.Namespace) -> int:
     from .render import render
 
     pipeline = Pipeline([stage_from_spec(s) for s in args.filters])
-    result = render(args.input, args.output, pipeline.process, progress=args.progress)
+    result = render(args.input, args.output, pipeline.process, progress=args.progress, overwrite=args.overwrite)
     log.warning("wrote %s (%d frames)", args.output, result.frames)
     return 0
 
@@ -209,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("error: %s", exc)
         if args.verbose:
             log.exception("details")
-        return 2 if isinstance(exc, ParameterError) else 1
+        return exit_code(exc)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ class LiveOptions:
     fps: float | None = None
     mirror: bool = False
     record: Path | None = None
+    overwrite: bool = False  # replace an existing --record file
     output_dir: Path = Path(".")
     window: bool = True
     max_frames: int | None = None
@@ -131,7 +132,7 @@ class LiveSession:
     def __init__(self, options: LiveOptions) -> None:
         self.options = options
         if options.record is not None:
-            check_output_path(options.record)
+            check_output_path(options.record, overwrite=options.overwrite)
         self.palette = Palette(options.filters)
         self.chain = Pipeline(self.palette.stages(0))
         self.face = None
@@ -169,11 +170,10 @@ class LiveSession:
             self._stop_recording()
             return
         if self.options.record is not None and not self.stats.recordings:
-            path = self.options.record  # the path asked for, as given (overwritten if it exists)
+            path = self.options.record  # the path asked for; the Recorder refuses it if it exists without -y
         else:
             path = _unique(self.options.record or self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
-            check_output_path(path)
-        self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET)
+        self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET, overwrite=self.options.overwrite)
         self.stats.recordings.append(path)
         log.info("recording to %s", path)
 

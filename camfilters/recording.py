@@ -34,7 +34,7 @@ import av
 import cv2
 import numpy as np
 
-from camfilters.errors import ParameterError, RecordingError
+from camfilters.errors import OutputExistsError, ParameterError, RecordingError
 
 __all__ = [
     "DEFAULT_PRESET",
@@ -87,32 +87,35 @@ DEFAULT_PRESET = "superfast"
 LIVE_PRESET = "ultrafast"
 
 
-def check_output_path(path: str | os.PathLike[str]) -> Path:
+def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """``path`` as a `Path` if a video can be written there, else `RecordingError`.
 
-    Checks the extension (one of `FORMATS`) and that the file can be created or
-    overwritten, by creating it (and removing it again if it did not exist), so
-    that a bad path is refused before capture starts.
+    Checks the extension (one of `FORMATS`), that the folder exists and takes
+    the file, and that no file is there unless ``overwrite`` (`OutputExistsError`,
+    as ffmpeg refuses without ``-y``). An existing file's bytes are not changed,
+    so a bad path is refused before capture starts and nothing is lost.
     """
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
     if path.is_dir():
-        raise RecordingError(f"cannot record to {path}: it is a folder; give a file name such as {path / 'out.mp4'}")
+        raise RecordingError(f"cannot write {path}: it is a folder; give a file name such as {path / 'out.mp4'}")
     if suffix not in FORMATS:
         raise RecordingError(
-            f"cannot record to {path}: unsupported extension {suffix or '(none)'!r}; "
+            f"cannot write {path}: unsupported extension {suffix or '(none)'!r}; "
             f"use one of {', '.join(sorted(FORMATS))}"
         )
     folder = path.parent
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
-        raise RecordingError(f"cannot record to {path}: folder {folder} {what}; create it or choose another folder")
-    existed = path.exists()
-    try:
+        raise RecordingError(f"cannot write {path}: folder {folder} {what}; create it or choose another folder")
+    existed = os.path.lexists(path)
+    if existed and not overwrite:
+        raise OutputExistsError(f"{path} already exists; add -y (--overwrite) to replace it, or choose another name")
+    try:  # opening (never truncating) proves the name and the folder take a file
         with open(path, "r+b" if existed else "xb"):
             pass
     except OSError as exc:
-        raise RecordingError(f"cannot record to {path}: {exc.strerror or exc}; choose a writable folder") from exc
+        raise RecordingError(f"cannot write {path}: {exc.strerror or exc}; choose a writable folder") from exc
     if not existed:
         path.unlink()
     return path
@@ -189,7 +192,8 @@ class Recorder:
     ``Recorder(path, size=(w, h), fps=30.0)``: ``path`` is checked with
     `check_output_path`; ``size`` is the frame size every `write` must have; ``fps``
     is the nominal rate written in the stream header (the real timing comes from the
-    timestamps). ``preset`` is the libx264 speed preset (ignored for ``.webm``).
+    timestamps). ``preset`` is the libx264 speed preset (ignored for ``.webm``);
+    an existing file is refused unless ``overwrite``.
 
     `write` copies the frame into a buffer from a pool and returns; the writer
     thread encodes in order. No frame is ever dropped: when the encoder falls behind,
@@ -213,6 +217,7 @@ class Recorder:
         *,
         preset: str = DEFAULT_PRESET,
         max_buffer_bytes: int = 256 * 2**20,
+        overwrite: bool = False,
     ) -> None:
         width, height = size
         if not (isinstance(width, int) and isinstance(height, int) and width >= 2 and height >= 2):
@@ -221,7 +226,7 @@ class Recorder:
             raise ParameterError(f"fps must be a positive number, got {fps!r}")
         if max_buffer_bytes <= 0:
             raise ParameterError(f"max_buffer_bytes must be > 0, got {max_buffer_bytes!r}")
-        self.path = check_output_path(path)
+        self.path = check_output_path(path, overwrite=overwrite)
         self.size = (width, height)
         self.fps = float(fps)
         self._output = VideoOutput(self.path, self.size, Fraction(fps).limit_denominator(1001), preset=preset)

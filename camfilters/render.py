@@ -87,20 +87,22 @@ def render(
     *,
     progress: bool = True,
     preset: str = DEFAULT_PRESET,
+    overwrite: bool = False,
 ) -> RenderResult:
     """Write every frame of ``input_path`` through ``process(image, seconds) -> image`` to ``output_path``.
 
     ``process`` gets ``(H, W, 3) uint8 BGR`` frames and their presentation time in
     seconds (increasing) and must return a frame of the same shape; it may reuse
     its output buffer. ``progress`` shows a tqdm bar on stderr; ``preset`` is the
-    libx264 speed preset. Raises `SourceError` for an input that is missing, not a
+    libx264 speed preset. An existing output is refused (`OutputExistsError`)
+    unless ``overwrite``. Raises `SourceError` for an input that is missing, not a
     video or without frames, `RecordingError` for an output that cannot be
     written; the partial output is then removed, as when ``process`` raises. On
     `KeyboardInterrupt` the frames done so far stay in a finalised file.
     """
     started = time.perf_counter()
     input_path = Path(input_path)
-    output_path = check_output_path(output_path)
+    output_path = check_output_path(output_path, overwrite=overwrite)
     if input_path.exists() and input_path.resolve() == output_path.resolve():
         raise RecordingError(f"cannot render {input_path} onto itself; choose another output file")
     source = _open_input(input_path)

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from camfilters.errors import ParameterError, RecordingError
+from camfilters.errors import OutputExistsError
 from camfilters.recording import FORMATS, Recorder, VideoOutput, check_output_path
 from media import decode_frames, frame_image, frame_index, probe
 
@@ -70,10 +71,19 @@ def test_check_output_path_accepts_supported_extensions_without_leaving_a_file(t
     assert not path.exists()
 
 
-def test_check_output_path_keeps_an_existing_file(tmp_path):
+def test_check_output_path_refuses_an_existing_file_and_keeps_its_bytes(tmp_path):
+    """Like ffmpeg without -y: an existing output is refused, byte for byte untouched."""
+    path = tmp_path / "notes.mkv"
+    path.write_bytes(b"my notes")
+    with pytest.raises(OutputExistsError, match=r"notes.mkv already exists; add -y \(--overwrite\)"):
+        check_output_path(path)
+    assert path.read_bytes() == b"my notes"
+
+
+def test_check_output_path_with_overwrite_accepts_an_existing_file_without_changing_it(tmp_path):
     path = tmp_path / "old.mp4"
     path.write_bytes(b"old")
-    assert check_output_path(str(path)) == path
+    assert check_output_path(str(path), overwrite=True) == path
     assert path.read_bytes() == b"old"
 
 
