@@ -35,6 +35,7 @@ Inputs must be regular files at least 2x2 pixels (`SourceError` otherwise).
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import queue
@@ -151,7 +152,12 @@ def render(
         raise ParameterError(
             f"cannot render {input_path} onto itself ({output_path} is the same file); choose another output file"
         )
-    output_path = check_output_path(output_path, overwrite=overwrite)
+    try:
+        output_path = check_output_path(output_path, overwrite=overwrite)
+    except RecordingError:
+        raise
+    except OSError as exc:  # e.g. a name longer than 255 bytes, met while checking the folder
+        raise RecordingError(f"cannot write {output_path}: {_reason(exc)}; choose another name or folder") from None
     destination = Path(os.path.realpath(output_path)) if output_path.is_symlink() else output_path
     size, rotation = _first_frame(input_path)
     source = _open_input(input_path)
@@ -539,9 +545,11 @@ class _Job:
             raise
 
     def _write_problem(self, exc: BaseException) -> str:
+        if getattr(exc, "errno", None) == errno.ENOSPC:
+            return "the disk is full (No space left on device); free some space or choose another folder"
         if self.frames_written == 0 and isinstance(exc, (av.ArgumentError, ValueError)):
             width, height = self.size
-            return f"the {self.output.format.video_codec} encoder refused {width}x{height} frames ({_reason(exc)})"
+            return f"cannot encode {width}x{height} frames ({_reason(exc)})"
         return _reason(exc)
 
 
