@@ -26,9 +26,11 @@ What happens to files:
   the frames done so far are finalised into ``OUT-partial.EXT`` beside the output
   (``OUT-partial-2.EXT``, ... if taken; an existing output is never touched) and
   `RenderInterrupted` names it. Nothing is kept when no frame was done.
-- A corrupt or truncated input (a decode error, or fewer frames than its index
-  or duration promises) is not a normal end: the frames decoded are kept in the
-  output, then `SourceError` says so (exit 3). With no frame at all, no output.
+- A corrupt or truncated input is not a normal end: the frames decoded are kept
+  in the output, then `SourceError` says so (exit 3). With no frame at all, no
+  output. Detected: a decode error; an MP4/MOV with fewer samples than its sample
+  table; a stream ending over 0.25 s before its stated duration (Matroska/WebM
+  ``DURATION`` tags). Not detected: an AVI that lost its index with its tail.
 
 Inputs must be regular files at least 2x2 pixels (`SourceError` otherwise).
 """
@@ -485,8 +487,9 @@ class _Job:
         self.decoded.put(("video", image, frame.pts, frame.duration))
 
     def _truncation(self, packets: int, end: int | None) -> str | None:
-        """Why the video stream looks cut short, or None: compared with its index, else its stated duration."""
-        if self.video.frames:
+        """Why the video stream looks cut short, or None: compared with its MP4/MOV sample table (exact), else
+        with its stated duration (an AVI index may count a frame that holds no packet)."""
+        if self.video.frames and "mp4" in self.source.format.name.split(","):
             return None if packets >= self.video.frames else f"{packets} of the {self.video.frames} frames indexed"
         stated = _stated_end(self.video)
         if stated is None or end is None:

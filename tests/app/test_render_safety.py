@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from camfilters.errors import ExitCode
+from camfilters.errors import ExitCode, SourceError
 from camfilters.render import render
 from cli_helpers import assert_one_line_error, camfilters, cli_env
 from media import decode_frames, frame_image, frame_index, make_video, probe
@@ -257,11 +257,18 @@ def test_an_input_truncated_at_half_keeps_what_decoded_and_says_so(tmp_path, cli
     assert sha256(src) == digest and leftovers(tmp_path) == []
 
 
-def test_a_whole_input_is_not_reported_as_truncated(tmp_path, clip):
-    mkv = make_video(tmp_path / "whole.mkv", 48, size=SIZE, fps=24, audio=True)
-    for src in (clip, mkv):
-        proc = cli_render(src, "-o", tmp_path / f"out-{src.stem}.mp4")
+def test_whole_inputs_are_not_reported_as_truncated(tmp_path, clip):
+    """Nor are files whose index lists more than they show: an MP4 trimmed by an edit list, an AVI."""
+    trimmed = tmp_path / "trimmed.mp4"
+    ffmpeg("-ss", "0.5", "-i", str(clip), "-c", "copy", str(trimmed))
+    avi = tmp_path / "whole.avi"
+    ffmpeg("-i", str(clip), "-c:v", "mpeg4", "-c:a", "copy", str(avi))
+    inputs = [clip, trimmed, avi] + [make_video(tmp_path / f"whole{ext}", 48, size=SIZE, fps=24) for ext in (".mkv", ".webm")]
+    for src in inputs:
+        out = tmp_path / f"out-{src.name}.mkv"
+        proc = cli_render(src, "-o", out)
         assert proc.returncode == 0 and "wrote" in proc.stderr, proc.stderr
+        assert probe(out).frames == probe(src).frames
 
 
 # --- 5. rotation: phone clips come out upright --------------------------------------------------------
@@ -344,3 +351,26 @@ def test_a_path_longer_than_255_bytes_fails_in_one_line(tmp_path, clip, which):
     assert_one_line_error(proc, "File name too long")
     assert proc.returncode == (ExitCode.SOURCE if which == "input" else ExitCode.ERROR)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_decode_error_mid_file_keeps_the_frames_before_it(tmp_path, clip, monkeypatch):
+    """FFmpeg failing on frame 20 ends the input: frames 0..19 (and those already in the decoder) are kept."""
+    import av
+
+    import camfilters.render as render_module
+
+    to_bgr = render_module._to_bgr
+
+    def failing(frame):
+        image = to_bgr(frame)
+        if frame_index(image) == 20:
+            raise av.error.InvalidDataError(22, "Invalid data found when processing input")
+        return image
+
+    monkeypatch.setattr(render_module, "_to_bgr", failing)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(SourceError, match=r"clip.mp4 is corrupt or truncated after frame \d+ \(.*\): kept \d+ frames in") as info:
+        render(clip, out, lambda image, t: image, progress=False)
+    kept = [frame_index(f) for f in decode_frames(out)]
+    assert kept[:20] == list(range(20)) and 20 not in kept and kept == sorted(kept) and kept[-1] < 47
+    assert f"kept {len(kept)} frames in {out}" in str(info.value) and leftovers(tmp_path) == []
