@@ -14,7 +14,7 @@ from .spec import Spec, parse_matrix, parse_spec
 from .warmup import warm_up
 
 # Built-in filters register themselves on import, through the same path as plugins.
-from . import blur, cartoon, custom, edge, sharpen, sketch  # noqa: E402,F401  isort: skip
+from . import blur, cartoon, custom, edge, looks, lut, sharpen, sketch  # noqa: E402,F401  isort: skip
 
 __all__ = sorted([
     "CamfiltersError",
