@@ -249,8 +249,9 @@ def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
 
 def _temporary_file(destination: Path) -> Path:
     """A new, empty, hidden file beside ``destination`` with its extension (so its muxer is chosen)."""
+    stem = destination.stem.encode()[:64].decode(errors="ignore")  # a legal output name gives a legal temporary one
     while True:
-        temp = destination.with_name(f".{destination.stem}.{secrets.token_hex(4)}.tmp{destination.suffix}")
+        temp = destination.with_name(f".{stem}.{secrets.token_hex(4)}.tmp{destination.suffix}")
         try:
             with open(temp, "xb"):
                 pass

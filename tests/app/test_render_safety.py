@@ -374,3 +374,10 @@ def test_a_decode_error_mid_file_keeps_the_frames_before_it(tmp_path, clip, monk
     kept = [frame_index(f) for f in decode_frames(out)]
     assert kept[:20] == list(range(20)) and 20 not in kept and kept == sorted(kept) and kept[-1] < 47
     assert f"kept {len(kept)} frames in {out}" in str(info.value) and leftovers(tmp_path) == []
+
+
+def test_an_output_name_of_250_bytes_still_gets_a_temporary_file(tmp_path, clip):
+    """The hidden temporary name is kept short, so any legal output name can be rendered to."""
+    out = tmp_path / ("é" * 123 + ".mp4")  # 250 bytes in UTF-8
+    render(clip, out, lambda image, t: image, progress=False)
+    assert probe(out).frames == 48 and leftovers(tmp_path) == []
