@@ -225,7 +225,8 @@ def test_an_interrupted_render_names_its_partial_file_and_keeps_the_output(tmp_p
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
     partial = tmp_path / "out-partial-2.mp4"
-    match = re.fullmatch(rf"camfilters: interrupted: kept the first (\d+) frames in {re.escape(str(partial))}", err.strip())
+    match = re.fullmatch(rf"camfilters: interrupted: kept the first (\d+) frames in {re.escape(str(partial))}",
+                         err.strip())
     assert match, err
     frames = [frame_index(f) for f in decode_frames(partial)]
     assert frames == list(range(int(match[1]))) and 0 < len(frames) < 48
@@ -263,7 +264,8 @@ def test_whole_inputs_are_not_reported_as_truncated(tmp_path, clip):
     ffmpeg("-ss", "0.5", "-i", str(clip), "-c", "copy", str(trimmed))
     avi = tmp_path / "whole.avi"
     ffmpeg("-i", str(clip), "-c:v", "mpeg4", "-c:a", "copy", str(avi))
-    inputs = [clip, trimmed, avi] + [make_video(tmp_path / f"whole{ext}", 48, size=SIZE, fps=24) for ext in (".mkv", ".webm")]
+    made = [make_video(tmp_path / f"whole{ext}", 48, size=SIZE, fps=24) for ext in (".mkv", ".webm")]
+    inputs = [clip, trimmed, avi, *made]
     for src in inputs:
         out = tmp_path / f"out-{src.name}.mkv"
         proc = cli_render(src, "-o", out)
@@ -346,7 +348,8 @@ def test_a_device_is_not_a_regular_file(tmp_path):
 def test_a_path_longer_than_255_bytes_fails_in_one_line(tmp_path, clip, which):
     long = "x" * 300
     src = tmp_path / f"{long}.mp4" if which == "input" else clip
-    out = {"output": tmp_path / f"{long}.mp4", "output folder": tmp_path / long / "out.mp4"}.get(which, tmp_path / "o.mp4")
+    outputs = {"output": tmp_path / f"{long}.mp4", "output folder": tmp_path / long / "out.mp4"}
+    out = outputs.get(which, tmp_path / "o.mp4")
     proc = cli_render(src, "-o", out)
     assert_one_line_error(proc, "File name too long")
     assert proc.returncode == (ExitCode.SOURCE if which == "input" else ExitCode.ERROR)
@@ -369,7 +372,8 @@ def test_a_decode_error_mid_file_keeps_the_frames_before_it(tmp_path, clip, monk
 
     monkeypatch.setattr(render_module, "_to_bgr", failing)
     out = tmp_path / "out.mp4"
-    with pytest.raises(SourceError, match=r"clip.mp4 is corrupt or truncated after frame \d+ \(.*\): kept \d+ frames in") as info:
+    message = r"clip.mp4 is corrupt or truncated after frame \d+ \(.*\): kept \d+ frames in"
+    with pytest.raises(SourceError, match=message) as info:
         render(clip, out, lambda image, t: image, progress=False)
     kept = [frame_index(f) for f in decode_frames(out)]
     assert kept[:20] == list(range(20)) and 20 not in kept and kept == sorted(kept) and kept[-1] < 47
