@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from camfilters.errors import ExitCode, SourceError
-from camfilters.render import render
+from camfilters.render import RenderInterrupted, render
 from cli_helpers import assert_one_line_error, camfilters, cli_env
 from media import decode_frames, frame_image, frame_index, make_video, probe
 
@@ -385,3 +385,13 @@ def test_an_output_name_of_250_bytes_still_gets_a_temporary_file(tmp_path, clip)
     out = tmp_path / ("é" * 123 + ".mp4")  # 250 bytes in UTF-8
     render(clip, out, lambda image, t: image, progress=False)
     assert probe(out).frames == 48 and leftovers(tmp_path) == []
+
+
+def test_an_interrupt_before_any_frame_was_written_leaves_nothing(tmp_path, clip, existing):
+    def process(image, timestamp):
+        raise KeyboardInterrupt
+
+    with pytest.raises(RenderInterrupted, match="interrupted before the first frame was done; nothing written") as info:
+        render(clip, existing, process, progress=False, overwrite=True)
+    assert info.value.partial is None and info.value.frames == 0
+    assert existing.read_bytes() == EXISTING and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
