@@ -6,7 +6,7 @@
 >>> edge(frame, out=out)                    # fills and returns ``out``
 """
 
-from .base import Filter, Option
+from .base import Configurable, Filter, Option, check_frame, in_range, odd_at_least
 from .correlation import correlate
 from .errors import CamfiltersError, ParameterError, PluginError
 from .registry import available, filter_class, get, load_plugins, parse, register_filter
@@ -17,15 +17,19 @@ from . import blur, cartoon, custom, edge, sharpen, sketch  # noqa: E402,F401  i
 
 __all__ = sorted([
     "CamfiltersError",
+    "Configurable",
     "Filter",
     "Option",
     "ParameterError",
     "PluginError",
     "available",
+    "check_frame",
     "correlate",
     "filter_class",
     "get",
+    "in_range",
     "load_plugins",
+    "odd_at_least",
     "parse",
     "register_filter",
     "warm_up",

@@ -32,7 +32,7 @@ class Option:
     help: str
     check: Callable[[Any], str | None] | None = None
     choices: tuple[Any, ...] | None = None
-    optional: bool = False  # the value may also be None ("none" on the command line)
+    optional: bool = False  # the value may also be None ("none" in a spec)
 
     def convert(self, filter_name: str, value: Any) -> Any:
         """Return ``value`` converted to this option's kind; raise ParameterError if it is bad."""

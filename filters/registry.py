@@ -1,4 +1,4 @@
-"""Filters by name: built-ins and third-party plugins, and the CLI's ``NAME:key=value`` specs."""
+"""Filters by name: built-ins and third-party plugins, and ``NAME:key=value`` specs."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def load_plugins() -> dict[str, str]:
 
     A plugin module registers its filters with ``@register_filter`` when imported (or the
     entry point names a Filter class, registered under the entry point's name). A plugin
-    that fails is logged by name and skipped.
+    whose import raises, or calls ``sys.exit()``, is logged by name and skipped.
     """
     global _plugins_loaded
     if _plugins_loaded:
@@ -51,9 +51,12 @@ def load_plugins() -> dict[str, str]:
             obj = ep.load()
             if isinstance(obj, type) and issubclass(obj, Filter) and obj not in _REGISTRY.values():
                 register_filter(ep.name)(obj)
-        except Exception as exc:  # a broken plugin must never take the app down
+        # SystemExit too: a plugin that calls sys.exit() at import must not end its host.
+        # KeyboardInterrupt still propagates (the user asked to stop).
+        except (Exception, SystemExit) as exc:
             _broken_plugins[ep.name] = f"{type(exc).__name__}: {exc}"
-            log.warning("filter plugin %r (%s) failed to load and is skipped: %s", ep.name, ep.value, exc)
+            log.warning("filter plugin %r (%s) failed to load and is skipped: %s: %s",
+                        ep.name, ep.value, type(exc).__name__, exc)
     return dict(_broken_plugins)
 
 
@@ -78,7 +81,7 @@ def get(name: str, **options: Any) -> Filter:
 
 
 def parse(spec: str) -> Filter:
-    """Build a filter from ``NAME`` or ``NAME:key=value,key=value`` (the CLI's --filter syntax).
+    """Build a filter from ``NAME`` or ``NAME:key=value,key=value`` (a filter spec).
 
     Values are text and converted by each option; ``kernel:k=0 -1 0; -1 5 -1; 0 -1 0``
     works because a value runs up to the next ``,key=`` (so values may hold spaces and ``;``).

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import filters
 from filters import Filter, Option, ParameterError, register_filter
+
+# The checkout under test, ahead of any installed copy, for the subprocesses.
+ROOT = Path(filters.__file__).resolve().parents[1]
 
 BUILTINS = {"blur", "box", "cartoon", "edge", "emboss", "identity", "kernel", "sharpen", "sketch"}
 
@@ -125,8 +130,26 @@ def test_plugins_load_like_builtins_and_broken_ones_are_skipped(tmp_path):
         assert (out == 245).all()
         print(filters.load_plugins())
         """)
-    env = {"PYTHONPATH": f"{site}", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(site), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "{'broken': 'RuntimeError: boom at import'}" in proc.stdout
     assert "filter plugin 'broken'" in proc.stderr and "boom at import" in proc.stderr
+
+
+def _env(site: Path) -> dict[str, str]:
+    return {"PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]), "PATH": "/usr/bin:/bin"}
+
+
+def test_plugin_calling_sys_exit_at_import_is_skipped_and_the_command_goes_on(tmp_path):
+    """A plugin whose import calls sys.exit(3) is named and skipped: `camfilters list` still lists and exits 0."""
+    site = _site(tmp_path, """
+        [camfilters.filters]
+        invert = invert_plugin
+        quitter = quitting_plugin
+        """, {"invert_plugin": PLUGIN, "quitting_plugin": "import sys\nsys.exit(3)\n"})
+    proc = subprocess.run([sys.executable, "-m", "camfilters", "list"], capture_output=True, text=True,
+                          env=_env(site), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "filter plugin 'quitter'" in proc.stderr and "SystemExit: 3" in proc.stderr
+    listed = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("  ") and line[2] != " "]
+    assert "invert" in listed and "blur" in listed and "quitter" not in listed
