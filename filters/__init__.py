@@ -7,10 +7,12 @@
 """
 
 from .base import Configurable, Filter, Option, check_frame, in_range, odd_at_least
+from ._parallel import threading_layer
+from .blend import composite
 from .correlation import correlate
 from .errors import CamfiltersError, ParameterError, PluginError
 from .registry import available, filter_class, get, load_plugins, parse, register_filter
-from .warmup import warm_up
+from .warmup import warm_up, warm_up_in_background
 
 # Built-in filters register themselves on import, through the same path as plugins.
 from . import blur, cartoon, custom, edge, sharpen, sketch  # noqa: E402,F401  isort: skip
@@ -24,6 +26,7 @@ __all__ = sorted([
     "PluginError",
     "available",
     "check_frame",
+    "composite",
     "correlate",
     "filter_class",
     "get",
@@ -32,5 +35,7 @@ __all__ = sorted([
     "odd_at_least",
     "parse",
     "register_filter",
+    "threading_layer",
     "warm_up",
+    "warm_up_in_background",
 ])
