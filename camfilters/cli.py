@@ -133,10 +133,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline, stage_from_spec
-    from .render import render
+    from .errors import ExitCode
+    from .render import RenderInterrupted, render
 
     pipeline = Pipeline([stage_from_spec(s) for s in args.filters])
-    result = render(args.input, args.output, pipeline.process, progress=args.progress, overwrite=args.overwrite)
+    try:
+        result = render(args.input, args.output, pipeline.process, progress=args.progress, overwrite=args.overwrite)
+    except RenderInterrupted as exc:  # one line naming the partial file, instead of a bare "stopped"
+        log.warning("%s", exc)
+        return ExitCode.INTERRUPTED
     log.warning("wrote %s (%d frames)", args.output, result.frames)
     return 0
 
