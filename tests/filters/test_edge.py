@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filters
+from helpers import max_diff
 
 METHODS = [("sobel", 1), ("sobel", 3), ("sobel", 5), ("sobel", 7), ("scharr", 3),
            ("laplacian", 1), ("laplacian", 3), ("laplacian", 5)]
@@ -42,10 +43,6 @@ def reference(src, method="sobel", ksize=3, color=False, scale=1.0, threshold=No
             edge = np.where(edge > threshold, 255, 0).astype(np.uint8)
         result.append(edge)
     return np.dstack(result if color else result * 3)
-
-
-def max_diff(a: np.ndarray, b: np.ndarray) -> int:
-    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
 
 
 @pytest.fixture(scope="module")
