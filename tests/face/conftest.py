@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
+from helpers import MODELS
 
-MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 FACE_MODEL = MODELS / "face_landmarker.task"
 SEGMENTATION_MODEL = MODELS / "selfie_segmentation.tflite"
 
