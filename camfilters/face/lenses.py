@@ -301,8 +301,8 @@ class _PrivacyLens(Lens):
             hidden = np.empty_like(view)
             hidden[...] = self.SOLID
         elif self.mode == "pixelate":
-            block = max(1.0, w / self.blocks)
-            small = cv2.resize(view, (max(1, round(rw / block)), max(1, round(rh / block))), interpolation=cv2.INTER_AREA)
+            block = max(1.0, w / self.blocks)  # rounded down to whole blocks: never smaller than this
+            small = cv2.resize(view, (max(1, int(rw / block)), max(1, int(rh / block))), interpolation=cv2.INTER_AREA)
             hidden = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_NEAREST)
         else:
             # Blur at a reduced size (sigma about 2 px there): the same look, a fraction of the cost.

@@ -95,17 +95,18 @@ class OfflineLenses:
                  overwrite: bool = False) -> None:
         from . import build_face_stage
 
-        self.stage = build_face_stage(lenses, inner, face_model=face_model, segmentation_model=segmentation_model,
-                                      synchronous=True)
-        self.csv: FacesCsv | None = None
+        # The CSV first: an existing file is refused before the models load.
+        self.csv = FacesCsv(faces_csv, overwrite=overwrite) if faces_csv is not None else None
         try:
-            if faces_csv is not None:
-                if not any(lens.needs_faces for lens in self.stage.lenses):
-                    raise ParameterError(f"--faces-csv needs a lens that finds faces (e.g. face-blur), "
-                                         f"got {', '.join(lenses)}")
-                self.csv = FacesCsv(faces_csv, overwrite=overwrite)
+            self.stage = build_face_stage(lenses, inner, face_model=face_model,
+                                          segmentation_model=segmentation_model, synchronous=True)
+            if self.csv is not None and not any(lens.needs_faces for lens in self.stage.lenses):
+                self.stage.close()
+                raise ParameterError(f"--faces-csv needs a lens that finds faces (e.g. face-blur), "
+                                     f"got {', '.join(lenses)}")
         except BaseException:
-            self.stage.close()
+            if self.csv is not None:
+                self.csv.discard()
             raise
         self.frames = 0
 

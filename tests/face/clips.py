@@ -35,7 +35,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 from media import AUDIO_RATE, tone  # noqa: E402  (the app tests' helpers: one copy of the test tone)
 
-MEDIA = Path(__file__).resolve().parents[3] / "shared" / "media"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+MEDIA, MODELS = SHARED / "media", SHARED / "models"
 ASTRONAUT_FACE = (177, 82, 95, 95)  # FaceDetector's box (x, y, w, h) in astronaut.png, shared/README.md
 # The pasted head: the face box grown to hair, ears and chin, in astronaut.png pixels.
 HEAD = (112, 0, 225, 235)  # (x, y, w, h)

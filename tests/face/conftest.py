@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside these tests (clips)
 
 MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 FACE_MODEL = MODELS / "face_landmarker.task"
