@@ -65,15 +65,8 @@ class Scene:
         self.person = person
         self._hulls: dict[int, tuple[tuple[slice, slice], np.ndarray] | None] = {}
 
-    def landmarked(self) -> list[Face]:
-        """The faces that have landmarks (the landmark lenses draw on these only)."""
-        return [face for face in self.faces if face.landmarks is not None]
-
     def face_region(self, face: Face, shape: tuple[int, ...]) -> tuple[tuple[slice, slice], np.ndarray] | None:
-        """(ROI slices, ``(h, w) float32`` alpha) of ``face``'s feathered convex hull, or None if off-frame
-        or without landmarks."""
-        if face.landmarks is None:
-            return None
+        """(ROI slices, ``(h, w) float32`` alpha) of ``face``'s feathered convex hull, or None if off-frame."""
         if face.track_id not in self._hulls:
             xy = face.landmarks[:, :2]
             feather = max(1.0, 0.03 * face.width)
@@ -87,6 +80,10 @@ class Scene:
                 region = roi, cv2.GaussianBlur(alpha, (0, 0), feather)
             self._hulls[face.track_id] = region
         return self._hulls[face.track_id]
+
+    def landmark_faces(self) -> list[Face]:
+        """The faces that have landmarks (the landmark lenses draw on these only)."""
+        return [face for face in self.faces if face.landmarks is not None]
 
 
 class Lens(Configurable):
@@ -126,7 +123,7 @@ class MeshLens(Lens):
         self._pairs = _connections()
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
-        for face in scene.landmarked():
+        for face in scene.landmark_faces():
             xy = face.landmarks[:, :2]
             roi = _box(xy, 4.0, frame.shape)
             if roi is None:
@@ -169,7 +166,7 @@ class GlassesLens(Lens):
     _LENS_V, _LENS_A, _LENS_B = 0.08, 0.45, 0.36   # lens centre height, half width, half height (eye distances)
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
-        for face in scene.landmarked():
+        for face in scene.landmark_faces():
             self._draw(frame, face.landmarks[:, :2])
 
     def _draw(self, frame: np.ndarray, xy: np.ndarray) -> None:
@@ -333,7 +330,7 @@ class BigEyesLens(Lens):
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         k = 1.0 - 1.0 / self.scale
-        for face in scene.landmarked():
+        for face in scene.landmark_faces():
             xy = face.landmarks[:, :2]
             for eye in (EYE_IMAGE_LEFT, EYE_IMAGE_RIGHT):
                 pts = xy[list(eye)]
