@@ -108,16 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="speed: filters vs OpenCV, the live loop, JIT start-up",
                            description="Measure every filter against its OpenCV equivalent (same run, alternating), "
                                        "the live loop with recording, and JIT start-up; print a table or JSON.")
-    from . import bench as bench_module
+    from .bench.options import configure_parser  # the options only: the benchmark loads when it runs
 
-    bench_module.configure_parser(bench)
+    configure_parser(bench)
     return parser
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from . import bench
+    from .bench.run import main
 
-    return bench.main(args)
+    return main(args)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -133,8 +133,11 @@ class Filter(Configurable):
 
     Subclasses declare ``options`` and implement ``_apply(src, out)``, which reads the
     C-contiguous ``(H, W, 3) uint8`` frame ``src`` and writes every pixel of ``out``
-    (same shape, distinct memory).
+    (same shape, distinct memory). A ``temporal`` filter's output also depends on how
+    many frames it has filtered (film grain moves); the others are pure functions of ``src``.
     """
+
+    temporal: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

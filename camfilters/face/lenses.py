@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from filters import Registry
 from filters.base import Configurable, Option, in_range
 from filters.errors import ParameterError
 
@@ -103,6 +104,21 @@ class Lens(Configurable):
         raise NotImplementedError
 
 
+#: Every lens by name, in registration order (the hotkey cycle's order): built-ins, then the
+#: plugins of the ``camfilters.lenses`` entry-point group.
+LENSES: Registry[type[Lens]] = Registry("lens", Lens, "camfilters.lenses")
+
+
+def register_lens(name: str):
+    """Class decorator: register a `Lens` subclass under ``name`` (plugins too); a duplicate name raises."""
+    return LENSES.register(name)
+
+
+def parse_lens(spec: str) -> Lens:
+    """A lens from ``NAME[:key=value,...]``, the grammar of `filters.spec` (raises ParameterError naming the bad part)."""
+    return LENSES.parse(spec)
+
+
 def _connections() -> tuple[np.ndarray, np.ndarray] | None:
     """(tesselation, contours) landmark index pairs from mediapipe's FaceLandmarksConnections, if present."""
     try:
@@ -114,8 +130,8 @@ def _connections() -> tuple[np.ndarray, np.ndarray] | None:
     return pairs(C.FACE_LANDMARKS_TESSELATION), pairs(contours)
 
 
+@register_lens("mesh")
 class MeshLens(Lens):
-    name = "mesh"
     help = "the face landmark mesh drawn over each face"
 
     def __init__(self, **options: Any) -> None:
@@ -154,8 +170,8 @@ def _superellipse(cx: float, cy: float, a: float, b: float, n: float = 3.0, coun
     return np.stack([cx + x, cy + y], axis=1)
 
 
+@register_lens("glasses")
 class GlassesLens(Lens):
-    name = "glasses"
     help = "sunglasses that follow the eyes, tilt and scale with the head"
     options = (Option("tint", float, 0.85, "opacity of the dark lenses, 0..1", in_range(0.0, 1.0)),)
 
@@ -311,20 +327,20 @@ class _PrivacyLens(Lens):
         blend(view, hidden, cover_alpha(cx, cy, a, b, feather, roi, self.shape == "ellipse"))
 
 
+@register_lens("face-blur")
 class FaceBlurLens(_PrivacyLens):
-    name = "face-blur"
     help = "hide each head under a strong blur (privacy)"
     options = _PrivacyLens._options("blur")
 
 
+@register_lens("face-pixelate")
 class FacePixelateLens(_PrivacyLens):
-    name = "face-pixelate"
     help = "hide each head under big pixel blocks (privacy)"
     options = _PrivacyLens._options("pixelate")
 
 
+@register_lens("big-eyes")
 class BigEyesLens(Lens):
-    name = "big-eyes"
     help = "magnify the eyes with a smooth local warp"
     options = (Option("scale", float, 1.6, "magnification at the eye centre", in_range(1.0, 3.0)),)
 
@@ -361,8 +377,8 @@ class _MaskLens(Lens):
     needs_mask = True
 
 
+@register_lens("bg-blur")
 class BgBlurLens(_MaskLens):
-    name = "bg-blur"
     help = "blur the background behind the person"
     options = (Option("strength", float, 15.0, "blur sigma in pixels", in_range(1.0, 100.0)),)
 
@@ -391,16 +407,16 @@ def _parse_colour(text: str) -> tuple[int, int, int]:
     except ValueError:
         rgb = []
     if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
-        raise ParameterError(f"lens bg-replace: option color must be three numbers 0..255 'R G B', got {text!r}")
+        raise ParameterError(f"lens bg-replace: option color must be three numbers 0..255 'R,G,B', got {text!r}")
     return rgb[2], rgb[1], rgb[0]
 
 
+@register_lens("bg-replace")
 class BgReplaceLens(_MaskLens):
-    name = "bg-replace"
     help = "replace the background with a picture or a colour"
     options = (
         Option("image", str, None, "picture file, scaled to cover the frame", optional=True),
-        Option("color", str, "0 177 64", "background colour 'R G B' (used without image)"),
+        Option("color", str, "0,177,64", "background colour R,G,B or 'R G B' (used without image)"),
     )
 
     def __init__(self, **options: Any) -> None:
@@ -437,8 +453,8 @@ class BgReplaceLens(_MaskLens):
             composite(frame, self.background(frame.shape), person, frame)
 
 
+@register_lens("face-only")
 class FaceOnlyLens(Lens):
-    name = "face-only"
     help = "apply the filter chain (--filter) only inside the faces"
     needs_inner = True
 
@@ -452,8 +468,8 @@ class FaceOnlyLens(Lens):
             blend(frame[roi], filtered[roi], alpha)
 
 
+@register_lens("bg-only")
 class BgOnlyLens(_MaskLens):
-    name = "bg-only"
     help = "apply the filter chain (--filter) only to the background, not the person"
     needs_inner = True
 
@@ -461,25 +477,3 @@ class BgOnlyLens(_MaskLens):
         person = scene.person
         if person is not None:
             composite(frame, scene.inner.process(frame, scene.timestamp), person, frame)
-
-
-LENS_CLASSES: dict[str, type[Lens]] = {
-    cls.name: cls
-    for cls in (MeshLens, GlassesLens, FaceBlurLens, FacePixelateLens, BigEyesLens, BgBlurLens, BgReplaceLens,
-                FaceOnlyLens, BgOnlyLens)
-}
-
-
-def parse_lens(spec: str) -> Lens:
-    """A lens from ``NAME[:key=value,...]`` (raises ParameterError naming the bad part)."""
-    name, _, rest = spec.strip().partition(":")
-    cls = LENS_CLASSES.get(name.strip())
-    if cls is None:
-        raise ParameterError(f"unknown lens {name!r}; lenses: {', '.join(LENS_CLASSES)}")
-    options = {}
-    for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise ParameterError(f"lens {name}: option must be key=value, got {item!r}")
-        options[key.strip()] = value.strip()
-    return cls(**options)
