@@ -14,7 +14,8 @@ import pytest
 from camfilters.errors import ParameterError, RecordingError, SourceError
 from camfilters.recording import VideoOutput
 from camfilters.render import RenderInterrupted, RenderResult, render
-from media import decode_frames, frame_image, frame_index, make_video, probe
+from helpers import decode_frames, frame_times, mean_abs
+from media import frame_image, frame_index, make_video, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (Debian package ffmpeg)")
 
@@ -23,15 +24,6 @@ SIZE = (160, 120)
 
 def invert(image: np.ndarray, timestamp: float) -> np.ndarray:
     return 255 - image
-
-
-def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-
-
-def frame_times(path: Path) -> list[float]:
-    with av.open(str(path)) as container:
-        return [frame.time for frame in container.decode(video=0)]
 
 
 @pytest.fixture(scope="module")
