@@ -547,11 +547,11 @@ class _Job:
                     self.frames_written += 1
                 elif self.audio_mode == "copied":
                     item[1].stream = self.audio_out
-                    output.container.mux(item[1])
+                    output.mux(item[1])
                 else:
-                    output.container.mux(self.audio_out.encode(item[1]))
+                    output.mux(self.audio_out.encode(item[1]))
             if self.audio_mode == "re-encoded":
-                output.container.mux(self.audio_out.encode(None))
+                output.mux(self.audio_out.encode(None))
             output.close()
         except BaseException as exc:
             _close_quietly(output)  # so an interrupted render leaves a playable file
