@@ -52,6 +52,7 @@ import numpy as np
 from camfilters.errors import OutputExistsError, ParameterError, RecordingError
 
 __all__ = [
+    "DEFAULT_CRF",
     "DEFAULT_PRESET",
     "LIVE_PRESET",
     "FORMATS",
@@ -84,7 +85,9 @@ class OutputFormat:
         return self.container in ("mp4", "mov")
 
 
-_X264 = {"crf": "23"}
+#: libx264 constant rate factor: 0 lossless, 51 worst; each +6 roughly halves the file.
+DEFAULT_CRF = 23
+_X264 = {"crf": str(DEFAULT_CRF)}
 _FASTSTART = {"movflags": "+faststart"}
 # Crash-safe: a fragment per keyframe (empty_moov: the header holds no samples) or a cluster per second,
 # and flush_packets so each packet reaches the file at once instead of waiting in FFmpeg's I/O buffer.
@@ -164,6 +167,7 @@ class VideoOutput:
     (`camfilters.render`) the file is plain and only playable once closed.
     After a failed write, ``failed`` is true and the muxer is never called again
     (FFmpeg may crash writing into a file whose header failed).
+    ``preset`` and ``crf`` (0-51, default `DEFAULT_CRF`) set libx264's speed and quality.
     """
 
     def __init__(
@@ -174,10 +178,13 @@ class VideoOutput:
         *,
         time_base: Fraction | None = None,
         preset: str = DEFAULT_PRESET,
+        crf: int | None = None,
         crash_safe: bool = False,
     ) -> None:
         if preset not in X264_PRESETS:
             raise ParameterError(f"preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
+        if crf is not None and not (isinstance(crf, int) and 0 <= crf <= 51):
+            raise ParameterError(f"crf must be an integer from 0 to 51, got {crf!r}")
         self.path = path
         self.format = FORMATS[path.suffix.lower()]
         self.width, self.height = size[0] - size[0] % 2, size[1] - size[1] % 2  # yuv420p needs even sides
@@ -187,6 +194,8 @@ class VideoOutput:
         options = dict(self.format.video_options)
         if self.format.video_codec == "libx264":
             options["preset"] = preset
+            if crf is not None:
+                options["crf"] = str(crf)
         container_options = self.format.crash_safe_options if crash_safe else self.format.container_options
         try:
             self.container = av.open(str(path), "w", format=self.format.container, options=container_options)
