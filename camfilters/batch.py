@@ -184,9 +184,9 @@ def plan(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str
     found: list[tuple[Path, Path]] = []  # (input, path relative to its root)
     for text in inputs:
         path = Path(text).expanduser()
-        if path.is_file():
+        if os.path.isfile(path):  # os.path: a name too long is no file, not an error
             found.append((path, Path(path.name)))
-        elif path.is_dir():
+        elif os.path.isdir(path):
             videos = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
             if not videos:
                 raise ParameterError(f"folder {path} holds no video files ({', '.join(sorted(VIDEO_EXTENSIONS))})")
@@ -198,9 +198,9 @@ def plan(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str
                 raise ParameterError(f"no such file, folder or matching files: {text}")
             root = Path(os.path.dirname(_fixed_prefix(os.path.expanduser(text))))
             found += [(m, m.relative_to(root) if m.is_relative_to(root) else Path(m.name)) for m in files]
-    if len(inputs) == 1 and len(found) == 1 and Path(inputs[0]).expanduser().is_file() and not output.is_dir():
+    if len(inputs) == 1 and len(found) == 1 and os.path.isfile(Path(inputs[0]).expanduser()) and not os.path.isdir(output):
         return [(found[0][0], output)]
-    if output.exists() and not output.is_dir():
+    if os.path.exists(output) and not os.path.isdir(output):
         raise ParameterError(f"with several inputs the output must be a folder, and {output} is a file")
     pairs, seen = [], {}
     for source, relative in found:
@@ -254,14 +254,17 @@ _progress_queue = None  # set in local worker processes by _init_worker
 _busy = False  # whether this local worker is rendering (SIGTERM then stops the render)
 
 
-def _init_worker(queue, threads: int) -> None:
+def _init_worker(queue, threads: int, parent: int) -> None:
     """Local worker start-up: thread pools sized, Ctrl-C left to the parent, SIGTERM (also sent when
     the parent dies) stopping the render so that its files are removed."""
     global _progress_queue
+    import faulthandler
+
+    faulthandler.enable()  # a crash in native code (FFmpeg, OpenCV, Numba) leaves its stack on stderr
     _progress_queue = queue
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent's to handle
     signal.signal(signal.SIGTERM, _on_sigterm)
-    _die_with_parent()
+    _die_with_parent(parent)
     _limit_threads(threads)
 
 
@@ -271,8 +274,8 @@ def _on_sigterm(signum: int, frame: object) -> None:
     os._exit(ExitCode.INTERRUPTED)
 
 
-def _die_with_parent() -> None:
-    """Have Linux send this process SIGTERM when its parent dies (even by SIGKILL); elsewhere nothing."""
+def _die_with_parent(parent: int) -> None:
+    """Have Linux send this process SIGTERM when its parent (pid ``parent``) dies, even by SIGKILL."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
@@ -282,7 +285,7 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
-    if os.getppid() == 1:  # the parent died before prctl
+    if os.getppid() != parent:  # it died before prctl
         os._exit(ExitCode.INTERRUPTED)
 
 
@@ -350,7 +353,7 @@ def _remove_leftovers(job: Job) -> None:
 
 def _skipped(job: Job) -> Outcome | None:
     """The outcome of a job whose output is there already (and not to be overwritten), else None."""
-    if job.output.exists() and not job.render.get("overwrite"):
+    if os.path.exists(job.output) and not job.render.get("overwrite"):
         return Outcome(job, "skipped", message=f"{job.output} exists (use -y to render it again)")
     return None
 
@@ -385,11 +388,33 @@ def run_job(job: Job) -> Outcome:
     return Outcome(job, "done", frames=result.frames, seconds=time.perf_counter() - started)
 
 
+def _warm_up(specs: Iterable[str]) -> None:
+    """Compile or load the kernels of ``specs`` holding a machine-wide lock: workers starting together
+    would otherwise compile the same kernels and write Numba's cache files at once, which can crash
+    one that reads them meanwhile (numba#4807). Cached, this takes milliseconds."""
+    import tempfile
+
+    import filters
+
+    with open(os.path.join(tempfile.gettempdir(), "camfilters-numba-cache.lock"), "a") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        except ImportError:  # Windows: no lock
+            pass
+        try:
+            filters.warm_up([filters.parse(spec) for spec in specs])
+        except CamfiltersError:
+            pass  # a bad spec fails the job itself, with its message
+
+
 def _run_local_job(job: Job) -> Outcome:
     """`run_job` in a local worker process: SIGTERM stops it, its files removed, and ends the process."""
     global _busy
     _busy = True
     try:
+        _warm_up(job.filters)
         return run_job(job)
     except (Stopped, KeyboardInterrupt):
         os._exit(ExitCode.INTERRUPTED)
@@ -456,14 +481,16 @@ def _run_locally(jobs: list[Job], workers: int, frames: _Frames, on_outcome) -> 
     while todo:
         broken: list[Job] = []
         frames.started.clear()
+        processes: dict[int, multiprocessing.Process] = {}  # every worker of this pool, to say how one died
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                                    initargs=(queue, threads)) as pool:
+                                                    initargs=(queue, threads, os.getpid())) as pool:
             futures = {pool.submit(_run_local_job, job): job for job in todo}
             pending = set(futures)
             try:
                 while pending:
                     done, pending = concurrent.futures.wait(pending, timeout=PROGRESS_PERIOD_S,
                                                             return_when=concurrent.futures.FIRST_COMPLETED)
+                    processes.update(getattr(pool, "_processes", None) or {})
                     _drain(queue, frames)
                     for future in done:
                         job = futures[future]
@@ -482,6 +509,8 @@ def _run_locally(jobs: list[Job], workers: int, frames: _Frames, on_outcome) -> 
                 raise
             _drain(queue, frames)
         todo = []
+        if broken:
+            log.warning("a worker process died (%s)", _deaths(processes.values()))
         for job in broken:
             strikes[job.key] = strikes.get(job.key, 0) + (2 if job.key in frames.started else 1)
             if strikes[job.key] <= 2:
@@ -493,6 +522,19 @@ def _run_locally(jobs: list[Job], workers: int, frames: _Frames, on_outcome) -> 
                                             "it (crashed or killed; see the messages above)", code=ExitCode.ERROR)
                 on_outcome(outcomes[job.key])
     return [outcomes[job.key] for job in jobs]
+
+
+def _deaths(processes: Iterable[multiprocessing.Process]) -> str:
+    """How the dead ones of ``processes`` ended: "killed by SIGKILL", "exit code 1", ..."""
+    ends = []
+    for process in processes:
+        process.join(1.0)
+        code = process.exitcode
+        if code is not None and code < 0:
+            ends.append(f"pid {process.pid} killed by {signal.Signals(-code).name}")
+        elif code:
+            ends.append(f"pid {process.pid} exit code {code}")
+    return ", ".join(ends) or "no exit status"
 
 
 def _stop(pool: concurrent.futures.ProcessPoolExecutor, futures) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--scheduler", metavar="ADDRESS",
                         help="render the files on a Dask cluster, e.g. tcp://host:8786 (cluster extra; inputs and "
                              "outputs on storage every worker sees)")
-    render.add_argument("--suffix", default="", metavar="TEXT", help="add to each output's name, e.g. -blurred")
+    render.add_argument("--suffix", default="", metavar="TEXT", help="add to each output's name, e.g. --suffix=-blurred")
     render.add_argument("--ext", metavar="EXT", help="the outputs' extension, e.g. mkv (default: the input's)")
     render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC",
                         help="NAME or NAME:key=value,... (repeat to chain; see `camfilters list`)")
@@ -182,7 +183,7 @@ def _render(args: argparse.Namespace) -> int:
     beside = args.faces_csv == Path()  # --faces-csv without a path
     if one_file(args.inputs) and args.scheduler is None:
         source, output = Path(args.inputs[0]), args.output
-        if output.is_dir():
+        if os.path.isdir(output):
             output = output / source.name
         csv = faces_csv_beside(output) if beside else args.faces_csv
         try:

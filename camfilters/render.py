@@ -461,7 +461,8 @@ class _Job:
             return
         codec = self.output.format.audio_codec
         stream = container.add_stream(codec, rate=48000 if codec == "libopus" else sound.rate or 48000)
-        stream.layout = sound.layout.name if sound.layout.nb_channels <= 2 else "stereo"
+        # by count: Matroska PCM says "2 channels" (no order), which the AAC encoder refuses
+        stream.layout = "mono" if sound.layout.nb_channels == 1 else "stereo"
         self.audio_out, self.audio_mode = stream, "re-encoded"
 
     def run(self, process: Process, progress: bool | Progress) -> tuple[int, float]:
