@@ -39,8 +39,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import CamfiltersError, ExitCode, ParameterError, exit_code
+
+if TYPE_CHECKING:
+    from .render import RenderResult
 
 __all__ = ["VIDEO_EXTENSIONS", "Job", "Outcome", "Stopped", "check_options", "faces_csv_beside", "one_file", "plan",
            "render_file", "run_batch", "run_job", "run_jobs", "summary", "with_render_options"]
@@ -126,7 +130,7 @@ def check_options(filters: Iterable[str], lenses: Iterable[str], *, faces_csv: o
 def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), lenses: Iterable[str] = (), *,
                 face_model: str | None = None, segmentation_model: str | None = None,
                 faces_csv: Path | None = None, keep_partial: bool = True, overwrite: bool = False,
-                **options) -> tuple[object, int | None]:
+                **options) -> tuple[RenderResult, int | None]:
     """Render ``input_path`` to ``output`` through ``filters``, then ``lenses`` (every frame analysed).
 
     ``options`` go to `camfilters.render.render` (progress, crf, preset, start, end).
@@ -141,7 +145,7 @@ def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), len
     filters, lenses = list(filters), list(lenses)
     pipeline = Pipeline([stage_from_spec(s) for s in filters])
 
-    def run(process) -> object:
+    def run(process) -> RenderResult:
         try:
             return render(input_path, output, process, overwrite=overwrite, **options)
         except RenderInterrupted as exc:
