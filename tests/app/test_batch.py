@@ -260,3 +260,36 @@ def test_a_batch_killed_mid_file_keeps_no_partial_output_and_a_rerun_finishes_th
     assert {p.name: sha256(p) for p in out.iterdir() if p.name in finished} == finished
     assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4", "c.mp4", "d.mp4"]
     assert [probe(out / f"{n}.mp4").frames for n in "abcd"] == [120] * 4
+
+
+def test_lenses_in_a_batch_give_the_one_file_render_and_a_faces_csv_beside_each_output(tmp_path):
+    """Workers run the same processing as the one-file render (frame for frame), and --faces-csv
+    without a path writes OUT.faces.csv beside each output."""
+    import importlib.util
+    import sys
+    from dataclasses import replace
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "face"))
+    from clips import DEFAULT_TRACKS, MODELS, build_clip
+
+    from camfilters.batch import faces_csv_beside, render_file
+
+    model = MODELS / "face_landmarker.task"
+    if importlib.util.find_spec("mediapipe") is None or not model.is_file():
+        pytest.skip("mediapipe or the face model is missing")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a", "b"):
+        build_clip(folder / f"{name}.mp4", tuple(replace(t, start=0, end=12) for t in DEFAULT_TRACKS[:3]),
+                   size=(640, 360), frames=12)
+    out = tmp_path / "out"
+    jobs = with_render_options(plan([folder], out), ["edge"], ["face-blur"], faces_csv=True, face_model=str(model))
+    assert [o.status for o in run_jobs(jobs, workers=1)] == ["done", "done"]
+    alone = tmp_path / "alone.mp4"
+    _, faces = render_file(folder / "a.mp4", alone, ["edge"], ["face-blur"], face_model=str(model),
+                           faces_csv=tmp_path / "alone.csv", progress=False)
+    assert faces > 0
+    assert all(np.array_equal(x, y) for x, y in zip(decode_frames(alone), decode_frames(out / "a.mp4")))
+    assert faces_csv_beside(out / "a.mp4") == out / "a.mp4.faces.csv"
+    assert (out / "a.mp4.faces.csv").read_text() == (tmp_path / "alone.csv").read_text()
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "a.mp4.faces.csv", "b.mp4", "b.mp4.faces.csv"]
