@@ -234,10 +234,13 @@ def test_a_full_disk_at_the_final_remux_keeps_the_fragmented_mp4(small_disk, rng
     """The recording fits but its regular copy does not: one warning, and the fragmented file with every frame."""
     path = small_disk / "rec.mp4"
     with caplog.at_level(logging.WARNING, logger="camfilters.recording"), Recorder(path, SIZE, fps=FPS) as rec:
-        i = 0  # ~8 kB frames: the file trails the frames written by ~0.3 MB (a second), so it ends near 1.9 MB
+        i = 0  # ~8 kB frames, at the encoder's pace: the file trails the frames written by a few, and ends near 1.7 MB
         while not path.exists() or path.stat().st_size < 1_600_000:  # more than half the disk: no room for a copy
             rec.write(noisy_frame(i, SIZE, rng), i / FPS)
             i += 1
+            deadline = time.monotonic() + 60
+            while rec.frames_encoded < i - 2 and time.monotonic() < deadline:
+                time.sleep(0.002)
             assert not rec.failed
     assert not rec.failed
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
