@@ -22,7 +22,8 @@ import pytest
 from camfilters.errors import ParameterError, RecordingError
 from camfilters.errors import OutputExistsError
 from camfilters.recording import FORMATS, Recorder, VideoOutput, check_output_path
-from media import decode_frames, frame_image, frame_index, probe
+from helpers import decode_frames, frame_times, mean_abs
+from media import frame_image, frame_index, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (Debian package ffmpeg)")
 
@@ -31,22 +32,12 @@ APP_TESTS = Path(__file__).resolve().parent
 ROOT = APP_TESTS.parents[1]
 
 
-def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-
-
 def record(path: Path, timestamps, size=SIZE, **kwargs) -> Recorder:
     """Record frame_image(i) at timestamps[i] and close; returns the closed recorder."""
     with Recorder(path, size, **kwargs) as rec:
         for i, t in enumerate(timestamps):
             rec.write(frame_image(i, size), t)
     return rec
-
-
-def frame_times(path: Path) -> list[float]:
-    """Presentation times in seconds of the decoded video frames, with PyAV."""
-    with av.open(str(path)) as container:
-        return [frame.time for frame in container.decode(video=0)]
 
 
 def top_level_atoms(path: Path) -> list[str]:
