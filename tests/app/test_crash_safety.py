@@ -7,7 +7,6 @@ with a deadline, so they hold with both cores busy.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -17,16 +16,15 @@ import threading
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
 from camfilters import recording
 from camfilters.errors import RecordingError
 from camfilters.recording import LIVE_PRESET, Recorder
-from cli_helpers import camfilters, cli_env, start
+from cli_helpers import camfilters, start
 from helpers import decode, decode_frames
-from media import frame_image, frame_index, probe
+from media import frame_image, frame_index, probe, top_level_atoms
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (Debian package ffmpeg)")
 
@@ -35,18 +33,6 @@ ROOT = APP_TESTS.parents[1]
 SIZE = (160, 120)
 FPS = 30
 STARTUP_S = 300  # JIT start-up of a child on a loaded machine
-
-
-def top_level_atoms(path: Path) -> list[str]:
-    """The names of the top-level MP4/MOV boxes in file order."""
-    names, data, pos = [], path.read_bytes(), 0
-    while pos + 8 <= len(data):
-        size = int.from_bytes(data[pos : pos + 4], "big")
-        names.append(data[pos + 4 : pos + 8].decode("latin-1"))
-        if size == 1:
-            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
-        pos += size if size else len(data)
-    return names
 
 
 def noisy_frame(index: int, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:

@@ -23,7 +23,7 @@ from camfilters.errors import ParameterError, RecordingError
 from camfilters.errors import OutputExistsError
 from camfilters.recording import FORMATS, Recorder, VideoOutput, check_output_path
 from helpers import decode_frames, frame_times, mean_abs
-from media import frame_image, frame_index, probe
+from media import frame_image, frame_index, probe, top_level_atoms
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (Debian package ffmpeg)")
 
@@ -38,18 +38,6 @@ def record(path: Path, timestamps, size=SIZE, **kwargs) -> Recorder:
         for i, t in enumerate(timestamps):
             rec.write(frame_image(i, size), t)
     return rec
-
-
-def top_level_atoms(path: Path) -> list[str]:
-    """The names of the top-level MP4/MOV boxes in file order."""
-    names, data, pos = [], path.read_bytes(), 0
-    while pos + 8 <= len(data):
-        size = int.from_bytes(data[pos : pos + 4], "big")
-        names.append(data[pos + 4 : pos + 8].decode("latin-1"))
-        if size == 1:
-            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
-        pos += size if size else len(data)
-    return names
 
 
 # --- check_output_path ---------------------------------------------------------------------
@@ -410,8 +398,8 @@ def test_a_signalled_recording_is_finalised_with_every_frame(tmp_path, sig, ext)
         child.kill()
     assert child.returncode != 0  # KeyboardInterrupt went on after the recording was closed
     assert "KeyboardInterrupt" in err
-    if sig != signal.SIGINT:  # one line names the signal
-        assert f"({sig.name}): finishing the files and stopping" in err
+    if sig != signal.SIGINT:
+        assert f"KeyboardInterrupt: signal {sig.name}" in err
     written = int(out.split()[-1])
     assert 21 <= written < 4000
     info = probe(path)
