@@ -276,7 +276,7 @@ class VideoOutput:
         finally:
             container, self.container = self.container, None
             self._finish(container)
-        if self.crash_safe and self.format.fragmented and not self.failed:
+        if self.crash_safe and self.format.fragmented and not self.failed and self.path.exists():  # not if empty
             try:
                 _rewrite_faststart(self.path, self.format.container)
             except (OSError, av.FFmpegError) as exc:

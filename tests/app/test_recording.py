@@ -303,12 +303,13 @@ def test_close_is_idempotent_and_write_after_close_is_refused(tmp_path):
         rec.write(frame_image(3, SIZE), 0.2)
 
 
-def test_a_recording_without_frames_leaves_no_file(tmp_path):
+def test_a_recording_without_frames_leaves_no_file(tmp_path, caplog):
     path = tmp_path / "rec.mp4"
-    with Recorder(path, SIZE) as rec:
+    with caplog.at_level(logging.WARNING, logger="camfilters.recording"), Recorder(path, SIZE) as rec:
         pass
     assert rec.frames_written == 0
     assert not path.exists()
+    assert not caplog.records  # and nothing to warn about
 
 
 def test_close_from_another_thread(tmp_path):
