@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -59,6 +60,10 @@ class StderrLines:
     def _read(self, stream) -> None:
         for line in stream:
             self.lines.append(line)
+
+    def join(self) -> None:
+        """Wait until the child's stderr is closed and read."""
+        self._thread.join(60)
 
     def wait_for(self, needle: str, proc: subprocess.Popen, timeout: float) -> float:
         """The monotonic time at which a line containing ``needle`` was seen (fails on timeout or exit)."""
@@ -152,6 +157,32 @@ def test_the_app_sigkilled_6_s_into_a_recording_leaves_at_least_5_s(tmp_path, ex
     assert frames and frames[0].shape == (240, 320, 3)
     assert span_s(times) >= 5.0, (len(frames), times[-1] - times[0])
     assert probe(out).frames == len(frames)
+
+
+def test_the_app_finalises_its_recording_when_the_terminal_hangs_up(tmp_path):
+    """SIGHUP (terminal closed, SSH lost) is handled as SIGTERM: exit 130, a regular fast-start MP4 with every frame."""
+    out = tmp_path / "out.mp4"
+    proc = start("run", "--source", "demo", "--size", "320x240", "--fps", "30", "--no-window",
+                 "--record", str(out), "-v")
+    try:
+        stderr = StderrLines(proc)
+        stderr.wait_for(f"recording to {out}", proc, STARTUP_S)
+        deadline = time.monotonic() + 120
+        while not (out.exists() and "moof" in top_level_atoms(out)) and time.monotonic() < deadline:
+            assert proc.poll() is None, "".join(stderr.lines)
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGHUP)
+        assert proc.wait(120) == 130, "".join(stderr.lines)
+    finally:
+        proc.kill()
+    stderr.join()
+    text = "".join(stderr.lines)
+    assert "Traceback" not in text
+    saved = int(re.search(rf"saved {re.escape(str(out))} \((\d+) frames\)", text)[1])
+    atoms = top_level_atoms(out)
+    assert "moof" not in atoms and atoms.index("moov") < atoms.index("mdat"), atoms
+    frames, _, _ = decode(out)
+    assert len(frames) == saved == probe(out).frames > 0
 
 
 # --- full disk --------------------------------------------------------------------------------------
