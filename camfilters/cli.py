@@ -8,10 +8,12 @@ import logging
 import sys
 from pathlib import Path
 
-from .argtypes import frame_size, positive
-from .errors import CamfiltersError, exit_code
+from .argtypes import frame_size, path, positive, source_spec
+from .exitcodes import ExitCode
 from .hotkeys import HOTKEYS
-from .opencv_check import opencv_problem
+
+# Only the standard library and tiny modules above: a Ctrl-C during start-up (the heavy imports happen
+# in `main`) is then caught by `main` and ends quietly with exit code 130.
 
 log = logging.getLogger("camfilters")
 
@@ -45,7 +47,7 @@ class _OneLineParser(argparse.ArgumentParser):
     """argparse, but usage errors are one line ("camfilters: error: ...") plus the --help hint."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,14 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="NAME or NAME:key=value,... (repeat to chain; see `camfilters list`)")
     run.add_argument("--lens", dest="lenses", action="append", default=[], metavar="SPEC",
                      help="face lens, e.g. glasses or bg-blur:strength=25 (repeatable; face extra)")
-    run.add_argument("--source", default="auto",
+    run.add_argument("--source", default="auto", type=source_spec,
                      help="auto (camera 0, else the demo), a camera INDEX, a video PATH or URL, or demo")
     run.add_argument("--size", type=frame_size, metavar="WxH", help="ask the camera / demo for this size")
     run.add_argument("--fps", type=positive(float), help="ask the camera / demo for this frame rate")
     run.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
-    run.add_argument("--record", type=Path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, ...)")
+    run.add_argument("--record", type=path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, ...)")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --record file")
-    run.add_argument("--output-dir", type=Path, default=Path("."), help="folder for hotkey recordings and snapshots")
+    run.add_argument("--output-dir", type=path, default=Path("."), help="folder for hotkey recordings and snapshots")
     run.add_argument("--no-window", dest="window", action="store_false", help="no preview window (headless)")
     run.add_argument("--max-frames", type=positive(int), metavar="N", help="stop after N frames")
     run.add_argument("--duration", type=positive(float), metavar="SECONDS", help="stop after this many seconds")
@@ -81,12 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also send to a virtual webcam (vcam extra); DEVICE e.g. /dev/video10")
     run.add_argument("--virtual-cam-mirror", action="store_true",
                      help="mirror what the virtual camera sends (call apps mirror the self-view themselves)")
-    run.add_argument("--face-model", metavar="PATH", help="MediaPipe face_landmarker.task to use")
-    run.add_argument("--segmentation-model", metavar="PATH", help="MediaPipe selfie segmentation .tflite to use")
+    run.add_argument("--face-model", type=path, metavar="PATH", help="MediaPipe face_landmarker.task to use")
+    run.add_argument("--segmentation-model", type=path, metavar="PATH", help="MediaPipe selfie segmentation .tflite to use")
 
     render = sub.add_parser("render", help="filter a video file offline, as fast as possible")
-    render.add_argument("input", type=Path)
-    render.add_argument("-o", "--output", type=Path, required=True)
+    render.add_argument("input", type=path)
+    render.add_argument("-o", "--output", type=path, required=True)
     render.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
     render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC")
     render.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -97,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="show what a convolution (correlation) computes, step by step")
     explain.add_argument("--kernel", required=True, help='rows separated by ";", e.g. "0 1; 1 0"')
     explain.add_argument("--input", default="1 2 3; 4 5 6; 7 8 9", help="the input matrix, same syntax")
-    explain.add_argument("-o", "--output", type=Path, help="also draw input, kernel and result as heat maps (PNG)")
+    explain.add_argument("-o", "--output", type=path, help="also draw input, kernel and result as heat maps (PNG)")
     bench = sub.add_parser("bench", help="speed: filters vs OpenCV, the live loop, JIT start-up",
                            description="Measure every filter against its OpenCV equivalent (same run, alternating), "
                                        "the live loop with recording, and JIT start-up; print a table or JSON.")
@@ -120,15 +122,15 @@ def _run(args: argparse.Namespace) -> int:
         filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps,
         mirror=args.mirror, record=args.record, overwrite=args.overwrite, output_dir=args.output_dir, window=args.window,
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
-        virtual_cam_mirror=args.virtual_cam_mirror, face_model=args.face_model,
-        segmentation_model=args.segmentation_model)
+        virtual_cam_mirror=args.virtual_cam_mirror,
+        face_model=None if args.face_model is None else str(args.face_model),
+        segmentation_model=None if args.segmentation_model is None else str(args.segmentation_model))
     stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
     log.info("%d frames in %.1f s (%.1f fps), %d dropped", stats.frames, stats.seconds, stats.fps, stats.dropped)
-    reason = stats.ended_reason
-    if reason and not reason.startswith("end of"):
-        log.error("%s", reason)
-        return 3
-    return 0
+    code = stats.ended.exit_code if stats.ended is not None else ExitCode.OK
+    if code != ExitCode.OK:
+        log.error("error: %s", stats.end_message)
+    return code
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -198,17 +200,27 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``camfilters`` console script; returns the exit code."""
+    """Entry point of the ``camfilters`` console script; returns the exit code (`ExitCode`)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while starting up (imports, argparse): nothing was started
+        return ExitCode.INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return 2
+        return ExitCode.USAGE
     _configure_logging(args.verbose)
+    from .errors import CamfiltersError, exit_code
+    from .opencv_check import opencv_problem
+
     problem = opencv_problem()
     if problem:
         log.error("error: %s", problem)
-        return 1
+        return ExitCode.ERROR
     from .recording import interrupt_on_sigterm
 
     try:
@@ -216,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         log.warning("stopped")
-        return 130
+        return ExitCode.INTERRUPTED
     except CamfiltersError as exc:
         log.error("error: %s", exc)
         if args.verbose:
