@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -13,7 +15,8 @@ import numpy as np
 import pytest
 
 import filters
-from cli_helpers import assert_one_line_error, camfilters, cli_env, decode, interrupt, start
+from camfilters.errors import ExitCode
+from cli_helpers import assert_one_line_error, camfilters, cli_env, decode
 from media import make_video
 
 pytestmark = pytest.mark.timeout(240)
@@ -126,6 +129,16 @@ def test_virtual_cam_without_pyvirtualcam_gives_install_hint():
     assert_one_line_error(proc, 'pip install "camfilters[vcam]"')
 
 
+def wait_for_text_in(path: Path, needle: str, *, count: int = 1, timeout: float) -> bool:
+    """Wait until ``needle`` appears ``count`` times in the file at ``path``; False at the deadline."""
+    deadline = time.monotonic() + timeout
+    while path.read_text().count(needle) < count:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _frames_logged(stderr: str) -> int:
     return int(re.search(r"\((\d+) frames\)", stderr).group(1))
 
@@ -133,12 +146,19 @@ def _frames_logged(stderr: str) -> int:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_recording_survives_signals(sig, tmp_path):
     """Ctrl-C / SIGTERM mid-recording leave a finalised file holding every frame processed."""
-    out = tmp_path / "rec.mp4"
-    proc = start("run", "--source", "demo", "--size", "320x240", "--fps", "30", "--filter", "edge",
-                 "--record", str(out), "--no-window", "-v")
-    time.sleep(4)
-    code, err = interrupt(proc, sig)
-    assert code == 130, err
+    out, log_path = tmp_path / "rec.mp4", tmp_path / "stderr.txt"
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen([sys.executable, "-m", "camfilters", "run", "--source", "demo", "--size", "320x240",
+                                 "--fps", "30", "--filter", "edge", "--record", str(out), "--no-window", "-v"],
+                                stderr=log_file, env=cli_env())
+    try:  # recording, and a few status lines (one a second) later
+        assert wait_for_text_in(log_path, "status: ", count=3, timeout=120), log_path.read_text()
+        proc.send_signal(sig)
+        code = proc.wait(60)
+    finally:
+        proc.kill()
+    err = log_path.read_text()
+    assert code == ExitCode.INTERRUPTED, err
     assert "Traceback" not in err
     frames, times, _ = decode(out)
     written = _frames_logged(err)
@@ -187,7 +207,7 @@ def test_recording_survives_a_stage_that_raises(tmp_path):
                       "--no-window", env=cli_env(PYTHONPATH=str(site)))
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
-    assert "frame 15 is cursed" in proc.stderr
+    assert "stage 'fails' failed: ZeroDivisionError: frame 15 is cursed" in proc.stderr
     frames, _, _ = decode(out)
     assert len(frames) == 14
 
