@@ -1,4 +1,4 @@
-"""argparse value types shared by the commands: frame sizes, finite positive numbers and file paths."""
+"""argparse value types shared by the commands: frame sizes, finite numbers in range and file paths."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def frame_size_at_least(min_width: int, min_height: int) -> Callable[[str], tupl
 frame_size = frame_size_at_least(1, 1)
 
 
-def positive(kind: type, *, at_least: float | None = None) -> Callable[[str], Any]:
-    """A converter to ``kind`` (int or float) that accepts only finite values > 0 (and >= ``at_least``).
+def positive(kind: type) -> Callable[[str], Any]:
+    """A converter to ``kind`` (int or float) that accepts only finite values > 0.
 
     NaN and infinity are refused: ``--duration nan`` would otherwise never end.
     """
@@ -43,8 +43,6 @@ def positive(kind: type, *, at_least: float | None = None) -> Callable[[str], An
             value = None
         if value is None or not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text!r}")
-        if at_least is not None and value < at_least:
-            raise argparse.ArgumentTypeError(f"must be at least {at_least:g}, got {text!r}")
         return value
 
     return convert
@@ -86,3 +84,18 @@ def source_spec(text: str) -> str:
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def between(kind: type, low: float, high: float, unit: str = "") -> Callable[[str], Any]:
+    """A converter to ``kind`` (int or float) that accepts only ``low <= value <= high`` (so never NaN or inf)."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a number from {low:g} to {high:g}{unit}, got {text!r}")
+        return value
+
+    return convert
