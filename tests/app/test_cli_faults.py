@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import assert_one_line_error, camfilters, cli_env, decode
+from cli_helpers import assert_one_line_error, camfilters, cli_env
+from helpers import decode
 from camfilters.errors import EndReason, ExitCode, ParameterError, StageFailed, exit_code
 
 pytestmark = pytest.mark.timeout(240)
@@ -65,8 +66,10 @@ def test_recording_onto_the_source_is_refused_even_with_y(how, tmp_path):
     ["run", "--duration=-inf"], ["bench", "--loop-seconds", "nan"], ["bench", "--loop-fps", "inf"],
 ], ids=lambda a: " ".join(a))
 def test_nan_and_infinity_are_usage_errors(args):
+    """Refused before anything starts (``--duration nan`` used to run forever)."""
+    option, value = args[1].split("=") if "=" in args[1] else args[1:]
     proc = camfilters(*args, "--no-window" if args[0] == "run" else "--json", timeout=60)
-    assert_one_line(proc, ExitCode.USAGE, args[1].split("=")[0], "finite positive number")
+    assert_one_line(proc, ExitCode.USAGE, f"argument {option}: must be a ", f"got {value!r}")
 
 
 # -- 3. names longer than the file system takes -------------------------------------------------------
