@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .argtypes import frame_size, path, positive, source_spec
@@ -229,15 +231,43 @@ def _configure_logging(verbose: bool) -> None:
     root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
+class _StartUp:
+    """While the command starts (imports, argparse), Ctrl-C only takes note; `end` says if it came.
+
+    A KeyboardInterrupt raised inside an import can be swallowed by importlib ("Exception ignored
+    in ... _get_module_lock") and the Ctrl-C lost, so it is not raised until the work starts.
+    """
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when Ctrl-C is ignored
+            self._previous = signal.signal(signal.SIGINT, self._note)
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.interrupted = True
+
+    def end(self) -> bool:
+        """Make Ctrl-C raise KeyboardInterrupt again; True if it was pressed while starting."""
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        return self.interrupted
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``camfilters`` console script; returns the exit code (`ExitCode`)."""
+    start = _StartUp()
     try:
-        return _main(argv)
-    except KeyboardInterrupt:  # Ctrl-C while starting up (imports, argparse): nothing was started
+        return _main(argv, start)
+    except KeyboardInterrupt:  # Ctrl-C while starting up: nothing was started
         return ExitCode.INTERRUPTED
+    finally:
+        start.end()
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, start: _StartUp) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -253,6 +283,8 @@ def _main(argv: list[str] | None) -> int:
         return ExitCode.ERROR
     from .recording import interrupt_on_sigterm
 
+    if start.end():  # Ctrl-C while starting: quietly, nothing was started
+        return ExitCode.INTERRUPTED
     try:
         with interrupt_on_sigterm():  # SIGTERM finalises recordings like Ctrl-C
             return COMMANDS[args.command](args)
