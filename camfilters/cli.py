@@ -14,8 +14,8 @@ from .argtypes import frame_size, path, positive, source_spec
 from .exitcodes import ExitCode
 from .hotkeys import HOTKEYS
 
-# Only the standard library and tiny modules above: a Ctrl-C during start-up (the heavy imports happen
-# in `main`) is then caught by `main` and ends quietly with exit code 130.
+# Only the standard library and tiny modules above: the heavy imports happen in `main`, where a Ctrl-C
+# while starting up ends quietly with exit code 130 (see `_StartUp`).
 
 log = logging.getLogger("camfilters")
 
@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--virtual-cam-mirror", action="store_true",
                      help="mirror what the virtual camera sends (call apps mirror the self-view themselves)")
     run.add_argument("--face-model", type=path, metavar="PATH", help="MediaPipe face_landmarker.task to use")
-    run.add_argument("--segmentation-model", type=path, metavar="PATH", help="MediaPipe selfie segmentation .tflite to use")
+    run.add_argument("--segmentation-model", type=path, metavar="PATH",
+                     help="MediaPipe selfie segmentation .tflite to use")
 
     render = sub.add_parser("render", help="filter a video file offline, as fast as possible")
     render.add_argument("input", type=path)
@@ -198,7 +199,7 @@ def _list(args: argparse.Namespace) -> int:
     lines.append('lenses (use with --lens NAME; needs pip install "camfilters[face]"):')
     lines += [f"  {name:<28} {text}" for name, text in lens_help()]
     print("\n".join(lines))
-    return 0
+    return ExitCode.OK
 
 
 def _devices(args: argparse.Namespace) -> int:
@@ -207,17 +208,17 @@ def _devices(args: argparse.Namespace) -> int:
     devices = list_devices()
     if not devices:
         print("no cameras found; use --source PATH to play a video file, or --source demo")
-        return 0
+        return ExitCode.OK
     for d in devices:
         print(f"  {d.index}: {d.width}x{d.height} at {d.fps:.0f} fps ({d.backend})")
-    return 0
+    return ExitCode.OK
 
 
 def _explain(args: argparse.Namespace) -> int:
     from .explain import explain
 
     print(explain(args.input, args.kernel, args.output))
-    return 0
+    return ExitCode.OK
 
 
 COMMANDS = {"run": _run, "render": _render, "list": _list, "devices": _devices, "explain": _explain, "bench": _bench}
