@@ -13,7 +13,7 @@ from .errors import CamfiltersError, exit_code
 from .hotkeys import HOTKEYS
 from .opencv_check import opencv_problem
 
-log = logging.getLogger("camfilters")
+log = logging.getLogger(__name__)
 
 EXAMPLES = """\
 examples:
@@ -136,9 +136,8 @@ def _render(args: argparse.Namespace) -> int:
     from .render import render
 
     pipeline = Pipeline([stage_from_spec(s) for s in args.filters])
-    result = render(args.input, args.output, pipeline.process, progress=args.progress, overwrite=args.overwrite)
-    log.warning("wrote %s (%d frames)", args.output, result.frames)
-    return 0
+    render(args.input, args.output, pipeline.process, progress=args.progress, overwrite=args.overwrite)
+    return 0  # render logs what it wrote
 
 
 def _first_sentence(doc: str | None) -> str:
@@ -190,11 +189,19 @@ COMMANDS = {"run": _run, "render": _render, "list": _list, "devices": _devices, 
 
 
 def _configure_logging(verbose: bool) -> None:
+    """One stderr handler: our loggers at INFO (what was saved, written, recorded), DEBUG with -v.
+
+    Other libraries log at WARNING and above.
+    """
+    level = logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("camfilters: %(message)s"))
+    handler.setLevel(level)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.setLevel(logging.WARNING)
+    for name in ("camfilters", "filters"):
+        logging.getLogger(name).setLevel(level)
 
 
 def main(argv: list[str] | None = None) -> int:

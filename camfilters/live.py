@@ -29,7 +29,7 @@ from .hotkeys import HOTKEYS
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
-log = logging.getLogger("camfilters")
+log = logging.getLogger(__name__)
 
 #: Seconds between status-line updates on the terminal in --no-window runs.
 STATUS_PERIOD_S = 1.0
@@ -182,7 +182,7 @@ class LiveSession:
             recorder, self.recorder = self.recorder, None
             recorder.close()
             self.stats.frames_recorded += recorder.frames_written
-            log.warning("saved %s (%d frames)", recorder.path, recorder.frames_written)
+            log.info("saved %s (%d frames)", recorder.path, recorder.frames_written)
 
     def snapshot(self) -> None:
         if self._last is None:
@@ -192,7 +192,7 @@ class LiveSession:
             log.warning("could not write snapshot %s", path)
             return
         self.stats.snapshots.append(path)
-        log.warning("snapshot saved to %s", path)
+        log.info("snapshot saved to %s", path)
 
     def next_lens(self) -> None:
         """Cycle the face lenses; the first press without --lens loads the face stage (if installed)."""
@@ -232,7 +232,7 @@ class LiveSession:
         elif char == "f":
             self.next_lens()
         elif char == "v" and self.vcam is not None:
-            log.warning("virtual camera %s", "paused" if self.vcam.toggle_pause() else "sending")
+            log.info("virtual camera %s", "paused" if self.vcam.toggle_pause() else "sending")
         return True
 
     # -- the loop -------------------------------------------------------------------------
@@ -242,7 +242,7 @@ class LiveSession:
         self._warm_up()
         with open_source(opts.source, size=opts.size, fps=opts.fps) as source:
             size, fps = source.size, source.fps or 30.0
-            log.info("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
+            log.debug("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
             try:
                 if opts.virtual_cam is not None:
                     from .virtualcam import VirtualCamera
@@ -321,7 +321,7 @@ class LiveSession:
             sys.stderr.write("\r\033[K" + self.status_text())
             sys.stderr.flush()
         else:
-            log.info("status: %s", self.status_text())
+            log.debug("status: %s", self.status_text())
 
     def _process(self, image: np.ndarray, timestamp: float) -> np.ndarray:
         """Filter one frame (or repeat the frozen one while paused) and hand it to the outputs."""
