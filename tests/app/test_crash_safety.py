@@ -24,8 +24,9 @@ import pytest
 from camfilters import recording
 from camfilters.errors import RecordingError
 from camfilters.recording import LIVE_PRESET, Recorder
-from cli_helpers import camfilters, cli_env, decode, start
-from media import decode_frames, frame_image, frame_index, probe
+from cli_helpers import camfilters, cli_env, start
+from helpers import decode, decode_frames
+from media import frame_image, frame_index, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (Debian package ffmpeg)")
 

@@ -23,7 +23,8 @@ import pytest
 from camfilters.errors import ExitCode, SourceError
 from camfilters.render import render
 from cli_helpers import assert_one_line_error, camfilters, cli_env
-from media import decode_frames, frame_image, frame_index, make_video, probe
+from helpers import decode_frames
+from media import frame_image, frame_index, make_video, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg (Debian package ffmpeg)")
 
