@@ -193,7 +193,7 @@ def render(
     result = RenderResult(
         output_path, frames, duration, job.rate, job.audio_mode, time.perf_counter() - started, rotation
     )
-    log.info("rendered %d frames (%.2f s of video) to %s in %.1f s", frames, duration, output_path, result.elapsed)
+    log.debug("rendered %d frames (%.2f s of video) to %s in %.1f s", frames, duration, output_path, result.elapsed)
     return result
 
 
