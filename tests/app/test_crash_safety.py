@@ -218,11 +218,11 @@ def test_the_app_on_a_full_disk_exits_1_with_one_line_and_a_playable_file(small_
                       timeout=600)
     assert proc.returncode == 1, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
+    assert len(lines) == 2 and lines[0] == f"camfilters: recording to {out}", proc.stderr  # then the one error
     match = re.fullmatch(rf"camfilters: error: disk full \({re.escape(str(small_disk))}\) while recording "
                          rf"{re.escape(str(out))}: kept (\d+) frames \(\d+\.\d s\); free space and record again",
-                         lines[0])
-    assert match, lines[0]
+                         lines[1])
+    assert match, lines[1]
     frames, _, _ = decode(out)
     assert len(frames) == int(match[1]) > 0
     assert probe(out).frames == len(frames)
@@ -243,7 +243,8 @@ def test_a_disk_full_from_the_start_leaves_no_file_and_does_not_crash(small_disk
                       timeout=600)
     assert proc.returncode == 1, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert lines == [f"camfilters: error: disk full ({small_disk}) while recording {out}: nothing could be kept; "
+    assert lines == [f"camfilters: recording to {out}",
+                     f"camfilters: error: disk full ({small_disk}) while recording {out}: nothing could be kept; "
                      "free space and record again"], proc.stderr
     assert not out.exists()
 
