@@ -683,18 +683,23 @@ def interrupt_on_sigterm() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise `KeyboardInterrupt` in the main thread, as Ctrl-C does.
 
     So ``finally`` blocks and ``with`` exits run (closing a `Recorder`) when the app
-    is terminated or its terminal closes; the exception's message names the signal
-    (``"signal SIGHUP"``), and the caller prints its usual one line. Call from the
-    main thread; the old handlers are restored after.
+    is terminated or its terminal closes. One warning names the signal as it arrives
+    (finalising may take a while), the exception's message names it too
+    (``"signal SIGHUP"``). Call from the main thread; the old handlers are restored after.
     """
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+        name = signal.Signals(signum).name
+        log.warning("%s: finishing the files and stopping", _SIGNALS[name])
+        raise KeyboardInterrupt(f"signal {name}")
 
-    signals = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    previous = {sig: signal.signal(sig, handler) for name in _SIGNALS if (sig := getattr(signal, name, None))}
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+#: The signals `interrupt_on_sigterm` turns into `KeyboardInterrupt`, with what they mean.
+_SIGNALS = {"SIGTERM": "terminated (SIGTERM)", "SIGHUP": "the terminal hung up (SIGHUP)"}
