@@ -29,16 +29,22 @@ def quick_names() -> list[str]:
     return ["edge", "identity"]
 
 
-@pytest.fixture(scope="module")
-def quick(quick_names) -> tuple[dict, str]:
-    """``benchmarks/bench.py --quick --json -`` on two filters and two sizes: (JSON result, stderr)."""
-    args = ["--quick", "--json", "-", "--filters", ",".join(quick_names), "--loop-seconds", "1.0"]
-    for w, h in SIZES:
-        args += ["--size", f"{w}x{h}"]
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), *args], capture_output=True,
-                          text=True, timeout=170, cwd=ROOT)
+def run_bench_script(*args: str) -> tuple[dict, str]:
+    """``benchmarks/bench.py --quick --json - ARGS``: (JSON result, stderr)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--json", "-", *args],
+                          capture_output=True, text=True, timeout=170, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout), proc.stderr
+
+
+@pytest.fixture(scope="module")
+def quick(quick_names) -> tuple[dict, str]:
+    """The quick benchmark on two filters and two sizes, without the JIT section (its cold start compiles
+    every kernel in a fresh cache: minutes on a busy machine; `test_jit_section` runs it on its own)."""
+    args = ["--filters", ",".join(quick_names), "--loop-seconds", "1.0", "--sections", "opencv,naive,live"]
+    for w, h in SIZES:
+        args += ["--size", f"{w}x{h}"]
+    return run_bench_script(*args)
 
 
 def test_quick_json_times_every_filter_at_every_size(quick, quick_names):
@@ -51,7 +57,6 @@ def test_quick_json_times_every_filter_at_every_size(quick, quick_names):
             assert stat["n"] == 3
             assert 0 < stat["median_ms"] <= stat["p90_ms"]
         assert row["ratio"] == pytest.approx(row["ours"]["median_ms"] / row["opencv"]["median_ms"], rel=1e-12)
-        assert row["mean_abs_diff"] >= 0
     assert result["equivalents"] == {n: bench.OPENCV_EQUIVALENTS[n].description for n in quick_names}
 
 
@@ -69,7 +74,6 @@ def test_quick_json_live_loop_records_every_processed_frame(quick, quick_names):
     for run in live:
         assert run["frames"] > 10
         assert run["recorded"] == run["frames"] == run["recorded_in_file"]
-        assert run["dropped"] >= 0
         assert 0 < run["latency"]["median_ms"] <= run["latency"]["p90_ms"]
         assert run["fps"] == pytest.approx(run["frames"] / run["seconds"])
         assert run["cpu_percent"] > 0
@@ -85,13 +89,19 @@ def test_quick_json_measures_the_encoder_at_the_loop_size(quick):
     assert encoder["wall_ms_per_frame"] > 0 and encoder["cpu_ms_per_frame"] > 0
 
 
-def test_quick_json_jit_and_thread_settings(quick, quick_names):
-    result, _ = quick
+def test_jit_section():
+    """Cold (empty Numba cache) and warm start-up, each split into its parts; identity alone keeps the cold
+    compile short."""
+    result, _ = run_bench_script("--filters", "identity", "--sections", "jit", "--size", "160x120")
     for kind in ("cold", "warm"):
         run = result["jit"][kind]
-        assert set(run["warm_up_per_filter_s"]) == set(quick_names)
+        assert set(run["warm_up_per_filter_s"]) == {"identity"}
         parts = run["interpreter_s"] + run["import_s"] + run["warm_up_s"]
         assert 0 < parts <= run["start_to_first_frame_s"]
+
+
+def test_quick_json_thread_settings(quick):
+    result, _ = quick
     threads = result["threads"]
     assert threads["numba_threads"] >= 1 and threads["opencv_threads"] >= 1
     assert threads["numba_threading_layer_config"]
@@ -162,7 +172,7 @@ def test_time_alternating_interleaves_the_calls():
     order: list[str] = []
     times = bench.time_alternating([lambda: order.append("a"), lambda: order.append("b")], repeat=3, warmup=1)
     assert order == list("ab" * 4)
-    assert [len(t) for t in times] == [3, 3] and all(ms >= 0 for t in times for ms in t)
+    assert [len(t) for t in times] == [3, 3]
 
 
 def _row(name, size, ours, opencv):
