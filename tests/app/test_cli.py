@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import filters
+
 from cli_helpers import assert_one_line_error, camfilters, cli_env, interrupt, start
 from helpers import decode, mean_abs
 from media import make_video

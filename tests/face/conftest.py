@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+
 from helpers import MODELS
 
 FACE_MODEL = MODELS / "face_landmarker.task"
