@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import signal
 import textwrap
-import time
 from pathlib import Path
 
 import cv2
@@ -15,7 +14,7 @@ import pytest
 import filters
 
 from cli_helpers import assert_one_line_error, camfilters, cli_env, interrupt, start
-from helpers import decode, mean_abs
+from helpers import decode, mean_abs, wait_for_text
 from media import make_video
 
 pytestmark = pytest.mark.timeout(240)
@@ -133,9 +132,9 @@ def test_recording_survives_signals(sig, tmp_path):
     """Ctrl-C / SIGTERM mid-recording leave a finalised file holding every frame processed."""
     out = tmp_path / "rec.mp4"
     proc = start("run", "--source", "demo", "--size", "320x240", "--fps", "30", "--filter", "edge",
-                 "--record", str(out), "--no-window", "-v")
-    time.sleep(4)
-    code, err = interrupt(proc, sig)
+                 "--record", str(out), "--no-window", "-v", log=tmp_path / "stderr.log")
+    wait_for_text(tmp_path / "stderr.log", "status:", timeout=120, count=3)  # a status line a second
+    code, err = interrupt(proc, sig, log=tmp_path / "stderr.log")
     assert code == 130, err
     assert "Traceback" not in err
     frames, times, _ = decode(out)
