@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
+from pathlib import Path
 
 import pytest
 
 from helpers import MODELS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside these tests (clips)
 
 FACE_MODEL = MODELS / "face_landmarker.task"
 SEGMENTATION_MODEL = MODELS / "selfie_segmentation.tflite"
