@@ -17,6 +17,8 @@ from camfilters.bench import lenses, machine, options, stats, targets
 from camfilters.bench.recipes import OPENCV_EQUIVALENTS
 from camfilters.errors import ParameterError
 
+from helpers import MODELS
+
 pytestmark = pytest.mark.timeout(180)
 
 BUILT_INS_WITH_EQUIVALENT = {"blur", "box", "cartoon", "edge", "emboss", "identity", "kernel", "sharpen", "sketch"}
@@ -227,7 +229,6 @@ def test_options_reject_unknown_filters_and_sections():
         _args("--size", "12x8")
 
 
-MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 
 
 @pytest.mark.face

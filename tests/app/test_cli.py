@@ -14,7 +14,7 @@ import pytest
 import filters
 
 from cli_helpers import assert_one_line_error, camfilters, cli_env, interrupt, start
-from helpers import decode, mean_abs, wait_for_text
+from helpers import MODELS, decode, mean_abs, wait_for_text
 from media import make_video
 
 pytestmark = pytest.mark.timeout(240)
@@ -239,7 +239,7 @@ def test_lenses_through_the_cli_draw_on_the_face_only(tmp_path, astronaut):
     pytest.importorskip("mediapipe")
     from camfilters.recording import Recorder
 
-    models = Path(__file__).resolve().parents[2].parent / "shared" / "models"
+    models = MODELS
     if not (models / "face_landmarker.task").is_file():
         pytest.skip(f"no MediaPipe models in {models}")
     photo = astronaut

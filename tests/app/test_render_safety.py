@@ -24,7 +24,7 @@ from camfilters.errors import ExitCode, SourceError
 from camfilters.render import render
 
 from cli_helpers import assert_one_line_error, camfilters, cli_env
-from helpers import decode_frames
+from helpers import decode_frames, mean_abs
 from media import frame_image, frame_index, make_video, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg (Debian package ffmpeg)")
@@ -44,10 +44,6 @@ def ffmpeg(*args: str) -> None:
 def leftovers(folder: Path) -> list[str]:
     """Hidden files (the render's temporary files) left in ``folder``."""
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
-
-
-def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
 def cli_render(*args: str) -> subprocess.CompletedProcess:
