@@ -197,7 +197,8 @@ def vcam_env(log_path) -> dict[str, str]:
 
 
 def test_virtual_cam_with_recording_gets_every_frame(clip, tmp_path):
-    """--virtual-cam with --record: the call app and the file both get all 48 filtered frames, in order."""
+    """--virtual-cam with --record: the file gets all 48 filtered frames; the call app gets the newest frame at
+    up to the source's fps (all 48 on a quiet machine; a busy one may replace some), ending with the last."""
     from vcam_backend import read_log
 
     log_path, out = tmp_path / "vcam.jsonl", tmp_path / "rec.mp4"
@@ -209,11 +210,17 @@ def test_virtual_cam_with_recording_gets_every_frame(clip, tmp_path):
     assert opened["event"] == "open" and (opened["width"], opened["height"]) == (160, 120)
     assert opened["fps"] == pytest.approx(24)
     frames = [e for e in events if e["event"] == "frame"]
-    assert len(frames) == 48 and events[-1]["event"] == "close"
+    assert 0 < len(frames) <= 48 and events[-1]["event"] == "close"
     recorded, _, _ = decode(out)
     assert len(recorded) == 48
-    for k in (0, 30):  # the virtual camera got the filtered frame, as recorded
-        assert np.allclose(frames[k]["mean"], recorded[k].reshape(-1, 3).mean(0), atol=3)
+    # Each frame sent is a filtered frame as recorded, in order (a subsequence of the recording, by colour
+    # means); the last one always goes out (flushed on close).
+    recorded_means = [image.reshape(-1, 3).mean(0) for image in recorded]
+    j = -1
+    for frame in frames:
+        j = next((i for i in range(j + 1, 48) if np.allclose(frame["mean"], recorded_means[i], atol=3)), None)
+        assert j is not None, f"sent frame {frame['n']} is no recorded frame after the previous one"
+    assert np.allclose(frames[-1]["mean"], recorded_means[-1], atol=3)
     assert "status: sketch" in proc.stderr and "vcam /dev/video-recording" in proc.stderr
 
 
