@@ -33,9 +33,9 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import errno
 import logging
 import math
-import errno
 import os
 import signal
 import stat

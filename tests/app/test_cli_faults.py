@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from camfilters.errors import EndReason, ExitCode, ParameterError, StageFailed, exit_code
+
 from cli_helpers import assert_one_line_error, camfilters, cli_env
 from helpers import decode
-from camfilters.errors import EndReason, ExitCode, ParameterError, StageFailed, exit_code
 
 pytestmark = pytest.mark.timeout(240)
 

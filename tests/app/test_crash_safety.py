@@ -23,8 +23,9 @@ import pytest
 from camfilters import recording
 from camfilters.errors import RecordingError
 from camfilters.recording import LIVE_PRESET, Recorder
+
 from cli_helpers import camfilters, start
-from helpers import decode, decode_frames
+from helpers import decode, decode_frames, wait_for
 from media import frame_image, frame_index, probe, top_level_atoms
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (Debian package ffmpeg)")
@@ -67,15 +68,20 @@ class StderrLines:
 
     def wait_for(self, needle: str, proc: subprocess.Popen, timeout: float) -> float:
         """The monotonic time at which a line containing ``needle`` was seen (fails on timeout or exit)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def seen() -> bool:
             if any(needle in line for line in self.lines):
-                return time.monotonic()
+                return True
             if proc.poll() is not None:
                 self._thread.join(5)
                 pytest.fail(f"the child ended ({proc.returncode}) before {needle!r}: {''.join(self.lines)}")
-            time.sleep(0.02)
-        pytest.fail(f"no {needle!r} within {timeout} s: {''.join(self.lines)}")
+            return False
+
+        try:
+            wait_for(seen, timeout, repr(needle))
+        except AssertionError as exc:
+            pytest.fail(f"{exc}: {''.join(self.lines)}")
+        return time.monotonic()
 
 
 @pytest.fixture

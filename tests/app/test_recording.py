@@ -19,9 +19,9 @@ import av
 import numpy as np
 import pytest
 
-from camfilters.errors import ParameterError, RecordingError
-from camfilters.errors import OutputExistsError
+from camfilters.errors import OutputExistsError, ParameterError, RecordingError
 from camfilters.recording import FORMATS, Recorder, VideoOutput, check_output_path
+
 from helpers import decode_frames, frame_times, mean_abs
 from media import frame_image, frame_index, probe, top_level_atoms
 
@@ -281,7 +281,7 @@ def test_no_frame_is_dropped_when_the_encoder_is_slow(tmp_path, monkeypatch, cap
     monkeypatch.setattr(VideoOutput, "encode", slow_encode)
     path = tmp_path / "rec.mkv"
     with caplog.at_level(logging.WARNING, logger="camfilters.recording"):
-        rec = record(path, [i / 30 for i in range(40)], max_buffer_bytes=1)
+        record(path, [i / 30 for i in range(40)], max_buffer_bytes=1)
     assert "the encoder is behind" in caplog.text
     assert [frame_index(f) for f in decode_frames(path)] == list(range(40))
 

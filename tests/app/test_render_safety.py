@@ -22,6 +22,7 @@ import pytest
 
 from camfilters.errors import ExitCode, SourceError
 from camfilters.render import RenderInterrupted, render
+
 from cli_helpers import assert_one_line_error, camfilters, cli_env
 from helpers import decode_frames, mean_abs
 from media import frame_image, frame_index, make_video, probe
