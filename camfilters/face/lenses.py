@@ -68,6 +68,9 @@ class Scene:
     def face_region(self, face: Face, shape: tuple[int, ...]) -> tuple[tuple[slice, slice], np.ndarray] | None:
         """(ROI slices, ``(h, w) float32`` alpha) of ``face``'s feathered convex hull, or None if off-frame."""
         if face.track_id not in self._hulls:
+            if face.landmarks is None:
+                self._hulls[face.track_id] = _ellipse_region(face.box, shape)
+                return self._hulls[face.track_id]
             xy = face.landmarks[:, :2]
             feather = max(1.0, 0.03 * face.width)
             roi = _box(xy, 3.0 * feather + 2.0, shape)
@@ -81,6 +84,10 @@ class Scene:
             self._hulls[face.track_id] = region
         return self._hulls[face.track_id]
 
+    def landmark_faces(self) -> list[Face]:
+        """The faces that have landmarks (the landmark lenses draw on these only)."""
+        return [face for face in self.faces if face.landmarks is not None]
+
     def face_views(self, frame: np.ndarray):
         """(face, writable ROI view of ``frame``, its feathered alpha) for each face inside the frame."""
         for face in self.faces:
@@ -89,11 +96,27 @@ class Scene:
                 yield face, frame[region[0]], region[1]
 
 
+def _ellipse_region(box: tuple[float, float, float, float],
+                    shape: tuple[int, ...]) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    """(ROI slices, ``(h, w) float32`` alpha) of the feathered ellipse inscribed in ``box`` (x, y, w, h px)."""
+    x, y, w, h = box
+    feather = max(1.0, 0.03 * w)
+    roi = _box(np.array([[x, y], [x + w, y + h]], np.float32), 3.0 * feather + 2.0, shape)
+    if roi is None:
+        return None
+    alpha = np.zeros((roi[0].stop - roi[0].start, roi[1].stop - roi[1].start), np.float32)
+    centre = _fixed(np.array([x + w / 2 - roi[1].start, y + h / 2 - roi[0].start], np.float32))
+    axes = _fixed(np.array([w / 2, h / 2], np.float32))
+    cv2.ellipse(alpha, tuple(map(int, centre)), tuple(map(int, axes)), 0, 0, 360, 1.0, -1, cv2.LINE_AA, _SHIFT)
+    return roi, cv2.GaussianBlur(alpha, (0, 0), feather)
+
+
 class Lens(Configurable):
     """Base of the lenses: validated keyword options (as filters have) and ``apply(frame, scene)``."""
 
     help: ClassVar[str] = ""
     needs_faces: ClassVar[bool] = True
+    needs_landmarks: ClassVar[bool] = True  # False: draws from face boxes (every face, detector only)
     needs_mask: ClassVar[bool] = False
     needs_inner: ClassVar[bool] = False
 
@@ -126,7 +149,7 @@ class MeshLens(Lens):
         self._pairs = _connections()
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
-        for face in scene.faces:
+        for face in scene.landmark_faces():
             xy = face.landmarks[:, :2]
             roi = _box(xy, 4.0, frame.shape)
             if roi is None:
@@ -169,7 +192,7 @@ class GlassesLens(Lens):
     _LENS_V, _LENS_A, _LENS_B = 0.08, 0.45, 0.36   # lens centre height, half width, half height (eye distances)
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
-        for face in scene.faces:
+        for face in scene.landmark_faces():
             self._draw(frame, face.landmarks[:, :2])
 
     def _draw(self, frame: np.ndarray, xy: np.ndarray) -> None:
@@ -238,6 +261,7 @@ class GlassesLens(Lens):
 class FaceBlurLens(Lens):
     name = "face-blur"
     help = "blur each face (feathered face outline)"
+    needs_landmarks = False
     options = (Option("strength", float, 12.0, "blur sigma in % of the face width", in_range(1.0, 50.0)),)
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
@@ -252,6 +276,7 @@ class FaceBlurLens(Lens):
 class FacePixelateLens(Lens):
     name = "face-pixelate"
     help = "pixelate each face (feathered face outline)"
+    needs_landmarks = False
     options = (Option("blocks", int, 12, "number of blocks across the face", in_range(2, 100)),)
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
@@ -269,7 +294,7 @@ class BigEyesLens(Lens):
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         k = 1.0 - 1.0 / self.scale
-        for face in scene.faces:
+        for face in scene.landmark_faces():
             xy = face.landmarks[:, :2]
             for eye in (EYE_IMAGE_LEFT, EYE_IMAGE_RIGHT):
                 pts = xy[list(eye)]
