@@ -116,21 +116,43 @@ class FaceDetector:
     """Every face of a ``(H, W, 3) uint8 BGR`` frame: whole frame plus tiles (see the module docstring).
 
     ``analysis_size``: width (px) of the copy the tiles are cut from (never upscaled);
-    ``tile``: tile side (px) in that copy; ``min_score``: the detector threshold (low favours recall).
+    ``tile``: tile side (px) in that copy; ``min_score``: the detector threshold.
+
+    Successive calls are treated as frames of one video: a tile whose content has not changed
+    since it was last searched (no pixel of its 1/8-size grey thumbnail differs by more than
+    ``change_level`` grey levels: sensor noise averages out, a face moving in does not) keeps
+    that search's faces instead of being searched again; every ``refresh`` calls all tiles are
+    searched anyway. So a still scene costs one whole-frame pass, and a face that appears or
+    moves is searched for in the same frame. `reset` forgets the previous frames.
     """
 
-    def __init__(self, model_path: str, *, analysis_size: int = 960, tile: int = 192, min_score: float = 0.6) -> None:
+    def __init__(self, model_path: str, *, analysis_size: int = 960, tile: int = 192, min_score: float = 0.6,
+                 change_level: float = 8.0, refresh: int = 30) -> None:
         self.analysis_size = analysis_size
         self.tile = tile
         self.min_score = min_score
+        self.change_level = change_level
+        self.refresh = refresh
         self._model = BlazeFace(model_path, min_score=min_score)
+        self._tiles: dict[tuple[int, int, int], tuple[np.ndarray, list[Detection]]] = {}
+        self._size: tuple[int, int] | None = None
+        self._calls = 0
+        self.searched = 0  # tiles searched by the last call (the rest reused their faces)
 
     def __repr__(self) -> str:
         return f"FaceDetector(analysis_size={self.analysis_size}, tile={self.tile}, min_score={self.min_score})"
 
+    def reset(self) -> None:
+        """Forget the previous frames: the next call searches every tile."""
+        self._tiles = {}
+
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Every face found in ``image`` ((H, W, 3) uint8 BGR), boxes in its pixels, best score first."""
         h, w = image.shape[:2]
+        if self._size != (w, h) or self._calls % self.refresh == 0:
+            self.reset()
+        self._size = (w, h)
+        self._calls += 1
         s = min(1.0, self.analysis_size / w)
         small = image if s == 1.0 else cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
                                                    interpolation=cv2.INTER_AREA)
@@ -138,9 +160,19 @@ class FaceDetector:
         sx, sy = w / rgb.shape[1], h / rgb.shape[0]
         found = [_rescale(d, sx, sy) for d in self._model.detect(rgb)]
         tiles = tile_grid(rgb.shape[1::-1], self.tile)
+        self.searched = 0
         if len(tiles) > 1:
+            grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
             for x, y, side in tiles:
-                found += [_rescale(d, sx, sy) for d in self._model.detect(rgb[y:y + side, x:x + side], (x, y))]
+                thumb = cv2.resize(grey[y:y + side, x:x + side], (max(1, side // 8),) * 2,
+                                   interpolation=cv2.INTER_AREA).astype(np.int16)
+                known = self._tiles.get((x, y, side))
+                if known is None or np.abs(thumb - known[0]).max() > self.change_level:
+                    faces = [_rescale(d, sx, sy) for d in self._model.detect(rgb[y:y + side, x:x + side], (x, y))]
+                    known = thumb, faces
+                    self._tiles[(x, y, side)] = known
+                    self.searched += 1
+                found += known[1]
         return nms(found)
 
     def close(self) -> None:

@@ -259,3 +259,26 @@ def test_nms_keeps_the_best_of_overlapping_boxes():
     a, b, c = Detection((0, 0, 40, 40), 0.9), Detection((4, 2, 40, 40), 0.6), Detection((10, 10, 16, 16), 0.7)
     far = Detection((100, 0, 40, 40), 0.5)
     assert nms([b, far, c, a]) == [a, far]  # b overlaps a; c lies inside a
+
+
+def test_unchanged_tiles_keep_their_faces_and_changed_ones_are_searched(detector, astronaut, coffee):
+    """A still frame with sensor-like noise: the second call searches no tile and finds the same faces;
+    a face pasted into one spot makes the tiles around it searched, and it is found in that frame."""
+    rng = np.random.default_rng(3)
+    frame, boxes = composite(astronaut, coffee, (1280, 720), 0.04, 4, seed=2)
+    noisy = lambda: np.clip(frame + rng.normal(0.0, 3.0, frame.shape), 0, 255).astype(np.uint8)  # noqa: E731
+    first = detector.detect(noisy())
+    assert detector.searched == len(tile_grid((960, 540), 192))
+    again = detector.detect(noisy())
+    assert detector.searched == 0
+    assert [d.box for d in again if d.box[2] < 100] == [d.box for d in first if d.box[2] < 100]
+    assert all(found([_Box(d) for d in again], box) for box in boxes)
+    newcomer, (fx, fy, fw, fh) = head(astronaut, 0.03 * 1280)
+    changed = frame.copy()
+    free = next((x, y) for y in range(0, 720 - newcomer.shape[0], 40) for x in range(0, 1280 - newcomer.shape[1], 40)
+                if not any(abs(x + fx - bx) < 150 and abs(y + fy - by) < 150 for bx, by, _, _ in boxes))
+    changed[free[1]:free[1] + newcomer.shape[0], free[0]:free[0] + newcomer.shape[1]] = newcomer
+    faces = [_Box(d) for d in detector.detect(changed)]
+    assert 0 < detector.searched < len(tile_grid((960, 540), 192))
+    assert found(faces, (free[0] + fx, free[1] + fy, fw, fh))
+    assert all(found(faces, box) for box in boxes)
