@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -180,7 +179,9 @@ class LiveSession:
     def _stop_recording(self) -> None:
         if self.recorder is not None:
             recorder, self.recorder = self.recorder, None
-            recorder.close()
+            recorder.close()  # raises the failure (one line naming what was kept) unless write() already did
+            if recorder.failed:  # write() raised it, and that ends the run: never "saved" for a failed file
+                return
             self.stats.frames_recorded += recorder.frames_written
             log.warning("saved %s (%d frames)", recorder.path, recorder.frames_written)
 
@@ -261,14 +262,17 @@ class LiveSession:
         return self.stats
 
     def _warm_up(self) -> None:
-        """Compile (or load from cache) the chain's kernels now, the other hotkey filters in the background.
+        """Compile (or load from cache) the chain's own filters now, the other hotkey filters in the background.
 
-        Frame one then runs at full speed, and a filter picked later by hotkey does not stall the picture.
+        The chain's instances are warmed with their exact options (``box:ksize=31`` or a 5x5
+        ``kernel`` compile other code than the defaults), so frame one runs at full speed; a
+        filter picked later by hotkey does not stall the picture either. The library makes
+        the background thread safe on every Numba threading layer.
         """
-        chain = [s.filter.name for s in self.chain.stages if isinstance(s, FilterStage)]
+        chain = [s.filter for s in self.chain.stages if isinstance(s, FilterStage)]
         filters.warm_up(chain)
-        others = [n for n in filters.available() if n not in chain]
-        threading.Thread(target=filters.warm_up, args=(others,), name="warm-up", daemon=True).start()
+        warmed = {f.spec for f in chain}  # a default-options filter's spec is its name
+        filters.warm_up_in_background([n for n in filters.available() if n not in warmed])
 
     def _loop(self, source, size: tuple[int, int], fps: float) -> None:
         opts, stats, stage = self.options, self.stats, self.stats.stage_ms

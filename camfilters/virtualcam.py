@@ -130,6 +130,8 @@ class VirtualCamera:
         self._pending: int | None = None   # newest frame not yet sent
         self._inflight: int | None = None  # buffer the sender is writing to the device
         self._closing = False
+        self._sender_done = False
+        self._release_on_exit = False  # close() gave up waiting: the sender closes the device
         self._error: BaseException | None = None
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="camfilters-vcam", daemon=True)
@@ -164,9 +166,11 @@ class VirtualCamera:
         The frame is copied (the caller may reuse its buffer); a queued frame not yet
         sent is replaced (counted in ``frames_dropped``). Ignored while paused.
         """
-        if self._error is not None:
-            raise VirtualCamError(f"virtual camera {self.device} stopped: {self._error}") from self._error
-        if self._closing:
+        with self._cond:
+            error, closing = self._error, self._closing
+        if error is not None:
+            raise VirtualCamError(f"virtual camera {self.device} stopped: {error}") from error
+        if closing:
             raise VirtualCamError(f"virtual camera {self.device} is closed")
         width, height = self.input_size
         if image.shape != (height, width, 3) or image.dtype != np.uint8:
@@ -207,6 +211,16 @@ class VirtualCamera:
         early from a loop running at the fps with jitter goes out at once instead of
         waiting for its slot and being replaced by the next one.
         """
+        try:
+            self._send_loop()
+        finally:
+            with self._cond:
+                self._sender_done = True
+                release = self._release_on_exit
+            if release:
+                self._cam.close()
+
+    def _send_loop(self) -> None:
         period = 1.0 / self.fps
         deadline = time.monotonic()
         with self._cond:
@@ -225,26 +239,38 @@ class VirtualCamera:
                 else:
                     frame = self._black
                 self._cond.release()
+                error = None
                 try:
                     self._cam.send(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if self._rgb else frame)
                 except Exception as exc:  # reported by the next send()
                     log.error("virtual camera %s: sending failed: %s", self.device, exc)
-                    self._error = exc
-                    return
+                    error = exc
                 finally:
                     self._cond.acquire()
                     self._inflight = None
+                if error is not None:
+                    self._error = error
+                    return
                 self.frames_sent += 1
                 deadline = max(deadline + period, now)
 
     def close(self) -> None:
-        """Send the last queued frame, stop the sender thread and release the device."""
-        if self._closing:
-            return
+        """Send the last queued frame, stop the sender thread and release the device; idempotent.
+
+        The device is closed by whichever thread finishes last, so it is never closed
+        while the sender is still inside ``send``: if the sender does not stop within
+        the grace time, it closes the device itself when its ``send`` returns.
+        """
         with self._cond:
+            if self._closing:
+                return
             self._closing = True
             self._cond.notify()
         self._thread.join(timeout=2.0 + 2.0 / self.fps)
-        if self._thread.is_alive():
-            log.warning("virtual camera %s: sender thread did not stop", self.device)
+        with self._cond:
+            if not self._sender_done:
+                log.warning("virtual camera %s: the device is still busy; it is released when it returns",
+                            self.device)
+                self._release_on_exit = True
+                return
         self._cam.close()

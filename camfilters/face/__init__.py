@@ -11,6 +11,8 @@ with the install hint when it is missing. Models are found or downloaded by `mod
 from __future__ import annotations
 
 import importlib.util
+import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from camfilters.errors import ParameterError
@@ -20,11 +22,8 @@ from .errors import AnalysisError, FaceUnavailableError, ModelError
 if TYPE_CHECKING:
     from .stage import FaceStage
 
-__all__ = ["LENSES", "AnalysisError", "FaceUnavailableError", "ModelError", "build_face_stage", "lens_help"]
+__all__ = ["AnalysisError", "FaceUnavailableError", "ModelError", "available_lenses", "build_face_stage", "lens_help"]
 
-LENSES: tuple[str, ...] = (
-    "mesh", "glasses", "face-blur", "face-pixelate", "big-eyes", "bg-blur", "bg-replace", "face-only", "bg-only",
-)
 INSTALL_HINT = '--lens needs the face extra: pip install "camfilters[face]"'
 
 
@@ -41,17 +40,33 @@ def _require_mediapipe() -> None:
         raise FaceUnavailableError(INSTALL_HINT) from None
 
 
+def available_lenses() -> list[str]:
+    """Every lens name, plugins (entry-point group ``camfilters.lenses``) included, in the hotkey cycle's order."""
+    from .lenses import LENSES
+
+    return LENSES.names()
+
+
 def lens_help() -> list[tuple[str, str]]:
     """(name with its options' syntax, one-line description) of every lens, for ``camfilters list``."""
-    from .lenses import LENS_CLASSES
+    from .lenses import LENSES
 
     rows = []
-    for name in LENSES:
-        cls = LENS_CLASSES[name]
+    for name in LENSES.names():
+        cls = LENSES.get_class(name)
         opts = ",".join(f"{o.name}={'PATH' if o.name == 'image' else o.default}" for o in cls.options)
         helps = "; ".join(f"{o.name}: {o.help}" for o in cls.options)
         rows.append((name + (f"[:{opts}]" if opts else ""), cls.help + (f" ({helps})" if helps else "")))
     return rows
+
+
+def _is_landmarker(path: Path) -> bool:
+    """Whether ``path`` is a MediaPipe face landmarker bundle (a zip holding the landmarks model)."""
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            return "face_landmarks_detector.tflite" in bundle.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | None = None,
@@ -68,7 +83,8 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
     through every lens (those needing ``inner`` only when it is given). ``synchronous``
     analyses every frame before drawing it (tests, offline render) instead of in a worker
     thread. Models come from the paths given, else `models.resolve_model` (may download); the
-    face detector of the privacy lenses is bundled (``detector_model`` overrides it). Those
+    face detector of the privacy lenses is bundled (``detector_model`` overrides it, and so does a
+    ``face_model`` that is not a landmarker bundle when no lens needs landmarks). Those
     lenses get every face (no cap), found on a copy ``detect_size`` px wide and held ``hold`` s
     after its last detection; ``num_faces`` caps only the landmark lenses (mesh, glasses, ...).
 
@@ -84,7 +100,7 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
     if not 0.0 <= hold <= 5.0:
         raise ParameterError(f"hold must be between 0 and 5 seconds, got {hold}")
     _require_mediapipe()
-    from .lenses import LENS_CLASSES, parse_lens
+    from .lenses import LENSES, parse_lens
     from .models import resolve_model
     from .stage import Analyzer, FaceStage
 
@@ -97,18 +113,31 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         chosen.sort(key=lambda lens: not lens.needs_inner)
         modes = [tuple(chosen)] + ([(lens,) for lens in chosen] if len(chosen) > 1 else []) + [()]
     else:
-        chosen = [LENS_CLASSES[name]() for name in LENSES if inner is not None or not LENS_CLASSES[name].needs_inner]
+        classes = [LENSES.get_class(name) for name in LENSES.names()]
+        chosen = [cls() for cls in classes if inner is not None or not cls.needs_inner]
         modes = [()] + [(lens,) for lens in chosen]
-    need_landmarks = any(lens.needs_landmarks for lens in chosen)
+    need_landmarks = any(lens.needs_faces and lens.needs_landmarks for lens in chosen)
+    if face_model is not None and not need_landmarks:
+        # Only box lenses: a landmarker bundle is not needed; any other file is taken
+        # as the detector to use instead of the bundled one (and fails to load if it is not one).
+        path = Path(face_model).expanduser()
+        if not path.is_file():
+            raise ModelError(f"face model not found: --face-model {face_model} is not a file")
+        if not _is_landmarker(path):
+            detector_model = str(path)
+    # The detector keeps every face scored at least as high as the lowest lens threshold; each lens filters.
+    min_score = min((lens.threshold for lens in chosen if not lens.needs_landmarks and hasattr(lens, "threshold")),
+                    default=0.6)
     need_mask = any(lens.needs_mask for lens in chosen)
     analyzer = Analyzer(
         str(resolve_model("face", face_model)) if need_landmarks else None,
         str(resolve_model("segmentation", segmentation_model)) if need_mask else None,
         detector_model=detector_model, analysis_size=analysis_size, detect_size=detect_size, hold=hold,
+        min_score=min_score,
         num_faces=num_faces, smoothing=smoothing,
     )
     first = modes[0]
     analyzer.open(faces=any(lens.needs_faces and not lens.needs_landmarks for lens in first),
-                  landmarks=any(lens.needs_landmarks for lens in first),
+                  landmarks=any(lens.needs_faces and lens.needs_landmarks for lens in first),
                   mask=any(lens.needs_mask for lens in first))
     return FaceStage(modes, analyzer, inner=inner, synchronous=synchronous)

@@ -1,0 +1,101 @@
+"""Colour grading with a ``.cube`` look-up table (``lut``), and the 3D-table machinery the looks share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernels import lut as kernels
+from .base import Filter, Option, in_range
+from .cube import CubeLUT, read_cube
+from .grades import GRADES, table_of
+from .registry import register_filter
+
+BYTES = np.arange(256, dtype=np.float64) / 255.0  # every uint8 input as 0..1
+
+
+class Table3D:
+    """A 3D table ready for the kernel: ``(N**3, 3)`` float32 BGR outputs in 0..255 plus index tables.
+
+    ``table``: ``(N, N, N, 3)`` RGB outputs in 0..1 indexed ``[blue, green, red]``;
+    ``inputs``: ``(3, 256)`` RGB, where each byte value lands in the table's 0..1 domain
+    (after a 1D shaper and the domain mapping); values outside are clamped to the edge.
+    """
+
+    def __init__(self, table: np.ndarray, inputs: np.ndarray) -> None:
+        size = table.shape[0]
+        self.size = size
+        self.table = np.ascontiguousarray(table[..., ::-1].reshape(-1, 3) * 255.0, dtype=np.float32)
+        pos = np.clip(inputs, 0.0, 1.0) * (size - 1)
+        low = np.minimum(np.floor(pos), size - 2).astype(np.int32)
+        strides = np.array([size * size, size, 1], np.int32)[:, None]  # blue, green, red
+        self.offset = np.ascontiguousarray(low[::-1] * strides, dtype=np.int32)
+        self.frac = np.ascontiguousarray((pos - low)[::-1], dtype=np.float32)
+
+    def apply(self, src: np.ndarray, out: np.ndarray, strength: float, tetrahedral: bool) -> None:
+        """Grade ``src`` into ``out``, both C-contiguous ``(H, W, 3)`` uint8 BGR."""
+        height = src.shape[0]
+        kernels.apply_3d(src.reshape(height, -1), self.offset, self.frac, self.table, self.size,
+                         np.float32(strength), tetrahedral, out.reshape(height, -1))
+
+
+def _through_domain(values: np.ndarray, domain: np.ndarray) -> np.ndarray:
+    """``(3, 256)`` values (RGB rows) mapped from ``domain`` (``(2, 3)`` min/max rows) onto 0..1."""
+    return (values - domain[0][:, None]) / (domain[1] - domain[0])[:, None]
+
+
+def _shaped(lut: CubeLUT) -> np.ndarray:
+    """Every byte value through the 1D table (when there is one): ``(3, 256)`` RGB, linear interpolation."""
+    if lut.table_1d is None:
+        return np.tile(BYTES, (3, 1))
+    n = lut.table_1d.shape[0]
+    pos = np.clip(_through_domain(np.tile(BYTES, (3, 1)), lut.domain_1d), 0, 1) * (n - 1)
+    return np.stack([np.interp(pos[c], np.arange(n), lut.table_1d[:, c]) for c in range(3)])
+
+
+class Graded(Filter):
+    """Base of the colour grades: a 3D table (or exact byte tables) applied per pixel, blended by ``strength``."""
+
+    _table: Table3D | None = None
+    _bytes: np.ndarray | None = None  # (3, 256) uint8 BGR, the strength baked in
+    interp = "trilinear"
+
+    def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
+        if self._table is not None:
+            self._table.apply(src, out, self.strength, self.interp == "tetrahedral")
+        else:
+            height = src.shape[0]
+            kernels.apply_tables(src.reshape(height, -1), self._bytes, out.reshape(height, -1))
+
+
+STRENGTH = Option("strength", float, 1.0, "blend with the original: 0 none .. 1 full", in_range(0.0, 1.0))
+
+
+@register_filter("lut")
+class LUT(Graded):
+    """Colour grading with an Adobe / Resolve ``.cube`` file (1D, 3D, or a 1D shaper plus 3D).
+
+    Each pixel is looked up in the table (trilinear or tetrahedral interpolation in 3D,
+    linear in 1D) and blended with the original by ``strength`` (0 = unchanged, 1 = the
+    full grade). ``file`` is a path, or the name of a built-in grade. A malformed file is
+    refused with its line number.
+    """
+
+    options = (
+        Option("file", str, "vintage", f"a .cube file, or a built-in grade: {', '.join(sorted(GRADES))}"),
+        STRENGTH,
+        Option("interp", str, "trilinear", "3D interpolation", choices=("trilinear", "tetrahedral")),
+    )
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        if self.file in GRADES:
+            self._table = Table3D(table_of(GRADES[self.file]), np.tile(BYTES, (3, 1)))
+            return
+        cube = read_cube(self.file)
+        shaped = _shaped(cube)
+        if cube.table_3d is not None:
+            self._table = Table3D(cube.table_3d, _through_domain(shaped, cube.domain_3d))
+        else:  # 1D only: one exact byte table per channel
+            graded = np.clip(shaped, 0, 1) * 255.0
+            mixed = BYTES * 255.0 + self.strength * (graded - BYTES * 255.0)
+            self._bytes = np.ascontiguousarray(np.floor(mixed + 0.5)[::-1], dtype=np.uint8)
