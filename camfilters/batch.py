@@ -219,16 +219,17 @@ def plan(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str
     return pairs
 
 
-def one_file(inputs: list[str]) -> bool:
+def one_file(inputs: list[str | os.PathLike[str]]) -> bool:
     """Whether the command line's inputs are one file (to render in this process): one input that is
     not a folder, and exists or is no glob. A missing or unreadable one is left to `render` to name."""
     if len(inputs) != 1:
         return False
-    path = Path(inputs[0]).expanduser()
+    text = os.fspath(inputs[0])
+    path = Path(text).expanduser()
     try:
         if path.is_dir():
             return False
-        return os.path.lexists(path) or _fixed_prefix(inputs[0]) == inputs[0]
+        return os.path.lexists(path) or _fixed_prefix(text) == text
     except (OSError, ValueError):  # a name too long, a NUL byte: render says so in one line
         return True
 

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +17,11 @@ pytest.importorskip("distributed")
 
 from camfilters.batch import plan, run_jobs, with_render_options  # noqa: E402
 
-from helpers import decode_frames  # noqa: E402
+from helpers import decode_frames, wait_for  # noqa: E402
 from media import make_video, probe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DASK = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:g} s")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -43,7 +34,7 @@ def cluster(tmp_path):
          "--no-dashboard", "--scheduler-file", str(info)], env=env, cwd=tmp_path,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        _wait(lambda: info.exists() and info.stat().st_size > 0, 120, "the scheduler did not start")
+        wait_for(lambda: info.exists() and info.stat().st_size > 0, 120, "the scheduler to start")
         address = json.loads(info.read_text())["address"]
         workers = [subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1", "--nthreads", "1",
@@ -105,8 +96,8 @@ def test_a_worker_killed_mid_batch_loses_no_file(cluster, tmp_path):
         "outcomes", run_jobs(with_render_options(plan([folder], out), ["cartoon"], []), scheduler=address)))
     runner.start()
     # both workers mid-file: each has its temporary file (renamed onto the output only when complete)
-    _wait(lambda: out.exists() and len([p for p in out.iterdir() if p.name.startswith(".")]) >= 2, 300,
-          "the workers did not start writing")
+    wait_for(lambda: out.exists() and len([p for p in out.iterdir() if p.name.startswith(".")]) >= 2, 300,
+             "both workers writing their temporary files")
     workers[0].kill()
     runner.join(timeout=600)
     outcomes = result["outcomes"]
