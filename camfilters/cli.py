@@ -176,8 +176,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .batch import (check_options, faces_csv_beside, one_file, plan, render_file, run_batch, summary,
-                        with_render_options)
+    from .batch import (
+        check_options,
+        faces_csv_beside,
+        one_file,
+        plan,
+        render_file,
+        run_batch,
+        summary,
+        with_render_options,
+    )
     from .errors import ParameterError
     from .render import RenderInterrupted, check_range
 

@@ -270,9 +270,9 @@ def test_lenses_in_a_batch_give_the_one_file_render_and_a_faces_csv_beside_each_
     from dataclasses import replace
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "face"))
-    from clips import DEFAULT_TRACKS, MODELS, build_clip
-
     from camfilters.batch import faces_csv_beside, render_file
+
+    from clips import DEFAULT_TRACKS, MODELS, build_clip
 
     model = MODELS / "face_landmarker.task"
     if importlib.util.find_spec("mediapipe") is None or not model.is_file():
