@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="face lens, e.g. face-blur or face-pixelate:scale=1.5 (repeatable; every frame "
                              "is analysed; face extra)")
     render.add_argument("--face-model", metavar="PATH", help="MediaPipe face_landmarker.task to use")
+    render.add_argument("--detector-model", metavar="PATH",
+                        help="face detector .tflite of face-blur/face-pixelate (default: the bundled one)")
     render.add_argument("--segmentation-model", metavar="PATH", help="MediaPipe selfie segmentation .tflite to use")
     render.add_argument("--faces-csv", type=Path, metavar="PATH",
                         help="also write every face found: frame, time, id, box, score (needs a face --lens)")
@@ -145,6 +147,7 @@ def _render(args: argparse.Namespace) -> int:
     pipeline = Pipeline([stage_from_spec(s) for s in args.filters])
     if not args.lenses:
         for option, value in (("--faces-csv", args.faces_csv), ("--face-model", args.face_model),
+                              ("--detector-model", args.detector_model),
                               ("--segmentation-model", args.segmentation_model)):
             if value is not None:
                 raise ParameterError(f"{option} needs a --lens, e.g. --lens face-blur")
@@ -156,8 +159,8 @@ def _render(args: argparse.Namespace) -> int:
     if args.faces_csv is not None and args.faces_csv.resolve() in (args.input.resolve(), args.output.resolve()):
         raise ParameterError(f"--faces-csv {args.faces_csv} must be another file than the input and the output")
     with OfflineLenses(args.lenses, pipeline if args.filters else None, face_model=args.face_model,
-                       segmentation_model=args.segmentation_model, faces_csv=args.faces_csv,
-                       overwrite=args.overwrite) as lenses:
+                       detector_model=args.detector_model, segmentation_model=args.segmentation_model,
+                       faces_csv=args.faces_csv, overwrite=args.overwrite) as lenses:
         result = render(args.input, args.output, lenses.process, progress=args.progress, overwrite=args.overwrite)
     log.warning("wrote %s (%d frames)%s", args.output, result.frames,
                 f" and {args.faces_csv} ({lenses.csv.rows} faces)" if lenses.csv is not None else "")

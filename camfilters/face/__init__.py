@@ -106,11 +106,13 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         modes = [()] + [(lens,) for lens in chosen]
     need_landmarks = any(lens.needs_landmarks for lens in chosen)
     need_mask = any(lens.needs_mask for lens in chosen)
+    # The detector keeps every face the most permissive privacy lens would hide (its threshold).
+    thresholds = [lens.threshold for lens in chosen if isinstance(getattr(lens, "threshold", None), float)]
     analyzer = Analyzer(
         str(resolve_model("face", face_model)) if need_landmarks else None,
         str(resolve_model("segmentation", segmentation_model)) if need_mask else None,
         detector_model=detector_model, analysis_size=analysis_size, detect_size=detect_size, hold=hold,
-        num_faces=num_faces, smoothing=smoothing,
+        num_faces=num_faces, smoothing=smoothing, **({"min_score": min(thresholds)} if thresholds else {}),
     )
     first = modes[0]
     analyzer.open(faces=any(lens.needs_faces and not lens.needs_landmarks for lens in first),

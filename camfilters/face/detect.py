@@ -14,6 +14,7 @@ costs 100-200 ms a frame through OpenCV DNN on this machine.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,14 @@ class BlazeFace:
             min_suppression_threshold=0.3,
         )
         self._task = vision.FaceDetector.create_from_options(options)
+        try:  # another .tflite loads, then fails on its first image: find out now, not mid-video
+            self.detect(np.zeros((64, 64, 3), np.uint8))
+        except RuntimeError:
+            with contextlib.suppress(RuntimeError):  # the failed graph fails to close too
+                self._task.close()
+            self._task = None
+            raise ValueError("it is not a face detector (its outputs are not a BlazeFace detector's); "
+                             "give a MediaPipe face detector .tflite") from None
 
     def detect(self, rgb: np.ndarray, origin: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> list[Detection]:
         """Faces in ``rgb`` ((h, w, 3) uint8 RGB), mapped to the frame as ``origin + scale * (x, y)``."""

@@ -309,7 +309,7 @@ class _PrivacyLens(Lens):
             Option("scale", float, 1.3, "size of the hidden region, times the head", in_range(1.0, 3.0)),
             Option("strength", float, 15.0, "blur sigma in % of the face width (mode=blur)", in_range(8.0, 50.0)),
             Option("blocks", int, 6, "pixel blocks across the face (mode=pixelate)", in_range(2, 8)),
-            Option("threshold", float, 0.3, "lowest detection score hidden (lower: fewer misses)",
+            Option("threshold", float, 0.6, "lowest detection score hidden (lower: fewer misses)",
                    in_range(0.05, 0.95)),
         )
 
@@ -394,6 +394,7 @@ class BigEyesLens(Lens):
 
 class _MaskLens(Lens):
     needs_faces = False
+    needs_landmarks = False
     needs_mask = True
 
 
