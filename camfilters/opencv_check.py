@@ -1,16 +1,19 @@
-"""Detect a broken OpenCV install: several OpenCV wheels overlaying one ``cv2/`` folder.
+"""Diagnose a broken OpenCV install: several OpenCV wheels overlaying one ``cv2/`` folder.
 
 opencv-python, opencv-contrib-python and their -headless variants all install into the
-same ``cv2/`` package; mediapipe pulls in opencv-contrib-python. Two of them with
-different versions leave a mix of files from both builds, which fails in odd ways
-(missing highgui functions, import errors). camfilters pins opencv-python and
-opencv-contrib-python to the same build, the only safe overlay.
+same ``cv2/`` package. camfilters depends on opencv-contrib-python alone (a superset,
+and the wheel mediapipe pulls in), but another package or an older camfilters may have
+added a second wheel: two builds of different versions leave a mix of files from both,
+which fails in odd ways (missing highgui functions, import errors). The fix this module
+prints goes back to the one contrib wheel.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 from typing import Callable, Mapping
+
+WHEEL = "opencv-contrib-python"  # the one OpenCV wheel camfilters depends on
 
 OPENCV_DISTRIBUTIONS = (
     "opencv-python",
@@ -38,10 +41,11 @@ def _cv2_version() -> str:
 
 
 def _fix(versions: Mapping[str, str]) -> str:
-    """The one-line reinstall command that puts every installed wheel on the same build."""
+    """The one-line command that leaves only opencv-contrib-python, at the newest installed build."""
+    others = " ".join(name for name in versions if name != WHEEL)
     target = max(versions.values(), key=_version_key)
-    wheels = " ".join(f'"{name}=={target}"' for name in versions)
-    return f"pip install --force-reinstall --no-deps {wheels}"
+    install = f'pip install --force-reinstall --no-deps "{WHEEL}=={target}"'
+    return f"pip uninstall -y {others} && {install}" if others else install
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -64,7 +68,7 @@ def opencv_problem(
     try:
         loaded = cv2_version()
     except Exception as exc:  # any import failure of cv2 is the problem being reported
-        fix = _fix(versions) if versions else 'pip install "opencv-python"'
+        fix = _fix(versions) if versions else f'pip install "{WHEEL}"'
         return f"cv2 fails to import ({type(exc).__name__}: {exc}); fix: {fix}"
     if not versions:
         return None  # cv2 built from source or installed by the system: nothing to compare

@@ -6,18 +6,21 @@
 >>> edge(frame, out=out)                    # fills and returns ``out``
 """
 
-from .base import Filter, Option
+from .base import Configurable, Filter, Option, check_frame, in_range, odd_at_least
+from ._parallel import threading_layer
+from .blend import composite
 from .correlation import correlate
 from .errors import CamfiltersError, ParameterError, PluginError
 from .registry import Registry, available, filter_class, get, load_plugins, parse, register_filter
 from .spec import Spec, parse_matrix, parse_spec
-from .warmup import warm_up
+from .warmup import warm_up, warm_up_in_background
 
 # Built-in filters register themselves on import, through the same path as plugins.
 from . import blur, cartoon, custom, edge, looks, lut, sharpen, sketch  # noqa: E402,F401  isort: skip
 
 __all__ = sorted([
     "CamfiltersError",
+    "Configurable",
     "Filter",
     "Option",
     "ParameterError",
@@ -25,13 +28,19 @@ __all__ = sorted([
     "Registry",
     "Spec",
     "available",
+    "check_frame",
+    "composite",
     "correlate",
     "filter_class",
     "get",
+    "in_range",
     "load_plugins",
+    "odd_at_least",
     "parse",
     "parse_matrix",
     "parse_spec",
     "register_filter",
+    "threading_layer",
     "warm_up",
+    "warm_up_in_background",
 ])

@@ -3,6 +3,8 @@
 Frames are ``(H, W, 3) uint8 BGR`` arrays. A filter never modifies ``src``; given
 ``out`` it fills that array and returns the same object, otherwise it returns a new
 array. Filters keep scratch buffers between calls while the frame shape stays the same.
+A filter instance is not meant to be called from two threads at once (its buffers are
+its own); different instances may run in different threads.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from ._parallel import launch_lock
 from .errors import ParameterError
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -32,7 +35,7 @@ class Option:
     help: str
     check: Callable[[Any], str | None] | None = None
     choices: tuple[Any, ...] | None = None
-    optional: bool = False  # the value may also be None ("none" on the command line)
+    optional: bool = False  # the value may also be None ("none" in a spec)
 
     def convert(self, filter_name: str, value: Any) -> Any:
         """Return ``value`` converted to this option's kind; raise ParameterError if it is bad."""
@@ -161,7 +164,8 @@ class Filter(Configurable):
         target = out
         if not out.flags.c_contiguous or np.shares_memory(out, src):
             target = np.empty(src.shape, np.uint8)
-        self._apply(np.ascontiguousarray(src), target)
+        with launch_lock():
+            self._apply(np.ascontiguousarray(src), target)
         if target is not out:
             out[...] = target
         return out

@@ -10,6 +10,7 @@ import numba
 import numpy as np
 
 from ._kernels import correlate as _k
+from ._parallel import launch_lock
 from .errors import ParameterError
 
 MODES = ("same", "valid")
@@ -80,8 +81,9 @@ def correlate(
     target = out
     if not out.flags.c_contiguous or np.may_share_memory(out, src):
         target = np.empty(shape, src.dtype)
-    _correlate_into(src.reshape(height, width * channels), taps, mode, border, channels,
-                    target.reshape(shape[0], shape[1] * channels))
+    with launch_lock():
+        _correlate_into(src.reshape(height, width * channels), taps, mode, border, channels,
+                        target.reshape(shape[0], shape[1] * channels))
     if target is not out:
         out[...] = target
     return out

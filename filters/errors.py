@@ -1,7 +1,7 @@
 """Exceptions shared by `filters` and the `camfilters` app.
 
-Every error the project raises on purpose derives from `CamfiltersError`, so the
-CLI can turn it into one line on stderr; each also derives from the matching
+Every error the project raises on purpose derives from `CamfiltersError`, so an
+application can report it as one line; each also derives from the matching
 builtin so ordinary ``except ValueError`` code keeps working.
 """
 

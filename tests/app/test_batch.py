@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +11,8 @@ import pytest
 from camfilters.batch import Job, plan, run_jobs, summary, with_render_options
 from camfilters.errors import ParameterError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from media import decode_frames, frame_index, make_video, probe  # noqa: E402
+from helpers import decode_frames
+from media import frame_index, make_video, probe
 
 
 def sha256(path: Path) -> str:

@@ -17,8 +17,8 @@ pytest.importorskip("distributed")
 
 from camfilters.batch import plan, run_jobs, with_render_options  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from media import decode_frames, make_video, probe  # noqa: E402
+from helpers import decode_frames  # noqa: E402
+from media import make_video, probe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DASK = [sys.executable, "-m", "distributed.cli.dask_scheduler"]

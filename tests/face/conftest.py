@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import MODELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside these tests (clips)
 
-MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 FACE_MODEL = MODELS / "face_landmarker.task"
 SEGMENTATION_MODEL = MODELS / "selfie_segmentation.tflite"
 

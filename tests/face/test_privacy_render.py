@@ -92,11 +92,10 @@ def test_faces_csv_matches_the_truth(clip, rendered):
     to the frame, has its centre inside the row's box and IoU >= 0.25 with it: the detector's boxes
     are larger and lag a little when held), one row per face and frame, time = frame / fps; rows on
     no face (false positives) stay a minority."""
-    _, table, proc = rendered
+    table = rendered[1]
     with table.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["frame", "time", "id", "x", "y", "w", "h", "score", "detected"]
-    assert f"({len(rows)} faces)" in proc.stderr
     by_frame: dict[int, list[tuple[float, ...]]] = {}
     for row in rows:
         frame = int(row["frame"])

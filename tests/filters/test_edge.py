@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import filters
 from camfilters.bench import recipes
+from helpers import max_diff
 
 METHODS = [("sobel", 1), ("sobel", 3), ("sobel", 5), ("sobel", 7), ("scharr", 3),
            ("laplacian", 1), ("laplacian", 3), ("laplacian", 5)]
@@ -24,10 +25,6 @@ METHODS = [("sobel", 1), ("sobel", 3), ("sobel", 5), ("sobel", 7), ("scharr", 3)
 def reference(src, method="sobel", ksize=3, color=False, scale=1.0, threshold=None):
     """The edge image computed with OpenCV calls only, (H, W, 3) uint8."""
     return recipes.edge(src, method=method, ksize=ksize, color=color, scale=scale, threshold=threshold)
-
-
-def max_diff(a: np.ndarray, b: np.ndarray) -> int:
-    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import filters
 from filters import Filter, Option, ParameterError, register_filter
+
+# The checkout under test, ahead of any installed copy, for the subprocesses.
+ROOT = Path(filters.__file__).resolve().parents[1]
 
 BUILTINS = {"blur", "box", "cartoon", "edge", "emboss", "identity", "kernel", "sharpen", "sketch"}
 
@@ -125,8 +130,74 @@ def test_plugins_load_like_builtins_and_broken_ones_are_skipped(tmp_path):
         assert (out == 245).all()
         print(filters.load_plugins())
         """)
-    env = {"PYTHONPATH": f"{site}", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(site), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "{'broken': 'RuntimeError: boom at import'}" in proc.stdout
     assert "filter plugin 'broken'" in proc.stderr and "boom at import" in proc.stderr
+
+
+def _env(site: Path) -> dict[str, str]:
+    return {"PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]), "PATH": "/usr/bin:/bin"}
+
+
+def test_plugin_calling_sys_exit_at_import_is_skipped_and_the_command_goes_on(tmp_path):
+    """A plugin whose import calls sys.exit(3) is named and skipped: `camfilters list` still lists and exits 0."""
+    site = _site(tmp_path, """
+        [camfilters.filters]
+        invert = invert_plugin
+        quitter = quitting_plugin
+        """, {"invert_plugin": PLUGIN, "quitting_plugin": "import sys\nsys.exit(3)\n"})
+    proc = subprocess.run([sys.executable, "-m", "camfilters", "list"], capture_output=True, text=True,
+                          env=_env(site), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "filter plugin 'quitter'" in proc.stderr and "SystemExit: 3" in proc.stderr
+    listed = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("  ") and line[2] != " "]
+    assert "invert" in listed and "blur" in listed and "quitter" not in listed
+
+
+def test_warm_up_of_instances_uses_their_options_and_leaves_them_untouched(monkeypatch):
+    """An instance is warmed through a new filter with the same options; the instance keeps its buffers."""
+    box = filters.parse("box:ksize=31")
+    kernel = filters.parse("kernel:k=1 2 1 2 1; 0 0 0 0 0; -1 -2 -1 -2 -1; 0 0 1 0 0; 0.5 0 0 0 0")
+    frame = np.zeros((40, 30, 3), np.uint8)
+    box(frame)
+    before = dict(box._buffers)
+    called = []
+    real = filters.Filter.__call__
+    monkeypatch.setattr(filters.Filter, "__call__", lambda self, *a, **k: called.append(self) or real(self, *a, **k))
+    seconds = filters.warm_up([box, kernel, "edge"])
+    assert list(seconds) == ["box:ksize=31", kernel.spec, "edge"]
+    assert [f.spec for f in called] == list(seconds)
+    assert box not in called and kernel not in called
+    assert box._buffers.keys() == before.keys() and all(box._buffers[k] is v for k, v in before.items())
+
+
+PICKY = '''
+from filters import Filter, register_filter
+
+@register_filter("picky")
+class Picky(Filter):
+    def _apply(self, src, out):
+        raise ValueError("too small")
+'''
+
+
+def test_warm_up_in_background_never_raises(tmp_path):
+    """A filter failing on the warm-up frame is logged by spec; the thread ends normally."""
+    site = _site(tmp_path, """
+        [camfilters.filters]
+        picky = picky_plugin
+        """, {"picky_plugin": PICKY})
+    code = textwrap.dedent("""
+        import threading, filters
+        errors = []
+        threading.excepthook = lambda args: errors.append(args.exc_value)
+        thread = filters.warm_up_in_background(["picky", "identity"])
+        if thread is not None:
+            thread.join()
+        print("thread errors", errors)
+        """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(site), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "thread errors []" in proc.stdout
+    assert "warming up picky failed: ValueError: too small" in proc.stderr

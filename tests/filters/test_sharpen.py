@@ -16,15 +16,11 @@ from hypothesis import strategies as st
 
 import filters
 from camfilters.bench import recipes
+from helpers import max_diff
 from filters import ParameterError
 
 B101 = cv2.BORDER_REFLECT_101
 TINY = [(1, 1), (1, 7), (7, 1), (7, 3), (2, 2)]
-
-
-def max_diff(a: np.ndarray, b: np.ndarray) -> int:
-    assert a.shape == b.shape and a.dtype == b.dtype == np.uint8
-    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
 
 
 def cv_sharpen(src: np.ndarray, amount: float = 1.0, ksize: int = 5, sigma: float = 0.0) -> np.ndarray:
