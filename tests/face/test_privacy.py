@@ -14,6 +14,7 @@ import pytest
 from camfilters.errors import ParameterError
 from camfilters.face.lenses import FaceBlurLens, FacePixelateLens, Scene, head_region, parse_lens
 from camfilters.face.tracking import Face
+
 from clips import DEFAULT_TRACKS, background, compose, is_covered
 
 SIZE = (1280, 720)
