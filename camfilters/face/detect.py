@@ -77,10 +77,15 @@ def nms(detections: list[Detection], iou: float = 0.3) -> list[Detection]:
 
 
 class BlazeFace:
-    """One MediaPipe FaceDetector task (IMAGE mode: every image on its own) on RGB images."""
+    """One MediaPipe FaceDetector task (IMAGE mode: every image on its own) on RGB images.
+
+    Raises ValueError when ``model_path`` is a model of another kind (it is tried on a blank image).
+    """
 
     def __init__(self, model_path: str, *, min_score: float = 0.6) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
+
+        from camfilters.capture import _quiet_opencv as quiet_stderr  # fd 2 silenced, the one copy of that
 
         options = vision.FaceDetectorOptions(
             base_options=BaseOptions(model_asset_path=str(model_path)),
@@ -88,15 +93,15 @@ class BlazeFace:
             min_detection_confidence=min_score,
             min_suppression_threshold=0.3,
         )
-        self._task = vision.FaceDetector.create_from_options(options)
-        try:  # another .tflite loads, then fails on its first image: find out now, not mid-video
-            self.detect(np.zeros((64, 64, 3), np.uint8))
-        except RuntimeError:
-            with contextlib.suppress(RuntimeError):  # the failed graph fails to close too
-                self._task.close()
-            self._task = None
-            raise ValueError("it is not a face detector (its outputs are not a BlazeFace detector's); "
-                             "give a MediaPipe face detector .tflite") from None
+        with quiet_stderr():  # LiteRT prints a "Sparsity tensors" warning per tensor of this sparse model
+            self._task = vision.FaceDetector.create_from_options(options)
+            try:  # another kind of model loads too, and fails only on its first image
+                self.detect(np.zeros((64, 64, 3), np.uint8))
+            except RuntimeError:
+                with contextlib.suppress(RuntimeError):  # the failed graph fails to close too
+                    self.close()
+                self._task = None
+                raise ValueError("not a MediaPipe face detector model (BlazeFace .tflite)") from None
 
     def detect(self, rgb: np.ndarray, origin: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> list[Detection]:
         """Faces in ``rgb`` ((h, w, 3) uint8 RGB), mapped to the frame as ``origin + scale * (x, y)``."""

@@ -67,11 +67,11 @@ class Scene:
         self._hulls: dict[int, tuple[tuple[slice, slice], np.ndarray] | None] = {}
 
     def face_region(self, face: Face, shape: tuple[int, ...]) -> tuple[tuple[slice, slice], np.ndarray] | None:
-        """(ROI slices, ``(h, w) float32`` alpha) of ``face``'s feathered convex hull, or None if off-frame."""
+        """(ROI slices, ``(h, w) float32`` alpha) of ``face``'s feathered convex hull, or None if off-frame
+        or without landmarks."""
+        if face.landmarks is None:
+            return None
         if face.track_id not in self._hulls:
-            if face.landmarks is None:
-                self._hulls[face.track_id] = _ellipse_region(face.box, shape)
-                return self._hulls[face.track_id]
             xy = face.landmarks[:, :2]
             feather = max(1.0, 0.03 * face.width)
             roi = _box(xy, 3.0 * feather + 2.0, shape)
@@ -90,27 +90,12 @@ class Scene:
         return [face for face in self.faces if face.landmarks is not None]
 
 
-def _ellipse_region(box: tuple[float, float, float, float],
-                    shape: tuple[int, ...]) -> tuple[tuple[slice, slice], np.ndarray] | None:
-    """(ROI slices, ``(h, w) float32`` alpha) of the feathered ellipse inscribed in ``box`` (x, y, w, h px)."""
-    x, y, w, h = box
-    feather = max(1.0, 0.03 * w)
-    roi = _box(np.array([[x, y], [x + w, y + h]], np.float32), 3.0 * feather + 2.0, shape)
-    if roi is None:
-        return None
-    alpha = np.zeros((roi[0].stop - roi[0].start, roi[1].stop - roi[1].start), np.float32)
-    centre = _fixed(np.array([x + w / 2 - roi[1].start, y + h / 2 - roi[0].start], np.float32))
-    axes = _fixed(np.array([w / 2, h / 2], np.float32))
-    cv2.ellipse(alpha, tuple(map(int, centre)), tuple(map(int, axes)), 0, 0, 360, 1.0, -1, cv2.LINE_AA, _SHIFT)
-    return roi, cv2.GaussianBlur(alpha, (0, 0), feather)
-
-
 class Lens(Configurable):
     """Base of the lenses: validated keyword options (as filters have) and ``apply(frame, scene)``."""
 
     help: ClassVar[str] = ""
     needs_faces: ClassVar[bool] = True
-    needs_landmarks: ClassVar[bool] = True  # False: draws from face boxes (every face, detector only)
+    needs_landmarks: ClassVar[bool] = True  # False: draws from face boxes only (every face, from the detector)
     needs_mask: ClassVar[bool] = False
     needs_inner: ClassVar[bool] = False
 
@@ -298,7 +283,7 @@ class _PrivacyLens(Lens):
     one. Faces scored below ``threshold`` are left alone; held faces keep their last score.
     """
 
-    needs_landmarks = False  # draws from face boxes: every face the detector finds
+    needs_landmarks = False
     SOLID = (40, 40, 40)  # BGR fill of mode=solid
 
     @staticmethod

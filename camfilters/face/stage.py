@@ -132,7 +132,7 @@ class Analyzer:
                 found = self._detector.detect(image) if faces and self._detector is not None else []
                 if landmarks and self._finder is not None:
                     found = attach_landmarks(found, self._finder.find(image, rgb, ms))
-                result.faces = self.tracks.update(found, timestamp)
+                result.faces = self.tracks.update(found, timestamp, frame_size)
             if mask and self._segmenter is not None:
                 result.mask = self._segmenter.segment(rgb, ms)
         except (RuntimeError, ValueError) as exc:
@@ -316,7 +316,7 @@ class FaceStage:
             return source
         flags = {
             "faces": any(lens.needs_faces and not lens.needs_landmarks for lens in lenses),
-            "landmarks": any(lens.needs_landmarks for lens in lenses),
+            "landmarks": any(lens.needs_faces and lens.needs_landmarks for lens in lenses),
             "mask": any(lens.needs_mask for lens in lenses),
         }
         h, w = image.shape[:2]

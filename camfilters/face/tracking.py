@@ -106,6 +106,7 @@ class _Track:
         self.centre = det.centre
         self.size = np.array(det.box[2:], np.float32)
         self.velocity = np.zeros(2, np.float32)  # px/s
+        self.hits = 1  # detections so far
         self.t = t  # time of the last detection (s)
         self.score = det.score
         self.landmarks: np.ndarray | None = None
@@ -113,7 +114,9 @@ class _Track:
         self.landmark_filter = OneEuroFilter(min_cutoff, beta)
 
     def predict(self, t: float) -> np.ndarray:
-        """The centre (px) at time ``t`` (s), moving on at the last velocity."""
+        """The centre (px) at time ``t`` (s), moving on at the velocity once three detections measured it."""
+        if self.hits < 3:
+            return self.centre
         return self.centre + self.velocity * (t - self.t)
 
 
@@ -123,13 +126,14 @@ class FaceTracks:
     A detection continues the track whose centre, moved on at its velocity, is nearest
     (within ``max_jump`` times the larger of the two face widths); other detections start new
     tracks, with no limit on their number. A track missed by the detector is held for ``hold``
-    s after its last detection (its box moving at the track's velocity and dilated by
-    ``margin`` of its size on each side), then dropped. Boxes and landmarks are smoothed by
+    s after its last detection (its box moving at the track's velocity, at most ``max_speed``
+    face widths per second, and dilated by ``margin`` of its size on each side plus half the
+    distance moved), then dropped. Boxes and landmarks are smoothed by
     One Euro filters when ``smoothing``; a detection's landmarks (or None) become its face's.
     """
 
     def __init__(self, *, smoothing: bool = True, hold: float = 0.5, margin: float = 0.1, min_cutoff: float = 1.0,
-                 beta: float = 0.2, max_jump: float = 1.0, max_speed: float = 10.0) -> None:
+                 beta: float = 0.2, max_jump: float = 1.0, max_speed: float = 5.0) -> None:
         self.smoothing = smoothing
         self.hold = hold
         self.margin = margin
@@ -143,8 +147,11 @@ class FaceTracks:
     def __repr__(self) -> str:
         return f"FaceTracks(hold={self.hold}, margin={self.margin}, smoothing={self.smoothing})"
 
-    def update(self, detections: list[Detection], t: float) -> list[Face]:
-        """Update with the ``detections`` (frame px) of the frame taken at ``t`` (s); return every face."""
+    def update(self, detections: list[Detection], t: float, size: tuple[int, int] | None = None) -> list[Face]:
+        """Update with the ``detections`` (frame px) of the frame taken at ``t`` (s); return every face.
+
+        With the frame ``size`` (W, H), a held face whose box has moved wholly off the frame is dropped.
+        """
         tracks = self._tracks
         predicted = [track.predict(t) for track in tracks]
         pairs = sorted(
@@ -181,7 +188,13 @@ class FaceTracks:
         for j, track in enumerate(tracks):
             if j in used or t - track.t > self.hold + 1e-6:
                 continue
-            (cx, cy), (w, h) = predicted[j], track.size * (1.0 + 2.0 * self.margin)
+            # Dilated by the margin and by the distance moved since the last detection, so the box
+            # also covers the last place the face was seen should its motion have changed.
+            moved = np.abs(predicted[j] - track.centre)
+            (cx, cy), (w, h) = predicted[j], track.size * (1.0 + 2.0 * self.margin) + moved
+            if size is not None and not (cx + w / 2 > 0 and cx - w / 2 < size[0] and cy + h / 2 > 0
+                                         and cy - h / 2 < size[1]):
+                continue
             kept.append(track)
             faces.append(Face(track.track_id, (float(cx - w / 2), float(cy - h / 2), float(w), float(h)),
                               track.score, None, False, t))
@@ -198,6 +211,7 @@ class FaceTracks:
             speed = float(np.hypot(*velocity))
             track.velocity = (velocity * min(1.0, limit / speed) if speed > 0 else velocity).astype(np.float32)
         track.centre = det.centre
+        track.hits += 1
         track.t = t
 
     def _smoothed(self, track: _Track, det: Detection, t: float) -> Box4:

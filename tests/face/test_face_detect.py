@@ -141,7 +141,7 @@ def test_a_missed_face_is_held_and_follows_its_motion(make_stage, astronaut, cof
     ids = set()
     for i, (frame, box) in enumerate(moving_clip(astronaut, coffee, 16, occluded=hidden)):
         out = stage.process(frame, i / 30.0)
-        [face] = on(stage.faces, box) if i not in hidden else [f for f in stage.faces if f.width > 60]
+        [face] = on(stage.faces, box)
         ids.add(face.track_id)
         assert face.detected == (i not in hidden)
         x, y, w, h = box
@@ -217,8 +217,8 @@ def test_live_mode_never_draws_an_analysis_more_than_two_frames_old(make_stage, 
 
 def test_tracks_hold_predict_and_drop():
     """FaceTracks alone: a track missed for 0.3 s is held at its extrapolated place (velocity 300 px/s),
-    dilated by the margin; a detection there continues it; after the hold it is dropped."""
-    tracks = FaceTracks(smoothing=False, hold=0.5, margin=0.1)
+    dilated by the margin and the distance moved; a detection there continues it; after the hold it is dropped."""
+    tracks = FaceTracks(smoothing=False, hold=0.5, margin=0.1, max_speed=10.0)
     det = lambda x: Detection((x, 100.0, 40.0, 40.0), 0.9)  # noqa: E731
     for i in range(4):
         [face] = tracks.update([det(100.0 + 10.0 * i)], i / 30.0)
@@ -226,7 +226,7 @@ def test_tracks_hold_predict_and_drop():
     [face2] = held
     assert face2.track_id == face.track_id and not face2.detected and face2.landmarks is None
     assert np.allclose(face2.centroid, (130.0 + 20.0 + 300.0 * 0.3, 120.0), atol=1.0)
-    assert np.isclose(face2.width, 40.0 * 1.2)
+    assert np.isclose(face2.width, 40.0 * 1.2 + 300.0 * 0.3) and np.isclose(face2.box[3], 40.0 * 1.2)
     [back] = tracks.update([det(130.0 + 300.0 * 0.35)], 0.1 + 0.35)
     assert back.track_id == face.track_id and back.detected
     assert tracks.update([], 0.45 + 0.49) != [] and tracks.update([], 0.45 + 0.51) == []
@@ -282,3 +282,13 @@ def test_unchanged_tiles_keep_their_faces_and_changed_ones_are_searched(detector
     assert 0 < detector.searched < len(tile_grid((960, 540), 192))
     assert found(faces, (free[0] + fx, free[1] + fy, fw, fh))
     assert all(found(faces, box) for box in boxes)
+
+
+def test_a_held_face_that_moved_off_the_frame_is_dropped():
+    """A face leaving to the right at 600 px/s and missed from then on: held while its box still touches
+    the 640 px wide frame, dropped as soon as it has moved wholly off it (well before the hold ends)."""
+    tracks = FaceTracks(smoothing=False, hold=0.5, margin=0.0)
+    for i in range(4):
+        tracks.update([Detection((560.0 + 20.0 * i, 100.0, 40.0, 40.0), 0.9)], i / 30.0, (640, 480))
+    assert len(tracks.update([], 4 / 30.0, (640, 480))) == 1
+    assert tracks.update([], 10 / 30.0, (640, 480)) == []
