@@ -15,7 +15,7 @@ from .registry import available, filter_class, get, load_plugins, parse, registe
 from .warmup import warm_up, warm_up_in_background
 
 # Built-in filters register themselves on import, through the same path as plugins.
-from . import blur, cartoon, custom, edge, looks, lut, sharpen, sketch  # noqa: E402,F401  isort: skip
+from . import blur, cartoon, custom, edge, emboss, looks, lut, sharpen, sketch  # noqa: E402,F401  isort: skip
 
 __all__ = sorted([
     "CamfiltersError",
