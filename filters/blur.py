@@ -51,7 +51,7 @@ class GaussianFilter(Filter):
     def __init__(self, **options) -> None:
         super().__init__(**options)
         taps = gaussian_taps(self.ksize, self.sigma)
-        self._ky, self._kx = taps.astype(np.int32), taps.astype(np.float32)
+        self._ky, self._kx = taps.astype(np.uint16), taps.astype(np.float32)
 
     def _gaussian_args(self, height: int, width: int, channels: int) -> tuple:
         """``(rowmap, colmap, ky, kx, pbuf, hbuf)`` for the ``gaussian`` family of kernels."""
