@@ -1,6 +1,6 @@
 """Run the camfilters benchmark from a checkout: ``python benchmarks/bench.py [--quick] [--json out.json]``.
 
-The same as ``camfilters bench``; see ``--help`` and `camfilters.bench`.
+The same as ``camfilters bench``; see ``--help`` and the `camfilters.bench` package.
 """
 
 import argparse
@@ -10,16 +10,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from camfilters import bench  # noqa: E402
+from camfilters.bench.options import configure_parser  # noqa: E402
+from camfilters.bench.run import main  # noqa: E402
 from camfilters.errors import CamfiltersError  # noqa: E402
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="bench.py")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    bench.configure_parser(parser)
+    configure_parser(parser)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="bench: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="bench: %(message)s")
     try:
-        sys.exit(bench.main(args))
+        sys.exit(main(args))
     except CamfiltersError as exc:
         sys.exit(f"bench: error: {exc}")

@@ -1,7 +1,7 @@
 """How fast is ``filters.correlate``: against the textbook Python loop and against OpenCV.
 
 Run ``python benchmarks/naive_loop.py`` (numbers vary with machine load; medians of
-alternating repeats). The naive loop itself lives in `camfilters.bench`, which
+alternating repeats). The naive loop itself lives in `camfilters.bench.naive`, which
 ``camfilters bench`` reports from too.
 """
 
@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 import filters
-from camfilters.bench import bench_naive
+from camfilters.bench.naive import bench_naive
 
 
 def _timed(fn: Callable[[], object]) -> float:

@@ -35,3 +35,18 @@ def positive(kind: type) -> Callable[[str], Any]:
         return value
 
     return convert
+
+
+def between(kind: type, low: float, high: float, unit: str = "") -> Callable[[str], Any]:
+    """A converter to ``kind`` (int or float) that accepts only ``low <= value <= high`` (so never NaN or inf)."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a number from {low:g} to {high:g}{unit}, got {text!r}")
+        return value
+
+    return convert

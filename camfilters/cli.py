@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .argtypes import frame_size, positive
-from .errors import CamfiltersError, exit_code
+from .errors import CamfiltersError, ParameterError, exit_code
 from .hotkeys import HOTKEYS
 from .opencv_check import opencv_problem
 
@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
     render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC")
     render.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    render.add_argument("--lens", dest="lenses", action="append", default=[], metavar="SPEC",
+                        help="face lens, e.g. face-blur or face-pixelate:scale=1.5 (repeatable; every frame "
+                             "is analysed; face extra)")
+    render.add_argument("--face-model", metavar="PATH", help="MediaPipe face_landmarker.task to use")
+    render.add_argument("--segmentation-model", metavar="PATH", help="MediaPipe selfie segmentation .tflite to use")
+    render.add_argument("--faces-csv", type=Path, metavar="PATH",
+                        help="also write every face found: frame, time, id, box, score (needs a face --lens)")
 
     sub.add_parser("list", help="filters and lenses with their options and defaults")
     sub.add_parser("devices", help="cameras found, with their resolution")
@@ -101,16 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="speed: filters vs OpenCV, the live loop, JIT start-up",
                            description="Measure every filter against its OpenCV equivalent (same run, alternating), "
                                        "the live loop with recording, and JIT start-up; print a table or JSON.")
-    from . import bench as bench_module
+    from .bench.options import configure_parser  # the options only: the benchmark loads when it runs
 
-    bench_module.configure_parser(bench)
+    configure_parser(bench)
     return parser
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from . import bench
+    from .bench.run import main
 
-    return bench.main(args)
+    return main(args)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -133,11 +140,34 @@ def _run(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline, stage_from_spec
-    from .render import render
+    from .errors import ExitCode
+    from .render import RenderInterrupted, render
 
     pipeline = Pipeline([stage_from_spec(s) for s in args.filters])
-    result = render(args.input, args.output, pipeline.process, progress=args.progress, overwrite=args.overwrite)
-    log.warning("wrote %s (%d frames)", args.output, result.frames)
+    try:
+        if not args.lenses:
+            for option, value in (("--faces-csv", args.faces_csv), ("--face-model", args.face_model),
+                                  ("--segmentation-model", args.segmentation_model)):
+                if value is not None:
+                    raise ParameterError(f"{option} needs a --lens, e.g. --lens face-blur")
+            result = render(args.input, args.output, pipeline.process, progress=args.progress,
+                            overwrite=args.overwrite)
+            log.warning("wrote %s (%d frames)", args.output, result.frames)
+            return 0
+        from .face.offline import OfflineLenses
+
+        if args.faces_csv is not None and args.faces_csv.resolve() in (args.input.resolve(), args.output.resolve()):
+            raise ParameterError(f"--faces-csv {args.faces_csv} must be another file than the input and the output")
+        with OfflineLenses(args.lenses, pipeline if args.filters else None, face_model=args.face_model,
+                           segmentation_model=args.segmentation_model, faces_csv=args.faces_csv,
+                           overwrite=args.overwrite) as lenses:
+            result = render(args.input, args.output, lenses.process, progress=args.progress,
+                            overwrite=args.overwrite)
+    except RenderInterrupted as exc:  # one line naming the partial file, instead of a bare "stopped"
+        log.warning("%s", exc)
+        return ExitCode.INTERRUPTED
+    log.warning("wrote %s (%d frames)%s", args.output, result.frames,
+                f" and {args.faces_csv} ({lenses.csv.rows} faces)" if lenses.csv is not None else "")
     return 0
 
 

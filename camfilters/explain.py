@@ -9,18 +9,7 @@ import numpy as np
 
 import filters
 
-from .errors import ParameterError, RecordingError
-
-
-def parse_matrix(text: str, what: str) -> np.ndarray:
-    """``"1 2 3; 4 5 6"`` -> a (2, 3) float32 array; rows by ``;``, numbers by spaces."""
-    try:
-        rows = [[float(v) for v in row.replace(",", " ").split()] for row in text.split(";") if row.strip()]
-    except ValueError:
-        raise ParameterError(f"{what} must be numbers with rows separated by ';', got {text!r}") from None
-    if not rows or len({len(r) for r in rows}) != 1 or not rows[0]:
-        raise ParameterError(f"{what} must be a non-empty matrix with equal-length rows, got {text!r}")
-    return np.array(rows, np.float32)
+from .errors import RecordingError
 
 
 def _fmt(v: float) -> str:
@@ -36,8 +25,8 @@ def table(m: np.ndarray) -> str:
 
 def explain(input_text: str, kernel_text: str, picture: Path | None = None) -> str:
     """Tables of input, kernel and their "valid" correlation, plus how ``out[0, 0]`` is formed."""
-    src = parse_matrix(input_text, "--input")
-    kernel = parse_matrix(kernel_text, "--kernel")
+    src = filters.parse_matrix(input_text, "--input").astype(np.float32)
+    kernel = filters.parse_matrix(kernel_text, "--kernel").astype(np.float32)
     out = filters.correlate(src, kernel, mode="valid")
     kh, kw = kernel.shape
     terms = " + ".join(f"{_fmt(src[i, j])}*{_fmt(kernel[i, j])}" for i in range(kh) for j in range(kw))

@@ -179,7 +179,9 @@ class LiveSession:
     def _stop_recording(self) -> None:
         if self.recorder is not None:
             recorder, self.recorder = self.recorder, None
-            recorder.close()
+            recorder.close()  # raises the failure (one line naming what was kept) unless write() already did
+            if recorder.failed:  # write() raised it, and that ends the run: never "saved" for a failed file
+                return
             self.stats.frames_recorded += recorder.frames_written
             log.warning("saved %s (%d frames)", recorder.path, recorder.frames_written)
 

@@ -3,16 +3,27 @@
 Output formats by extension (see `FORMATS`): ``.mp4`` and ``.mov`` hold H.264
 (libx264, yuv420p, ``+faststart`` so players can start before the end is loaded),
 ``.mkv`` holds H.264 too, ``.webm`` holds VP9. yuv420p needs an even width and
-height: an odd frame loses its last column and/or row (cropped, never scaled).
-Colours are converted with OpenCV's BT.601 limited-range ("TV") BGR to I420
-conversion and tagged as such (``smpte170m``, ``tv``) in the stream.
+height: an odd frame loses its last column and/or row (cropped on purpose, never
+scaled or padded). Colours are converted with OpenCV's BT.601 limited-range
+("TV") BGR to I420 conversion and tagged as such (``smpte170m``, ``tv``).
 
-A file is only playable once `Recorder.close` has finalised it (for MP4/MOV that
-writes the index, the ``moov`` atom). Run the recorder in a ``with`` block, or
-close it in ``finally``, and turn SIGTERM into `KeyboardInterrupt` with
-`interrupt_on_sigterm` so that a terminated app still closes it. SIGKILL
-cannot be caught: an MP4 killed that way is unplayable, an MKV keeps the frames
-written so far.
+Live recordings (`Recorder`) are crash-safe: whatever ends the process (SIGKILL,
+an abort, a power cut) the file keeps every frame up to about the last second.
+The encoder makes a keyframe at least every second; an MP4/MOV is written
+fragmented (a ``moof``/``mdat`` pair per keyframe, each playable on its own) and
+Matroska/WebM gets a cluster per second; every packet goes straight to the file,
+and the file is synced to the disk about once a second. A clean close turns a
+fragmented MP4/MOV into a regular fast-start one (packets copied, not re-encoded:
+written to a hidden temporary file beside it, then renamed over it), as OBS's
+hybrid MP4 does; if that fails (e.g. the disk is full) the fragmented file, which
+plays, is kept and a warning says so. When a write fails (a full disk), nothing
+more is fed to the muxer, the file is cut back to its last complete fragment or
+cluster, and the error names what was kept. `camfilters.render` writes plain
+(non-fragmented) files, as its output only counts once complete.
+
+Closing still matters for the last second and the fast-start layout: run the
+recorder in a ``with`` block, or close it in ``finally``, and turn SIGTERM and
+SIGHUP into `KeyboardInterrupt` with `interrupt_on_sigterm`.
 """
 
 from __future__ import annotations
@@ -22,13 +33,17 @@ import collections
 import contextlib
 import logging
 import math
+import errno
 import os
 import signal
+import stat
+import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import av
 import cv2
@@ -61,22 +76,37 @@ class OutputFormat:
     time_base: Fraction  # of the video stream; Matroska stores milliseconds
     video_options: dict[str, str] = field(default_factory=dict)
     container_options: dict[str, str] = field(default_factory=dict)
+    crash_safe_options: dict[str, str] = field(default_factory=dict)  # instead of container_options, when crash-safe
+
+    @property
+    def fragmented(self) -> bool:
+        """Whether a crash-safe file is a fragmented MP4/MOV, rewritten as a regular one on close."""
+        return self.container in ("mp4", "mov")
 
 
 _X264 = {"crf": "23"}
 _FASTSTART = {"movflags": "+faststart"}
+# Crash-safe: a fragment per keyframe (empty_moov: the header holds no samples) or a cluster per second,
+# and flush_packets so each packet reaches the file at once instead of waiting in FFmpeg's I/O buffer.
+_FRAGMENTED = {"movflags": "+frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
+_CLUSTERED = {"cluster_time_limit": "1000", "flush_packets": "1"}  # milliseconds
 FORMATS: dict[str, OutputFormat] = {
-    ".mkv": OutputFormat("matroska", "libx264", "aac", Fraction(1, 1000), _X264),
-    ".mov": OutputFormat("mov", "libx264", "aac", Fraction(1, 90000), _X264, _FASTSTART),
-    ".mp4": OutputFormat("mp4", "libx264", "aac", Fraction(1, 90000), _X264, _FASTSTART),
+    ".mkv": OutputFormat("matroska", "libx264", "aac", Fraction(1, 1000), _X264, {}, _CLUSTERED),
+    ".mov": OutputFormat("mov", "libx264", "aac", Fraction(1, 90000), _X264, _FASTSTART, _FRAGMENTED),
+    ".mp4": OutputFormat("mp4", "libx264", "aac", Fraction(1, 90000), _X264, _FASTSTART, _FRAGMENTED),
     ".webm": OutputFormat(
         "webm",
         "libvpx-vp9",
         "libopus",
         Fraction(1, 1000),
         {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"},
+        {},
+        _CLUSTERED,
     ),
 }
+#: Seconds of a crash-safe recording that a kill may lose: the longest time between keyframes,
+#: and between syncs of the file to the disk.
+CRASH_SAFE_INTERVAL_S = 1.0
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 _PREALLOCATED = 4  # frame buffers made up front; enough while the encoder keeps up
 # libx264 speed preset. CPU per 1280x720 frame measured on a busy 2-core machine: ultrafast 6-9 ms,
@@ -126,7 +156,14 @@ class VideoOutput:
 
     The building block of `Recorder` and `camfilters.render`: frames go in as
     ``(H, W, 3) uint8 BGR`` with a pts in ``time_base`` units. All streams must be
-    added before the first `encode`.
+    added before the first `encode`; mux other streams' packets with `mux`.
+
+    ``crash_safe`` (what `Recorder` uses) writes the file so that a killed process
+    leaves it playable up to about the last second (see the module docstring); `close`
+    then rewrites a fragmented MP4/MOV as a regular fast-start one. Without it
+    (`camfilters.render`) the file is plain and only playable once closed.
+    After a failed write, ``failed`` is true and the muxer is never called again
+    (FFmpeg may crash writing into a file whose header failed).
     """
 
     def __init__(
@@ -137,6 +174,7 @@ class VideoOutput:
         *,
         time_base: Fraction | None = None,
         preset: str = DEFAULT_PRESET,
+        crash_safe: bool = False,
     ) -> None:
         if preset not in X264_PRESETS:
             raise ParameterError(f"preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
@@ -144,13 +182,14 @@ class VideoOutput:
         self.format = FORMATS[path.suffix.lower()]
         self.width, self.height = size[0] - size[0] % 2, size[1] - size[1] % 2  # yuv420p needs even sides
         self.time_base = time_base or self.format.time_base
+        self.crash_safe = crash_safe
+        self.failed = False
         options = dict(self.format.video_options)
         if self.format.video_codec == "libx264":
             options["preset"] = preset
+        container_options = self.format.crash_safe_options if crash_safe else self.format.container_options
         try:
-            self.container = av.open(
-                str(path), "w", format=self.format.container, options=self.format.container_options
-            )
+            self.container = av.open(str(path), "w", format=self.format.container, options=container_options)
         except (OSError, av.FFmpegError) as exc:
             raise RecordingError(f"cannot write {path}: {exc}") from exc
         try:
@@ -162,28 +201,216 @@ class VideoOutput:
             ctx.colorspace = 6  # AVCOL_SPC_SMPTE170M: BT.601, as cv2.COLOR_BGR2YUV_I420 computes
             ctx.color_range = 1  # AVCOL_RANGE_MPEG: limited ("TV") range
             ctx.thread_count = 0  # FFmpeg picks from the core count
+            if crash_safe:  # a keyframe at least every nominal second; encode() forces one per second of pts too
+                ctx.gop_size = max(1, math.floor(rate * Fraction(CRASH_SAFE_INTERVAL_S)))
         except BaseException:
             self.container.close()
             raise
         self.stream = stream
+        self._yuv = np.empty((self.height * 3 // 2, self.width), np.uint8)  # I420: Y, then U, then V, packed
+        self._key_ticks = max(1, round(Fraction(CRASH_SAFE_INTERVAL_S) / self.time_base))
+        self._next_key = 0  # pts from which the next frame is made a keyframe
+        self._sync_fd: int | None = None
+        self._next_sync = 0.0  # time.monotonic() of the next sync to the disk
 
     def encode(self, image: np.ndarray, pts: int, duration: int) -> None:
         """Encode and mux one ``(H, W, 3) uint8 BGR`` frame (cropped to the even size)."""
         image = image[: self.height, : self.width]
-        yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)  # new array: FFmpeg may keep a reference
-        frame = av.VideoFrame.from_numpy_buffer(yuv, format="yuv420p")
+        cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420, dst=self._yuv)
+        # from_ndarray copies the planes into a new frame at the right offsets for any even height
+        # (from_numpy_buffer would read a height that is not a multiple of 4 as 2 rows less: shifted chroma)
+        frame = av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
         frame.pts, frame.duration, frame.time_base = pts, duration, self.time_base
-        self.container.mux(self.stream.encode(frame))
+        if self.crash_safe and pts >= self._next_key:
+            frame.pict_type = av.video.frame.PictureType.I
+            self._next_key = pts + self._key_ticks
+        self.mux(self.stream.encode(frame))
+        if self.crash_safe and time.monotonic() >= self._next_sync:
+            self._sync()
+
+    def mux(self, packets: av.Packet | list[av.Packet]) -> None:
+        """Write ``packets`` to the file; once this has failed, `RecordingError` without touching the muxer."""
+        if self.failed:
+            raise RecordingError(f"cannot write {self.path}: an earlier write failed")
+        try:
+            self.container.mux(packets)
+        except Exception:
+            self.failed = True
+            raise
+
+    def _sync(self) -> None:
+        """Push the file's data to the disk, so a power cut keeps it (any descriptor of the file will do)."""
+        try:
+            if self._sync_fd is None:
+                if not self.path.exists():  # the muxer writes (and creates) the file with the first packet
+                    return
+                self._sync_fd = os.open(self.path, os.O_RDONLY)
+            self._next_sync = time.monotonic() + CRASH_SAFE_INTERVAL_S
+            getattr(os, "fdatasync", os.fsync)(self._sync_fd)
+        except OSError:
+            self.failed = True
+            raise
 
     def close(self) -> None:
-        """Flush the encoder and finalise the file; closes the file even if flushing fails."""
+        """Flush the encoder and finalise the file; closes the file even if flushing fails. Idempotent.
+
+        After a failed write nothing more is written, and a crash-safe file is cut back to
+        its last complete fragment or cluster. A crash-safe MP4/MOV is then rewritten as a
+        regular fast-start file; if that fails it stays fragmented (it plays) and a
+        warning says so.
+        """
         if not self.container:
             return
         try:
-            self.container.mux(self.stream.encode(None))
+            if not self.failed:
+                self.mux(self.stream.encode(None))
         finally:
             container, self.container = self.container, None
+            self._finish(container)
+        if self.crash_safe and self.format.fragmented and not self.failed:
+            try:
+                _rewrite_faststart(self.path, self.format.container)
+            except (OSError, av.FFmpegError) as exc:
+                log.warning("kept %s as a fragmented %s, which plays; making it a regular one failed: %s",
+                            self.path, self.format.container.upper(), _reason(exc))
+
+    def _finish(self, container: av.container.OutputContainer) -> None:
+        """Write the trailer and close; after a failed write, cut a crash-safe file back to what plays."""
+        try:
             container.close()
+        except (OSError, av.FFmpegError) as exc:
+            if not self.failed:
+                self.failed = True
+                raise
+            log.debug("finalising %s after a failed write: %s", self.path, exc)
+        finally:
+            if self._sync_fd is not None:
+                os.close(self._sync_fd)
+                self._sync_fd = None
+            if self.failed and self.crash_safe:
+                _cut_to_complete(self.path, self.format.container)
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _rewrite_faststart(path: Path, muxer: str) -> None:
+    """Rewrite the fragmented MP4/MOV at ``path`` as a regular one with its index first (packets copied).
+
+    Written to a hidden temporary file in the same folder, synced, then renamed over
+    ``path``: until the rename ``path`` is untouched, so any failure keeps the fragmented file.
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        os.chmod(temp, stat.S_IMODE(path.stat().st_mode))  # mkstemp makes it private; keep the recording's mode
+        with av.open(str(path)) as source, av.open(name, "w", format=muxer, options=_FASTSTART) as target:
+            streams = {}
+            for stream in source.streams:
+                streams[stream.index] = target.add_stream_from_template(stream)
+                streams[stream.index].time_base = stream.time_base
+            # With B-frames the fragmenter delays every pts (it cannot write an edit list); undo that by
+            # starting each stream at its first packet's pts (a keyframe: the earliest); the muxer adds the edit list.
+            offsets: dict[int, int] = {}
+            for packet in source.demux():
+                if packet.dts is None:  # the end-of-stream marker
+                    continue
+                offset = offsets.setdefault(packet.stream.index, packet.pts)
+                packet.pts, packet.dts = packet.pts - offset, packet.dts - offset
+                packet.stream = streams[packet.stream.index]
+                target.mux(packet)
+        _fsync(temp)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync(path.parent)  # the rename itself
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _cut_to_complete(path: Path, muxer: str) -> None:
+    """Truncate a crash-safe file after its last complete MP4 fragment or Matroska element (a cluster)."""
+    try:
+        with open(path, "r+b") as file:
+            length = os.fstat(file.fileno()).st_size
+            keep = _complete_mp4(file, length) if muxer in ("mp4", "mov") else _complete_matroska(file, length)
+            if keep < length:
+                file.truncate(keep)
+                log.debug("cut %s from %d to %d bytes, after its last complete part", path, length, keep)
+    except OSError as exc:
+        log.debug("could not cut %s back to its complete part: %s", path, exc)
+
+
+def _complete_mp4(file: BinaryIO, length: int) -> int:
+    """Bytes of top-level MP4 boxes that are complete, not counting a ``moof`` whose ``mdat`` is not."""
+    pos = keep = 0
+    while pos + 8 <= length:
+        file.seek(pos)
+        head = file.read(16)
+        size = int.from_bytes(head[:4], "big")
+        if size == 1 and len(head) == 16:  # 64-bit size
+            size = int.from_bytes(head[8:16], "big")
+        if size < 8 or pos + size > length:
+            break
+        pos += size
+        if head[4:8] != b"moof":
+            keep = pos
+    return keep
+
+
+def _complete_matroska(file: BinaryIO, length: int) -> int:
+    """Bytes of Matroska up to the end of the last complete element inside the Segment (0 if none)."""
+    file.seek(0)
+    head = file.read(64)
+    header = _ebml_element(head, 0)  # the EBML header
+    if header is None or header[0] != 0x1A45DFA3:
+        return 0
+    segment = _ebml_element(head, header[2])
+    if segment is None or segment[0] != 0x18538067:
+        return 0
+    pos = keep = segment[1]  # the Segment's first child
+    while pos < length:
+        file.seek(pos)
+        child = _ebml_element(file.read(16), 0)
+        if child is None or child[2] is None or pos + child[2] > length:
+            break
+        pos = keep = pos + child[2]
+    return keep
+
+
+def _ebml_element(data: bytes, pos: int) -> tuple[int, int, int | None] | None:
+    """(id, offset of its data, offset of its end or None if its size is unknown) of the element at ``pos``."""
+    ident = _ebml_vint(data, pos)
+    if ident is None:
+        return None
+    size = _ebml_vint(data, ident[1])
+    if size is None:
+        return None
+    width = ident[1] - pos
+    element_id = int.from_bytes(data[pos : pos + width], "big")
+    start = size[1]
+    unknown = size[0] == (1 << (7 * (size[1] - ident[1]))) - 1  # all ones
+    return element_id, start, None if unknown else start + size[0]
+
+
+def _ebml_vint(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(value without its length marker, offset after it) of the EBML variable-size integer at ``pos``."""
+    if pos >= len(data) or data[pos] == 0:
+        return None
+    width = 9 - data[pos].bit_length()
+    if pos + width > len(data):
+        return None
+    value = int.from_bytes(data[pos : pos + width], "big") & ((1 << (7 * width)) - 1)
+    return value, pos + width
 
 
 class Recorder:
@@ -204,9 +431,15 @@ class Recorder:
     registered to run at interpreter exit.
 
     ``frames_written`` counts frames accepted by `write` (all of them are in the
-    file after `close`), ``frames_encoded`` those the writer thread has encoded;
-    the difference is the backlog. The file is created with the first frame: a
-    recording closed before any frame leaves none.
+    file after a successful `close`), ``frames_encoded`` those the writer thread has
+    encoded; the difference is the backlog. The file is created with the first frame:
+    a recording closed before any frame leaves none.
+
+    The file is crash-safe (see the module docstring). When writing fails, e.g. on a
+    full disk, the writer stops feeding the muxer, cuts the file back to what plays,
+    and the `RecordingError` (one line) says what was kept: "disk full (/mnt) while
+    recording /mnt/a.mp4: kept 57 frames (1.9 s); free space and record again". A
+    file that kept no frame is removed. ``failed`` is then true.
     """
 
     def __init__(
@@ -229,7 +462,8 @@ class Recorder:
         self.path = check_output_path(path, overwrite=overwrite)
         self.size = (width, height)
         self.fps = float(fps)
-        self._output = VideoOutput(self.path, self.size, Fraction(fps).limit_denominator(1001), preset=preset)
+        rate = Fraction(fps).limit_denominator(1001)
+        self._output = VideoOutput(self.path, self.size, rate, preset=preset, crash_safe=True)
         self._time_base = self._output.time_base
         self._frame_ticks = max(1, round(1 / (self.fps * self._time_base)))
         ew, eh = self._output.width, self._output.height
@@ -242,8 +476,9 @@ class Recorder:
         self._queue: collections.deque[tuple[np.ndarray, float]] = collections.deque()
         self._closing = False
         self._closed = False
-        self._error: BaseException | None = None
+        self._error: RecordingError | None = None  # set by the writer thread once the file is finalised
         self._error_raised = False
+        self._failing = False  # the writer thread hit an error (set before _error)
         self._warned_full = False
         self.frames_written = 0
         self.frames_encoded = 0
@@ -308,6 +543,11 @@ class Recorder:
                 self._inflight -= 1
                 self._cond.notify_all()
 
+    @property
+    def failed(self) -> bool:
+        """Whether writing failed; the file then holds only the frames the error message names."""
+        return self._error is not None
+
     def _new_buffer(self) -> np.ndarray:
         buffer = np.empty((self._output.height, self._output.width, 3), np.uint8)
         buffer.fill(0)  # touch the pages now rather than in the first write()
@@ -345,7 +585,7 @@ class Recorder:
         """Raise the writer thread's error: always (write), or if no call has raised it yet (close)."""
         if self._error is not None and (always or not self._error_raised):
             self._error_raised = True
-            raise RecordingError(f"recording to {self.path} failed: {self._error}") from self._error
+            raise self._error
 
     def _run(self) -> None:
         """The writer thread: encode queued frames in order until closed and drained, then finalise."""
@@ -359,7 +599,7 @@ class Recorder:
                 if not self._queue:
                     break
                 buffer, timestamp = self._queue.popleft()
-            if self._error is None:
+            if not self._failing:
                 if first is None:
                     first = timestamp
                 pts = max(round((timestamp - first) / self._time_base), last_pts + 1)
@@ -369,33 +609,92 @@ class Recorder:
                     self._output.encode(buffer, pts, duration)
                     self.frames_encoded += 1
                 except BaseException as exc:  # noqa: BLE001 - reported by write()/close()
-                    log.debug("recording to %s failed: %s", self.path, exc)
-                    self._error = exc
+                    self._fail(exc)
                 last_pts = pts
             with self._cond:
                 self._free.append(buffer)
                 self._cond.notify_all()
+        if not self._failing:
+            try:
+                self._output.close()
+            except BaseException as exc:  # noqa: BLE001 - reported by close()
+                self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        """Stop encoding, finalise what the file holds, and publish one error line saying what was kept."""
+        log.debug("recording to %s failed: %r", self.path, exc)
+        self._failing = True
         try:
-            self._output.close()
-        except BaseException as exc:  # noqa: BLE001 - reported by close()
-            log.debug("finalising %s failed: %s", self.path, exc)
-            with self._cond:
-                self._error = self._error or exc
+            self._output.close()  # writes nothing more after a failed write; cuts the file back to what plays
+        except BaseException as again:  # noqa: BLE001 - the first error is the one reported
+            log.debug("finalising %s after the failure: %r", self.path, again)
+        frames, seconds = _frames_in(self.path)
+        if frames:
+            kept = f"kept {frames} frame{'s' if frames > 1 else ''} ({seconds:.1f} s)"
+        else:
+            kept = "nothing could be kept"
+            self.path.unlink(missing_ok=True)
+        if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+            message = f"disk full ({_mount_point(self.path)}) while recording {self.path}: {kept}; " \
+                      "free space and record again"
+        else:
+            message = f"recording to {self.path} failed: {_reason(exc)}; {kept}"
+        error = RecordingError(message)
+        error.__cause__ = exc
+        with self._cond:
+            self._error = error
+            self._cond.notify_all()
+
+
+def _frames_in(path: Path) -> tuple[int, float]:
+    """(video frames, seconds from the first frame's start to the last one's end) that ``path`` holds.
+
+    Read from the packets, without decoding; (0, 0.0) if the file does not open.
+    """
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            frames, start, end = 0, None, 0
+            for packet in container.demux(stream):
+                if packet.pts is None:
+                    continue
+                frames += 1
+                start = packet.pts if start is None else min(start, packet.pts)
+                end = max(end, packet.pts + (packet.duration or 0))
+    except (OSError, av.FFmpegError, IndexError):
+        return 0, 0.0
+    return frames, float((end - start) * stream.time_base) if frames else 0.0
+
+
+def _mount_point(path: Path) -> Path:
+    """The mount point of the file system holding ``path`` (its folder must exist)."""
+    folder = path.resolve().parent
+    while not os.path.ismount(folder):
+        folder = folder.parent
+    return folder
 
 
 @contextlib.contextmanager
 def interrupt_on_sigterm() -> Iterator[None]:
-    """Within the block, SIGTERM raises `KeyboardInterrupt` in the main thread, as Ctrl-C does.
+    """Within the block, SIGTERM and SIGHUP raise `KeyboardInterrupt` in the main thread, as Ctrl-C does.
 
-    So ``finally`` blocks and ``with`` exits run (closing a `Recorder`) when the
-    app is terminated. Call from the main thread; the old handler is restored after.
+    So ``finally`` blocks and ``with`` exits run (closing a `Recorder`) when the app
+    is terminated or its terminal closes (one warning names the signal). Call from
+    the main thread; the old handlers are restored after.
     """
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+        name = signal.Signals(signum).name
+        log.warning("%s: finishing the files and stopping", _SIGNALS[name])
+        raise KeyboardInterrupt(f"signal {name}")
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for name in _SIGNALS if (sig := getattr(signal, name, None))}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+#: The signals `interrupt_on_sigterm` turns into `KeyboardInterrupt`, with what they mean.
+_SIGNALS = {"SIGTERM": "terminated (SIGTERM)", "SIGHUP": "the terminal hung up (SIGHUP)"}

@@ -1,20 +1,48 @@
-"""Filtering a video file into another, keeping its timing and audio.
+"""Filtering a video file into another, keeping its timing and audio, never losing a file.
 
 `render` runs three stages at once: a reader thread demuxes and decodes (FFmpeg's
 own decoder threads on top), the calling thread runs ``process`` on every frame,
 and a writer thread encodes and muxes. Each frame keeps the input's timestamp and
-duration, so the output has the same frame count, frame rate and duration. The
-first audio stream is copied packet for packet when the output container can hold
-its codec, else re-encoded (AAC, or Opus for ``.webm``). The output format follows
-its extension as for recording (`camfilters.recording.FORMATS`), odd sizes lose
-their last column/row.
+duration, so the output has the same frame count, frame rate and duration.
+
+- Rotation: a clip with a display rotation (phones: display matrix side data or
+  a ``rotate`` tag) is turned upright before ``process`` sees it, as ``run``
+  does, and the output carries no rotation.
+- Audio: the first audio stream is copied packet for packet when the output
+  container holds its codec well (MP4 only takes AAC, MP3, AC-3, E-AC-3 and
+  ALAC), else re-encoded (AAC, or Opus for ``.webm``).
+- Format: follows the output's extension as for recording
+  (`camfilters.recording.FORMATS`); odd sizes lose their last column/row.
+
+What happens to files:
+
+- The output is written to a hidden temporary file in the output's folder
+  (``.NAME.XXXXXXXX.tmp.EXT``) and renamed onto the output only when finalised.
+  On any failure (bad input, a ``process`` that raises, a write error, a full
+  disk) the temporary file is removed and an existing output keeps its bytes.
+- The output may not be the input, also not through a hard link, a symlink or a
+  bind mount (same device and inode), even with ``overwrite``.
+- Interrupted (Ctrl-C, or SIGTERM through `camfilters.recording.interrupt_on_sigterm`):
+  the frames done so far are finalised into ``OUT-partial.EXT`` beside the output
+  (``OUT-partial-2.EXT``, ... if taken; an existing output is never touched) and
+  `RenderInterrupted` names it. Nothing is kept when no frame was done.
+- A corrupt or truncated input is not a normal end: the frames decoded are kept
+  in the output, then `SourceError` says so (exit 3). With no frame at all, no
+  output. Detected: a decode error; an MP4/MOV with fewer samples than its sample
+  table; a stream ending over 0.25 s before its stated duration (Matroska/WebM
+  ``DURATION`` tags). Not detected: an AVI that lost its index with its tail.
+
+Inputs must be regular files at least 2x2 pixels (`SourceError` otherwise).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import queue
+import secrets
+import stat
 import sys
 import threading
 import time
@@ -31,13 +59,19 @@ from tqdm import tqdm
 from camfilters.errors import CamfiltersError, ParameterError, RecordingError, SourceError
 from camfilters.recording import DEFAULT_PRESET, VideoOutput, check_output_path
 
-__all__ = ["RenderResult", "render"]
+__all__ = ["RenderInterrupted", "RenderResult", "render"]
 
 log = logging.getLogger(__name__)
 
 Process = Callable[[np.ndarray, float], np.ndarray]
 _QUEUE_FRAMES = 4  # frames in flight between two stages
 _BT601 = {2, 5, 6}  # AVCOL_SPC_UNSPECIFIED, BT470BG, SMPTE170M: what cv2's I420 conversion assumes
+# Audio codecs copied into MP4 as they are; players expect these there (PCM and mu-law are QuickTime-only).
+_MP4_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac"})
+# Turning a frame upright, by its display rotation in degrees counter-clockwise (as FFmpeg reports it).
+_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+_MIN_SIDE = 2  # pixels: yuv420p holds no smaller picture
+_TRUNCATION_SLACK = 0.25  # seconds a stream may end before the duration its header states
 
 
 @dataclass(frozen=True)
@@ -50,6 +84,15 @@ class RenderResult:
     fps: Fraction  # the input's average frame rate, which the output keeps
     audio: str | None  # "copied", "re-encoded", or None when the input has no audio
     elapsed: float  # wall-clock seconds the render took
+    rotation: int = 0  # degrees counter-clockwise the frames were turned to be upright
+
+
+class RenderInterrupted(KeyboardInterrupt):
+    """A render stopped by Ctrl-C or SIGTERM; ``partial`` holds the ``frames`` done (None if none)."""
+
+    def __init__(self, message: str, partial: Path | None, frames: int) -> None:
+        super().__init__(message)
+        self.partial, self.frames = partial, frames
 
 
 class _Cancelled(Exception):
@@ -91,43 +134,88 @@ def render(
 ) -> RenderResult:
     """Write every frame of ``input_path`` through ``process(image, seconds) -> image`` to ``output_path``.
 
-    ``process`` gets ``(H, W, 3) uint8 BGR`` frames and their presentation time in
-    seconds (increasing) and must return a frame of the same shape; it may reuse
-    its output buffer. ``progress`` shows a tqdm bar on stderr; ``preset`` is the
-    libx264 speed preset. An existing output is refused (`OutputExistsError`)
-    unless ``overwrite``. Raises `SourceError` for an input that is missing, not a
-    video or without frames, `RecordingError` for an output that cannot be
-    written; the partial output is then removed, as when ``process`` raises. On
-    `KeyboardInterrupt` the frames done so far stay in a finalised file.
+    ``process`` gets upright ``(H, W, 3) uint8 BGR`` frames and their presentation
+    time in seconds (increasing) and must return a frame of the same shape; it may
+    reuse its output buffer. ``progress`` shows a tqdm bar on stderr; ``preset`` is
+    the libx264 speed preset. An existing output is refused (`OutputExistsError`)
+    unless ``overwrite``; the input as output is refused (`ParameterError`) always.
+
+    Raises `SourceError` for an input that is missing, not a regular file, not a
+    video, smaller than 2x2 or without frames, and (after keeping what decoded in
+    the output) for a corrupt or truncated one; `RecordingError` for an output that
+    cannot be written; whatever ``process`` raises. In every such case but the
+    corrupt input, no file is created and an existing output is untouched. On
+    Ctrl-C/SIGTERM raises `RenderInterrupted` naming the partial file kept.
     """
     started = time.perf_counter()
     input_path = Path(input_path)
-    output_path = check_output_path(output_path, overwrite=overwrite)
-    if input_path.exists() and input_path.resolve() == output_path.resolve():
-        raise RecordingError(f"cannot render {input_path} onto itself; choose another output file")
+    _check_input(input_path)
+    if _same_file(input_path, output_path):
+        raise ParameterError(
+            f"cannot render {input_path} onto itself ({output_path} is the same file); choose another output file"
+        )
+    try:
+        output_path = check_output_path(output_path, overwrite=overwrite)
+    except RecordingError:
+        raise
+    except OSError as exc:  # e.g. a name longer than 255 bytes, met while checking the folder
+        raise RecordingError(f"cannot write {output_path}: {_reason(exc)}; choose another name or folder") from None
+    destination = Path(os.path.realpath(output_path)) if output_path.is_symlink() else output_path
+    size, rotation = _first_frame(input_path)
     source = _open_input(input_path)
     try:
-        job = _Job(source, input_path, output_path, preset)
+        temp = _temporary_file(destination)
+        job: _Job | None = None
         try:
+            job = _Job(source, input_path, destination, temp, size, rotation, preset)
             frames, duration = job.run(process, progress)
-        except BaseException as exc:
-            _close_quietly(job.output)
-            if not isinstance(exc, KeyboardInterrupt):
-                output_path.unlink(missing_ok=True)
+        except KeyboardInterrupt:
+            raise _keep_partial(temp, destination, job) from None
+        except BaseException:
+            _shielded(lambda: temp.unlink(missing_ok=True))
             raise
     finally:
         source.close()
     if frames == 0:
-        output_path.unlink(missing_ok=True)
-        raise SourceError(f"cannot render {input_path}: it has no video frames")
-    result = RenderResult(output_path, frames, duration, job.rate, job.audio_mode, time.perf_counter() - started)
+        _shielded(lambda: temp.unlink(missing_ok=True))
+        raise SourceError(f"cannot render {input_path}: {job.damage or 'it has no video frames'}")
+    _shielded(lambda: _move(temp, destination))
+    if job.damage:
+        log.info("%s: %s", input_path, job.damage)
+        raise SourceError(
+            f"{input_path} is corrupt or truncated after frame {frames} ({duration:.2f} s): "
+            f"kept {frames} frames in {output_path}"
+        )
+    result = RenderResult(
+        output_path, frames, duration, job.rate, job.audio_mode, time.perf_counter() - started, rotation
+    )
     log.info("rendered %d frames (%.2f s of video) to %s in %.1f s", frames, duration, output_path, result.elapsed)
     return result
 
 
+def _check_input(path: Path) -> None:
+    """`SourceError` unless ``path`` is a regular file (a device such as /dev/zero never ends)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise SourceError(f"cannot read {path}: no such file") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {_reason(exc)}") from None
+    if stat.S_ISDIR(mode):
+        raise SourceError(f"cannot read {path}: it is a folder; give a video file")
+    if not stat.S_ISREG(mode):
+        raise SourceError(f"cannot read {path}: not a regular file (a device, pipe or socket); give a video file")
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether ``a`` and ``b`` are one file (same device and inode: hard links, symlinks, bind mounts)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # b missing (the usual case), a name too long, a NUL byte, ...
+        return False
+
+
 def _open_input(path: Path) -> av.container.InputContainer:
-    if not path.is_file():
-        raise SourceError(f"cannot read {path}: {'it is a folder' if path.is_dir() else 'no such file'}")
     try:
         source = av.open(str(path))
     except (OSError, av.FFmpegError) as exc:
@@ -136,6 +224,104 @@ def _open_input(path: Path) -> av.container.InputContainer:
         source.close()
         raise SourceError(f"cannot read {path}: it has no video stream")
     return source
+
+
+def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
+    """The upright (width, height) of the first decodable frame and its display rotation (0, 90, 180 or 270)."""
+    with _open_input(path) as source:
+        video = source.streams.video[0]
+        try:
+            frame = next(source.decode(video), None)
+        except (OSError, av.FFmpegError) as exc:
+            raise SourceError(f"{path} is corrupt: its first frame does not decode ({_reason(exc)})") from exc
+        if frame is None:
+            if video.frames or video.duration or source.duration:
+                raise SourceError(f"{path} is corrupt or truncated: not one frame decodes")
+            raise SourceError(f"cannot render {path}: it has no video frames")
+        width, height = frame.width, frame.height
+        rotation = round(frame.rotation / 90) % 4 * 90
+    if rotation != frame.rotation % 360:
+        log.warning("%s: display rotation %d° rounded to %d°", path, frame.rotation, rotation)
+    if min(width, height) < _MIN_SIDE:
+        raise SourceError(f"{path} is {width}x{height}: too small to encode; videos need at least 2x2")
+    return ((height, width) if rotation in (90, 270) else (width, height)), rotation
+
+
+def _temporary_file(destination: Path) -> Path:
+    """A new, empty, hidden file beside ``destination`` with its extension (so its muxer is chosen)."""
+    while True:
+        temp = destination.with_name(f".{destination.stem}.{secrets.token_hex(4)}.tmp{destination.suffix}")
+        try:
+            with open(temp, "xb"):
+                pass
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise RecordingError(f"cannot write {destination}: {_reason(exc)}; choose a writable folder") from exc
+        try:  # keep an overwritten output's permissions
+            os.chmod(temp, stat.S_IMODE(destination.stat().st_mode))
+        except OSError:
+            pass
+        return temp
+
+
+def _move(temp: Path, destination: Path) -> None:
+    """Rename the finished ``temp`` onto ``destination`` (atomic: one folder, one file system)."""
+    try:
+        os.replace(temp, destination)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise RecordingError(f"cannot write {destination}: {_reason(exc)}") from exc
+
+
+def _keep_partial(temp: Path, destination: Path, job: _Job | None) -> RenderInterrupted:
+    """After an interrupt: the finalised ``temp`` renamed to a free ``OUT-partial`` name, or removed if empty."""
+    frames = job.frames_written if job is not None else 0
+
+    def keep() -> Path | None:
+        if frames == 0:
+            temp.unlink(missing_ok=True)
+            return None
+        for n in range(1, 1000):
+            name = f"{destination.stem}-partial{'' if n == 1 else f'-{n}'}{destination.suffix}"
+            partial = destination.with_name(name)
+            if not os.path.lexists(partial):
+                os.rename(temp, partial)
+                return partial
+        return temp  # 999 partial files: keep the hidden one rather than lose the frames
+
+    try:
+        partial = _shielded(keep)
+    except KeyboardInterrupt:  # a second Ctrl-C: _shielded finished the work; keep() was not undone
+        partial = None if frames == 0 else temp if temp.exists() else None
+    except OSError as exc:
+        log.warning("could not keep the partial render %s: %s", temp, _reason(exc))
+        partial = temp if temp.exists() else None
+    if partial is None:
+        return RenderInterrupted("interrupted before the first frame was done; nothing written", None, 0)
+    return RenderInterrupted(f"interrupted: kept the first {frames} frames in {partial}", partial, frames)
+
+
+def _shielded(work: Callable[[], object]) -> object:
+    """Run ``work`` on a thread so that Ctrl-C/SIGTERM cannot cut it short; return its result or raise its error.
+
+    An interrupt that came meanwhile is raised afterwards.
+    """
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # noqa: BLE001 - raised again on the calling thread
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=run, name="render-finish", daemon=True)
+    thread.start()
+    _join([thread])
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
 
 
 def _reason(exc: BaseException) -> str:
@@ -155,20 +341,47 @@ def _to_bgr(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="bgr24")
 
 
+def _stated_end(video: av.video.stream.VideoStream) -> int | None:
+    """Where the header says the video stream ends, in its time base (None if it does not say)."""
+    start = video.start_time or 0
+    if video.duration:
+        return start + video.duration
+    tag = video.metadata.get("DURATION") or video.metadata.get("duration")  # Matroska: "HH:MM:SS.nnnnnnnnn"
+    try:
+        hours, minutes, seconds = tag.split(":")
+        seconds = Fraction(int(hours) * 3600 + int(minutes) * 60) + Fraction(seconds)
+    except (AttributeError, ValueError):
+        return None
+    return start + round(seconds / video.time_base)
+
+
 class _Job:
     """One render: the input's streams, the output with its streams, and the three stages."""
 
-    def __init__(self, source: av.container.InputContainer, input_path: Path, output_path: Path, preset: str) -> None:
+    def __init__(
+        self,
+        source: av.container.InputContainer,
+        input_path: Path,
+        destination: Path,
+        temp: Path,
+        size: tuple[int, int],
+        rotation: int,
+        preset: str,
+    ) -> None:
         self.source = source
         self.input_path = input_path
+        self.destination = destination  # named in messages; the bytes go to temp until finalised
+        self.rotate = _UPRIGHT.get(rotation)
+        self.size = size
         self.video = source.streams.video[0]
         self.video.thread_type = "AUTO"  # frame and slice threads in the decoder
         self.sound = source.streams.audio[0] if source.streams.audio else None
         self.rate = Fraction(self.video.average_rate or self.video.guessed_rate or 30)
         self.time_base = self.video.time_base
-        self.output = VideoOutput(
-            output_path, (self.video.width, self.video.height), self.rate, time_base=self.time_base, preset=preset
-        )
+        try:
+            self.output = VideoOutput(temp, size, self.rate, time_base=self.time_base, preset=preset)
+        except RecordingError as exc:
+            raise RecordingError(f"cannot write {destination}: {_reason(exc.__cause__ or exc)}") from exc
         self.audio_out: av.stream.Stream | None = None
         self.audio_mode: str | None = None
         if self.sound is not None:
@@ -179,12 +392,15 @@ class _Job:
                 raise
         self.stop = threading.Event()
         self.errors: list[BaseException] = []
+        self.damage: str | None = None  # why the input looks corrupt or truncated; set by the reader
+        self.frames_written = 0  # video frames the writer has encoded
         self.decoded, self.filtered = _Pipe(self.stop), _Pipe(self.stop)
 
     def _add_audio(self, sound: av.audio.stream.AudioStream) -> None:
-        """A copy of ``sound`` if the output container takes its codec, else a new encoder."""
+        """A copy of ``sound`` if the output container holds its codec well, else a new encoder."""
         container = self.output.container
-        if sound.codec_context.name in container.supported_codecs:
+        name = sound.codec_context.name
+        if name in container.supported_codecs and (self.output.format.container != "mp4" or name in _MP4_AUDIO):
             self.audio_out, self.audio_mode = container.add_stream_from_template(sound), "copied"
             return
         codec = self.output.format.audio_codec
@@ -227,13 +443,21 @@ class _Job:
         return thread
 
     def _read(self) -> None:
-        """Demux; decode video to BGR frames; pass audio on as packets (copied) or frames (re-encoded)."""
+        """Demux; decode video to upright BGR frames; pass audio on as packets (copied) or frames (re-encoded).
+
+        A decode error or an early end (fewer packets than the index lists, or
+        an end well before the stated duration) ends the input and sets ``damage``.
+        """
         streams = [self.video] if self.sound is None else [self.video, self.sound]
+        packets, end = 0, None
         try:
             for packet in self.source.demux(*streams):
                 if packet.stream.index == self.video.index:
+                    if packet.size and packet.pts is not None:
+                        packets += 1
+                        end = max(end or packet.pts, packet.pts + (packet.duration or 0))
                     for frame in packet.decode():
-                        self.decoded.put(("video", _to_bgr(frame), frame.pts, frame.duration))
+                        self._put_video(frame)
                 elif self.audio_mode == "copied":
                     if packet.dts is not None and packet.size:  # not the end-of-stream marker
                         self.decoded.put(("audio", packet))
@@ -241,8 +465,39 @@ class _Job:
                     for frame in packet.decode():
                         self.decoded.put(("audio", frame))
         except (OSError, av.FFmpegError) as exc:
-            raise SourceError(f"cannot decode {self.input_path}: {_reason(exc)}") from exc
+            self.damage = f"decoding failed: {_reason(exc)}"
+            try:  # the frames still inside the decoder
+                for frame in self.video.decode(None):
+                    self._put_video(frame)
+            except (OSError, av.FFmpegError):
+                pass
+        else:
+            self.damage = self._truncation(packets, end)
         self.decoded.put(None)
+
+    def _put_video(self, frame: av.VideoFrame) -> None:
+        image = _to_bgr(frame)
+        if self.rotate is not None:
+            image = cv2.rotate(image, self.rotate)
+        if image.shape[1::-1] != self.size:
+            raise SourceError(
+                f"cannot render {self.input_path}: its frames change size from "
+                f"{self.size[0]}x{self.size[1]} to {image.shape[1]}x{image.shape[0]}"
+            )
+        self.decoded.put(("video", image, frame.pts, frame.duration))
+
+    def _truncation(self, packets: int, end: int | None) -> str | None:
+        """Why the video stream looks cut short, or None: compared with its MP4/MOV sample table (exact), else
+        with its stated duration (an AVI index may count a frame that holds no packet)."""
+        if self.video.frames and "mp4" in self.source.format.name.split(","):
+            return None if packets >= self.video.frames else f"{packets} of the {self.video.frames} frames indexed"
+        stated = _stated_end(self.video)
+        if stated is None or end is None:
+            return None
+        slack = round(_TRUNCATION_SLACK / self.time_base)
+        if end + slack < stated:
+            return f"ends at {float(end * self.time_base):.2f} s of the {float(stated * self.time_base):.2f} s stated"
+        return None
 
     def _filter(self, process: Process, progress: bool) -> tuple[int, float]:
         """Run ``process`` on each frame in order; pts made strictly increasing, missing ones filled in."""
@@ -277,6 +532,7 @@ class _Job:
             while (item := self.filtered.get()) is not None:
                 if item[0] == "video":
                     output.encode(*item[1:])
+                    self.frames_written += 1
                 elif self.audio_mode == "copied":
                     item[1].stream = self.audio_out
                     output.container.mux(item[1])
@@ -287,9 +543,17 @@ class _Job:
             output.close()
         except BaseException as exc:
             _close_quietly(output)  # so an interrupted render leaves a playable file
-            if isinstance(exc, (OSError, av.FFmpegError)):
-                raise RecordingError(f"cannot write {output.path}: {_reason(exc)}") from exc
+            if isinstance(exc, (OSError, av.FFmpegError, ValueError)):
+                raise RecordingError(f"cannot write {self.destination}: {self._write_problem(exc)}") from exc
             raise
+
+    def _write_problem(self, exc: BaseException) -> str:
+        if getattr(exc, "errno", None) == errno.ENOSPC:
+            return "the disk is full (No space left on device); free some space or choose another folder"
+        if self.frames_written == 0 and isinstance(exc, (av.ArgumentError, ValueError)):
+            width, height = self.size
+            return f"cannot encode {width}x{height} frames ({_reason(exc)})"
+        return _reason(exc)
 
 
 def _frame_total(source: av.container.InputContainer, video: av.video.stream.VideoStream) -> int | None:
@@ -305,7 +569,7 @@ def _close_quietly(output: VideoOutput) -> None:
     """Close ``output`` on an error path, logging (not raising) a second error."""
     try:
         output.close()
-    except (OSError, av.FFmpegError) as exc:
+    except (OSError, av.FFmpegError, ValueError) as exc:
         log.warning("could not finalise %s: %s", output.path, _reason(exc))
 
 

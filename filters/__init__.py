@@ -11,7 +11,8 @@ from ._parallel import threading_layer
 from .blend import composite
 from .correlation import correlate
 from .errors import CamfiltersError, ParameterError, PluginError
-from .registry import available, filter_class, get, load_plugins, parse, register_filter
+from .registry import Registry, available, filter_class, get, load_plugins, parse, register_filter
+from .spec import Spec, parse_matrix, parse_spec
 from .warmup import warm_up, warm_up_in_background
 
 # Built-in filters register themselves on import, through the same path as plugins.
@@ -24,6 +25,8 @@ __all__ = sorted([
     "Option",
     "ParameterError",
     "PluginError",
+    "Registry",
+    "Spec",
     "available",
     "check_frame",
     "composite",
@@ -34,6 +37,8 @@ __all__ = sorted([
     "load_plugins",
     "odd_at_least",
     "parse",
+    "parse_matrix",
+    "parse_spec",
     "register_filter",
     "threading_layer",
     "warm_up",

@@ -10,13 +10,14 @@ from .base import Filter, Option
 from .correlation import BORDERS, correlate_into, prepare_kernel
 from .errors import ParameterError
 from .registry import register_filter
+from .spec import parse_matrix
 
 
 class Kernel:
     """A 2-D kernel of finite real numbers, written as text ``"0 -1 0; -1 5 -1; 0 -1 0"``.
 
-    Rows are separated by ``;`` and numbers by whitespace (a comma would end the option in
-    ``filters.parse``). Built from that text, another ``Kernel`` or any 2-D array;
+    Rows are separated by ``;`` and numbers by spaces or commas (`filters.spec.parse_matrix`).
+    Built from that text, another ``Kernel`` or any 2-D array;
     ``str()`` gives the text back (shortest round-tripping numbers), so specs round-trip.
     """
 
@@ -24,7 +25,7 @@ class Kernel:
         if isinstance(value, Kernel):
             array = value.array
         elif isinstance(value, str):
-            array = _parse_rows(value)
+            array = parse_matrix(value, "kernel")
         else:
             array = value
         prepare_kernel(array)  # validates: 2-D, non-empty, finite real numbers
@@ -44,16 +45,6 @@ class Kernel:
 
     def __hash__(self) -> int:
         return hash((self.array.shape, self.array.tobytes()))
-
-
-def _parse_rows(text: str) -> np.ndarray:
-    rows = [row.split() for row in text.split(";")]
-    if any(len(row) != len(rows[0]) for row in rows):
-        raise ParameterError(f"kernel rows must all have the same number of values, got {text!r}")
-    try:
-        return np.array([[float(v) for v in row] for row in rows], dtype=np.float64)
-    except ValueError:
-        raise ParameterError(f"kernel must be numbers separated by spaces, rows by ';', got {text!r}") from None
 
 
 def _number(value: float) -> str:

@@ -1,78 +1,118 @@
-"""Filters by name: built-ins and third-party plugins, and ``NAME:key=value`` specs."""
+"""Classes by name: a small `Registry` (built-ins and entry-point plugins) and the filters' one.
+
+The same `Registry` serves the app's face lenses (``camfilters.lenses``); specs are parsed
+by `filters.spec.parse_spec`, one grammar for every kind.
+"""
 
 from __future__ import annotations
 
 import logging
 from importlib.metadata import entry_points
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from .base import Filter
 from .errors import ParameterError
+from .spec import parse_spec
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "camfilters.filters"
 
-_REGISTRY: dict[str, type[Filter]] = {}
-_plugins_loaded = False
-_broken_plugins: dict[str, str] = {}
+T = TypeVar("T", bound=type)
+
+
+class Registry(Generic[T]):
+    """Subclasses of ``base`` by name, in registration order; plugins come from the entry-point ``group``.
+
+    ``kind`` names the things in messages ("filter", "lens"). A plugin module registers its
+    classes with `register` when imported, or its entry point names a ``base`` subclass,
+    registered under the entry point's name. A plugin that fails (any exception, or
+    ``sys.exit()``) is logged by name and skipped, never a crash.
+    """
+
+    def __init__(self, kind: str, base: type, group: str) -> None:
+        self.kind, self.base, self.group = kind, base, group
+        self._classes: dict[str, T] = {}
+        self._plugins_loaded = False
+        self._broken: dict[str, str] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Class decorator: register a ``base`` subclass under ``name`` (sets ``cls.name``); a duplicate raises."""
+
+        def decorate(cls: T) -> T:
+            if not (isinstance(cls, type) and issubclass(cls, self.base)):
+                raise ParameterError(f"{self.kind} {name!r} must be a subclass of {self.base.__qualname__}, got {cls!r}")
+            if name in self._classes:
+                raise ParameterError(f"{self.kind} name {name!r} is already registered by "
+                                     f"{self._classes[name].__qualname__}")
+            cls.name = name
+            self._classes[name] = cls
+            return cls
+
+        return decorate
+
+    def load_plugins(self) -> dict[str, str]:
+        """Import the ``group`` entry points once; return {plugin: error} of the broken ones."""
+        if not self._plugins_loaded:
+            self._plugins_loaded = True
+            for ep in entry_points(group=self.group):
+                try:
+                    obj = ep.load()
+                    if isinstance(obj, type) and issubclass(obj, self.base) and obj not in self._classes.values():
+                        self.register(ep.name)(obj)
+                except (Exception, SystemExit) as exc:  # a broken plugin must never take the app down
+                    self._broken[ep.name] = f"{type(exc).__name__}: {exc}"
+                    log.warning("%s plugin %r (%s) failed to load and is skipped: %s: %s", self.kind, ep.name,
+                                ep.value, type(exc).__name__, exc)
+        return dict(self._broken)
+
+    def names(self) -> list[str]:
+        """Every registered name, plugins included, in registration order (built-ins first)."""
+        self.load_plugins()
+        return list(self._classes)
+
+    def get_class(self, name: str) -> T:
+        """The class registered as ``name``; an unknown name raises ParameterError listing the valid ones."""
+        self.load_plugins()
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise ParameterError(f"unknown {self.kind} {name!r}; valid {self.plural}: "
+                                 f"{', '.join(sorted(self._classes))}") from None
+
+    @property
+    def plural(self) -> str:
+        return self.kind + ("es" if self.kind.endswith(("s", "x")) else "s")
+
+    def parse(self, spec: str) -> Any:
+        """A new instance from ``NAME`` or ``NAME:key=value,...`` (see `filters.spec`)."""
+        name, options = parse_spec(spec, self.kind)
+        return self.get_class(name)(**options)
+
+
+FILTERS: Registry[type[Filter]] = Registry("filter", Filter, ENTRY_POINT_GROUP)
 
 F = TypeVar("F", bound=type[Filter])
 
 
 def register_filter(name: str) -> Callable[[F], F]:
     """Class decorator: register a Filter subclass under ``name``; a duplicate name raises."""
-
-    def decorate(cls: F) -> F:
-        if not (isinstance(cls, type) and issubclass(cls, Filter)):
-            raise ParameterError(f"filter {name!r} must be a subclass of filters.Filter, got {cls!r}")
-        if name in _REGISTRY:
-            raise ParameterError(f"filter name {name!r} is already registered by {_REGISTRY[name].__qualname__}")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorate
+    return FILTERS.register(name)
 
 
 def load_plugins() -> dict[str, str]:
-    """Import the ``camfilters.filters`` entry points once; return {plugin: error} of the broken ones.
-
-    A plugin module registers its filters with ``@register_filter`` when imported (or the
-    entry point names a Filter class, registered under the entry point's name). A plugin
-    whose import raises, or calls ``sys.exit()``, is logged by name and skipped.
-    """
-    global _plugins_loaded
-    if _plugins_loaded:
-        return dict(_broken_plugins)
-    _plugins_loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-            if isinstance(obj, type) and issubclass(obj, Filter) and obj not in _REGISTRY.values():
-                register_filter(ep.name)(obj)
-        # SystemExit too: a plugin that calls sys.exit() at import must not end its host.
-        # KeyboardInterrupt still propagates (the user asked to stop).
-        except (Exception, SystemExit) as exc:
-            _broken_plugins[ep.name] = f"{type(exc).__name__}: {exc}"
-            log.warning("filter plugin %r (%s) failed to load and is skipped: %s: %s",
-                        ep.name, ep.value, type(exc).__name__, exc)
-    return dict(_broken_plugins)
+    """Import the ``camfilters.filters`` entry points once; return {plugin: error} of the broken ones."""
+    return FILTERS.load_plugins()
 
 
 def available() -> list[str]:
     """Sorted names of every registered filter, plugins included."""
-    load_plugins()
-    return sorted(_REGISTRY)
+    return sorted(FILTERS.names())
 
 
 def filter_class(name: str) -> type[Filter]:
     """The class registered as ``name``; unknown names raise ParameterError listing the valid ones."""
-    load_plugins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ParameterError(f"unknown filter {name!r}; valid filters: {', '.join(available())}") from None
+    return FILTERS.get_class(name)
 
 
 def get(name: str, **options: Any) -> Filter:
@@ -81,33 +121,5 @@ def get(name: str, **options: Any) -> Filter:
 
 
 def parse(spec: str) -> Filter:
-    """Build a filter from ``NAME`` or ``NAME:key=value,key=value`` (a filter spec).
-
-    Values are text and converted by each option; ``kernel:k=0 -1 0; -1 5 -1; 0 -1 0``
-    works because a value runs up to the next ``,key=`` (so values may hold spaces and ``;``).
-    """
-    name, _, rest = spec.strip().partition(":")
-    name = name.strip()
-    if not name:
-        raise ParameterError(f"empty filter name in {spec!r}; expected NAME or NAME:key=value,...")
-    cls = filter_class(name)
-    return cls(**_parse_options(spec, rest))
-
-
-def _parse_options(spec: str, text: str) -> dict[str, str]:
-    options: dict[str, str] = {}
-    if not text.strip():
-        return options
-    key = None
-    for part in text.split(","):
-        head, eq, value = part.partition("=")
-        if eq and head.strip().isidentifier():
-            key = head.strip()
-            if key in options:
-                raise ParameterError(f"option {key!r} given twice in {spec!r}")
-            options[key] = value.strip()
-        elif key is not None:
-            options[key] += "," + part
-        else:
-            raise ParameterError(f"expected key=value in {spec!r}, got {part.strip()!r}")
-    return options
+    """Build a filter from ``NAME`` or ``NAME:key=value,key=value`` (grammar: `filters.spec`)."""
+    return FILTERS.parse(spec)

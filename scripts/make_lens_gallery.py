@@ -10,8 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from camfilters.face import LENSES, build_face_stage
-from camfilters.face.lenses import LENS_CLASSES
+from camfilters.face import build_face_stage
+from camfilters.face.lenses import LENSES
 from camfilters.pipeline import Pipeline, stage_from_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,14 +32,14 @@ def main() -> None:
     # Upscaled 2x so the face is about as big as in a 720p webcam picture.
     photo = cv2.resize(cv2.imread(str(PHOTO), cv2.IMREAD_COLOR), (1024, 1024), interpolation=cv2.INTER_CUBIC)
     inner = {"face-only": Pipeline([stage_from_spec("cartoon")]), "bg-only": Gray()}
-    for name in LENSES:
-        spec = "bg-replace:color=40 90 160" if name == "bg-replace" else name
+    for name in LENSES.names():
+        spec = "bg-replace:color=40,90,160" if name == "bg-replace" else name
         with build_face_stage([spec], inner.get(name), face_model=str(MODELS / "face_landmarker.task"),
                               segmentation_model=str(MODELS / "selfie_segmentation.tflite"), synchronous=True) as stage:
             for i in range(3):
                 out = stage.process(photo, i / 30.0)
         target = ROOT / "docs" / f"lens_{name}.png"
-        if LENS_CLASSES[name].needs_faces:  # a close-up of the face
+        if LENSES.get_class(name).needs_faces:  # a close-up of the face
             out = out[60:420, 280:640]
         else:
             out = cv2.resize(out, (360, 360), interpolation=cv2.INTER_AREA)

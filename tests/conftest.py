@@ -1,25 +1,27 @@
-"""Shared fixtures: test photos from ../shared/media and a seeded random generator."""
+"""Shared fixtures: the test photos in tests/data and a seeded random generator; folder markers."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-MEDIA = SHARED / "media"
-MODELS = SHARED / "models"
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # `import helpers` from every test folder
+
+from helpers import load_photo  # noqa: E402
+
+#: every test in these folders gets the marker (so `make test-fast` can leave them out)
+FOLDER_MARKERS = {"face": "face"}
 
 
-def load_photo(name: str) -> np.ndarray:
-    """A test photo from ../shared/media as (H, W, 3) uint8 BGR."""
-    image = cv2.imread(str(MEDIA / name), cv2.IMREAD_COLOR)
-    if image is None:
-        pytest.skip(f"test photo {MEDIA / name} is missing")
-    return image
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = Path(item.path).resolve().relative_to(HERE).parts[0]
+        if folder in FOLDER_MARKERS:
+            item.add_marker(FOLDER_MARKERS[folder])
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,8 @@ from .errors import AnalysisError, FaceUnavailableError, ModelError
 if TYPE_CHECKING:
     from .stage import FaceStage
 
-__all__ = ["LENSES", "AnalysisError", "FaceUnavailableError", "ModelError", "build_face_stage", "lens_help"]
+__all__ = ["AnalysisError", "FaceUnavailableError", "ModelError", "available_lenses", "build_face_stage", "lens_help"]
 
-LENSES: tuple[str, ...] = (
-    "mesh", "glasses", "face-blur", "face-pixelate", "big-eyes", "bg-blur", "bg-replace", "face-only", "bg-only",
-)
 INSTALL_HINT = '--lens needs the face extra: pip install "camfilters[face]"'
 
 
@@ -41,13 +38,20 @@ def _require_mediapipe() -> None:
         raise FaceUnavailableError(INSTALL_HINT) from None
 
 
+def available_lenses() -> list[str]:
+    """Every lens name, plugins (entry-point group ``camfilters.lenses``) included, in the hotkey cycle's order."""
+    from .lenses import LENSES
+
+    return LENSES.names()
+
+
 def lens_help() -> list[tuple[str, str]]:
     """(name with its options' syntax, one-line description) of every lens, for ``camfilters list``."""
-    from .lenses import LENS_CLASSES
+    from .lenses import LENSES
 
     rows = []
-    for name in LENSES:
-        cls = LENS_CLASSES[name]
+    for name in LENSES.names():
+        cls = LENSES.get_class(name)
         opts = ",".join(f"{o.name}={'PATH' if o.name == 'image' else o.default}" for o in cls.options)
         helps = "; ".join(f"{o.name}: {o.help}" for o in cls.options)
         rows.append((name + (f"[:{opts}]" if opts else ""), cls.help + (f" ({helps})" if helps else "")))
@@ -76,7 +80,7 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
     if not 1 <= num_faces <= 16:
         raise ParameterError(f"num_faces must be between 1 and 16, got {num_faces}")
     _require_mediapipe()
-    from .lenses import LENS_CLASSES, parse_lens
+    from .lenses import LENSES, parse_lens
     from .models import resolve_model
     from .stage import Analyzer, FaceStage
 
@@ -89,7 +93,8 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         chosen.sort(key=lambda lens: not lens.needs_inner)
         modes = [tuple(chosen)] + ([(lens,) for lens in chosen] if len(chosen) > 1 else []) + [()]
     else:
-        chosen = [LENS_CLASSES[name]() for name in LENSES if inner is not None or not LENS_CLASSES[name].needs_inner]
+        classes = [LENSES.get_class(name) for name in LENSES.names()]
+        chosen = [cls() for cls in classes if inner is not None or not cls.needs_inner]
         modes = [()] + [(lens,) for lens in chosen]
     need_faces = any(lens.needs_faces for lens in chosen)
     need_mask = any(lens.needs_mask for lens in chosen)

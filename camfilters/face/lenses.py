@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from filters import Registry
 from filters.base import Configurable, Option, in_range
 from filters.errors import ParameterError
 
@@ -81,12 +82,9 @@ class Scene:
             self._hulls[face.track_id] = region
         return self._hulls[face.track_id]
 
-    def face_views(self, frame: np.ndarray):
-        """(face, writable ROI view of ``frame``, its feathered alpha) for each face inside the frame."""
-        for face in self.faces:
-            region = self.face_region(face, frame.shape)
-            if region is not None:
-                yield face, frame[region[0]], region[1]
+    def landmark_faces(self) -> list[Face]:
+        """The faces that have landmarks (the landmark lenses draw on these only)."""
+        return [face for face in self.faces if face.landmarks is not None]
 
 
 class Lens(Configurable):
@@ -106,6 +104,21 @@ class Lens(Configurable):
         raise NotImplementedError
 
 
+#: Every lens by name, in registration order (the hotkey cycle's order): built-ins, then the
+#: plugins of the ``camfilters.lenses`` entry-point group.
+LENSES: Registry[type[Lens]] = Registry("lens", Lens, "camfilters.lenses")
+
+
+def register_lens(name: str):
+    """Class decorator: register a `Lens` subclass under ``name`` (plugins too); a duplicate name raises."""
+    return LENSES.register(name)
+
+
+def parse_lens(spec: str) -> Lens:
+    """A lens from ``NAME[:key=value,...]``, the grammar of `filters.spec` (raises ParameterError naming the bad part)."""
+    return LENSES.parse(spec)
+
+
 def _connections() -> tuple[np.ndarray, np.ndarray] | None:
     """(tesselation, contours) landmark index pairs from mediapipe's FaceLandmarksConnections, if present."""
     try:
@@ -117,8 +130,8 @@ def _connections() -> tuple[np.ndarray, np.ndarray] | None:
     return pairs(C.FACE_LANDMARKS_TESSELATION), pairs(contours)
 
 
+@register_lens("mesh")
 class MeshLens(Lens):
-    name = "mesh"
     help = "the face landmark mesh drawn over each face"
 
     def __init__(self, **options: Any) -> None:
@@ -126,7 +139,7 @@ class MeshLens(Lens):
         self._pairs = _connections()
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
-        for face in scene.faces:
+        for face in scene.landmark_faces():
             xy = face.landmarks[:, :2]
             roi = _box(xy, 4.0, frame.shape)
             if roi is None:
@@ -157,8 +170,8 @@ def _superellipse(cx: float, cy: float, a: float, b: float, n: float = 3.0, coun
     return np.stack([cx + x, cy + y], axis=1)
 
 
+@register_lens("glasses")
 class GlassesLens(Lens):
-    name = "glasses"
     help = "sunglasses that follow the eyes, tilt and scale with the head"
     options = (Option("tint", float, 0.85, "opacity of the dark lenses, 0..1", in_range(0.0, 1.0)),)
 
@@ -169,7 +182,7 @@ class GlassesLens(Lens):
     _LENS_V, _LENS_A, _LENS_B = 0.08, 0.45, 0.36   # lens centre height, half width, half height (eye distances)
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
-        for face in scene.faces:
+        for face in scene.landmark_faces():
             self._draw(frame, face.landmarks[:, :2])
 
     def _draw(self, frame: np.ndarray, xy: np.ndarray) -> None:
@@ -235,41 +248,105 @@ class GlassesLens(Lens):
         view[...] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-class FaceBlurLens(Lens):
-    name = "face-blur"
-    help = "blur each face (feathered face outline)"
-    options = (Option("strength", float, 12.0, "blur sigma in % of the face width", in_range(1.0, 50.0)),)
+def head_region(box: tuple[float, float, float, float], scale: float) -> tuple[float, float, float, float]:
+    """(cx, cy, a, b): centre and half-axes (px) of the head around face ``box`` (x, y, w, h), times ``scale``.
+
+    A head is about 1.2 face boxes wide and 1.4 tall, centred 0.2 face heights above the face
+    centre (hair above the brows, chin at the box's bottom edge).
+    """
+    x, y, w, h = box
+    return x + w / 2.0, y + 0.3 * h, 0.6 * scale * w, 0.7 * scale * h
+
+
+def cover_alpha(cx: float, cy: float, a: float, b: float, feather: float, roi: tuple[slice, slice],
+                ellipse: bool) -> np.ndarray:
+    """``(h, w) float32`` weight over ``roi``: 1 inside the ellipse (or box) of centre (cx, cy) and
+    half-axes (a, b), falling to 0 over ``feather`` px outside it (the feather never eats into it)."""
+    ys = np.arange(roi[0].start, roi[0].stop, dtype=np.float32)[:, None] - cy
+    xs = np.arange(roi[1].start, roi[1].stop, dtype=np.float32)[None, :] - cx
+    if ellipse:
+        outside = (np.sqrt((xs / a) ** 2 + (ys / b) ** 2) - 1.0) * min(a, b)
+    else:
+        outside = np.hypot(np.maximum(np.abs(xs) - a, 0.0), np.maximum(np.abs(ys) - b, 0.0))
+    return np.clip(1.0 - outside / feather, 0.0, 1.0)
+
+
+class _PrivacyLens(Lens):
+    """Hide every face: its whole head (`head_region` times ``scale``) blurred, pixelated or filled.
+
+    Strength follows the face size: the blur sigma is ``strength`` % of the face width and
+    pixel blocks are ``1 / blocks`` of it, so a big face gets as unrecognisable as a small
+    one. Faces scored below ``threshold`` are left alone; held faces keep their last score.
+    """
+
+    SOLID = (40, 40, 40)  # BGR fill of mode=solid
+
+    @staticmethod
+    def _options(mode: str) -> tuple[Option, ...]:
+        return (
+            Option("mode", str, mode, "how the head is hidden", choices=("blur", "pixelate", "solid")),
+            Option("shape", str, "ellipse", "shape of the hidden region", choices=("ellipse", "box")),
+            Option("scale", float, 1.3, "size of the hidden region, times the head", in_range(1.0, 3.0)),
+            Option("strength", float, 15.0, "blur sigma in % of the face width (mode=blur)", in_range(8.0, 50.0)),
+            Option("blocks", int, 6, "pixel blocks across the face (mode=pixelate)", in_range(2, 8)),
+            Option("threshold", float, 0.3, "lowest detection score hidden (lower: fewer misses)",
+                   in_range(0.05, 0.95)),
+        )
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
-        for face, view, alpha in scene.face_views(frame):
-            h, w = view.shape[:2]
-            small = cv2.resize(view, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
-            sigma = max(0.5, self.strength / 100.0 * face.width / 4.0)
-            small = cv2.GaussianBlur(small, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-            blend(view, cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), alpha)
+        for face in scene.faces:
+            if face.score >= self.threshold:
+                self.cover(frame, face.box)
+
+    def cover(self, frame: np.ndarray, box: tuple[float, float, float, float]) -> None:
+        """Hide the head around face ``box`` (x, y, w, h px) in ``frame`` (in place)."""
+        w = box[2]
+        if w < 1.0:
+            return
+        cx, cy, a, b = head_region(box, self.scale)
+        feather = max(1.0, 0.1 * min(a, b))
+        roi = _box(np.array([[cx - a, cy - b], [cx + a, cy + b]], np.float32), feather + 1.0, frame.shape)
+        if roi is None:
+            return
+        view = frame[roi]
+        rh, rw = view.shape[:2]
+        if self.mode == "solid":
+            hidden = np.empty_like(view)
+            hidden[...] = self.SOLID
+        elif self.mode == "pixelate":
+            block = max(1.0, w / self.blocks)  # rounded down to whole blocks: never smaller than this
+            small = cv2.resize(view, (max(1, int(rw / block)), max(1, int(rh / block))), interpolation=cv2.INTER_AREA)
+            hidden = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_NEAREST)
+        else:
+            # Blur at a reduced size (sigma about 2 px there): the same look, a fraction of the cost.
+            sigma = self.strength / 100.0 * w
+            k = max(1.0, sigma / 2.0)
+            small = cv2.resize(view, (max(1, round(rw / k)), max(1, round(rh / k))), interpolation=cv2.INTER_AREA)
+            small = cv2.GaussianBlur(small, (0, 0), sigma / k, borderType=cv2.BORDER_REPLICATE)
+            hidden = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_LINEAR)
+        blend(view, hidden, cover_alpha(cx, cy, a, b, feather, roi, self.shape == "ellipse"))
 
 
-class FacePixelateLens(Lens):
-    name = "face-pixelate"
-    help = "pixelate each face (feathered face outline)"
-    options = (Option("blocks", int, 12, "number of blocks across the face", in_range(2, 100)),)
-
-    def apply(self, frame: np.ndarray, scene: Scene) -> None:
-        for face, view, alpha in scene.face_views(frame):
-            h, w = view.shape[:2]
-            block = max(1.0, face.width / self.blocks)
-            small = cv2.resize(view, (max(1, round(w / block)), max(1, round(h / block))), interpolation=cv2.INTER_AREA)
-            blend(view, cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST), alpha)
+@register_lens("face-blur")
+class FaceBlurLens(_PrivacyLens):
+    help = "hide each head under a strong blur (privacy)"
+    options = _PrivacyLens._options("blur")
 
 
+@register_lens("face-pixelate")
+class FacePixelateLens(_PrivacyLens):
+    help = "hide each head under big pixel blocks (privacy)"
+    options = _PrivacyLens._options("pixelate")
+
+
+@register_lens("big-eyes")
 class BigEyesLens(Lens):
-    name = "big-eyes"
     help = "magnify the eyes with a smooth local warp"
     options = (Option("scale", float, 1.6, "magnification at the eye centre", in_range(1.0, 3.0)),)
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         k = 1.0 - 1.0 / self.scale
-        for face in scene.faces:
+        for face in scene.landmark_faces():
             xy = face.landmarks[:, :2]
             for eye in (EYE_IMAGE_LEFT, EYE_IMAGE_RIGHT):
                 pts = xy[list(eye)]
@@ -300,8 +377,8 @@ class _MaskLens(Lens):
     needs_mask = True
 
 
+@register_lens("bg-blur")
 class BgBlurLens(_MaskLens):
-    name = "bg-blur"
     help = "blur the background behind the person"
     options = (Option("strength", float, 15.0, "blur sigma in pixels", in_range(1.0, 100.0)),)
 
@@ -330,16 +407,16 @@ def _parse_colour(text: str) -> tuple[int, int, int]:
     except ValueError:
         rgb = []
     if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
-        raise ParameterError(f"lens bg-replace: option color must be three numbers 0..255 'R G B', got {text!r}")
+        raise ParameterError(f"lens bg-replace: option color must be three numbers 0..255 'R,G,B', got {text!r}")
     return rgb[2], rgb[1], rgb[0]
 
 
+@register_lens("bg-replace")
 class BgReplaceLens(_MaskLens):
-    name = "bg-replace"
     help = "replace the background with a picture or a colour"
     options = (
         Option("image", str, None, "picture file, scaled to cover the frame", optional=True),
-        Option("color", str, "0 177 64", "background colour 'R G B' (used without image)"),
+        Option("color", str, "0,177,64", "background colour R,G,B or 'R G B' (used without image)"),
     )
 
     def __init__(self, **options: Any) -> None:
@@ -376,8 +453,8 @@ class BgReplaceLens(_MaskLens):
             composite(frame, self.background(frame.shape), person, frame)
 
 
+@register_lens("face-only")
 class FaceOnlyLens(Lens):
-    name = "face-only"
     help = "apply the filter chain (--filter) only inside the faces"
     needs_inner = True
 
@@ -391,8 +468,8 @@ class FaceOnlyLens(Lens):
             blend(frame[roi], filtered[roi], alpha)
 
 
+@register_lens("bg-only")
 class BgOnlyLens(_MaskLens):
-    name = "bg-only"
     help = "apply the filter chain (--filter) only to the background, not the person"
     needs_inner = True
 
@@ -400,25 +477,3 @@ class BgOnlyLens(_MaskLens):
         person = scene.person
         if person is not None:
             composite(frame, scene.inner.process(frame, scene.timestamp), person, frame)
-
-
-LENS_CLASSES: dict[str, type[Lens]] = {
-    cls.name: cls
-    for cls in (MeshLens, GlassesLens, FaceBlurLens, FacePixelateLens, BigEyesLens, BgBlurLens, BgReplaceLens,
-                FaceOnlyLens, BgOnlyLens)
-}
-
-
-def parse_lens(spec: str) -> Lens:
-    """A lens from ``NAME[:key=value,...]`` (raises ParameterError naming the bad part)."""
-    name, _, rest = spec.strip().partition(":")
-    cls = LENS_CLASSES.get(name.strip())
-    if cls is None:
-        raise ParameterError(f"unknown lens {name!r}; lenses: {', '.join(LENS_CLASSES)}")
-    options = {}
-    for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise ParameterError(f"lens {name}: option must be key=value, got {item!r}")
-        options[key.strip()] = value.strip()
-    return cls(**options)

@@ -1,8 +1,24 @@
-"""The face stage: analysis (landmarks, person mask) on a downscaled copy and crops, lenses drawn on every frame.
+"""The face stage: analysis (faces, person mask) on a downscaled copy and crops, lenses drawn on every frame.
 
-In live mode the analysis runs in a worker thread as fast as the machine allows and
-each frame is drawn with the latest result, so inference never holds the picture back.
-In synchronous mode (tests, offline render) every frame is analysed before it is drawn.
+In live mode the analysis runs in a worker thread and each frame is drawn with the latest
+result, so inference does not hold the picture back. In synchronous mode (tests, offline
+render: VIDEO-mode analysis of every frame at its own timestamp) every frame is analysed
+before it is drawn.
+
+The per-frame result (what lenses, ``render --faces-csv`` and tests read): after
+``out = stage.process(frame, t)``, ``stage.result`` is the `Analysis` drawn on that frame:
+
+- ``result.timestamp``: capture time (s) of the analysed frame the faces come from; in
+  live mode that frame is at most ``max_lag`` (2) frames older than the drawn one.
+- ``result.faces`` (also ``stage.faces``): EVERY tracked face, no count cap, as
+  `tracking.Face` with ``track_id`` (int), ``box`` (x, y, w, h float, frame pixels),
+  ``score`` (float in [0, 1]), ``landmarks`` (``(478, 3) float32`` frame px, or None when
+  no landmark lens is on or the landmarker did not reach that face), ``detected`` (bool:
+  found in this analysis, or False: held after its last detection, following its motion)
+  and ``timestamp`` (= ``result.timestamp``).
+
+Lenses draw privacy masks from ``box`` (they add their own margin) and landmark effects
+only on faces whose ``landmarks`` is not None.
 """
 
 from __future__ import annotations
@@ -227,8 +243,13 @@ class FaceStage:
         return self._cost.value or 0.0
 
     @property
+    def result(self) -> Analysis | None:
+        """The analysis drawn on the last frame (see the module docstring), None before the first."""
+        return self._latest
+
+    @property
     def faces(self) -> list[Face]:
-        """The faces drawn on the last frame."""
+        """Every face drawn on the last frame (`tracking.Face`, see the module docstring)."""
         return list(self._latest.faces) if self._latest is not None else []
 
     def next_lens(self) -> str:

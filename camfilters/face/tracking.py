@@ -56,20 +56,42 @@ class OneEuroFilter:
 
 @dataclass
 class Face:
-    """One tracked face: a stable ``track_id`` and its smoothed ``(478, 3) float32`` landmarks in pixels."""
+    """One tracked face in one analysis: the face stage's per-face result (see `stage`).
+
+    - ``track_id``: stable id while the face is tracked (a new face gets a new id).
+    - ``box``: (x, y, w, h) float, pixels of the full frame; the face box, not dilated by a lens;
+      while held it moves with the track's velocity and grows by the hold margin.
+    - ``score``: confidence in [0, 1] of the last detection.
+    - ``landmarks``: ``(478, 3) float32`` frame pixels, or None (only landmark lenses ask for them).
+    - ``detected``: True when found in this analysis, False when held from earlier detections.
+    - ``timestamp``: capture time (s) of the analysed frame.
+    """
 
     track_id: int
-    landmarks: np.ndarray
+    box: tuple[float, float, float, float]
+    score: float = 1.0
+    landmarks: np.ndarray | None = None
+    detected: bool = True
+    timestamp: float = 0.0
     _filter: OneEuroFilter = field(repr=False, default_factory=OneEuroFilter)
 
     @property
     def centroid(self) -> np.ndarray:
-        return self.landmarks[:, :2].mean(axis=0)
+        """Centre (x, y) px of ``box``, float32."""
+        x, y, w, h = self.box
+        return np.array([x + w / 2, y + h / 2], np.float32)
 
     @property
     def width(self) -> float:
-        xy = self.landmarks[:, :2]
-        return float(np.ptp(xy[:, 0]))
+        """Width (px) of ``box``."""
+        return float(self.box[2])
+
+
+def landmark_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
+    """The (x, y, w, h) bounding box (px) of ``(N, 2+)`` landmarks."""
+    x0, y0 = landmarks[:, :2].min(axis=0)
+    x1, y1 = landmarks[:, :2].max(axis=0)
+    return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
 
 
 class FaceTracks:
@@ -109,9 +131,10 @@ class FaceTracks:
         for i, det in enumerate(detections):
             face = matched.get(i)
             if face is None:
-                face = Face(self._next_id, det, OneEuroFilter(self.min_cutoff, self.beta))
+                face = Face(self._next_id, landmark_box(det), _filter=OneEuroFilter(self.min_cutoff, self.beta))
                 self._next_id += 1
             face.landmarks = face._filter(det, t) if self.smoothing else det.astype(np.float32)
+            face.box, face.timestamp = landmark_box(face.landmarks), t
             faces.append(face)
         self.faces = faces
         return faces

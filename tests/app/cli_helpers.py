@@ -6,11 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import av
-import numpy as np
 
 BLOCK_IMPORT = """
 import sys, importlib.abc
@@ -43,32 +39,11 @@ def start(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
                             stderr=subprocess.PIPE, text=True, env=env or cli_env(), cwd=cwd)
 
 
-def wait_for_text(path_or_proc_lines: list[str], needle: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(needle in line for line in path_or_proc_lines):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def interrupt(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 60) -> tuple[int, str]:
     """Send ``sig`` and wait; return (exit code, stderr)."""
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=timeout)
     return proc.returncode, err
-
-
-def decode(path: Path) -> tuple[list[np.ndarray], list[float], float]:
-    """All frames of a video as (H, W, 3) uint8 BGR, their times in seconds, and the average fps."""
-    frames, times = [], []
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        rate = float(stream.average_rate or 0)
-        for frame in container.decode(stream):
-            frames.append(frame.to_ndarray(format="bgr24"))
-            times.append(float(frame.time))
-    return frames, times, rate
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:

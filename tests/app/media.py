@@ -7,7 +7,7 @@ is. Nothing here uses camfilters, so it is an independent reference for its test
 
     path = make_video(tmp_path / "in.mp4", 30, size=(160, 120), fps=30, audio=True)
     info = probe(path)            # ffprobe's view: frames, size, fps, durations
-    frames = decode_frames(path)  # [(H, W, 3) uint8 BGR, ...] with PyAV
+    frames = helpers.decode_frames(path)  # [(H, W, 3) uint8 BGR, ...] with PyAV
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import numpy as np
 __all__ = [
     "INDEX_BITS",
     "VideoInfo",
-    "decode_frames",
     "frame_image",
     "frame_index",
     "make_video",
@@ -133,12 +132,6 @@ def make_video(
                 container.mux(sound.encode(frame))
             container.mux(sound.encode(None))
     return path
-
-
-def decode_frames(path: str | Path) -> list[np.ndarray]:
-    """Every video frame of ``path`` decoded with PyAV, as (H, W, 3) uint8 BGR, in display order."""
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import filters
-from camfilters import bench
+from camfilters.bench import lenses, machine, options, recipes, stats, targets
+from camfilters.bench.recipes import OPENCV_EQUIVALENTS
 from camfilters.errors import ParameterError
 
 pytestmark = pytest.mark.timeout(180)
@@ -52,7 +53,7 @@ def test_quick_json_times_every_filter_at_every_size(quick, quick_names):
             assert 0 < stat["median_ms"] <= stat["p90_ms"]
         assert row["ratio"] == pytest.approx(row["ours"]["median_ms"] / row["opencv"]["median_ms"], rel=1e-12)
         assert row["mean_abs_diff"] >= 0
-    assert result["equivalents"] == {n: bench.OPENCV_EQUIVALENTS[n].description for n in quick_names}
+    assert result["equivalents"] == {n: OPENCV_EQUIVALENTS[n].description for n in quick_names}
 
 
 def test_quick_json_naive_loop_agrees_with_correlate(quick):
@@ -107,10 +108,10 @@ def test_quick_table_marks_each_target(quick):
             assert target["met"] == (target["value"] <= target["limit"])
 
 
-@pytest.mark.parametrize("name", sorted(bench.OPENCV_EQUIVALENTS))
+@pytest.mark.parametrize("name", sorted(OPENCV_EQUIVALENTS))
 def test_opencv_equivalent_fills_a_frame_of_the_same_shape(name, coffee):
     """Each equivalent writes an ``out`` of the frame's shape, built from the filter with its defaults."""
-    run = bench.OPENCV_EQUIVALENTS[name].build(filters.get(name))
+    run = OPENCV_EQUIVALENTS[name].build(filters.get(name))
     frame = np.ascontiguousarray(coffee[:101, :203])
     out = np.full_like(frame, 7)
     assert run(frame, out) is out
@@ -119,8 +120,8 @@ def test_opencv_equivalent_fills_a_frame_of_the_same_shape(name, coffee):
 
 
 def test_equivalents_cover_the_built_in_filters():
-    assert set(bench.OPENCV_EQUIVALENTS) == BUILT_INS_WITH_EQUIVALENT
-    assert all(e.description for e in bench.OPENCV_EQUIVALENTS.values())
+    assert set(OPENCV_EQUIVALENTS) == BUILT_INS_WITH_EQUIVALENT
+    assert all(e.description for e in OPENCV_EQUIVALENTS.values())
 
 
 OPTION_SPECS = ["edge:method=scharr", "edge:method=laplacian,ksize=5", "edge:color=true,scale=0.5",
@@ -135,32 +136,32 @@ def test_equivalent_computes_what_our_filter_computes(spec, coffee):
     name = spec.partition(":")[0]
     flt = filters.parse(spec)
     ours = flt(coffee)
-    theirs = bench.OPENCV_EQUIVALENTS[name].build(flt)(coffee, np.empty_like(coffee))
+    theirs = OPENCV_EQUIVALENTS[name].build(flt)(coffee, np.empty_like(coffee))
     diff = np.abs(ours.astype(np.int16) - theirs)
     assert diff.max() <= 1 and diff.mean() < 0.05
 
 
 def test_median_and_percentile_on_known_data(rng):
-    assert bench.median([3.0, 1.0, 2.0]) == 2.0
-    assert bench.median([4.0, 1.0, 3.0, 2.0]) == 2.5
-    assert bench.percentile(list(range(1, 11)), 90) == pytest.approx(9.1)
-    assert bench.percentile([5.0], 90) == 5.0
+    assert stats.median([3.0, 1.0, 2.0]) == 2.0
+    assert stats.median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert stats.percentile(list(range(1, 11)), 90) == pytest.approx(9.1)
+    assert stats.percentile([5.0], 90) == 5.0
     data = list(rng.exponential(10.0, 101))
-    assert bench.percentile(data, 90) == pytest.approx(statistics.quantiles(data, n=10, method="inclusive")[8])
-    assert bench.summary(data) == {"median_ms": statistics.median(data), "p90_ms": bench.percentile(data, 90),
+    assert stats.percentile(data, 90) == pytest.approx(statistics.quantiles(data, n=10, method="inclusive")[8])
+    assert stats.summary(data) == {"median_ms": statistics.median(data), "p90_ms": stats.percentile(data, 90),
                                    "n": 101}
 
 
 def test_percentile_rejects_empty_and_out_of_range():
     with pytest.raises(ParameterError, match="empty"):
-        bench.percentile([], 50)
+        stats.percentile([], 50)
     with pytest.raises(ParameterError, match="between 0 and 100, got 101"):
-        bench.percentile([1.0], 101)
+        stats.percentile([1.0], 101)
 
 
 def test_time_alternating_interleaves_the_calls():
     order: list[str] = []
-    times = bench.time_alternating([lambda: order.append("a"), lambda: order.append("b")], repeat=3, warmup=1)
+    times = stats.time_alternating([lambda: order.append("a"), lambda: order.append("b")], repeat=3, warmup=1)
     assert order == list("ab" * 4)
     assert [len(t) for t in times] == [3, 3] and all(ms >= 0 for t in times for ms in t)
 
@@ -177,7 +178,7 @@ def test_targets_use_1080p_and_compare_with_their_limits():
                   "latency": {"median_ms": 26.0}, "dropped": 0, "recorded": 300, "recorded_in_file": 299}],
         "jit": {"warm": {"start_to_first_frame_s": 1.2}},
     }
-    met = {t["name"]: t["met"] for t in bench.evaluate_targets(result)}
+    met = {t["name"]: t["met"] for t in targets.evaluate_targets(result)}
     where = "live edge + recording, 1280x720 @ 60 fps"
     assert met == {
         "edge <= 1.0x OpenCV at 1920x1080": True,
@@ -194,24 +195,24 @@ def test_targets_use_1080p_and_compare_with_their_limits():
 
 def _args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    bench.configure_parser(parser)
+    options.configure_parser(parser)
     return parser.parse_args(list(argv))
 
 
 def test_options_defaults_and_quick():
-    full = bench.resolve_options(_args("--filters", "identity"))
+    full = options.resolve_options(_args("--filters", "identity"))
     assert full.sizes == [(1280, 720), (1920, 1080)] and full.repeat == 20 and full.loop_seconds == 5.0
-    assert full.loop_size == (1280, 720) and full.loop_fps == 60.0 and full.sections == bench.SECTIONS
-    quick = bench.resolve_options(_args("--quick", "--size", "640x360", "--sections", "live,opencv"))
+    assert full.loop_size == (1280, 720) and full.loop_fps == 60.0 and full.sections == options.SECTIONS
+    quick = options.resolve_options(_args("--quick", "--size", "640x360", "--sections", "live,opencv"))
     assert quick.sizes == [(640, 360)] and quick.repeat == 3 and quick.sections == ("opencv", "live")
     assert quick.filters == filters.available()
 
 
 def test_options_reject_unknown_filters_and_sections():
     with pytest.raises(ParameterError, match="unknown filter 'nosuch'"):
-        bench.resolve_options(_args("--filters", "identity,nosuch"))
+        options.resolve_options(_args("--filters", "identity,nosuch"))
     with pytest.raises(ParameterError, match="--sections must list some of opencv, naive, live, lenses, jit, got 'gpu'"):
-        bench.resolve_options(_args("--sections", "gpu"))
+        options.resolve_options(_args("--sections", "gpu"))
     with pytest.raises(SystemExit):
         _args("--size", "12x8")
 
@@ -225,15 +226,15 @@ def test_lens_section_times_every_lens_on_a_face(astronaut, monkeypatch):
     pytest.importorskip("mediapipe")
     if not (MODELS / "face_landmarker.task").is_file():
         pytest.skip(f"no MediaPipe models in {MODELS}")
-    from camfilters.face import LENSES
+    from camfilters.face import available_lenses
 
     monkeypatch.setenv("CAMFILTERS_MODEL_DIR", str(MODELS))
-    result = bench.bench_lenses(np.ascontiguousarray(astronaut), repeat=3)
-    assert [r["lens"] for r in result["lenses"]] == list(LENSES)
+    result = lenses.bench_lenses(np.ascontiguousarray(astronaut), repeat=3)
+    assert [r["lens"] for r in result["lenses"]] == available_lenses()
     for row in result["lenses"]:
         assert 0 < row["ms"]["median_ms"] <= row["ms"]["p90_ms"]
         assert row["faces"] in (None, 1), row
-    assert result["lenses"][LENSES.index("glasses")]["faces"] == 1
+    assert result["lenses"][available_lenses().index("glasses")]["faces"] == 1
 
 
 def test_lens_section_never_downloads(tmp_path, monkeypatch):
@@ -242,5 +243,96 @@ def test_lens_section_never_downloads(tmp_path, monkeypatch):
     monkeypatch.setenv("CAMFILTERS_MODEL_DIR", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("CAMFILTERS_MODEL_URL", "http://127.0.0.1:9/")  # would fail fast if it tried
-    result = bench.bench_lenses(np.zeros((90, 160, 3), np.uint8), repeat=1)
+    result = lenses.bench_lenses(np.zeros((90, 160, 3), np.uint8), repeat=1)
     assert "face_landmarker.task not found" in result["skipped"]
+
+
+X86_CPUINFO = """\
+processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC 9R14 96-Core Processor
+flags\t\t: fpu sse sse2 sse4_1 sse4_2 avx avx2 fma avx512f avx512bw avx512vl avx512_vnni avx512_bf16 sha_ni
+
+processor\t: 1
+model name\t: AMD EPYC 9R14 96-Core Processor
+"""
+ARM_CPUINFO = """\
+processor\t: 0
+BogoMIPS\t: 243.75
+Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm sve sve2
+CPU implementer\t: 0x41
+"""
+
+
+def test_cpu_info_reads_model_and_simd_flags_from_proc_cpuinfo():
+    x86 = machine.cpu_info(X86_CPUINFO)
+    assert x86 == {"model": "AMD EPYC 9R14 96-Core Processor", "source": "/proc/cpuinfo",
+                   "simd": ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+                            "avx512_bf16"]}
+    arm = machine.cpu_info(ARM_CPUINFO)
+    assert arm["simd"] == ["asimd", "sve", "sve2"] and arm["source"] == "/proc/cpuinfo" and arm["model"]
+
+
+def test_cpu_info_falls_back_to_llvm_and_platform():
+    """Without /proc/cpuinfo (macOS, Windows) the flags come from LLVM's view of this host, the model from platform."""
+    info = machine.cpu_info("")
+    assert info["source"] == "llvm" and info["model"]
+    this_host = machine.cpu_info()
+    if this_host["source"] == "/proc/cpuinfo":  # the two readings of this CPU agree on AVX2 / AVX-512
+        for flag in ("avx2", "avx512f"):
+            assert (flag in info["simd"]) == (flag in this_host["simd"]), (info, this_host)
+
+
+def test_quick_json_and_header_name_the_cpu(quick):
+    result, table = quick
+    assert result["cpu"] == machine.cpu_info()
+    lines = table.splitlines()
+    cpu_line = lines[next(k for k, line in enumerate(lines) if line.startswith("camfilters bench, ")) + 1]
+    assert cpu_line.startswith("CPU: ")
+    assert result["cpu"]["model"] in cpu_line and " ".join(result["cpu"]["simd"]) in cpu_line
+
+
+def test_options_reject_a_json_folder_that_does_not_exist(tmp_path):
+    """Checked in resolve_options, which runs before anything is measured."""
+    missing = tmp_path / "no" / "such" / "out.json"
+    with pytest.raises(ParameterError, match=rf"--json {missing}: folder {missing.parent} does not exist; "
+                                             "create it or choose another path"):
+        options.resolve_options(_args("--filters", "identity", "--json", str(missing)))
+    with pytest.raises(ParameterError, match="it is a folder"):
+        options.resolve_options(_args("--filters", "identity", "--json", str(tmp_path)))
+    assert options.resolve_options(_args("--filters", "identity", "--json", str(tmp_path / "ok.json")))
+
+
+def _camfilters(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "camfilters", *argv], capture_output=True, text=True, timeout=170,
+                          cwd=ROOT)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--naive-size", "100000"], "argument --naive-size: must be a number from 8 to 512 pixels, got '100000'"),
+    (["--loop-seconds", "1e-9"], "argument --loop-seconds: must be a number from 0.5 to 3600 seconds, got '1e-9'"),
+    (["--loop-seconds", "nan"], "argument --loop-seconds: must be a number from 0.5 to 3600 seconds, got 'nan'"),
+    (["--loop-fps", "inf"], "argument --loop-fps: must be a number from 1 to 240, got 'inf'"),
+    (["--json", "{missing}"], "--json {missing}: folder {folder} does not exist; create it or choose another path"),
+], ids=["naive-size", "loop-seconds", "loop-seconds-nan", "loop-fps-inf", "json-folder"])
+def test_bad_bench_arguments_fail_first_in_one_line(argv, message, tmp_path):
+    """Exit 2 and one line on stderr, nothing measured: no table on stdout (it is printed only after a run)."""
+    missing = tmp_path / "no-such-folder" / "bench.json"
+    argv = [a.format(missing=missing) for a in argv]
+    proc = _camfilters("bench", "--quick", "--filters", "identity", "--sections", "naive", *argv)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert message.format(missing=missing, folder=missing.parent) in proc.stderr
+    assert not missing.parent.exists()
+
+
+def test_cli_parser_does_not_import_the_benchmark():
+    """Every command builds the parser; only ``bench`` loads the benchmark (its recipes, sections, OpenCV)."""
+    code = ("import sys; from camfilters import cli; cli.build_parser(); "
+            "print(sorted(m for m in sys.modules if m.startswith('camfilters.bench')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['camfilters.bench', 'camfilters.bench.options']"
+    help_text = _camfilters("bench", "--help")
+    assert help_text.returncode == 0 and "--naive-size N" in help_text.stdout and "SIMD" in help_text.stdout

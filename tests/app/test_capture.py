@@ -14,7 +14,8 @@ import pytest
 
 from camfilters.capture import DemoSource, FileSource, Frame, open_source
 from camfilters.errors import ParameterError, SourceError
-from media import decode_frames, frame_image, frame_index, make_video
+from helpers import decode_frames, mean_abs
+from media import frame_image, frame_index, make_video
 from mjpeg_server import MJPEGServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -26,10 +27,6 @@ N_FRAMES, FPS, SIZE = 20, 25, (160, 120)
 def clip(tmp_path_factory):
     """A 20-frame 160x120 H.264 clip at 25 fps whose frames carry their index."""
     return make_video(tmp_path_factory.mktemp("capture") / "clip.mp4", N_FRAMES, size=SIZE, fps=FPS)
-
-
-def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
 def camera_exists(index: int) -> bool:

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import filters
-from cli_helpers import assert_one_line_error, camfilters, cli_env, decode, interrupt, start
+from cli_helpers import assert_one_line_error, camfilters, cli_env, interrupt, start
+from helpers import decode, mean_abs
 from media import make_video
 
 pytestmark = pytest.mark.timeout(240)
@@ -23,10 +24,6 @@ pytestmark = pytest.mark.timeout(240)
 def clip(tmp_path_factory):
     """A 48-frame 160x120 video at 24 fps, no audio."""
     return make_video(tmp_path_factory.mktemp("clip") / "clip.mp4", 48, size=(160, 120), fps=24)
-
-
-def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
 def test_help_lists_hotkeys_and_examples():

@@ -22,7 +22,8 @@ import pytest
 from camfilters.errors import ParameterError, RecordingError
 from camfilters.errors import OutputExistsError
 from camfilters.recording import FORMATS, Recorder, VideoOutput, check_output_path
-from media import decode_frames, frame_image, frame_index, probe
+from helpers import decode_frames, frame_times, mean_abs
+from media import frame_image, frame_index, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (Debian package ffmpeg)")
 
@@ -31,22 +32,12 @@ APP_TESTS = Path(__file__).resolve().parent
 ROOT = APP_TESTS.parents[1]
 
 
-def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-
-
 def record(path: Path, timestamps, size=SIZE, **kwargs) -> Recorder:
     """Record frame_image(i) at timestamps[i] and close; returns the closed recorder."""
     with Recorder(path, size, **kwargs) as rec:
         for i, t in enumerate(timestamps):
             rec.write(frame_image(i, size), t)
     return rec
-
-
-def frame_times(path: Path) -> list[float]:
-    """Presentation times in seconds of the decoded video frames, with PyAV."""
-    with av.open(str(path)) as container:
-        return [frame.time for frame in container.decode(video=0)]
 
 
 def top_level_atoms(path: Path) -> list[str]:
@@ -171,12 +162,68 @@ def test_every_frame_is_in_the_file_in_order_and_close_to_the_original(tmp_path,
     assert max(errors) < 3.0, errors
 
 
-def test_mp4_is_faststart(tmp_path):
-    """The index (moov) comes before the media data (mdat), so playback can start early."""
-    path = tmp_path / "rec.mp4"
-    record(path, [i / 30 for i in range(10)])
+@pytest.mark.parametrize("ext", [".mp4", ".mov"])
+def test_a_closed_recording_is_a_regular_faststart_file_with_every_frame(tmp_path, ext):
+    """Written fragmented, closed into one moov before one mdat (playback can start early), nothing left beside it."""
+    path = tmp_path / f"rec{ext}"
+    n = 75  # several one-second fragments
+    record(path, [i / 30 for i in range(n)])
     atoms = top_level_atoms(path)
+    assert atoms.count("moov") == atoms.count("mdat") == 1 and "moof" not in atoms, atoms
     assert atoms.index("moov") < atoms.index("mdat"), atoms
+    assert [frame_index(f) for f in decode_frames(path)] == list(range(n))
+    assert probe(path).frames == n
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # the temporary copy was renamed over it
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # the mode a plain new file gets, not mkstemp's 0600
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv", ".webm"])
+def test_keyframes_come_at_least_every_second_even_below_the_nominal_rate(tmp_path, ext):
+    """A camera claiming 30 fps that delivers 10: keyframes still at most a second apart (what a kill can lose)."""
+    path = tmp_path / f"rec{ext}"
+    record(path, [i / 10 for i in range(50)], fps=30)
+    with av.open(str(path)) as container:
+        keys = [float(p.pts * p.time_base) for p in container.demux(video=0) if p.pts is not None and p.is_keyframe]
+    assert keys[0] == 0.0
+    assert max(np.diff(keys + [4.9])) <= 1.0 + 1e-6, keys
+
+
+def colour_chart(width: int, height: int) -> np.ndarray:
+    """Smooth colour gradients (no edges, so only chroma placement decides the error), (H, W, 3) uint8 BGR."""
+    x = np.linspace(0.0, 1.0, width)[None, :]
+    y = np.linspace(0.0, 1.0, height)[:, None]
+    image = np.empty((height, width, 3), np.uint8)
+    image[..., 0] = np.round(60 + 150 * x + 0 * y)
+    image[..., 1] = np.round(200 - 150 * y + 0 * x)
+    image[..., 2] = np.round(128 + 80 * np.sin(3 * x + 2 * y))
+    return image
+
+
+@pytest.mark.parametrize("size", [(1280, 886), (642, 362), (641, 361), (160, 122), (162, 120), (1280, 720)])
+def test_colours_are_kept_at_heights_that_are_not_a_multiple_of_4_and_odd_sizes(tmp_path, size):
+    """Chroma lands on the right rows at any size: mean error under 2 levels, top rows without stripes.
+
+    Odd sizes are cropped (the last column/row is dropped). Reference: PyAV's own decode and
+    BT.601 conversion. Before the fix the top rows of 1280x886 were off by ~36 levels.
+    """
+    width, height = size
+    path = tmp_path / "rec.mp4"
+    image = colour_chart(width, height)
+    with Recorder(path, size, fps=30) as rec:
+        for i in range(3):
+            rec.write(image, i / 30)
+    with av.open(str(path)) as container:
+        decoded = [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
+    assert len(decoded) == 3
+    expected = image[: height - height % 2, : width - width % 2]
+    for frame in decoded:
+        assert frame.shape == expected.shape
+        error = np.abs(frame.astype(np.int16) - expected.astype(np.int16))
+        assert error.mean() < 2.0, error.mean()
+        assert error[:8].mean() < 3.0, error[:8].mean(axis=(1, 2))  # the rows where shifted chroma striped
+        assert error.mean(axis=(0, 1)).max() < 2.5  # per channel: no colour cast
 
 
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
@@ -300,9 +347,11 @@ def test_a_writer_thread_error_is_raised_by_the_next_write(tmp_path, monkeypatch
     monkeypatch.setattr(VideoOutput, "encode", failing_encode)
     path = tmp_path / "rec.mp4"
     rec = Recorder(path, SIZE)
-    with pytest.raises(RecordingError, match=r"recording to .*rec.mp4 failed: .*No space left on device"):
+    with pytest.raises(RecordingError, match=r"^disk full \(/\S*\) while recording .*rec.mp4: kept 1 frame \(0.0 s\); "
+                                             r"free space and record again$"):
         for i in range(1000):
             rec.write(frame_image(i % 100, SIZE), i / 30)
+    assert rec.failed
     rec.close()  # already reported: no second error, and the file is still finalised
     assert probe(path).frames == 1
 
@@ -314,10 +363,11 @@ def test_a_writer_thread_error_is_raised_by_close(tmp_path, monkeypatch):
     monkeypatch.setattr(VideoOutput, "encode", failing_encode)
     rec = Recorder(tmp_path / "rec.mp4", SIZE)
     rec.write(frame_image(0, SIZE), 0.0)
-    with pytest.raises(RecordingError, match="failed: .*Input/output error") as info:
+    with pytest.raises(RecordingError, match="failed: Input/output error; nothing could be kept$") as info:
         rec.close()
     assert isinstance(info.value.__cause__, OSError)
     rec.close()
+    assert not (tmp_path / "rec.mp4").exists()  # it held no frame
 
 
 CHILD = textwrap.dedent(
@@ -342,10 +392,10 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_a_signalled_recording_is_finalised_with_every_frame(tmp_path, sig, ext):
-    """Ctrl-C or SIGTERM in the middle of recording leaves a playable file holding every frame written."""
+    """Ctrl-C, SIGTERM or a closed terminal (SIGHUP) mid-recording: a finalised file holding every frame written."""
     path = tmp_path / f"rec{ext}"
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(root=str(ROOT), tests=str(APP_TESTS)))
@@ -360,11 +410,15 @@ def test_a_signalled_recording_is_finalised_with_every_frame(tmp_path, sig, ext)
         child.kill()
     assert child.returncode != 0  # KeyboardInterrupt went on after the recording was closed
     assert "KeyboardInterrupt" in err
+    if sig != signal.SIGINT:  # one line names the signal
+        assert f"({sig.name}): finishing the files and stopping" in err
     written = int(out.split()[-1])
     assert 21 <= written < 4000
     info = probe(path)
     assert info.frames == written
     assert [frame_index(f) for f in decode_frames(path)] == list(range(written))
+    if ext == ".mp4":  # closed cleanly: a regular fast-start MP4
+        assert "moof" not in top_level_atoms(path)
 
 
 def test_a_recorder_left_open_is_finalised_at_exit(tmp_path):

@@ -13,8 +13,9 @@ import pytest
 
 from camfilters.errors import ParameterError, RecordingError, SourceError
 from camfilters.recording import VideoOutput
-from camfilters.render import RenderResult, render
-from media import decode_frames, frame_image, frame_index, make_video, probe
+from camfilters.render import RenderInterrupted, RenderResult, render
+from helpers import decode_frames, frame_times, mean_abs
+from media import frame_image, frame_index, make_video, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (Debian package ffmpeg)")
 
@@ -23,15 +24,6 @@ SIZE = (160, 120)
 
 def invert(image: np.ndarray, timestamp: float) -> np.ndarray:
     return 255 - image
-
-
-def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-
-
-def frame_times(path: Path) -> list[float]:
-    with av.open(str(path)) as container:
-        return [frame.time for frame in container.decode(video=0)]
 
 
 @pytest.fixture(scope="module")
@@ -179,9 +171,9 @@ def audio_only(tmp_path: Path) -> Path:
         (lambda d: d, r"cannot read .*: it is a folder"),
         (noise, "not a video file"),
         (audio_only, r"tone.m4a: it has no video stream"),
-        (truncated_after_header, r"cut.mkv: it has no video frames"),
+        (truncated_after_header, r"cut.mkv is corrupt or truncated: not one frame decodes"),
     ],
-    ids=["missing", "folder", "noise", "audio-only", "no-frames"],
+    ids=["missing", "folder", "noise", "audio-only", "cut-in-first-cluster"],
 )
 def test_bad_inputs_fail_in_one_line_and_leave_no_output(tmp_path, make_input, match):
     src = make_input(tmp_path)
@@ -189,7 +181,7 @@ def test_bad_inputs_fail_in_one_line_and_leave_no_output(tmp_path, make_input, m
     with pytest.raises(SourceError, match=match) as info:
         render(src, out, invert, progress=False)
     assert "\n" not in str(info.value)
-    assert not out.exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith((".", "out"))] == []  # no output, no temporary file
 
 
 def test_unwritable_output_is_refused_before_reading(tmp_path, clip_with_audio):
@@ -202,8 +194,8 @@ def test_unwritable_output_is_refused_before_reading(tmp_path, clip_with_audio):
 def test_rendering_onto_the_input_is_refused(tmp_path, clip_with_audio):
     src = tmp_path / "copy.mp4"
     src.write_bytes(clip_with_audio.read_bytes())
-    with pytest.raises(RecordingError, match="onto itself"):
-        render(src, src, invert, progress=False)
+    with pytest.raises(ParameterError, match="onto itself"):
+        render(src, src, invert, progress=False, overwrite=True)
     assert src.read_bytes() == clip_with_audio.read_bytes()
 
 
@@ -211,7 +203,7 @@ def test_a_process_returning_another_shape_fails_and_leaves_no_output(tmp_path, 
     out = tmp_path / "out.mp4"
     with pytest.raises(ParameterError, match=r"process must return a \(120, 160, 3\) uint8 frame .*got \(60, 80, 3\)"):
         render(clip_with_audio, out, lambda image, t: image[::2, ::2].copy(), progress=False)
-    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
 
 
 def test_an_error_in_process_propagates_and_leaves_no_output(tmp_path, clip_with_audio):
@@ -223,7 +215,7 @@ def test_an_error_in_process_propagates_and_leaves_no_output(tmp_path, clip_with
     out = tmp_path / "out.mkv"
     with pytest.raises(ZeroDivisionError, match="boom"):
         render(clip_with_audio, out, process, progress=False)
-    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
 
 
 def test_an_interrupted_render_keeps_a_playable_partial_file(tmp_path, clip_with_audio):
@@ -233,10 +225,12 @@ def test_an_interrupted_render_keeps_a_playable_partial_file(tmp_path, clip_with
         return image
 
     out = tmp_path / "out.mp4"
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(RenderInterrupted, match=r"kept the first \d+ frames in .*out-partial.mp4") as info:
         render(clip_with_audio, out, process, progress=False)
-    indices = [frame_index(f) for f in decode_frames(out)]
-    assert indices == list(range(len(indices))) and 0 < len(indices) <= 20
+    assert info.value.partial == tmp_path / "out-partial.mp4" and not out.exists()
+    indices = [frame_index(f) for f in decode_frames(info.value.partial)]
+    assert indices == list(range(info.value.frames)) and 0 < len(indices) <= 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out-partial.mp4"]
 
 
 def test_frames_match_the_independent_reference_pattern(tmp_path):
@@ -258,12 +252,12 @@ def test_a_write_error_fails_in_one_line_and_leaves_no_output(tmp_path, clip_wit
 
     monkeypatch.setattr(VideoOutput, "encode", failing_encode)
     out = tmp_path / "out.mp4"
-    with pytest.raises(RecordingError, match=r"cannot write .*out.mp4: No space left on device$"):
+    with pytest.raises(RecordingError, match=r"cannot write .*out.mp4: the disk is full \(No space left on device\); free some space"):
         render(clip_with_audio, out, invert, progress=False)
-    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
 
 
 def test_a_bad_preset_is_refused(tmp_path, clip_with_audio):
     with pytest.raises(ParameterError, match="preset must be one of"):
         render(clip_with_audio, tmp_path / "out.mp4", invert, progress=False, preset="turbo")
-    assert not (tmp_path / "out.mp4").exists()
+    assert list(tmp_path.iterdir()) == []

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
+from helpers import MODELS
 
-MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside these tests (clips)
+
 FACE_MODEL = MODELS / "face_landmarker.task"
 SEGMENTATION_MODEL = MODELS / "selfie_segmentation.tflite"
 

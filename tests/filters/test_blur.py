@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filters
+from camfilters.bench import recipes
+from helpers import max_diff
 from filters import ParameterError
 from filters.correlation import border_index
 from filters.kernels import gaussian_taps
@@ -22,13 +24,8 @@ B101 = cv2.BORDER_REFLECT_101
 TINY = [(1, 1), (1, 7), (7, 1), (7, 3), (2, 2), (3, 50)]
 
 
-def max_diff(a: np.ndarray, b: np.ndarray) -> int:
-    assert a.shape == b.shape and a.dtype == b.dtype == np.uint8
-    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
-
-
 def cv_blur(src: np.ndarray, ksize: int = 5, sigma: float = 0.0) -> np.ndarray:
-    return cv2.GaussianBlur(src, (ksize, ksize), sigma, borderType=B101)
+    return recipes.gaussian_blur(src, ksize=ksize, sigma=sigma)
 
 
 @pytest.mark.parametrize("photo", ["coffee", "astronaut"])

@@ -9,43 +9,22 @@ halves: OpenCV rounds half to even, the filter half up).
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filters
+from camfilters.bench import recipes
+from helpers import max_diff
 
 METHODS = [("sobel", 1), ("sobel", 3), ("sobel", 5), ("sobel", 7), ("scharr", 3),
            ("laplacian", 1), ("laplacian", 3), ("laplacian", 5)]
-BORDER = cv2.BORDER_REFLECT_101
 
 
 def reference(src, method="sobel", ksize=3, color=False, scale=1.0, threshold=None):
     """The edge image computed with OpenCV calls only, (H, W, 3) uint8."""
-    planes = [src[..., c] for c in range(3)] if color else [cv2.cvtColor(src, cv2.COLOR_BGR2GRAY)]
-    result = []
-    for plane in planes:
-        if method == "laplacian":
-            mag = np.abs(cv2.Laplacian(plane, cv2.CV_32F, ksize=ksize, borderType=BORDER))
-        else:
-            if method == "scharr":
-                gx = cv2.Scharr(plane, cv2.CV_32F, 1, 0, borderType=BORDER)
-                gy = cv2.Scharr(plane, cv2.CV_32F, 0, 1, borderType=BORDER)
-            else:
-                gx = cv2.Sobel(plane, cv2.CV_32F, 1, 0, ksize=ksize, borderType=BORDER)
-                gy = cv2.Sobel(plane, cv2.CV_32F, 0, 1, ksize=ksize, borderType=BORDER)
-            mag = cv2.magnitude(gx, gy)
-        edge = cv2.convertScaleAbs(mag, alpha=scale)
-        if threshold is not None:
-            edge = np.where(edge > threshold, 255, 0).astype(np.uint8)
-        result.append(edge)
-    return np.dstack(result if color else result * 3)
-
-
-def max_diff(a: np.ndarray, b: np.ndarray) -> int:
-    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
+    return recipes.edge(src, method=method, ksize=ksize, color=color, scale=scale, threshold=threshold)
 
 
 @pytest.fixture(scope="module")

@@ -67,7 +67,7 @@ def test_duplicate_registration_raises():
 
 
 def test_register_requires_a_filter_subclass():
-    with pytest.raises(ParameterError, match="must be a subclass of filters.Filter"):
+    with pytest.raises(ParameterError, match="must be a subclass of Filter"):
         register_filter("not-a-filter")(object)
 
 

@@ -15,29 +15,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filters
+from camfilters.bench import recipes
+from helpers import max_diff
 from filters import ParameterError
 
 B101 = cv2.BORDER_REFLECT_101
 TINY = [(1, 1), (1, 7), (7, 1), (7, 3), (2, 2)]
 
 
-def max_diff(a: np.ndarray, b: np.ndarray) -> int:
-    assert a.shape == b.shape and a.dtype == b.dtype == np.uint8
-    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
-
-
 def cv_sharpen(src: np.ndarray, amount: float = 1.0, ksize: int = 5, sigma: float = 0.0) -> np.ndarray:
-    blurred = cv2.GaussianBlur(src, (ksize, ksize), sigma, borderType=B101)
-    return cv2.addWeighted(src, 1.0 + amount, blurred, -amount, 0)
+    return recipes.sharpen(src, amount=amount, ksize=ksize, sigma=sigma)
 
 
 def cv_emboss(src: np.ndarray, strength: float = 1.0, gray: bool = False) -> np.ndarray:
-    s = strength
-    kernel = np.array([[-2 * s, -s, 0], [-s, 0 if gray else 1, s], [0, s, 2 * s]], np.float32)
-    if not gray:
-        return cv2.filter2D(src, -1, kernel, borderType=B101)
-    grey = cv2.cvtColor(src, cv2.COLOR_BGR2GRAY)
-    return cv2.cvtColor(cv2.filter2D(grey, -1, kernel, delta=128, borderType=B101), cv2.COLOR_GRAY2BGR)
+    return recipes.emboss(src, strength=strength, gray=gray)
 
 
 @pytest.mark.parametrize("photo", ["coffee", "astronaut"])

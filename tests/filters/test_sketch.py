@@ -7,23 +7,20 @@ with ``grey = cv2.cvtColor(src, COLOR_BGR2GRAY)``, reflect-101. Tolerance 2 leve
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filters
+from camfilters.bench import recipes
 from filters import ParameterError
 
-B101 = cv2.BORDER_REFLECT_101
 TOLERANCE = 2
 
 
 def cv_sketch(src: np.ndarray, ksize: int = 21, sigma: float = 0.0) -> np.ndarray:
-    grey = cv2.cvtColor(src, cv2.COLOR_BGR2GRAY)
-    blurred = cv2.GaussianBlur(255 - grey, (ksize, ksize), sigma, borderType=B101)
-    return cv2.divide(grey, 255 - blurred, scale=256)
+    return recipes.sketch(src, ksize=ksize, sigma=sigma)[..., 0]
 
 
 def check(result: np.ndarray, src: np.ndarray, **options) -> None:

@@ -1,0 +1,59 @@
+"""Section ``opencv``: each filter against its OpenCV equivalent, alternately on one natural-looking frame."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+import filters
+
+from ..capture import open_source
+from ..demo import DemoScene
+from ..errors import SourceError
+from .recipes import OPENCV_EQUIVALENTS, Frame
+from .stats import summary, time_alternating
+
+FRAME_TIME_S = 0.25  # demo-scene time of the benchmark frame (balls, star and checker in view)
+FRAME_WALL = 43200.0  # a fixed clock reading for the demo frame, so every run times the same picture
+
+
+def bench_frame(size: tuple[int, int], source: str = "demo") -> Frame:
+    """A natural-looking ``(H, W, 3) uint8 BGR`` frame of ``size`` (width, height).
+
+    ``source="demo"``: the demo scene at a fixed time; otherwise the first frame of that
+    ``--source`` (file, camera, stream), resized with INTER_AREA.
+    """
+    width, height = size
+    if source == "demo":
+        frame = np.empty((height, width, 3), np.uint8)
+        return DemoScene(width, height).render(frame, FRAME_TIME_S, wall=FRAME_WALL)
+    with open_source(source, realtime=False) as src:
+        first = src.read()
+    if first is None:
+        raise SourceError(f"{source} gave no frame to benchmark on")
+    return np.ascontiguousarray(cv2.resize(first.image, size, interpolation=cv2.INTER_AREA))
+
+
+def bench_filter(name: str, frame: Frame, repeat: int) -> dict[str, Any]:
+    """Our filter ``name`` (default options) and its OpenCV equivalent, alternately on ``frame``.
+
+    Returns ms statistics for both, ``ratio`` = ours / OpenCV medians, and ``mean_abs_diff``
+    between the two outputs (levels of 0..255); the OpenCV keys are None without an equivalent.
+    """
+    flt = filters.get(name)
+    ours_out = np.empty_like(frame)
+    calls: list[Callable[[], object]] = [lambda: flt(frame, out=ours_out)]
+    equivalent = OPENCV_EQUIVALENTS.get(name)
+    if equivalent is not None:
+        cv_run, cv_out = equivalent.build(flt), np.empty_like(frame)
+        calls.append(lambda: cv_run(frame, cv_out))
+    times = time_alternating(calls, repeat)
+    result: dict[str, Any] = {"filter": name, "size": [frame.shape[1], frame.shape[0]], "ours": summary(times[0]),
+                              "opencv": None, "ratio": None, "mean_abs_diff": None}
+    if equivalent is not None:
+        result["opencv"] = summary(times[1])
+        result["ratio"] = result["ours"]["median_ms"] / result["opencv"]["median_ms"]
+        result["mean_abs_diff"] = float(np.abs(ours_out.astype(np.int16) - cv_out.astype(np.int16)).mean())
+    return result

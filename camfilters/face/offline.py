@@ -1,0 +1,130 @@
+"""Lenses on a video file (``camfilters render --lens``): every frame analysed, faces logged to CSV.
+
+`OfflineLenses` wraps a synchronous `FaceStage`: each frame is analysed before it is drawn,
+in VIDEO mode at the file's own timestamps, so no frame skips detection. With a
+``faces_csv`` path it also writes one row per face per frame (`FacesCsv`), for review.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from camfilters.errors import OutputExistsError, ParameterError, RecordingError
+
+from .tracking import Face
+
+__all__ = ["FacesCsv", "OfflineLenses"]
+
+
+class FacesCsv:
+    """A CSV file of the faces found: ``frame, time, id, x, y, w, h, score, detected``.
+
+    ``frame`` counts from 0, ``time`` is the frame's timestamp (s), the box is the face box
+    in frame pixels (not the hidden region, which the lens grows), ``detected`` is 0 for a
+    face held after its last detection. Rows go to a hidden temporary file in the same
+    folder that replaces ``path`` only on `close`, so an existing file (with
+    ``overwrite``) is kept intact until the new one is complete; `discard` drops it.
+    """
+
+    HEADER = ("frame", "time", "id", "x", "y", "w", "h", "score", "detected")
+
+    def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+        self.path = Path(path).expanduser()
+        if self.path.is_dir():
+            raise RecordingError(f"cannot write --faces-csv {self.path}: it is a folder; give a file name")
+        if os.path.lexists(self.path) and not overwrite:
+            raise OutputExistsError(f"{self.path} already exists; add -y (--overwrite) to replace it, "
+                                    "or choose another name")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        except OSError as exc:
+            raise RecordingError(f"cannot write --faces-csv {self.path}: {exc.strerror or exc}; "
+                                 "choose a writable folder") from None
+        self._tmp = Path(tmp)
+        self._file = os.fdopen(fd, "w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(self.HEADER)
+        self.rows = 0
+
+    def write(self, frame: int, timestamp: float, faces: list[Face]) -> None:
+        """One row per face of frame number ``frame`` shown at ``timestamp`` s."""
+        for face in faces:
+            x, y, w, h = face.box
+            self._writer.writerow((frame, f"{timestamp:.6f}", face.track_id, f"{x:.1f}", f"{y:.1f}", f"{w:.1f}",
+                                   f"{h:.1f}", f"{face.score:.3f}", int(face.detected)))
+            self.rows += 1
+
+    def close(self) -> None:
+        """Finish the file and put it in place (atomically); safe to call twice."""
+        if self._file.closed:
+            return
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise RecordingError(f"cannot write --faces-csv {self.path}: {exc.strerror or exc}") from None
+
+    def discard(self) -> None:
+        """Drop the rows written; ``path`` keeps what it held before."""
+        self._file.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+class OfflineLenses:
+    """``process(image, seconds)`` for `camfilters.render.render` drawing ``lenses`` on every frame.
+
+    ``inner`` is the filter chain (or None), run by the face stage as in the live loop.
+    A context manager: on leaving, the CSV (if any) is put in place, except after an error
+    other than an interrupt (then it is discarded, as render removes its output).
+    Raises ParameterError for a bad lens spec or a ``faces_csv`` without a face lens,
+    ModelError for a model that cannot be loaded, OutputExistsError / RecordingError
+    for a CSV that cannot be written.
+    """
+
+    def __init__(self, lenses: list[str], inner: Any = None, *, face_model: str | None = None,
+                 segmentation_model: str | None = None, faces_csv: str | os.PathLike[str] | None = None,
+                 overwrite: bool = False) -> None:
+        from . import build_face_stage
+
+        # The CSV first: an existing file is refused before the models load.
+        self.csv = FacesCsv(faces_csv, overwrite=overwrite) if faces_csv is not None else None
+        try:
+            self.stage = build_face_stage(lenses, inner, face_model=face_model,
+                                          segmentation_model=segmentation_model, synchronous=True)
+            if self.csv is not None and not any(lens.needs_faces for lens in self.stage.lenses):
+                self.stage.close()
+                raise ParameterError(f"--faces-csv needs a lens that finds faces (e.g. face-blur), "
+                                     f"got {', '.join(lenses)}")
+        except BaseException:
+            if self.csv is not None:
+                self.csv.discard()
+            raise
+        self.frames = 0
+
+    def process(self, image: np.ndarray, timestamp: float) -> np.ndarray:
+        """``image`` ((H, W, 3) uint8 BGR) with the lenses drawn; its faces go to the CSV."""
+        out = self.stage.process(image, timestamp)
+        if self.csv is not None:
+            self.csv.write(self.frames, timestamp, self.stage.faces)
+        self.frames += 1
+        return out
+
+    def __enter__(self) -> OfflineLenses:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.stage.close()
+        if self.csv is not None:
+            if exc_type is None or issubclass(exc_type, KeyboardInterrupt):
+                self.csv.close()
+            else:
+                self.csv.discard()

@@ -1,0 +1,90 @@
+"""Batch render on a real Dask cluster started here on 127.0.0.1: the same outputs as local workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+
+from camfilters.batch import plan, run_jobs, with_render_options  # noqa: E402
+
+from helpers import decode_frames  # noqa: E402
+from media import make_video, probe  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+DASK = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout:g} s")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A scheduler and two single-threaded workers without nannies (a killed worker stays dead)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    info = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--no-dashboard", "--scheduler-file", str(info)], env=env, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        _wait(lambda: info.exists() and info.stat().st_size > 0, 120, "the scheduler did not start")
+        address = json.loads(info.read_text())["address"]
+        workers = [subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+             "--no-nanny", "--no-dashboard", "--name", f"w{i}"], env=env, cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
+        procs += workers
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address, workers
+    finally:
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def archive(tmp_path) -> Path:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    make_video(folder / "a.mp4", 40, size=(160, 120), fps=30, audio=True)
+    make_video(folder / "b.mkv", 30, size=(128, 96), fps=25)
+    make_video(folder / "c.mov", 36, size=(96, 64), fps=24, audio=True)
+    return folder
+
+
+def test_cluster_outputs_equal_local_outputs_frame_for_frame(cluster, archive, tmp_path):
+    address, _ = cluster
+    local = run_jobs(with_render_options(plan([archive], tmp_path / "local"), ["edge"], []), workers=2)
+    frames = []
+    remote = run_jobs(with_render_options(plan([archive], tmp_path / "remote"), ["edge"], []), scheduler=address,
+                      on_frames=frames.append)
+    assert [o.status for o in local] == [o.status for o in remote] == ["done"] * 3
+    assert sum(frames) == sum(o.frames for o in remote) == 106
+    for a, b in zip(local, remote):
+        ours, theirs = decode_frames(a.job.output), decode_frames(b.job.output)
+        assert len(ours) == len(theirs) == a.frames
+        assert all(np.array_equal(x, y) for x, y in zip(ours, theirs))
+        assert probe(a.job.output).audio_codec == probe(b.job.output).audio_codec

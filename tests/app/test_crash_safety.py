@@ -1,0 +1,272 @@
+"""What survives when a recording is killed or its disk fills: checked on the bytes left, with PyAV and ffprobe.
+
+Nothing here waits a fixed time: children report progress, and the tests wait for it
+with a deadline, so they hold with both cores busy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from camfilters import recording
+from camfilters.errors import RecordingError
+from camfilters.recording import LIVE_PRESET, Recorder
+from cli_helpers import camfilters, cli_env, start
+from helpers import decode, decode_frames
+from media import frame_image, frame_index, probe
+
+pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (Debian package ffmpeg)")
+
+APP_TESTS = Path(__file__).resolve().parent
+ROOT = APP_TESTS.parents[1]
+SIZE = (160, 120)
+FPS = 30
+STARTUP_S = 300  # JIT start-up of a child on a loaded machine
+
+
+def top_level_atoms(path: Path) -> list[str]:
+    """The names of the top-level MP4/MOV boxes in file order."""
+    names, data, pos = [], path.read_bytes(), 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        names.append(data[pos + 4 : pos + 8].decode("latin-1"))
+        if size == 1:
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+        pos += size if size else len(data)
+    return names
+
+
+def noisy_frame(index: int, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """`frame_image(index)` whose lower part is noise: hard to compress, so a small disk fills fast."""
+    image = frame_image(index, size)
+    band = size[1] // 3
+    image[band:] = rng.integers(0, 256, image[band:].shape, np.uint8)
+    return image
+
+
+def span_s(times: list[float]) -> float:
+    """Seconds of video from the first frame's start to the last one's end (frames last as long as the one before)."""
+    return times[-1] - times[0] + (times[-1] - times[-2])
+
+
+class StderrLines:
+    """Collects a child's stderr lines on a thread, so the test can wait for one without blocking."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(proc.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def wait_for(self, needle: str, proc: subprocess.Popen, timeout: float) -> float:
+        """The monotonic time at which a line containing ``needle`` was seen (fails on timeout or exit)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(needle in line for line in self.lines):
+                return time.monotonic()
+            if proc.poll() is not None:
+                self._thread.join(5)
+                pytest.fail(f"the child ended ({proc.returncode}) before {needle!r}: {''.join(self.lines)}")
+            time.sleep(0.02)
+        pytest.fail(f"no {needle!r} within {timeout} s: {''.join(self.lines)}")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MiB tmpfs mounted for the test (needs root), unmounted after."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(folder)],
+                       check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {getattr(exc, 'stderr', '') or exc}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+# --- SIGKILL ---------------------------------------------------------------------------------------
+
+KILLED_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    sys.path[:0] = [{root!r}, {tests!r}]
+    from camfilters.recording import LIVE_PRESET, Recorder
+    from media import frame_image
+
+    rec = Recorder(sys.argv[1], {size!r}, fps={fps}, preset=LIVE_PRESET)
+    for i in range(4096):
+        rec.write(frame_image(i, {size!r}), i / {fps})
+        print(rec.frames_encoded, flush=True)
+        time.sleep(1 / {fps} / 2)  # about a live loop's pace
+    """
+)
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv", ".mov", ".webm"])
+def test_a_recording_sigkilled_after_6_s_keeps_at_least_5_s(tmp_path, ext):
+    """SIGKILL once 6 s of frames are encoded: the file decodes (PyAV, ffprobe) with frames 0..n-1, n >= 5 s."""
+    path = tmp_path / f"rec{ext}"
+    script = tmp_path / "child.py"
+    script.write_text(KILLED_CHILD.format(root=str(ROOT), tests=str(APP_TESTS), size=SIZE, fps=FPS))
+    child = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        for line in child.stdout:  # frames encoded so far, one line per frame written
+            if int(line) >= 6 * FPS or time.monotonic() > deadline:
+                break
+        assert int(line) >= 6 * FPS, "the child did not encode 6 s of frames in time"
+        child.kill()
+    finally:
+        child.kill()
+        child.wait(60)
+    frames = decode_frames(path)
+    assert [frame_index(f) for f in frames] == list(range(len(frames)))
+    assert len(frames) >= 5 * FPS, len(frames)
+    assert probe(path).frames == len(frames)
+    if ext in (".mp4", ".mov"):
+        assert "moof" in top_level_atoms(path)  # killed before close: still the fragmented form
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_the_app_sigkilled_6_s_into_a_recording_leaves_at_least_5_s(tmp_path, ext):
+    """``camfilters run --record`` killed 6 s after the recording started: at least 5 s of video decode."""
+    out = tmp_path / f"out{ext}"
+    proc = start("run", "--source", "demo", "--size", "320x240", "--fps", "30", "--no-window",
+                 "--record", str(out), "-v")
+    try:
+        stderr = StderrLines(proc)
+        started = stderr.wait_for(f"recording to {out}", proc, STARTUP_S)
+        while time.monotonic() < started + 6.0:  # a deadline, not a pause: the child must still be recording
+            assert proc.poll() is None, "".join(stderr.lines)
+            time.sleep(0.05)
+        proc.kill()
+    finally:
+        proc.kill()
+        proc.wait(60)
+    frames, times, _ = decode(out)
+    assert frames and frames[0].shape == (240, 320, 3)
+    assert span_s(times) >= 5.0, (len(frames), times[-1] - times[0])
+    assert probe(out).frames == len(frames)
+
+
+# --- full disk --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_a_full_disk_stops_the_recording_with_one_line_and_a_playable_file(small_disk, ext, rng):
+    """ENOSPC: write() raises one line naming the disk and what was kept; the file holds exactly that."""
+    path = small_disk / f"rec{ext}"
+    size = (320, 240)
+    rec = Recorder(path, size, fps=FPS, preset=LIVE_PRESET)
+    with pytest.raises(RecordingError) as info:
+        for i in range(4096):
+            rec.write(noisy_frame(i, size, rng), i / FPS)
+    rec.close()  # already reported: nothing more raised
+    assert rec.failed
+    message = str(info.value)
+    match = re.fullmatch(rf"disk full \({re.escape(str(small_disk))}\) while recording {re.escape(str(path))}: "
+                         r"kept (\d+) frames \((\d+\.\d) s\); free space and record again", message)
+    assert match, message
+    kept, seconds = int(match[1]), float(match[2])
+    frames = decode_frames(path)
+    assert kept == len(frames) > 0
+    assert [frame_index(f) for f in frames] == list(range(kept))
+    assert seconds == pytest.approx(kept / FPS, abs=0.06)
+    assert probe(path).frames == kept
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_the_app_on_a_full_disk_exits_1_with_one_line_and_a_playable_file(small_disk, ext):
+    out = small_disk / f"out{ext}"
+    proc = camfilters("run", "--source", "demo", "--no-window", "--record", str(out), "--duration", "300",
+                      timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    match = re.fullmatch(rf"camfilters: error: disk full \({re.escape(str(small_disk))}\) while recording "
+                         rf"{re.escape(str(out))}: kept (\d+) frames \(\d+\.\d s\); free space and record again",
+                         lines[0])
+    assert match, lines[0]
+    frames, _, _ = decode(out)
+    assert len(frames) == int(match[1]) > 0
+    assert probe(out).frames == len(frames)
+
+
+def test_a_disk_full_from_the_start_leaves_no_file_and_does_not_crash(small_disk):
+    """The header itself cannot be written (this used to segfault, exit 139, leaving 0 bytes)."""
+    filler = small_disk / "filler"
+    with open(filler, "wb") as file:
+        try:
+            while True:
+                file.write(b"\0" * 65536)
+                file.flush()
+        except OSError:
+            pass
+    out = small_disk / "out.mp4"
+    proc = camfilters("run", "--source", "demo", "--no-window", "--record", str(out), "--duration", "60",
+                      timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [f"camfilters: error: disk full ({small_disk}) while recording {out}: nothing could be kept; "
+                     "free space and record again"], proc.stderr
+    assert not out.exists()
+
+
+def test_a_full_disk_at_the_final_remux_keeps_the_fragmented_mp4(small_disk, rng, caplog):
+    """The recording fits but its regular copy does not: one warning, and the fragmented file with every frame."""
+    path = small_disk / "rec.mp4"
+    with caplog.at_level(logging.WARNING, logger="camfilters.recording"), Recorder(path, SIZE, fps=FPS) as rec:
+        i = 0  # ~8 kB frames: the file trails the frames written by ~0.3 MB (a second), so it ends near 1.9 MB
+        while not path.exists() or path.stat().st_size < 1_600_000:  # more than half the disk: no room for a copy
+            rec.write(noisy_frame(i, SIZE, rng), i / FPS)
+            i += 1
+            assert not rec.failed
+    assert not rec.failed
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [f"kept {path} as a fragmented MP4, which plays; making it a regular one failed: "
+                        "No space left on device"], warnings
+    assert "moof" in top_level_atoms(path)
+    assert [frame_index(f) for f in decode_frames(path)] == list(range(i))
+    assert sorted(p.name for p in small_disk.iterdir()) == [path.name]  # the partial copy is gone
+
+
+# --- cutting a partial tail ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_a_file_cut_mid_fragment_is_cut_back_to_its_last_complete_one(tmp_path, monkeypatch, ext, rng):
+    """What a disk that fills mid-write leaves: after the cut it decodes without error, frames 0..k-1."""
+    monkeypatch.setattr(recording, "_rewrite_faststart", lambda path, muxer: None)  # keep the fragmented form
+    whole = tmp_path / f"whole{ext}"
+    with Recorder(whole, SIZE, fps=FPS) as rec:
+        for i in range(150):
+            rec.write(frame_image(i, SIZE), i / FPS)
+    data = whole.read_bytes()
+    for end in sorted(rng.integers(len(data) // 3, len(data) - 1, 6)):
+        part = tmp_path / f"part-{end}{ext}"
+        part.write_bytes(data[:end])
+        recording._cut_to_complete(part, "mp4" if ext == ".mp4" else "matroska")
+        assert part.stat().st_size <= end
+        frames = decode_frames(part)
+        assert len(frames) >= 30  # the first second's fragment/cluster is whole at 1/3 of the file
+        assert [frame_index(f) for f in frames] == list(range(len(frames)))
+        assert probe(part).frames == len(frames)

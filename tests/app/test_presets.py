@@ -1,0 +1,88 @@
+"""Presets: the TOML config file, round trips, merging, and one-line errors naming file, line and key."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from camfilters.presets import CONFIG_ENV, ConfigError, config_path, list_presets, load_preset, save_preset
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch):
+    path = tmp_path / "conf" / "config.toml"
+    monkeypatch.setenv(CONFIG_ENV, str(path))
+    return path
+
+
+def test_without_a_file_there_are_no_presets_and_no_defaults(config):
+    assert config_path() == config and list_presets() == {} and load_preset(None) == {}
+    with pytest.raises(ConfigError, match=r"no preset 'x' in .*config.toml; presets: none yet"):
+        load_preset("x")
+
+
+def test_a_saved_preset_round_trips_with_every_kind_of_value(config):
+    settings = {"filters": ["blur:ksize=9", 'kernel:k=0 1; 1 0'], "lenses": ["bg-replace:color=0,177,64"],
+                "source": "clip \"one\".mp4", "size": "1280x720", "fps": 29.97, "mirror": True,
+                "output_dir": "~/Videos", "virtual_cam": "/dev/video10"}
+    assert save_preset("meeting", settings) == config
+    assert load_preset("meeting") == settings
+    assert list_presets() == {"meeting": settings}
+
+
+def test_the_preset_overrides_the_defaults(config):
+    config.parent.mkdir()
+    config.write_text("[defaults]\nmirror = true\nfps = 30\n\n[presets.night]\nfps = 15\n")
+    assert load_preset(None) == {"mirror": True, "fps": 30}
+    assert load_preset("night") == {"mirror": True, "fps": 15}
+
+
+def test_saving_replaces_only_its_own_table_and_keeps_comments(config):
+    config.parent.mkdir()
+    original = ("# my settings\n[defaults]\nmirror = true  # selfie view\n\n"
+                "[presets.a]\nfps = 10\n\n[presets.b]\nfps = 20\n")
+    config.write_text(original)
+    save_preset("a", {"fps": 12, "filters": ["edge"]})
+    text = config.read_text()
+    assert text.startswith("# my settings\n[defaults]\nmirror = true  # selfie view\n")
+    assert load_preset("a") == {"mirror": True, "fps": 12, "filters": ["edge"]}
+    assert load_preset("b") == {"mirror": True, "fps": 20}
+    save_preset("c", {"mirror": False})
+    assert sorted(list_presets()) == ["a", "b", "c"] and "# my settings" in config.read_text()
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("[defaults]\nmirror = yes\n", r"config.toml: Invalid value \(at line 2, column 10\)"),
+    ("[defaults]\nmirror = true\nfps = -3\n", r"config.toml line 3: \[defaults\] fps must be a positive number"),
+    ("[presets.a]\nsize = 'big'\n", r"line 2: \[presets.a\] size must look like \"1280x720\""),
+    ("[presets.a]\nfilter = ['edge']\n", r"line 2: \[presets.a\] filter is not a setting \(use filters, lenses"),
+    ("[presets.a]\nfilters = 'edge'\n", r"line 2: \[presets.a\] filters must be a list of strings"),
+    ("[preset.a]\nfps = 1\n", r"line 1: unknown table 'preset'; use \[defaults\] and \[presets.NAME\]"),
+])
+def test_a_bad_file_is_one_line_naming_the_file_line_and_key(config, text, match):
+    config.parent.mkdir()
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=match) as info:
+        load_preset(None)
+    assert str(config) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_bad_file_is_never_overwritten_by_save(config):
+    config.parent.mkdir()
+    config.write_text("[defaults]\nmirror = maybe\n")
+    before = hashlib.sha256(config.read_bytes()).hexdigest()
+    with pytest.raises(ConfigError):
+        save_preset("x", {"fps": 30})
+    assert hashlib.sha256(config.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize(("name", "settings", "match"), [
+    ("bad name", {}, r"preset name must be 1-64 letters"),
+    ("ok", {"fps": 0}, r"preset ok: fps must be a positive number"),
+    ("ok", {"colour": "red"}, r"preset ok: colour is not a setting"),
+])
+def test_save_validates_before_writing(config, name, settings, match):
+    with pytest.raises(ConfigError, match=match):
+        save_preset(name, settings)
+    assert not config.exists()

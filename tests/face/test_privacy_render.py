@@ -1,0 +1,147 @@
+"""``camfilters render --lens`` on a composite multi-face clip, as a user runs it (subprocess).
+
+The clip (`clips.build_clip`): eight real faces at 2 % to 30 % of a 1280x720 frame,
+moving, entering and leaving, a cat, and an AAC tone. Checked against independent
+references: the ground-truth boxes, ffprobe, PyAV decoding, sha256 of files that must survive.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from clips import MODELS, build_clip, coverage
+from media import probe
+
+pytestmark = pytest.mark.face
+
+FACE_MODEL, SEGMENTATION_MODEL = MODELS / "face_landmarker.task", MODELS / "selfie_segmentation.tflite"
+# The share of face-frames render --lens face-blur must hide on the default clip.
+REQUIRED_RECALL = 0.25
+NOISE = ("W0000", "I0000", "INFO:", "WARNING: Logging before", "E0000")
+
+
+def camfilters(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``python -m camfilters ARGS``; stderr without MediaPipe's own log lines."""
+    proc = subprocess.run([sys.executable, "-m", "camfilters", *args], capture_output=True, text=True, timeout=timeout)
+    proc.stderr = "".join(line + "\n" for line in proc.stderr.splitlines() if not line.startswith(NOISE))
+    return proc
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    if importlib.util.find_spec("mediapipe") is None or not FACE_MODEL.is_file():
+        pytest.skip("mediapipe or the face model is missing")
+    return build_clip(tmp_path_factory.mktemp("clip") / "faces.mp4")
+
+
+@pytest.fixture(scope="module")
+def rendered(clip):
+    """(output video, faces CSV, the finished process) of render --lens face-blur --faces-csv on the clip."""
+    out, table = clip.path.with_name("blurred.mp4"), clip.path.with_name("faces.csv")
+    proc = camfilters("render", str(clip.path), "-o", str(out), "--lens", "face-blur", "--face-model", str(FACE_MODEL),
+                      "--faces-csv", str(table), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    return out, table, proc
+
+
+def test_render_hides_the_faces(clip, rendered):
+    """Face-frames hidden (`clips` metric); the background far from faces and the cat are untouched."""
+    report = coverage(clip, rendered[0])
+    print(f"recall {report.recall:.3f} ({report.covered}/{report.face_frames} face-frames), "
+          f"background changed {report.background_changed:.3%}, cat {report.cat_change:.2f} levels")
+    assert report.recall >= REQUIRED_RECALL, f"missed (frame, face): {report.missed}"
+    assert report.background_changed < 0.002
+    assert report.cat_change < 4.0  # what re-encoding alone changes (about 2.7 levels here)
+
+
+def test_render_keeps_frames_fps_duration_and_audio(clip, rendered):
+    src, dst = probe(clip.path), probe(rendered[0])
+    assert (dst.width, dst.height, dst.frames, dst.fps) == (src.width, src.height, src.frames, src.fps) == (
+        1280, 720, clip.frames, 30)
+    assert dst.video_duration == pytest.approx(src.video_duration, abs=1e-3)
+    assert dst.audio_codec == "aac" and dst.audio_duration == pytest.approx(src.audio_duration, abs=0.03)
+
+
+def test_faces_csv_matches_the_truth(clip, rendered):
+    """Each row: a real face of that frame (centre within 25 % of its width, width within 30 %), time = frame / fps."""
+    _, table, proc = rendered
+    with table.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["frame", "time", "id", "x", "y", "w", "h", "score", "detected"]
+    assert f"({len(rows)} faces)" in proc.stderr
+    matched = set()
+    for row in rows:
+        frame, x, y, w, h = int(row["frame"]), float(row["x"]), float(row["y"]), float(row["w"]), float(row["h"])
+        assert float(row["time"]) == pytest.approx(frame / clip.fps, abs=1e-4)
+        assert 0.0 <= float(row["score"]) <= 1.0 and row["detected"] in ("0", "1")
+        near = [fid for fid, (tx, ty, tw, th) in clip.truth[frame]
+                if abs(x + w / 2 - tx - tw / 2) < 0.25 * tw and abs(y + h / 2 - ty - th / 2) < 0.25 * th
+                and abs(w - tw) < 0.3 * tw]
+        assert near, f"row {row} matches no face of frame {frame}: {clip.truth[frame]}"
+        matched.add((frame, near[0]))
+    assert len(matched) == len(rows)  # one row per face and frame
+    assert len(rows) >= REQUIRED_RECALL * len(clip.face_frames())
+
+
+def test_existing_csv_is_refused_and_kept(clip, tmp_path):
+    """Without -y an existing --faces-csv is refused before any work, its bytes unchanged, no output made."""
+    table = tmp_path / "faces.csv"
+    table.write_text("keep me\n")
+    out = tmp_path / "out.mp4"
+    proc = camfilters("render", str(clip.path), "-o", str(out), "--lens", "face-blur", "--faces-csv", str(table))
+    assert proc.returncode == 1
+    assert proc.stderr == f"camfilters: error: {table} already exists; add -y (--overwrite) to replace it, " \
+                          "or choose another name\n"
+    assert table.read_text() == "keep me\n" and not out.exists()
+
+
+def test_failed_render_keeps_the_old_csv(tmp_path):
+    """With -y, a render that fails (corrupt input) leaves the old CSV as it was and no temporary file."""
+    table = tmp_path / "faces.csv"
+    table.write_text("old rows\n")
+    before = sha256(table)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video" * 100)
+    proc = camfilters("render", str(bad), "-o", str(tmp_path / "out.mp4"), "-y", "--lens", "face-blur",
+                      "--face-model", str(FACE_MODEL), "--faces-csv", str(table))
+    assert proc.returncode == 3, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and "not a video file" in proc.stderr
+    assert sha256(table) == before and sorted(p.name for p in tmp_path.iterdir()) == ["bad.mp4", "faces.csv"]
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["--faces-csv", "{tmp}/f.csv"], 2, "--faces-csv needs a --lens, e.g. --lens face-blur"),
+    (["--face-model", "x.task"], 2, "--face-model needs a --lens, e.g. --lens face-blur"),
+    (["--lens", "face-blur:mode=smear"], 2, "lens face-blur: option mode must be one of blur, pixelate, solid, "
+                                           "got 'smear'"),
+    (["--lens", "face-blur:scale=9"], 2, "lens face-blur: option scale must be between 1.0 and 3.0, got 9.0"),
+    (["--lens", "face-blur", "--faces-csv", "{clip}"], 2, "--faces-csv {clip} must be another file than the input "
+                                                           "and the output"),
+    (["--lens", "face-blur", "--faces-csv", "{tmp}/no/such/f.csv"], 1, "cannot write --faces-csv {tmp}/no/such/f.csv: "
+                                                                      "No such file or directory; choose a writable folder"),
+    (["--lens", "bg-blur", "--segmentation-model", str(SEGMENTATION_MODEL), "--faces-csv", "{tmp}/f.csv"], 2,
+     "--faces-csv needs a lens that finds faces (e.g. face-blur), got bg-blur"),
+    (["--lens", "face-blur", "--face-model", str(SEGMENTATION_MODEL)], 1, "cannot load the model"),
+    (["--lens", "face-blur", "--face-model", "{tmp}/junk.task"], 1, "cannot load the model {tmp}/junk.task"),
+])
+def test_bad_options_fail_in_one_line(clip, tmp_path, args, code, message):
+    """Usage errors exit 2, a model that is not a face model or a CSV that cannot be written exit 1: one line
+    naming the problem, no traceback, nothing written."""
+    (tmp_path / "junk.task").write_bytes(bytes(range(256)) * 8)
+    fill = lambda s: s.format(tmp=tmp_path, clip=clip.path)  # noqa: E731
+    out = tmp_path / "out.mp4"
+    proc = camfilters("render", str(clip.path), "-o", str(out), *map(fill, args))
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.startswith("camfilters: error: " + fill(message)) and proc.stderr.count("\n") == 1, proc.stderr
+    assert not out.exists() and not (tmp_path / "f.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.task"]

@@ -1,0 +1,107 @@
+"""Helpers shared by every test folder: test photos, image differences, video decoding, waiting.
+
+Importable as ``helpers`` from any test (``tests/conftest.py`` puts this folder on ``sys.path``).
+Nothing here uses camfilters, so it stays an independent reference for its tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import av
+import cv2
+import numpy as np
+
+__all__ = [
+    "DATA",
+    "MODELS",
+    "decode",
+    "decode_frames",
+    "frame_times",
+    "load_photo",
+    "max_diff",
+    "mean_abs",
+    "wait_for",
+    "wait_for_text",
+]
+
+#: the test photos and golden images kept in the repository (see data/README.md)
+DATA = Path(__file__).resolve().parent / "data"
+#: the MediaPipe models, too large for the repository: ../shared/models beside the checkout
+MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+
+T = TypeVar("T")
+POLL_S = 0.05
+
+
+def load_photo(name: str) -> np.ndarray:
+    """``tests/data/NAME`` as (H, W, 3) uint8 BGR; a missing file is an error, never a skip."""
+    image = cv2.imread(str(DATA / name), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f"test image {DATA / name} is missing or unreadable")
+    return image
+
+
+def max_diff(a: np.ndarray, b: np.ndarray) -> int:
+    """Largest absolute difference between two uint8 images of the same shape, in levels."""
+    assert a.shape == b.shape and a.dtype == b.dtype == np.uint8, (a.shape, a.dtype, b.shape, b.dtype)
+    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
+
+
+def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference between two uint8 images of the same shape, in levels."""
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def decode(path: str | Path) -> tuple[list[np.ndarray], list[float], float]:
+    """Every video frame of ``path`` decoded with PyAV: (H, W, 3) uint8 BGR images in display
+    order, their times in seconds, and the stream's average fps (0.0 when unknown)."""
+    frames, times = [], []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        rate = float(stream.average_rate or 0)
+        for frame in container.decode(stream):
+            frames.append(frame.to_ndarray(format="bgr24"))
+            times.append(float(frame.time))
+    return frames, times, rate
+
+
+def decode_frames(path: str | Path) -> list[np.ndarray]:
+    """Every video frame of ``path`` as (H, W, 3) uint8 BGR, in display order."""
+    return decode(path)[0]
+
+
+def frame_times(path: str | Path) -> list[float]:
+    """The display time of every video frame of ``path``, in seconds."""
+    return decode(path)[1]
+
+
+def wait_for(condition: Callable[[], T], timeout: float, what: str) -> T:
+    """Poll ``condition()`` until it returns something truthy (or an array) and return that; fail
+    after ``timeout`` s.
+
+    ``what`` names the awaited condition in the failure message. Use generous timeouts: they
+    cost nothing when the condition comes early and keep the test passing on a loaded machine.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if isinstance(value, np.ndarray) or value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(POLL_S)
+
+
+def wait_for_text(source: Path | Callable[[], str], needle: str, timeout: float, count: int = 1) -> str:
+    """Wait until the text of ``source`` (a file, or a function returning text) holds ``needle``
+    ``count`` times; return that text. The failure message shows the text."""
+    read = (lambda: source.read_text() if source.exists() else "") if isinstance(source, Path) else source
+    try:
+        return wait_for(lambda: (text := read()).count(needle) >= count and text, timeout, f"{needle!r} x{count}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the text was:\n{read()}") from None
