@@ -131,6 +131,32 @@ def _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, p, h):
     _horizontal(p, kx, channels, h)
 
 
+@njit(cache=True, nogil=True)
+def _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, p, o):
+    """Row ``i`` of the blur for 3 or 5 taps into ``o`` (uint8): the horizontal taps and the
+    rounding in one pass, the same float32 sums as ``_horizontal`` without storing them."""
+    pad = kx.shape[0] // 2
+    c = channels
+    n = o.shape[0]
+    _vertical(src, rowmap, i, ky, p[pad * c:pad * c + n])
+    pad_row(p, colmap, pad, c)
+    centre = p[pad * c:pad * c + n]
+    a1 = p[(pad - 1) * c:(pad - 1) * c + n]
+    b1 = p[(pad + 1) * c:(pad + 1) * c + n]
+    k0 = kx[pad]
+    k1 = kx[pad - 1]
+    if pad == 1:
+        for x in range(n):
+            o[x] = np.uint8(np.int32((k0 * centre[x] + k1 * (a1[x] + b1[x]) + _ROUND16) * _INV16))
+        return
+    a2 = p[0:n]
+    b2 = p[4 * c:4 * c + n]
+    k2 = kx[0]
+    for x in range(n):
+        o[x] = np.uint8(np.int32((k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x]) + _ROUND16)
+                                 * _INV16))
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf, hbuf):
     """Gaussian blur (correlation, reflect-101) of ``src`` ``(H, W*C)`` uint8 into ``out``;
@@ -150,8 +176,11 @@ def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf, hbuf):
         p = pbuf[chunk]
         h = hbuf[chunk]
         for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
-            _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, p, h)
             o = out[i]
+            if amount <= 0 and kx.shape[0] <= 5:
+                _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, p, o)
+                continue
+            _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, p, h)
             if amount > 0:
                 s = src[i]
                 for x in range(h.shape[0]):
