@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import socket
 import sys
 
 import cv2
@@ -13,11 +16,68 @@ from .errors import DisplayError
 ESC = 27
 
 
-def has_display() -> bool:
-    """Whether a window can be opened: always on Windows/macOS, on X11/Wayland when the variable is set."""
+def check_display() -> None:
+    """Raise `DisplayError` (one line) unless a preview window can be opened here.
+
+    OpenCV's Qt aborts the whole process (exit 134) when it cannot connect to the X
+    server, so on Linux the X server named by ``DISPLAY`` is connected to first (with
+    libX11 when present, which also checks authorisation; else its socket).
+    """
     if sys.platform.startswith(("win", "darwin")):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        return
+    if os.environ.get("QT_QPA_PLATFORM", "xcb").split(":")[0] not in ("", "xcb"):
+        return  # a Qt platform other than X11 (offscreen, wayland, ...): Qt's own concern
+    display = os.environ.get("DISPLAY")
+    if not display:
+        raise DisplayError("no display to open the preview window on (DISPLAY is not set); "
+                           "run with --no-window, or start an X server")
+    if not _x_server_answers(display):
+        raise DisplayError(f"cannot reach the X display {display} (no X server answers there, or it refuses "
+                           "this user); run with --no-window, or set DISPLAY to a running X server")
+
+
+def has_display() -> bool:
+    """Whether a preview window can be opened (see `check_display`)."""
+    try:
+        check_display()
+    except DisplayError:
+        return False
+    return True
+
+
+def _x_server_answers(display: str) -> bool:
+    """Whether the X server at ``display`` (``[host]:N[.S]``) accepts a connection."""
+    name = ctypes.util.find_library("X11")
+    if name:
+        try:
+            x11 = ctypes.CDLL(name)
+        except OSError:
+            x11 = None
+        if x11 is not None:
+            x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+            x11.XOpenDisplay.restype = ctypes.c_void_p
+            x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+            handle = x11.XOpenDisplay(display.encode())
+            if handle:
+                x11.XCloseDisplay(handle)
+            return bool(handle)
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return False
+    try:
+        if host in ("", "unix"):
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(2.0)
+                try:
+                    sock.connect(f"/tmp/.X11-unix/X{number}")
+                except OSError:
+                    sock.connect(f"\0/tmp/.X11-unix/X{number}")  # Linux abstract socket
+        else:
+            socket.create_connection((host, 6000 + int(number)), timeout=2.0).close()
+    except OSError:
+        return False
+    return True
 
 
 class Window:
@@ -28,9 +88,7 @@ class Window:
     """
 
     def __init__(self, title: str = "camfilters") -> None:
-        if not has_display():
-            raise DisplayError("no display to open the preview window on (DISPLAY is not set); "
-                               "run with --no-window, or start an X server")
+        check_display()
         self.title = title
         try:
             cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
