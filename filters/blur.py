@@ -65,18 +65,44 @@ class GaussianFilter(Filter):
                 self._buffer("gauss_h", (n, width * channels)))
 
 
+_SIXTEEN_BIT = {3: (1, 2, 1), 5: (1, 4, 6, 4, 1)}  # OpenCV's default taps / 64 and / 16
+
+
+def sixteen_bit_taps(taps: np.ndarray) -> np.ndarray | None:
+    """The taps ``gaussian16`` takes (uint16) when ``taps`` is OpenCV's default 3 or 5 tap kernel, else None."""
+    small = _SIXTEEN_BIT.get(len(taps))
+    if small is None or (taps * sum(small) != np.array(small) * 256).any():
+        return None
+    return np.array(small, np.uint16)
+
+
 @register_filter("blur")
 class Blur(GaussianFilter):
     """Gaussian blur, bit-exact with ``cv2.GaussianBlur(src, (k, k), sigma,
-    borderType=cv2.BORDER_REFLECT_101)`` on uint8 frames (separable correlation)."""
+    borderType=cv2.BORDER_REFLECT_101)`` on uint8 frames (separable correlation).
+
+    The default 3x3 and 5x5 kernels run in 16-bit integers alone (``gaussian16``), the
+    others through float32 sums of exact integers (``gaussian``).
+    """
 
     options = (
         ksize_option(5, "kernel width and height in pixels (odd, 3..255)"),
         SIGMA_OPTION,
     )
 
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self._sixteen = sixteen_bit_taps(gaussian_taps(self.ksize, self.sigma))
+
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
         height, width, _ = src.shape
+        if self._sixteen is not None:
+            radius = self.ksize // 2
+            pbuf = self._buffer("gauss16_p", (chunks(height), (width + self.ksize - 1) * 3), np.uint16)
+            gaussian.gaussian16(src.reshape(height, -1), border_index(height, radius, radius, "reflect101"),
+                                border_index(width, radius, radius, "reflect101"), self._sixteen, self._sixteen, 3,
+                                out.reshape(height, -1), pbuf)
+            return
         rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 3)
         gaussian.gaussian(src.reshape(height, -1), rowmap, colmap, ky, kx, 3, np.float32(0.0),
                         out.reshape(height, -1), pbuf, hbuf)
