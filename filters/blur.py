@@ -45,6 +45,17 @@ def chunks(height: int) -> int:
     return max(1, min(height, 4 * numba.get_num_threads()))
 
 
+_SIXTEEN_BIT = {3: (1, 2, 1), 5: (1, 4, 6, 4, 1)}  # OpenCV's default taps / 64 and / 16
+
+
+def sixteen_bit_taps(taps: np.ndarray) -> np.ndarray | None:
+    """The taps ``gaussian16`` takes (uint16) when ``taps`` is OpenCV's default 3 or 5 tap kernel, else None."""
+    small = _SIXTEEN_BIT.get(len(taps))
+    if small is None or (taps * sum(small) != np.array(small) * 256).any():
+        return None
+    return np.array(small, np.uint16)
+
+
 class GaussianFilter(Filter):
     """Base of the filters built on the fixed-point Gaussian (options ``ksize`` and ``sigma``)."""
 
@@ -52,6 +63,19 @@ class GaussianFilter(Filter):
         super().__init__(**options)
         taps = gaussian_taps(self.ksize, self.sigma)
         self._ky, self._kx = taps.astype(np.uint16), taps.astype(np.float32)
+        self._sixteen = sixteen_bit_taps(taps)
+
+    def _gaussian16(self, src: np.ndarray, amount: float, out: np.ndarray) -> bool:
+        """Run ``gaussian16`` (blur, or unsharp mask by ``amount``) if the taps allow; return whether it ran."""
+        if self._sixteen is None:
+            return False
+        height, width, _ = src.shape
+        radius = self.ksize // 2
+        pbuf = self._buffer("gauss16_p", (chunks(height), (width + self.ksize - 1) * 3), np.uint16)
+        gaussian.gaussian16(src.reshape(height, -1), border_index(height, radius, radius, "reflect101"),
+                            border_index(width, radius, radius, "reflect101"), self._sixteen, self._sixteen, 3,
+                            np.float32(amount), out.reshape(height, -1), pbuf)
+        return True
 
     def _gaussian_args(self, height: int, width: int, channels: int) -> tuple:
         """``(rowmap, colmap, ky, kx, pbuf, hbuf)`` for the ``gaussian`` family of kernels."""
@@ -63,17 +87,6 @@ class GaussianFilter(Filter):
                 self._ky, self._kx,
                 self._buffer("gauss_p", (n, (width + self.ksize - 1) * channels)),
                 self._buffer("gauss_h", (n, width * channels)))
-
-
-_SIXTEEN_BIT = {3: (1, 2, 1), 5: (1, 4, 6, 4, 1)}  # OpenCV's default taps / 64 and / 16
-
-
-def sixteen_bit_taps(taps: np.ndarray) -> np.ndarray | None:
-    """The taps ``gaussian16`` takes (uint16) when ``taps`` is OpenCV's default 3 or 5 tap kernel, else None."""
-    small = _SIXTEEN_BIT.get(len(taps))
-    if small is None or (taps * sum(small) != np.array(small) * 256).any():
-        return None
-    return np.array(small, np.uint16)
 
 
 @register_filter("blur")
@@ -90,19 +103,10 @@ class Blur(GaussianFilter):
         SIGMA_OPTION,
     )
 
-    def __init__(self, **options) -> None:
-        super().__init__(**options)
-        self._sixteen = sixteen_bit_taps(gaussian_taps(self.ksize, self.sigma))
-
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
-        height, width, _ = src.shape
-        if self._sixteen is not None:
-            radius = self.ksize // 2
-            pbuf = self._buffer("gauss16_p", (chunks(height), (width + self.ksize - 1) * 3), np.uint16)
-            gaussian.gaussian16(src.reshape(height, -1), border_index(height, radius, radius, "reflect101"),
-                                border_index(width, radius, radius, "reflect101"), self._sixteen, self._sixteen, 3,
-                                out.reshape(height, -1), pbuf)
+        if self._gaussian16(src, 0.0, out):
             return
+        height, width, _ = src.shape
         rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 3)
         gaussian.gaussian(src.reshape(height, -1), rowmap, colmap, ky, kx, 3, np.float32(0.0),
                         out.reshape(height, -1), pbuf, hbuf)

@@ -30,6 +30,8 @@ class Sharpen(GaussianFilter):
         if amount == 0:  # the kernel would return the blur itself
             out[...] = src
             return
+        if self._gaussian16(src, amount, out):
+            return
         height, width, _ = src.shape
         rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 3)
         gaussian.gaussian(src.reshape(height, -1), rowmap, colmap, ky, kx, 3, amount,

@@ -233,9 +233,10 @@ def _row16(src, rowmap, colmap, ky, kx, channels, i, p, o):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def gaussian16(src, rowmap, colmap, ky, kx, channels, out, pbuf):
-    """The Gaussian of ``gaussian`` (``amount = 0``) in 16-bit integers alone, for OpenCV's
-    default kernels: 3 taps ``64 * (1, 2, 1)`` or 5 taps ``16 * (1, 4, 6, 4, 1)``.
+def gaussian16(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf):
+    """``gaussian`` (blur, or the unsharp mask when ``amount > 0``) with the blur in 16-bit
+    integers alone, for OpenCV's default kernels: 3 taps ``64 * (1, 2, 1)`` or 5 taps
+    ``16 * (1, 4, 6, 4, 1)``.
 
     ``ky``, ``kx`` uint16: the taps divided by ``g`` (64 or 16; they sum to 4 or 16), so
     each pass stays below ``255 * 16 * 16 = 65280``, exact in uint16 lanes (twice as many
@@ -245,10 +246,16 @@ def gaussian16(src, rowmap, colmap, ky, kx, channels, out, pbuf):
     """
     height = out.shape[0]
     nchunks = pbuf.shape[0]
+    gain = np.float32(1.0) + amount
     for chunk in prange(nchunks):
         p = pbuf[chunk]
         for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
-            _row16(src, rowmap, colmap, ky, kx, channels, i, p, out[i])
+            o = out[i]
+            _row16(src, rowmap, colmap, ky, kx, channels, i, p, o)
+            if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian``
+                s = src[i]
+                for x in range(o.shape[0]):
+                    o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
 
 
 @njit(cache=True, nogil=True, parallel=True)
