@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
 import signal
 import sys
 import threading
@@ -270,6 +271,9 @@ class _StartUp:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``camfilters`` console script; returns the exit code (`ExitCode`)."""
+    # Numba's idle OpenMP threads otherwise spin and halve OpenCV's speed in the same process; it takes
+    # effect here because the OpenMP library loads with the first parallel kernel.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     start = _StartUp()
     try:
         return _main(argv, start)

@@ -27,6 +27,7 @@ from .errors import ParameterError
 from .kernels import DERIVATIVE_KSIZES, derivative_taps
 from .registry import register_filter
 
+
 @register_filter("edge")
 class Edge(Filter):
     """Gradient magnitude of an ``(H, W, 3) uint8 BGR`` frame: white edges on black.
