@@ -91,8 +91,10 @@ def test_model_folder_that_cannot_be_created_is_one_line_with_the_fix(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache folder should be")
     before = sha256(blocker)
+    matplotlib = pytest.importorskip("matplotlib")  # mediapipe imports it; it caches under XDG_CACHE_HOME too
+    pytest.importorskip("matplotlib.font_manager")  # builds its font cache here, not in the command
     env = cli_env(XDG_CACHE_HOME=str(blocker / "cache"), CAMFILTERS_MODEL_URL="http://127.0.0.1:9",
-                  MPLCONFIGDIR=str(tmp_path / "mpl"))  # mediapipe imports matplotlib, which also caches there
+                  MPLCONFIGDIR=matplotlib.get_cachedir())  # its usual folder, font cache built
     env.pop("CAMFILTERS_MODEL_DIR", None)
     proc = camfilters("run", "--source", "demo", "--lens", "glasses", "--no-window", "--max-frames", "1", env=env)
     assert_one_line(proc, ExitCode.ERROR, str(blocker / "cache" / "camfilters" / "models"),
