@@ -52,7 +52,7 @@ from .errors import CameraNotFound, EndReason, ParameterError, SourceError
 __all__ = ["CameraSource", "DemoSource", "Device", "FileSource", "Frame", "Source", "StreamSource",
            "list_devices", "open_source", "source_file"]
 
-log = logging.getLogger("camfilters.capture")
+log = logging.getLogger(__name__)
 
 DEFAULT_DEMO_SIZE = (1280, 720)
 DEFAULT_FPS = 30.0
@@ -314,8 +314,8 @@ class CameraSource(_CaptureSource):
         backend = cap.getBackendName()
         super().__init__(cap, name)  # from here on only the capture thread touches ``cap``
         asked = f"{size[0]}x{size[1]}" if size else "default size"
-        log.info("%s (%s): asked for %s at %s fps MJPG, got %dx%d at %.1f fps %s", name, backend, asked,
-                 f"{fps:g}" if fps else "default", *self.size, self.fps, fourcc.strip("\x00") or "?")
+        log.debug("%s (%s): asked for %s at %s fps MJPG, got %dx%d at %.1f fps %s", name, backend, asked,
+                  f"{fps:g}" if fps else "default", *self.size, self.fps, fourcc.strip("\x00") or "?")
 
 
 class StreamSource(_CaptureSource):
@@ -617,26 +617,17 @@ _QUIET_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def _quiet_opencv() -> Iterator[None]:
-    """Silence OpenCV's and FFmpeg's console warnings (e.g. while probing camera indexes).
+    """Silence OpenCV's console warnings (e.g. while probing camera indexes) with its own log level.
 
-    Sets OpenCV's log level to silent and points file descriptor 2 at /dev/null
-    for the duration, since FFmpeg and V4L2 write to stderr directly.
+    Only OpenCV's logging is changed, never file descriptor 2, so the other threads' messages
+    still reach the terminal. FFmpeg inside OpenCV is quieted for good on first use through
+    ``OPENCV_FFMPEG_LOGLEVEL`` (read by OpenCV at every open; a value the user set is kept).
     """
-    _QUIET_LOCK.acquire()
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    saved = None
-    try:
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.flush()
-            saved = os.dup(2)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-        yield
-    finally:
-        if saved is not None:
-            os.dup2(saved, 2)
-            os.close(saved)
-        cv2.utils.logging.setLogLevel(level)
-        _QUIET_LOCK.release()
+    with _QUIET_LOCK:
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            yield
+        finally:
+            cv2.utils.logging.setLogLevel(level)

@@ -17,7 +17,7 @@ from .hotkeys import HOTKEYS
 # Only the standard library and tiny modules above: the heavy imports happen in `main`, where a Ctrl-C
 # while starting up ends quietly with exit code 130 (see `_StartUp`).
 
-log = logging.getLogger("camfilters")
+log = logging.getLogger(__name__)
 
 EXAMPLES = """\
 examples:
@@ -157,7 +157,7 @@ def _render(args: argparse.Namespace) -> int:
                     raise ParameterError(f"{option} needs a --lens, e.g. --lens face-blur")
             result = render(args.input, args.output, pipeline.process, progress=args.progress,
                             overwrite=args.overwrite)
-            log.warning("wrote %s (%d frames)", args.output, result.frames)
+            log.info("wrote %s (%d frames)", args.output, result.frames)
             return 0
         from .face.offline import OfflineLenses
 
@@ -171,7 +171,7 @@ def _render(args: argparse.Namespace) -> int:
     except RenderInterrupted as exc:  # one line naming the partial file, instead of a bare "stopped"
         log.warning("%s", exc)
         return ExitCode.INTERRUPTED
-    log.warning("wrote %s (%d frames)%s", args.output, result.frames,
+    log.info("wrote %s (%d frames)%s", args.output, result.frames,
                 f" and {args.faces_csv} ({lenses.csv.rows} faces)" if lenses.csv is not None else "")
     return 0
 
@@ -225,11 +225,19 @@ COMMANDS = {"run": _run, "render": _render, "list": _list, "devices": _devices, 
 
 
 def _configure_logging(verbose: bool) -> None:
+    """One stderr handler: our loggers at INFO (what was saved, written, recorded), DEBUG with -v.
+
+    Other libraries log at WARNING and above.
+    """
+    level = logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("camfilters: %(message)s"))
+    handler.setLevel(level)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.setLevel(logging.WARNING)
+    for name in ("camfilters", "filters"):
+        logging.getLogger(name).setLevel(level)
 
 
 class _StartUp:

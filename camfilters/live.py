@@ -29,7 +29,7 @@ from .hotkeys import HOTKEYS
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
-log = logging.getLogger("camfilters")
+log = logging.getLogger(__name__)
 
 #: Seconds between status-line updates on the terminal in --no-window runs.
 STATUS_PERIOD_S = 1.0
@@ -245,7 +245,7 @@ class LiveSession:
             if recorder.failed:  # write() raised it, and that ends the run: never "saved" for a failed file
                 return
             self.stats.frames_recorded += recorder.frames_written
-            log.warning("saved %s (%d frames)", recorder.path, recorder.frames_written)
+            log.info("saved %s (%d frames)", recorder.path, recorder.frames_written)
 
     def snapshot(self) -> None:
         """Save the last shown frame as a PNG in ``--output-dir`` (``-2``, ``-3``, ... if the name is taken)."""
@@ -259,7 +259,7 @@ class LiveSession:
         if not ok:
             raise RecordingError(f"could not write snapshot {path}: {_folder_problem(path.parent) or 'write failed'}")
         self.stats.snapshots.append(path)
-        log.warning("snapshot saved to %s", path)
+        log.info("snapshot saved to %s", path)
 
     def next_lens(self) -> None:
         """Cycle the face lenses; the first press without --lens loads the face stage (if installed)."""
@@ -299,7 +299,7 @@ class LiveSession:
         elif char == "f":
             self.next_lens()
         elif char == "v" and self.vcam is not None:
-            log.warning("virtual camera %s", "paused" if self.vcam.toggle_pause() else "sending")
+            log.info("virtual camera %s", "paused" if self.vcam.toggle_pause() else "sending")
         return True
 
     def _record_key(self, size: tuple[int, int], fps: float) -> None:
@@ -322,7 +322,7 @@ class LiveSession:
         self._warm_up()
         with open_source(opts.source, size=opts.size, fps=opts.fps) as source:
             size, fps = source.size, source.fps or 30.0
-            log.info("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
+            log.debug("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
             try:
                 if opts.virtual_cam is not None:
                     from .virtualcam import VirtualCamera
@@ -409,7 +409,7 @@ class LiveSession:
             sys.stderr.write("\r\033[K" + self.status_text())
             sys.stderr.flush()
         else:
-            log.info("status: %s", self.status_text())
+            log.debug("status: %s", self.status_text())
 
     def _process(self, image: np.ndarray, timestamp: float) -> np.ndarray:
         """Filter one frame (or repeat the frozen one while paused) and hand it to the outputs."""

@@ -485,7 +485,7 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name=f"Recorder({self.path.name})", daemon=True)
         self._thread.start()
         atexit.register(self.close)
-        log.info("recording %dx%d at %.3g fps to %s", ew, eh, self.fps, self.path)
+        log.debug("recording %dx%d at %.3g fps to %s", ew, eh, self.fps, self.path)
 
     def __repr__(self) -> str:
         return f"Recorder({str(self.path)!r}, size={self.size}, fps={self.fps:g})"
@@ -575,7 +575,7 @@ class Recorder:
                     interrupted = True
             self._closed = True
             atexit.unregister(self.close)
-            log.info("recorded %d frames to %s", self.frames_encoded, self.path)
+            log.debug("recorded %d frames to %s", self.frames_encoded, self.path)
         if interrupted:
             raise KeyboardInterrupt
         with self._cond:

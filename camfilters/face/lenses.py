@@ -9,7 +9,7 @@ feathered edge), the eyes, or the background (outside the person mask).
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import cv2
 import numpy as np
@@ -109,7 +109,7 @@ class Lens(Configurable):
 LENSES: Registry[type[Lens]] = Registry("lens", Lens, "camfilters.lenses")
 
 
-def register_lens(name: str):
+def register_lens(name: str) -> Callable[[type[Lens]], type[Lens]]:
     """Class decorator: register a `Lens` subclass under ``name`` (plugins too); a duplicate name raises."""
     return LENSES.register(name)
 

@@ -119,7 +119,7 @@ def test_camera_source_reports_what_the_device_gives(clip, monkeypatch, caplog):
     reads back the size it really gives, logs asked-for vs got, and ends when it stops delivering."""
     real_capture = cv2.VideoCapture
     monkeypatch.setattr(cv2, "VideoCapture", lambda index, api: real_capture(str(clip), cv2.CAP_FFMPEG))
-    with caplog.at_level(logging.INFO, logger="camfilters.capture"):
+    with caplog.at_level(logging.DEBUG, logger="camfilters.capture"):  # the details are shown with -v
         with open_source("auto", size=(640, 480), fps=60) as source:
             assert (source.name, source.live, source.size) == ("camera 0", True, SIZE)
             frames = list(source)
