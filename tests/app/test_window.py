@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
 from cli_helpers import cli_env
 from helpers import MODELS, decode, wait_for, wait_for_text
 from x11_close import request_close
