@@ -91,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="MediaPipe selfie segmentation .tflite to use")
 
     render = sub.add_parser("render", help="filter a video file offline, as fast as possible")
-    render.add_argument("input", type=path)
-    render.add_argument("-o", "--output", type=path, required=True)
+    render.add_argument("input", type=Path)
+    render.add_argument("-o", "--output", type=Path, required=True)
     render.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
     render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC")
     render.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--detector-model", metavar="PATH",
                         help="face detector .tflite of face-blur/face-pixelate (default: the bundled one)")
     render.add_argument("--segmentation-model", metavar="PATH", help="MediaPipe selfie segmentation .tflite to use")
-    render.add_argument("--faces-csv", type=path, metavar="PATH",
+    render.add_argument("--faces-csv", type=Path, metavar="PATH",
                         help="also write every face found: frame, time, id, box, score (needs a face --lens)")
 
     sub.add_parser("list", help="filters and lenses with their options and defaults")
