@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 import cv2
@@ -13,11 +14,57 @@ from .errors import DisplayError
 ESC = 27
 
 
-def has_display() -> bool:
-    """Whether a window can be opened: always on Windows/macOS, on X11/Wayland when the variable is set."""
+def check_display() -> None:
+    """Raise `DisplayError` (one line) unless a preview window can be opened here.
+
+    OpenCV's Qt aborts the whole process (exit 134) when it cannot connect to the X
+    server, so on Linux the X server named by ``DISPLAY`` is connected to first.
+    """
     if sys.platform.startswith(("win", "darwin")):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        return
+    if os.environ.get("QT_QPA_PLATFORM", "xcb").split(":")[0] not in ("", "xcb"):
+        return  # a Qt platform other than X11 (offscreen, wayland, ...): Qt's own concern
+    display = os.environ.get("DISPLAY")
+    if not display:
+        raise DisplayError("no display to open the preview window on (DISPLAY is not set); "
+                           "run with --no-window, or start an X server")
+    if not _x_server_answers(display):
+        raise DisplayError(f"cannot reach the X display {display} (no X server answers there); "
+                           "run with --no-window, or set DISPLAY to a running X server")
+
+
+def has_display() -> bool:
+    """Whether a preview window can be opened (see `check_display`)."""
+    try:
+        check_display()
+    except DisplayError:
+        return False
+    return True
+
+
+def _x_server_answers(display: str) -> bool:
+    """Whether an X server listens at ``display`` (``[host]:N[.S]``): its socket accepts a connection.
+
+    A plain socket, not libX11: an Xlib call in this process before Qt's own ``XInitThreads``
+    would be undefined behaviour.
+    """
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return False
+    try:
+        if host in ("", "unix"):
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(2.0)
+                try:
+                    sock.connect(f"/tmp/.X11-unix/X{number}")
+                except OSError:
+                    sock.connect(f"\0/tmp/.X11-unix/X{number}")  # Linux abstract socket
+        else:
+            socket.create_connection((host, 6000 + int(number)), timeout=2.0).close()
+    except OSError:
+        return False
+    return True
 
 
 class Window:
@@ -28,9 +75,7 @@ class Window:
     """
 
     def __init__(self, title: str = "camfilters") -> None:
-        if not has_display():
-            raise DisplayError("no display to open the preview window on (DISPLAY is not set); "
-                               "run with --no-window, or start an X server")
+        check_display()
         self.title = title
         try:
             cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)

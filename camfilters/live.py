@@ -8,6 +8,7 @@ slow encoder never stalls the picture.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections import deque
@@ -21,17 +22,20 @@ import numpy as np
 import filters
 
 from . import overlay
-from .capture import open_source
-from .display import ESC, Window
-from .errors import CamfiltersError, StageFailed
+from .capture import open_source, source_file
+from .display import ESC, Window, check_display
+from .errors import CamfiltersError, EndReason, RecordingError
 from .hotkeys import HOTKEYS
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
-log = logging.getLogger("camfilters")
+log = logging.getLogger(__name__)
 
 #: Seconds between status-line updates on the terminal in --no-window runs.
 STATUS_PERIOD_S = 1.0
+
+#: The smallest (width, height) the H.264 encoder takes: 1x1, 2x2, 3x3 and 4x2 frames fail inside x264.
+MIN_RECORD_SIZE = (2, 4)
 
 #: Filters offered on the number keys after the command-line chain (key 1), in this order.
 HOTKEY_FILTERS = ("edge", "cartoon", "sketch", "blur", "sharpen", "emboss", "box", "identity")
@@ -85,7 +89,8 @@ class LiveStats:
     recordings: list[Path] = field(default_factory=list)
     snapshots: list[Path] = field(default_factory=list)
     frames_recorded: int = 0
-    ended_reason: str | None = None
+    ended: EndReason | None = None  # why the run ended; the CLI's exit code is ``ended.exit_code``
+    end_message: str | None = None  # the same in words, naming the source
 
     @property
     def cpu_percent(self) -> float:
@@ -116,6 +121,59 @@ class Palette:
         return entry
 
 
+def _refuse_recording_over_source(record: Path, source: str) -> None:
+    """Raise RecordingError when ``record`` is the source file itself (same device and inode), even with -y.
+
+    That covers the same name, a symlink and a hard link to it.
+    """
+    path = source_file(source)
+    if path is None:
+        return
+    try:
+        same = os.path.samefile(record, path)
+    except (OSError, ValueError):  # one of them does not exist (or cannot be looked at): not the same file
+        return
+    if same:
+        raise RecordingError(f"cannot record to {record}: it is the source file {path}; choose another file "
+                             "(-y never replaces the source)")
+
+
+def _check_recordable(size: tuple[int, int]) -> None:
+    """Raise RecordingError (one line, with the fix) for frames too small to encode."""
+    if size[0] < MIN_RECORD_SIZE[0] or size[1] < MIN_RECORD_SIZE[1]:
+        raise RecordingError(f"cannot record {size[0]}x{size[1]} frames: the video encoder needs at least "
+                             f"{MIN_RECORD_SIZE[0]}x{MIN_RECORD_SIZE[1]}; add --size 160x120 to scale the source up")
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why files cannot be written in ``folder``, or None if they can."""
+    if not folder.is_dir():
+        return f"folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"folder {folder} is not writable"
+    return None
+
+
+def _prepare_output_dir(folder: Path) -> None:
+    """Create ``--output-dir`` if missing (one logged line), so the first ``r`` / ``s`` does not fail.
+
+    A folder that cannot be created or written is only warned about: the session does not need it
+    unless a hotkey recording or snapshot is asked for, and those then say so again.
+    """
+    if not folder.exists():
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            log.warning("cannot create --output-dir %s (%s); hotkey recordings and snapshots will fail",
+                        folder, exc.strerror or exc)
+            return
+        log.info("created %s for hotkey recordings and snapshots", folder)
+        return
+    problem = _folder_problem(folder)
+    if problem:
+        log.warning("--output-dir: %s; hotkey recordings and snapshots will fail", problem)
+
+
 def _unique(path: Path) -> Path:
     """``path`` or, if it exists, ``stem-2.ext``, ``stem-3.ext``, ..."""
     n, candidate = 2, path
@@ -131,11 +189,15 @@ class LiveSession:
     def __init__(self, options: LiveOptions) -> None:
         self.options = options
         if options.record is not None:
+            _refuse_recording_over_source(options.record, options.source)
             check_output_path(options.record, overwrite=options.overwrite)
         self.palette = Palette(options.filters)
         self.chain = Pipeline(self.palette.stages(0))
         self.face = None
         self.pipeline = Pipeline([self.chain])
+        if options.window:
+            check_display()  # before anything starts: Qt would abort the process without a display
+            _prepare_output_dir(options.output_dir)
         if options.lenses:
             self._enable_face(options.lenses)
         self.mirror = options.mirror
@@ -183,17 +245,21 @@ class LiveSession:
             if recorder.failed:  # write() raised it, and that ends the run: never "saved" for a failed file
                 return
             self.stats.frames_recorded += recorder.frames_written
-            log.warning("saved %s (%d frames)", recorder.path, recorder.frames_written)
+            log.info("saved %s (%d frames)", recorder.path, recorder.frames_written)
 
     def snapshot(self) -> None:
+        """Save the last shown frame as a PNG in ``--output-dir`` (``-2``, ``-3``, ... if the name is taken)."""
         if self._last is None:
             return
         path = _unique(self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
-        if not cv2.imwrite(str(path), self._last):
-            log.warning("could not write snapshot %s", path)
-            return
+        try:
+            ok = cv2.imwrite(str(path), self._last)
+        except cv2.error:
+            ok = False
+        if not ok:
+            raise RecordingError(f"could not write snapshot {path}: {_folder_problem(path.parent) or 'write failed'}")
         self.stats.snapshots.append(path)
-        log.warning("snapshot saved to %s", path)
+        log.info("snapshot saved to %s", path)
 
     def next_lens(self) -> None:
         """Cycle the face lenses; the first press without --lens loads the face stage (if installed)."""
@@ -221,9 +287,9 @@ class LiveSession:
             self.mirror = not self.mirror
             log.info("mirror %s", "on" if self.mirror else "off")
         elif char == "r":
-            self.toggle_recording(size, fps)
+            self._keep_going(self._record_key, size, fps)
         elif char == "s":
-            self.snapshot()
+            self._keep_going(self.snapshot)
         elif char == "i":
             self.show_status = not self.show_status
             log.info("status bar %s", "on" if self.show_status else "off")
@@ -233,8 +299,21 @@ class LiveSession:
         elif char == "f":
             self.next_lens()
         elif char == "v" and self.vcam is not None:
-            log.warning("virtual camera %s", "paused" if self.vcam.toggle_pause() else "sending")
+            log.info("virtual camera %s", "paused" if self.vcam.toggle_pause() else "sending")
         return True
+
+    def _record_key(self, size: tuple[int, int], fps: float) -> None:
+        """Start (checking the frame size first) or stop recording."""
+        if self.recorder is None:
+            _check_recordable(size)
+        self.toggle_recording(size, fps)
+
+    def _keep_going(self, action, *args) -> None:
+        """Run a hotkey action; a file it cannot write is one logged line and the session goes on."""
+        try:
+            action(*args)
+        except (RecordingError, OSError) as exc:
+            log.error("error: %s; the session goes on", exc)
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> LiveStats:
@@ -243,7 +322,7 @@ class LiveSession:
         self._warm_up()
         with open_source(opts.source, size=opts.size, fps=opts.fps) as source:
             size, fps = source.size, source.fps or 30.0
-            log.info("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
+            log.debug("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
             try:
                 if opts.virtual_cam is not None:
                     from .virtualcam import VirtualCamera
@@ -253,11 +332,12 @@ class LiveSession:
                 if opts.window:
                     self.window = Window()
                 if opts.record is not None:
-                    self.toggle_recording(size, fps)
+                    self._record_key(size, fps)
                 self._loop(source, size, fps)
             finally:
                 self.stats.dropped = source.dropped
-                self.stats.ended_reason = self.stats.ended_reason or source.ended_reason
+                if self.stats.ended is None and source.ended is not None:
+                    self.stats.ended, self.stats.end_message = source.ended, source.end_message
                 self.close()
         return self.stats
 
@@ -282,8 +362,10 @@ class LiveSession:
         try:
             while True:
                 if opts.max_frames is not None and stats.frames >= opts.max_frames:
+                    stats.ended = EndReason.MAX_FRAMES
                     break
                 if opts.duration is not None and time.monotonic() - start >= opts.duration:
+                    stats.ended = EndReason.DURATION
                     break
                 asked = time.monotonic()
                 frame = source.read()
@@ -296,6 +378,7 @@ class LiveSession:
                 quit_asked = False
                 if self.window is not None:
                     if self.window.closed:  # closed while filtering: imshow would open it again
+                        stats.ended = EndReason.QUIT
                         break
                     shown_at = time.monotonic()
                     self.window.show(self._decorate(shown))
@@ -309,6 +392,7 @@ class LiveSession:
                     self._interval.add(now - previous)
                 previous = now
                 if quit_asked:
+                    stats.ended = EndReason.QUIT
                     break
                 if self.window is None and now - last_status >= STATUS_PERIOD_S:
                     self._print_status()
@@ -325,7 +409,7 @@ class LiveSession:
             sys.stderr.write("\r\033[K" + self.status_text())
             sys.stderr.flush()
         else:
-            log.info("status: %s", self.status_text())
+            log.debug("status: %s", self.status_text())
 
     def _process(self, image: np.ndarray, timestamp: float) -> np.ndarray:
         """Filter one frame (or repeat the frozen one while paused) and hand it to the outputs."""
@@ -336,12 +420,7 @@ class LiveSession:
                 self._mirror_buf = np.empty_like(image)
             image = cv2.flip(image, 1, dst=self._mirror_buf)
         started = time.monotonic()
-        try:
-            out = self.pipeline.process(image, timestamp)
-        except CamfiltersError:
-            raise
-        except Exception as exc:
-            raise StageFailed(f"stage {self.chain.name!r} failed: {type(exc).__name__}: {exc}") from exc
+        out = self.pipeline.process(image, timestamp)  # a stage that raises: StageFailed naming it
         filtered = time.monotonic()
         self.stats.stage_ms["chain"].append((filtered - started) * 1000.0)
         if self.recorder is not None:

@@ -179,17 +179,20 @@ def render(
     if frames == 0:
         _shielded(lambda: temp.unlink(missing_ok=True))
         raise SourceError(f"cannot render {input_path}: {job.damage or 'it has no video frames'}")
-    _shielded(lambda: _move(temp, destination))
+    try:
+        _shielded(lambda: _move(temp, destination))
+    except KeyboardInterrupt:  # it came while the finished file was put in place, which _shielded completed
+        raise RenderInterrupted(f"interrupted at the end: all {frames} frames are in {output_path}", output_path,
+                                frames) from None
     if job.damage:
-        log.info("%s: %s", input_path, job.damage)
         raise SourceError(
             f"{input_path} is corrupt or truncated after frame {frames} ({duration:.2f} s): "
-            f"kept {frames} frames in {output_path}"
+            f"kept {frames} frames in {output_path} ({job.damage})"
         )
     result = RenderResult(
         output_path, frames, duration, job.rate, job.audio_mode, time.perf_counter() - started, rotation
     )
-    log.info("rendered %d frames (%.2f s of video) to %s in %.1f s", frames, duration, output_path, result.elapsed)
+    log.debug("rendered %d frames (%.2f s of video) to %s in %.1f s", frames, duration, output_path, result.elapsed)
     return result
 
 
@@ -249,8 +252,9 @@ def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
 
 def _temporary_file(destination: Path) -> Path:
     """A new, empty, hidden file beside ``destination`` with its extension (so its muxer is chosen)."""
+    stem = destination.stem.encode()[:64].decode(errors="ignore")  # a legal output name gives a legal temporary one
     while True:
-        temp = destination.with_name(f".{destination.stem}.{secrets.token_hex(4)}.tmp{destination.suffix}")
+        temp = destination.with_name(f".{stem}.{secrets.token_hex(4)}.tmp{destination.suffix}")
         try:
             with open(temp, "xb"):
                 pass
@@ -277,29 +281,30 @@ def _move(temp: Path, destination: Path) -> None:
 def _keep_partial(temp: Path, destination: Path, job: _Job | None) -> RenderInterrupted:
     """After an interrupt: the finalised ``temp`` renamed to a free ``OUT-partial`` name, or removed if empty."""
     frames = job.frames_written if job is not None else 0
+    kept: list[Path | None] = []
 
-    def keep() -> Path | None:
+    def keep() -> None:
         if frames == 0:
             temp.unlink(missing_ok=True)
-            return None
+            return kept.append(None)
         for n in range(1, 1000):
             name = f"{destination.stem}-partial{'' if n == 1 else f'-{n}'}{destination.suffix}"
             partial = destination.with_name(name)
             if not os.path.lexists(partial):
                 os.rename(temp, partial)
-                return partial
-        return temp  # 999 partial files: keep the hidden one rather than lose the frames
+                return kept.append(partial)
+        kept.append(temp)  # 999 partial files: keep the hidden one rather than lose the frames
 
     try:
-        partial = _shielded(keep)
-    except KeyboardInterrupt:  # a second Ctrl-C: _shielded finished the work; keep() was not undone
-        partial = None if frames == 0 else temp if temp.exists() else None
+        _shielded(keep)
+    except KeyboardInterrupt:  # a second Ctrl-C, held back until keep() was done
+        pass
     except OSError as exc:
-        log.warning("could not keep the partial render %s: %s", temp, _reason(exc))
-        partial = temp if temp.exists() else None
-    if partial is None:
+        log.warning("could not rename the partial render %s: %s", temp, _reason(exc))
+        kept.append(temp if temp.exists() else None)
+    if not kept or kept[0] is None:
         return RenderInterrupted("interrupted before the first frame was done; nothing written", None, 0)
-    return RenderInterrupted(f"interrupted: kept the first {frames} frames in {partial}", partial, frames)
+    return RenderInterrupted(f"interrupted: kept the first {frames} frames in {kept[0]}", kept[0], frames)
 
 
 def _shielded(work: Callable[[], object]) -> object:
@@ -317,10 +322,16 @@ def _shielded(work: Callable[[], object]) -> object:
 
     thread = threading.Thread(target=run, name="render-finish", daemon=True)
     thread.start()
-    _join([thread])
+    interrupted = False
+    try:
+        _join([thread])
+    except KeyboardInterrupt:
+        interrupted = True
     ok, value = outcome[0]
-    if not ok:
+    if not ok:  # the error first: it says what happened to the file
         raise value
+    if interrupted:
+        raise KeyboardInterrupt
     return value
 
 
@@ -535,11 +546,11 @@ class _Job:
                     self.frames_written += 1
                 elif self.audio_mode == "copied":
                     item[1].stream = self.audio_out
-                    output.container.mux(item[1])
+                    output.mux(item[1])
                 else:
-                    output.container.mux(self.audio_out.encode(item[1]))
+                    output.mux(self.audio_out.encode(item[1]))
             if self.audio_mode == "re-encoded":
-                output.container.mux(self.audio_out.encode(None))
+                output.mux(self.audio_out.encode(None))
             output.close()
         except BaseException as exc:
             _close_quietly(output)  # so an interrupted render leaves a playable file

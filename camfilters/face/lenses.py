@@ -9,16 +9,13 @@ feathered edge), the eyes, or the background (outside the person mask).
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import cv2
 import numpy as np
 
-from filters import Registry
-from filters.base import Configurable, Option, in_range
-from filters.errors import ParameterError
+from filters import Configurable, Option, ParameterError, Registry, composite, in_range
 
-from ._blend import composite
 from .tracking import Face
 
 # Landmark indices of the 478-point MediaPipe face mesh (image-left = the subject's right).
@@ -67,7 +64,10 @@ class Scene:
         self._hulls: dict[int, tuple[tuple[slice, slice], np.ndarray] | None] = {}
 
     def face_region(self, face: Face, shape: tuple[int, ...]) -> tuple[tuple[slice, slice], np.ndarray] | None:
-        """(ROI slices, ``(h, w) float32`` alpha) of ``face``'s feathered convex hull, or None if off-frame."""
+        """(ROI slices, ``(h, w) float32`` alpha) of ``face``'s feathered convex hull, or None if off-frame
+        or without landmarks."""
+        if face.landmarks is None:
+            return None
         if face.track_id not in self._hulls:
             xy = face.landmarks[:, :2]
             feather = max(1.0, 0.03 * face.width)
@@ -92,6 +92,7 @@ class Lens(Configurable):
 
     help: ClassVar[str] = ""
     needs_faces: ClassVar[bool] = True
+    needs_landmarks: ClassVar[bool] = True  # False: draws from face boxes only (every face, from the detector)
     needs_mask: ClassVar[bool] = False
     needs_inner: ClassVar[bool] = False
 
@@ -109,7 +110,7 @@ class Lens(Configurable):
 LENSES: Registry[type[Lens]] = Registry("lens", Lens, "camfilters.lenses")
 
 
-def register_lens(name: str):
+def register_lens(name: str) -> Callable[[type[Lens]], type[Lens]]:
     """Class decorator: register a `Lens` subclass under ``name`` (plugins too); a duplicate name raises."""
     return LENSES.register(name)
 
@@ -279,6 +280,7 @@ class _PrivacyLens(Lens):
     one. Faces scored below ``threshold`` are left alone; held faces keep their last score.
     """
 
+    needs_landmarks = False
     SOLID = (40, 40, 40)  # BGR fill of mode=solid
 
     @staticmethod
@@ -289,7 +291,7 @@ class _PrivacyLens(Lens):
             Option("scale", float, 1.3, "size of the hidden region, times the head", in_range(1.0, 3.0)),
             Option("strength", float, 15.0, "blur sigma in % of the face width (mode=blur)", in_range(8.0, 50.0)),
             Option("blocks", int, 6, "pixel blocks across the face (mode=pixelate)", in_range(2, 8)),
-            Option("threshold", float, 0.3, "lowest detection score hidden (lower: fewer misses)",
+            Option("threshold", float, 0.6, "lowest detection score hidden (lower: fewer misses)",
                    in_range(0.05, 0.95)),
         )
 
@@ -374,6 +376,7 @@ class BigEyesLens(Lens):
 
 class _MaskLens(Lens):
     needs_faces = False
+    needs_landmarks = False
     needs_mask = True
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import filters
-from camfilters.bench import lenses, machine, options, stats, targets
+from camfilters.bench import jit, lenses, machine, options, stats, targets
 from camfilters.bench.recipes import OPENCV_EQUIVALENTS
 from camfilters.errors import ParameterError
 
@@ -32,22 +32,21 @@ def quick_names() -> list[str]:
     return ["edge", "identity"]
 
 
-def run_bench_script(*args: str) -> tuple[dict, str]:
-    """``benchmarks/bench.py --quick --json - ARGS``: (JSON result, stderr)."""
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--json", "-", *args],
-                          capture_output=True, text=True, timeout=170, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout), proc.stderr
-
-
 @pytest.fixture(scope="module")
 def quick(quick_names) -> tuple[dict, str]:
-    """The quick benchmark on two filters and two sizes, without the JIT section (its cold start compiles
-    every kernel in a fresh cache: minutes on a busy machine; `test_jit_section` runs it on its own)."""
-    args = ["--filters", ",".join(quick_names), "--loop-seconds", "1.0", "--sections", "opencv,naive,live"]
+    """``benchmarks/bench.py --quick --json -`` on two filters and two sizes: (JSON result, stderr).
+
+    Every section but ``jit``: its cold start compiles the filters from scratch in a subprocess
+    (tens of seconds), so `test_jit_section_times_a_cold_and_a_warm_start` runs it on its own.
+    """
+    sections = ",".join(s for s in options.SECTIONS if s != "jit")
+    args = ["--quick", "--json", "-", "--filters", ",".join(quick_names), "--loop-seconds", "1.0", "--sections", sections]
     for w, h in SIZES:
         args += ["--size", f"{w}x{h}"]
-    return run_bench_script(*args)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), *args], capture_output=True,
+                          text=True, timeout=170, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stderr
 
 
 def test_quick_json_times_every_filter_at_every_size(quick, quick_names):
@@ -92,22 +91,21 @@ def test_quick_json_measures_the_encoder_at_the_loop_size(quick):
     assert encoder["wall_ms_per_frame"] > 0 and encoder["cpu_ms_per_frame"] > 0
 
 
-def test_jit_section():
-    """Cold (empty Numba cache) and warm start-up, each split into its parts; identity alone keeps the cold
-    compile short."""
-    result, _ = run_bench_script("--filters", "identity", "--sections", "jit", "--size", "160x120")
-    for kind in ("cold", "warm"):
-        run = result["jit"][kind]
-        assert set(run["warm_up_per_filter_s"]) == {"identity"}
-        parts = run["interpreter_s"] + run["import_s"] + run["warm_up_s"]
-        assert 0 < parts <= run["start_to_first_frame_s"]
-
-
 def test_quick_json_thread_settings(quick):
-    result, _ = quick
-    threads = result["threads"]
+    threads = quick[0]["threads"]
     assert threads["numba_threads"] >= 1 and threads["opencv_threads"] >= 1
     assert threads["numba_threading_layer_config"]
+
+
+def test_jit_section_times_a_cold_and_a_warm_start():
+    """Cold (empty Numba cache) then warm subprocess starts, split into interpreter, import and warm-up."""
+    result = jit.bench_jit(["identity"], (64, 48))
+    assert result["filters"] == ["identity"] and result["size"] == [64, 48]
+    for kind in ("cold", "warm"):
+        run = result[kind]
+        assert set(run["warm_up_per_filter_s"]) == set(run["first_frame_ms"]) == {"identity"}
+        parts = run["interpreter_s"] + run["import_s"] + run["warm_up_s"]
+        assert 0 < parts <= run["start_to_first_frame_s"]
 
 
 def test_quick_table_marks_each_target(quick):
