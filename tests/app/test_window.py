@@ -17,6 +17,8 @@ from cli_helpers import cli_env
 from helpers import MODELS, decode, wait_for, wait_for_text
 from x11_close import request_close
 
+from camfilters.overlay import Toasts
+
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(300),
               pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool") and shutil.which("import")),
                                  reason="needs Xvfb, xdotool and ImageMagick (make test installs them)")]
@@ -174,13 +176,14 @@ def test_keys_switch_filter_record_snapshot_and_quit(app_factory, tmp_path):
 
 
 def still_picture(app: App) -> np.ndarray:
-    """Wait until two screenshots in a row are the same (the demo animates every frame) and return it."""
-    previous = [app.screenshot()]
+    """Wait until the picture stays the same for longer than a toast lasts (the demo animates every frame)."""
+    previous = [app.screenshot(), time.monotonic()]
 
     def same_twice():
         image = app.screenshot()
-        same, previous[0] = np.array_equal(image, previous[0]), image
-        return image if same else None
+        if not np.array_equal(image, previous[0]):
+            previous[:] = [image, time.monotonic()]
+        return image if time.monotonic() - previous[1] > Toasts().seconds + 0.5 else None
 
     return wait_for(same_twice, STEP_S, "a still picture")
 
