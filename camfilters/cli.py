@@ -238,7 +238,7 @@ def _presets(args: argparse.Namespace) -> int:
     from .presets import config_path, list_presets
 
     presets = list_presets()
-    print(f"presets in {config_path()} (use with camfilters run --preset NAME; save one with P in the window):")
+    print(f"presets in {config_path()} (use with camfilters run --preset NAME; save one with w in the window):")
     if not presets:
         print("  none yet")
     for name, settings in sorted(presets.items()):

@@ -408,7 +408,7 @@ class LiveSession:
             log.info("help %s", "on" if self.show_help else "off")  # the panel itself is the feedback
         elif char == "f":
             self.next_lens()
-        elif char == "P":
+        elif char == "w":
             self.save_preset()
         elif char == "v":
             if self.vcam is None:
