@@ -456,3 +456,20 @@ def test_a_preset_saved_with_w_starts_the_same_session(app_factory, tmp_path, mo
     app.wait_log("status bar off")
     assert not edge_like(app.wait_picture(lambda image: image.mean() > 40, "a frame"))
     assert app.quit() == 0
+
+
+def test_a_resized_window_letterboxes_the_picture_in_black(app_factory):
+    """The frame is scaled into the window's size: black bars (not Qt's grey), the picture in the middle."""
+    app = app_factory()
+    app.wait_picture(lambda image: image.mean() > 40, "the first frame")
+    app._xdotool("windowsize", app.window, "1000", "360")
+
+    def letterboxed(image: np.ndarray) -> bool:
+        if image.shape[:2] != (360, 1000):
+            return False
+        above_status = image[: 360 * 3 // 4]
+        bars = np.concatenate([above_status[:, :150], above_status[:, -150:]])
+        return bool((bars == 0).all() and above_status[:, 300:700].mean() > 40)
+
+    app.wait_picture(letterboxed, "a 1000x360 window with black bars left and right of a 640x360 picture")
+    assert app.quit() == 0
