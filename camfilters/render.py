@@ -185,10 +185,9 @@ def render(
         raise RenderInterrupted(f"interrupted at the end: all {frames} frames are in {output_path}", output_path,
                                 frames) from None
     if job.damage:
-        log.info("%s: %s", input_path, job.damage)
         raise SourceError(
             f"{input_path} is corrupt or truncated after frame {frames} ({duration:.2f} s): "
-            f"kept {frames} frames in {output_path}"
+            f"kept {frames} frames in {output_path} ({job.damage})"
         )
     result = RenderResult(
         output_path, frames, duration, job.rate, job.audio_mode, time.perf_counter() - started, rotation

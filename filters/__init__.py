@@ -6,8 +6,8 @@
 >>> edge(frame, out=out)                    # fills and returns ``out``
 """
 
-from .base import Configurable, Filter, Option, check_frame, in_range, odd_at_least
 from ._parallel import threading_layer
+from .base import Configurable, Filter, Option, check_frame, in_range, odd_at_least
 from .blend import composite
 from .correlation import correlate
 from .errors import CamfiltersError, ParameterError, PluginError

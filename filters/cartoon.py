@@ -25,8 +25,16 @@ from typing import Any
 import numba
 import numpy as np
 
-from ._kernels.cartoon import (area_downsample, compose, dilate, domain_differences, luma_edges,
-                               recursive_horizontal, recursive_vertical, widen)
+from ._kernels.cartoon import (
+    area_downsample,
+    compose,
+    dilate,
+    domain_differences,
+    luma_edges,
+    recursive_horizontal,
+    recursive_vertical,
+    widen,
+)
 from .base import Filter, Option, in_range
 from .correlation import border_index
 from .registry import register_filter

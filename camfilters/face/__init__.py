@@ -11,6 +11,8 @@ with the install hint when it is missing. Models are found or downloaded by `mod
 from __future__ import annotations
 
 import importlib.util
+import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from camfilters.errors import ParameterError
@@ -58,9 +60,19 @@ def lens_help() -> list[tuple[str, str]]:
     return rows
 
 
+def _is_landmarker(path: Path) -> bool:
+    """Whether ``path`` is a MediaPipe face landmarker bundle (a zip holding the landmarks model)."""
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            return "face_landmarks_detector.tflite" in bundle.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | None = None,
                      segmentation_model: str | None = None, synchronous: bool = False,
-                     analysis_size: int = 640, num_faces: int = 4, smoothing: bool = True) -> FaceStage:
+                     analysis_size: int = 640, num_faces: int = 4, smoothing: bool = True,
+                     detector_model: str | None = None, detect_size: int = 960, hold: float = 0.5) -> FaceStage:
     """A `FaceStage` drawing ``lenses`` (specs like ``"bg-blur:strength=25"``), all together at first.
 
     ``inner`` is the filter chain (a Stage, e.g. a Pipeline): the stage runs it on the whole
@@ -70,7 +82,11 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
     lenses to each one alone, then "none"; with no lenses it starts at "none" and cycles
     through every lens (those needing ``inner`` only when it is given). ``synchronous``
     analyses every frame before drawing it (tests, offline render) instead of in a worker
-    thread. Models come from the paths given, else `models.resolve_model` (may download).
+    thread. Models come from the paths given, else `models.resolve_model` (may download); the
+    face detector of the privacy lenses is bundled (``detector_model`` overrides it, and so does a
+    ``face_model`` that is not a landmarker bundle when no lens needs landmarks). Those
+    lenses get every face (no cap), found on a copy ``detect_size`` px wide and held ``hold`` s
+    after its last detection; ``num_faces`` caps only the landmark lenses (mesh, glasses, ...).
 
     Raises FaceUnavailableError without mediapipe, ParameterError for a bad lens spec,
     ModelError for a missing model.
@@ -79,6 +95,10 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         raise ParameterError(f"analysis_size must be >= 64 pixels, got {analysis_size}")
     if not 1 <= num_faces <= 16:
         raise ParameterError(f"num_faces must be between 1 and 16, got {num_faces}")
+    if detect_size < 64:
+        raise ParameterError(f"detect_size must be >= 64 pixels, got {detect_size}")
+    if not 0.0 <= hold <= 5.0:
+        raise ParameterError(f"hold must be between 0 and 5 seconds, got {hold}")
     _require_mediapipe()
     from .lenses import LENSES, parse_lens
     from .models import resolve_model
@@ -96,13 +116,28 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         classes = [LENSES.get_class(name) for name in LENSES.names()]
         chosen = [cls() for cls in classes if inner is not None or not cls.needs_inner]
         modes = [()] + [(lens,) for lens in chosen]
-    need_faces = any(lens.needs_faces for lens in chosen)
+    need_landmarks = any(lens.needs_faces and lens.needs_landmarks for lens in chosen)
+    if face_model is not None and not need_landmarks:
+        # Only box lenses: a landmarker bundle is not needed; any other file is taken
+        # as the detector to use instead of the bundled one (and fails to load if it is not one).
+        path = Path(face_model).expanduser()
+        if not path.is_file():
+            raise ModelError(f"face model not found: --face-model {face_model} is not a file")
+        if not _is_landmarker(path):
+            detector_model = str(path)
+    # The detector keeps every face scored at least as high as the lowest lens threshold; each lens filters.
+    min_score = min((lens.threshold for lens in chosen if not lens.needs_landmarks and hasattr(lens, "threshold")),
+                    default=0.6)
     need_mask = any(lens.needs_mask for lens in chosen)
     analyzer = Analyzer(
-        str(resolve_model("face", face_model)) if need_faces else None,
+        str(resolve_model("face", face_model)) if need_landmarks else None,
         str(resolve_model("segmentation", segmentation_model)) if need_mask else None,
-        analysis_size=analysis_size, num_faces=num_faces, smoothing=smoothing,
+        detector_model=detector_model, analysis_size=analysis_size, detect_size=detect_size, hold=hold,
+        min_score=min_score,
+        num_faces=num_faces, smoothing=smoothing,
     )
-    analyzer.open(faces=need_faces and any(lens.needs_faces for lens in modes[0]),
-                  mask=need_mask and any(lens.needs_mask for lens in modes[0]))
+    first = modes[0]
+    analyzer.open(faces=any(lens.needs_faces and not lens.needs_landmarks for lens in first),
+                  landmarks=any(lens.needs_faces and lens.needs_landmarks for lens in first),
+                  mask=any(lens.needs_mask for lens in first))
     return FaceStage(modes, analyzer, inner=inner, synchronous=synchronous)

@@ -67,7 +67,10 @@ class Scene:
         self._hulls: dict[int, tuple[tuple[slice, slice], np.ndarray] | None] = {}
 
     def face_region(self, face: Face, shape: tuple[int, ...]) -> tuple[tuple[slice, slice], np.ndarray] | None:
-        """(ROI slices, ``(h, w) float32`` alpha) of ``face``'s feathered convex hull, or None if off-frame."""
+        """(ROI slices, ``(h, w) float32`` alpha) of ``face``'s feathered convex hull, or None if off-frame
+        or without landmarks."""
+        if face.landmarks is None:
+            return None
         if face.track_id not in self._hulls:
             xy = face.landmarks[:, :2]
             feather = max(1.0, 0.03 * face.width)
@@ -92,6 +95,7 @@ class Lens(Configurable):
 
     help: ClassVar[str] = ""
     needs_faces: ClassVar[bool] = True
+    needs_landmarks: ClassVar[bool] = True  # False: draws from face boxes only (every face, from the detector)
     needs_mask: ClassVar[bool] = False
     needs_inner: ClassVar[bool] = False
 
@@ -279,6 +283,7 @@ class _PrivacyLens(Lens):
     one. Faces scored below ``threshold`` are left alone; held faces keep their last score.
     """
 
+    needs_landmarks = False
     SOLID = (40, 40, 40)  # BGR fill of mode=solid
 
     @staticmethod
@@ -289,7 +294,7 @@ class _PrivacyLens(Lens):
             Option("scale", float, 1.3, "size of the hidden region, times the head", in_range(1.0, 3.0)),
             Option("strength", float, 15.0, "blur sigma in % of the face width (mode=blur)", in_range(8.0, 50.0)),
             Option("blocks", int, 6, "pixel blocks across the face (mode=pixelate)", in_range(2, 8)),
-            Option("threshold", float, 0.3, "lowest detection score hidden (lower: fewer misses)",
+            Option("threshold", float, 0.6, "lowest detection score hidden (lower: fewer misses)",
                    in_range(0.05, 0.95)),
         )
 

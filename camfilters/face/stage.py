@@ -23,7 +23,6 @@ only on faces whose ``landmarks`` is not None.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -39,8 +38,9 @@ from filters.base import check_frame
 
 from .errors import AnalysisError, ModelError
 from .lenses import Lens, Scene
+from .detect import BUNDLED_DETECTOR, FaceDetector
 from .segmentation import Segmenter
-from .tracking import Face, FaceFinder, FaceTracks
+from .tracking import Face, FaceFinder, FaceTracks, attach_landmarks
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class Analysis:
 
     ``mask`` is the smoothed ``(h, w) float32`` model output at analysis size; ``person``
     the soft-edged ``(H, W) uint8`` blending weight at frame size, made in the worker thread.
+    ``frame`` is the stage's count of the drawn frame that was analysed (live lag check).
     """
 
     timestamp: float
@@ -58,23 +59,34 @@ class Analysis:
     mask: np.ndarray | None = None
     person: np.ndarray | None = None
     seq: int = 0
+    frame: int = 0
     cost_ms: float = 0.0  # downscaling and inference time, without creating the MediaPipe tasks
 
 
 class Analyzer:
-    """Runs the face finder and/or segmenter on a frame downscaled to at most ``analysis_size`` px.
+    """Finds the faces and/or the person mask of a frame; every call is one analysed frame.
 
-    The face finder also looks at square crops of the full-size frame, for small faces.
-    The MediaPipe tasks are created on first use, in the thread that uses them.
+    Faces come from `detect.FaceDetector` (``detector_model``, default the bundled full-range
+    BlazeFace; every face, small ones too) when ``faces``; landmarks from the FaceLandmarker
+    (``face_model``, at most ``num_faces``) when ``landmarks``; both go through one
+    `FaceTracks` (hold, smoothing). The person mask is computed on a copy at most
+    ``analysis_size`` px on its longer side. The MediaPipe tasks are created on first use,
+    in the thread that uses them.
     """
 
-    def __init__(self, face_model: str | None, segmentation_model: str | None, *, analysis_size: int = 640,
-                 num_faces: int = 4, smoothing: bool = True) -> None:
+    def __init__(self, face_model: str | None, segmentation_model: str | None, *, detector_model: str | None = None,
+                 analysis_size: int = 640, detect_size: int = 960, tile: int = 192, min_score: float = 0.6,
+                 hold: float = 0.5, num_faces: int = 4, smoothing: bool = True) -> None:
         self.face_model = face_model
         self.segmentation_model = segmentation_model
+        self.detector_model = detector_model or str(BUNDLED_DETECTOR)
         self.analysis_size = analysis_size
+        self.detect_size = detect_size
+        self.tile = tile
+        self.min_score = min_score
         self.num_faces = num_faces
-        self.tracks = FaceTracks(smoothing=smoothing)
+        self.tracks = FaceTracks(smoothing=smoothing, hold=hold)
+        self._detector: FaceDetector | None = None
         self._finder: FaceFinder | None = None
         self._segmenter: Segmenter | None = None
         self._seq = 0
@@ -87,33 +99,40 @@ class Analyzer:
             image = cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
-    def open(self, *, faces: bool, mask: bool) -> None:
-        """Create the MediaPipe tasks needed (landmarker if ``faces``, segmenter if ``mask``) now.
-
-        Raises ModelError when a model file cannot be loaded.
-        """
+    def open(self, *, faces: bool, mask: bool, landmarks: bool = False) -> None:
+        """Create the MediaPipe tasks needed (detector if ``faces``, landmarker if ``landmarks``, segmenter
+        if ``mask``) now. Raises ModelError when a model file cannot be loaded."""
+        path = None
         try:
-            if faces and self.face_model is not None and self._finder is None:
-                self._finder = FaceFinder(self.face_model, num_faces=self.num_faces, analysis_size=self.analysis_size)
+            if faces and self._detector is None:
+                path = self.detector_model
+                self._detector = FaceDetector(path, analysis_size=self.detect_size, tile=self.tile,
+                                              min_score=self.min_score)
+            if landmarks and self.face_model is not None and self._finder is None:
+                path = self.face_model
+                self._finder = FaceFinder(path, num_faces=self.num_faces, analysis_size=self.analysis_size)
             if mask and self.segmentation_model is not None and self._segmenter is None:
-                self._segmenter = Segmenter(self.segmentation_model)
+                path = self.segmentation_model
+                self._segmenter = Segmenter(path)
         except (RuntimeError, ValueError, OSError) as exc:
-            path = self.face_model if faces and self._finder is None else self.segmentation_model
             raise ModelError(f"cannot load the model {path}: {_first_line(exc)}") from None
 
-    def analyse(self, image: np.ndarray, timestamp: float, *, faces: bool, mask: bool) -> Analysis:
-        """Landmarks (if ``faces``) and person mask (if ``mask``) of ``image`` ((H, W, 3) uint8 BGR)
-        taken at ``timestamp`` s. The cost includes the downscaling."""
-        self.open(faces=faces, mask=mask)
+    def analyse(self, image: np.ndarray, timestamp: float, *, faces: bool, mask: bool,
+                landmarks: bool = False) -> Analysis:
+        """Faces (detected if ``faces``, with landmarks if ``landmarks``) and person mask (if ``mask``) of
+        ``image`` ((H, W, 3) uint8 BGR) taken at ``timestamp`` s. The cost includes the downscaling."""
+        self.open(faces=faces, mask=mask, landmarks=landmarks)
         ms = round(timestamp * 1000.0)
         frame_size = image.shape[1::-1]
         result = Analysis(timestamp)
         start = time.perf_counter()
-        rgb = self.downscale(image)
+        rgb = self.downscale(image) if (mask or landmarks) else None
         try:
-            if faces and self._finder is not None:
-                tracked = self.tracks.update(self._finder.find(image, rgb, ms), timestamp)
-                result.faces = [dataclasses.replace(face) for face in tracked]  # a snapshot for the drawing thread
+            if faces or landmarks:
+                found = self._detector.detect(image) if faces and self._detector is not None else []
+                if landmarks and self._finder is not None:
+                    found = attach_landmarks(found, self._finder.find(image, rgb, ms))
+                result.faces = self.tracks.update(found, timestamp, frame_size)
             if mask and self._segmenter is not None:
                 result.mask = self._segmenter.segment(rgb, ms)
         except (RuntimeError, ValueError) as exc:
@@ -126,10 +145,10 @@ class Analyzer:
         return result
 
     def close(self) -> None:
-        for task in (self._finder, self._segmenter):
+        for task in (self._detector, self._finder, self._segmenter):
             if task is not None:
                 task.close()
-        self._finder = self._segmenter = None
+        self._detector = self._finder = self._segmenter = None
 
 
 def person_alpha(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -170,7 +189,18 @@ class _Worker:
     def submit(self, *job: Any) -> None:
         with self._cond:
             self._job = job
-            self._cond.notify()
+            self._cond.notify_all()
+
+    def wait(self, ready: Any, timeout: float) -> bool:
+        """Wait until ``ready()`` holds, the worker is idle or failed, or ``timeout`` s pass; return ``ready()``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not ready() and not self.idle and self.error is None and self._thread.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return bool(ready())
 
     def _run(self) -> None:
         try:
@@ -182,22 +212,29 @@ class _Worker:
                         return
                     job, self._job = self._job, None
                     self._busy = True
-                image, timestamp, faces, mask = job
-                self.latest = self._analyzer.analyse(image, timestamp, faces=faces, mask=mask)
-                self._cost.add(self.latest.cost_ms)
-                self._busy = False
+                image, timestamp, frame, flags = job
+                result = self._analyzer.analyse(image, timestamp, **flags)
+                result.frame = frame
+                self._cost.add(result.cost_ms)
+                with self._cond:
+                    self.latest = result
+                    self._busy = False
+                    self._cond.notify_all()
         except CamfiltersError as exc:  # re-raised in the caller's thread by FaceStage.process
             self.error = exc
         except Exception as exc:
             self.error = exc
             log.exception("face analysis failed")
         finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
             self._analyzer.close()
 
     def close(self) -> None:
         with self._cond:
             self._stop = True
-            self._cond.notify()
+            self._cond.notify_all()
         self._thread.join(timeout=5.0)
 
 
@@ -207,16 +244,21 @@ class FaceStage:
     ``modes`` are the lens combinations `next_lens` cycles through ("none" is the empty
     one). ``inner``, the filter chain, runs on the whole frame before the lenses draw,
     except in a mode with "face-only" / "bg-only", which apply it to their region only;
-    so the caller runs the chain through this stage, not before it. ``cost_ms`` is the moving average of the analysis time per analysed frame (ms).
-    A result older than ``max_age`` seconds is not drawn (no stale overlay).
+    so the caller runs the chain through this stage, not before it. ``cost_ms`` is the
+    moving average of the analysis time per analysed frame (ms).
+
+    Live mode never draws a frame with an analysis more than ``max_lag`` frames older than
+    it: when the worker falls that far behind, `process` waits for it (up to ``timeout`` s,
+    then AnalysisError), so a slow machine loses frame rate, never coverage.
     """
 
     def __init__(self, modes: list[tuple[Lens, ...]], analyzer: Analyzer, *, inner: Any = None,
-                 synchronous: bool = False, max_age: float = 0.5) -> None:
+                 synchronous: bool = False, max_lag: int = 2, timeout: float = 30.0) -> None:
         self.modes = modes
         self.inner = inner
         self.synchronous = synchronous
-        self.max_age = max_age
+        self.max_lag = max_lag
+        self.timeout = timeout
         self._mode = 0
         self._analyzer = analyzer
         self._cost = EMA()
@@ -224,6 +266,7 @@ class FaceStage:
         self._latest: Analysis | None = None
         self._outs: list[np.ndarray] = []
         self._turn = 0
+        self._frame = 0
         self._closed = False
 
     def __repr__(self) -> str:
@@ -271,12 +314,14 @@ class FaceStage:
             source = self.inner.process(image, timestamp)
         if not lenses:
             return source
-        want_faces = any(lens.needs_faces for lens in lenses)
-        want_mask = any(lens.needs_mask for lens in lenses)
+        flags = {
+            "faces": any(lens.needs_faces and not lens.needs_landmarks for lens in lenses),
+            "landmarks": any(lens.needs_faces and lens.needs_landmarks for lens in lenses),
+            "mask": any(lens.needs_mask for lens in lenses),
+        }
         h, w = image.shape[:2]
-        analysis = self._analysis(image, timestamp, want_faces, want_mask)
-        if analysis is None or timestamp - analysis.timestamp > self.max_age:
-            analysis = Analysis(timestamp)
+        self._frame += 1
+        analysis = self._analysis(image, timestamp, flags)
         self._latest = analysis
         if not self._outs or self._outs[0].shape != image.shape:
             self._outs = [np.empty_like(image), np.empty_like(image)]
@@ -284,21 +329,34 @@ class FaceStage:
         out = self._outs[self._turn]
         out[...] = source
         person = analysis.person if analysis.person is not None and analysis.person.shape == (h, w) else None
-        scene = Scene(analysis.faces if want_faces else [], person, timestamp, self.inner)
+        scene = Scene(analysis.faces if flags["faces"] or flags["landmarks"] else [], person, timestamp, self.inner)
         for lens in lenses:
             lens.apply(out, scene)
         return out
 
-    def _analysis(self, image: np.ndarray, timestamp: float, faces: bool, mask: bool) -> Analysis | None:
+    def _analysis(self, image: np.ndarray, timestamp: float, flags: dict[str, bool]) -> Analysis:
+        """The analysis to draw on frame ``self._frame``: its own (synchronous), or the worker's latest
+        of a frame at most ``max_lag`` frames older, waiting for the worker when needed."""
+        frame = self._frame
         if self._worker is None:
-            result = self._analyzer.analyse(image, timestamp, faces=faces, mask=mask)
+            result = self._analyzer.analyse(image, timestamp, **flags)
+            result.frame = frame
             self._cost.add(result.cost_ms)
             return result
-        if self._worker.error is not None:
-            raise self._worker.error
-        if self._worker.idle:
-            self._worker.submit(image.copy(), timestamp, faces, mask)  # the caller may reuse its buffer
-        return self._worker.latest
+        worker = self._worker
+        fresh = lambda: worker.latest is not None and worker.latest.frame >= frame - self.max_lag  # noqa: E731
+        if worker.idle:
+            worker.submit(image.copy(), timestamp, frame, flags)  # the caller may reuse its buffer
+        if not fresh():
+            # Behind: let the running analysis finish; if that is still too old, analyse this frame.
+            if not worker.wait(fresh, self.timeout) and worker.error is None and worker.idle:
+                worker.submit(image.copy(), timestamp, frame, flags)
+                worker.wait(fresh, self.timeout)
+        if worker.error is not None:
+            raise worker.error
+        if not fresh():
+            raise AnalysisError(f"face analysis gave no result within {self.timeout:g} s")
+        return worker.latest
 
     def close(self) -> None:
         """Stop the worker and release the MediaPipe tasks; safe to call twice."""

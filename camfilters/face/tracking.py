@@ -1,4 +1,5 @@
-"""Face landmarks over time: MediaPipe FaceLandmarker on the frame and on crops, face tracks, One Euro smoothing.
+"""Faces over time: tracks of every detected face (held through misses), MediaPipe FaceLandmarker on the
+frame and on crops for the landmark lenses, One Euro smoothing.
 
 Landmarks are returned in pixels of the full frame as ``(478, 3) float32`` arrays
 (x, y, z; z in the same pixel scale, negative towards the camera).
@@ -6,13 +7,17 @@ Landmarks are returned in pixels of the full frame as ``(478, 3) float32`` array
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from .detect import Detection
+
 N_LANDMARKS = 478
 Box = tuple[int, int, int, int]  # (x, y, w, h) in frame pixels
+Box4 = tuple[float, float, float, float]  # (x, y, w, h) in frame pixels, float
 
 
 class OneEuroFilter:
@@ -68,12 +73,11 @@ class Face:
     """
 
     track_id: int
-    box: tuple[float, float, float, float]
+    box: Box4
     score: float = 1.0
     landmarks: np.ndarray | None = None
     detected: bool = True
     timestamp: float = 0.0
-    _filter: OneEuroFilter = field(repr=False, default_factory=OneEuroFilter)
 
     @property
     def centroid(self) -> np.ndarray:
@@ -87,60 +91,158 @@ class Face:
         return float(self.box[2])
 
 
-def landmark_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
+def landmark_box(landmarks: np.ndarray) -> Box4:
     """The (x, y, w, h) bounding box (px) of ``(N, 2+)`` landmarks."""
     x0, y0 = landmarks[:, :2].min(axis=0)
     x1, y1 = landmarks[:, :2].max(axis=0)
     return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
 
 
-class FaceTracks:
-    """Matches each frame's detections to the previous faces by centroid distance and smooths them.
+class _Track:
+    """A face followed over time: its box at the last detection, velocity, filters."""
 
-    A detection within ``max_jump`` face widths of a known face continues its track
-    (and its One Euro filter); a face without a detection is dropped at once, so its
-    lens disappears with it; other detections start new tracks.
+    def __init__(self, track_id: int, det: Detection, t: float, min_cutoff: float, beta: float) -> None:
+        self.track_id = track_id
+        self.centre = det.centre
+        self.size = np.array(det.box[2:], np.float32)
+        self.velocity = np.zeros(2, np.float32)  # px/s
+        self.hits = 1  # detections so far
+        self.t = t  # time of the last detection (s)
+        self.score = det.score
+        self.landmarks: np.ndarray | None = None
+        self.box_filter = OneEuroFilter(min_cutoff, beta)
+        self.landmark_filter = OneEuroFilter(min_cutoff, beta)
+
+    def predict(self, t: float) -> np.ndarray:
+        """The centre (px) at time ``t`` (s), moving on at the velocity once three detections measured it."""
+        if self.hits < 3:
+            return self.centre
+        return self.centre + self.velocity * (t - self.t)
+
+
+class FaceTracks:
+    """Every face over time: each analysis' detections matched to tracks, faces held through misses.
+
+    A detection continues the track whose centre, moved on at its velocity, is nearest
+    (within ``max_jump`` times the larger of the two face widths); other detections start new
+    tracks, with no limit on their number. A track missed by the detector is held for ``hold``
+    s after its last detection (its box moving at the track's velocity, at most ``max_speed``
+    face widths per second, and dilated by ``margin`` of its size on each side plus half the
+    distance moved), then dropped. Boxes and landmarks are smoothed by
+    One Euro filters when ``smoothing``; a detection's landmarks (or None) become its face's.
     """
 
-    def __init__(self, *, smoothing: bool = True, min_cutoff: float = 1.0, beta: float = 0.2,
-                 max_jump: float = 0.75) -> None:
+    def __init__(self, *, smoothing: bool = True, hold: float = 0.5, margin: float = 0.1, min_cutoff: float = 1.0,
+                 beta: float = 0.2, max_jump: float = 1.0, max_speed: float = 5.0) -> None:
         self.smoothing = smoothing
+        self.hold = hold
+        self.margin = margin
         self.min_cutoff = min_cutoff
         self.beta = beta
         self.max_jump = max_jump
-        self.faces: list[Face] = []
+        self.max_speed = max_speed  # face widths per second, caps the velocity of a track
+        self._tracks: list[_Track] = []
         self._next_id = 0
 
-    def update(self, detections: list[np.ndarray], t: float) -> list[Face]:
-        """Update with ``(478, 3)`` pixel landmark arrays detected at time ``t`` (s); return the faces."""
-        previous = self.faces
-        centres = [d[:, :2].mean(axis=0) for d in detections]
+    def __repr__(self) -> str:
+        return f"FaceTracks(hold={self.hold}, margin={self.margin}, smoothing={self.smoothing})"
+
+    def update(self, detections: list[Detection], t: float, size: tuple[int, int] | None = None) -> list[Face]:
+        """Update with the ``detections`` (frame px) of the frame taken at ``t`` (s); return every face.
+
+        With the frame ``size`` (W, H), a held face whose box has moved wholly off the frame is dropped.
+        """
+        tracks = self._tracks
+        predicted = [track.predict(t) for track in tracks]
         pairs = sorted(
-            (float(np.hypot(*(c - f.centroid))), i, j)
-            for i, c in enumerate(centres)
-            for j, f in enumerate(previous)
+            (float(np.hypot(*(det.centre - predicted[j]))), i, j)
+            for i, det in enumerate(detections)
+            for j, track in enumerate(tracks)
         )
-        matched: dict[int, Face] = {}
+        matched: dict[int, _Track] = {}
         used: set[int] = set()
         for dist, i, j in pairs:
-            if i in matched or j in used or dist > self.max_jump * max(previous[j].width, 1.0):
+            if i in matched or j in used:
                 continue
-            matched[i] = previous[j]
+            if dist > self.max_jump * max(float(tracks[j].size[0]), detections[i].box[2], 1.0):
+                continue
+            matched[i] = tracks[j]
             used.add(j)
-        faces = []
+        faces: list[Face] = []
+        kept: list[_Track] = []
         for i, det in enumerate(detections):
-            face = matched.get(i)
-            if face is None:
-                face = Face(self._next_id, landmark_box(det), _filter=OneEuroFilter(self.min_cutoff, self.beta))
+            track = matched.get(i)
+            if track is None:
+                track = _Track(self._next_id, det, t, self.min_cutoff, self.beta)
                 self._next_id += 1
-            face.landmarks = face._filter(det, t) if self.smoothing else det.astype(np.float32)
-            face.box, face.timestamp = landmark_box(face.landmarks), t
-            faces.append(face)
-        self.faces = faces
+            else:
+                self._follow(track, det, t)
+            x, y, w, h = self._smoothed(track, det, t)
+            track.score = det.score
+            track.landmarks = None
+            if det.landmarks is not None:
+                track.landmarks = (track.landmark_filter(det.landmarks, t) if self.smoothing
+                                   else det.landmarks.astype(np.float32))
+            kept.append(track)
+            faces.append(Face(track.track_id, (x, y, w, h), track.score, track.landmarks, True, t))
+        for j, track in enumerate(tracks):
+            if j in used or t - track.t > self.hold + 1e-6:
+                continue
+            # Dilated by the margin and by the distance moved since the last detection, so the box
+            # also covers the last place the face was seen should its motion have changed.
+            moved = np.abs(predicted[j] - track.centre)
+            (cx, cy), (w, h) = predicted[j], track.size * (1.0 + 2.0 * self.margin) + moved
+            if size is not None and not (cx + w / 2 > 0 and cx - w / 2 < size[0] and cy + h / 2 > 0
+                                         and cy - h / 2 < size[1]):
+                continue
+            kept.append(track)
+            faces.append(Face(track.track_id, (float(cx - w / 2), float(cy - h / 2), float(w), float(h)),
+                              track.score, None, False, t))
+        self._tracks = kept
         return faces
 
+    def _follow(self, track: _Track, det: Detection, t: float) -> None:
+        """Move ``track`` to ``det`` found at ``t``, updating its velocity (capped at ``max_speed``)."""
+        dt = t - track.t
+        if dt > 0:
+            velocity = (det.centre - track.centre) / dt
+            velocity = 0.5 * (track.velocity + velocity) if track.velocity.any() else velocity
+            limit = self.max_speed * max(float(track.size[0]), 1.0)
+            speed = float(np.hypot(*velocity))
+            track.velocity = (velocity * min(1.0, limit / speed) if speed > 0 else velocity).astype(np.float32)
+        track.centre = det.centre
+        track.hits += 1
+        track.t = t
+
+    def _smoothed(self, track: _Track, det: Detection, t: float) -> Box4:
+        """The box (x, y, w, h) of ``det``, smoothed over the track when ``smoothing``; updates the track size."""
+        x, y, w, h = det.box
+        state = np.array([x + w / 2, y + h / 2, w, h], np.float32)
+        if self.smoothing:
+            state = track.box_filter(state, t)
+        cx, cy, w, h = (float(v) for v in state)
+        track.size = np.array([w, h], np.float32)
+        return cx - w / 2, cy - h / 2, w, h
+
     def reset(self) -> None:
-        self.faces = []
+        self._tracks = []
+
+
+def attach_landmarks(detections: list[Detection], landmark_sets: list[np.ndarray]) -> list[Detection]:
+    """``detections`` with each ``(478, 3)`` landmark set (frame px) attached to the detection nearest its
+    centre (within half a face width); a set near no detection becomes a detection of its own (its
+    landmarks' box, score 1)."""
+    out = list(detections)
+    for landmarks in landmark_sets:
+        box = landmark_box(landmarks)
+        centre = np.array([box[0] + box[2] / 2, box[1] + box[3] / 2], np.float32)
+        free = [(float(np.hypot(*(d.centre - centre))), i) for i, d in enumerate(out) if d.landmarks is None]
+        dist, i = min(free, default=(np.inf, -1))
+        if i >= 0 and dist < 0.5 * max(box[2], out[i].box[2]):
+            out[i] = dataclasses.replace(out[i], landmarks=landmarks)
+        else:
+            out.append(Detection(box, 1.0, None, landmarks))
+    return out
 
 
 class Landmarker:

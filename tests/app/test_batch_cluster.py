@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +16,11 @@ pytest.importorskip("distributed")
 
 from camfilters.batch import plan, run_jobs, with_render_options  # noqa: E402
 
-from helpers import decode_frames  # noqa: E402
+from helpers import decode_frames, wait_for  # noqa: E402
 from media import make_video, probe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DASK = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:g} s")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -42,7 +33,7 @@ def cluster(tmp_path):
          "--no-dashboard", "--scheduler-file", str(info)], env=env, cwd=tmp_path,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        _wait(lambda: info.exists() and info.stat().st_size > 0, 120, "the scheduler did not start")
+        wait_for(lambda: info.exists() and info.stat().st_size > 0, 120, "the scheduler to start")
         address = json.loads(info.read_text())["address"]
         workers = [subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1", "--nthreads", "1",

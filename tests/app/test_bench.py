@@ -17,6 +17,8 @@ from camfilters.bench import jit, lenses, machine, options, stats, targets
 from camfilters.bench.recipes import OPENCV_EQUIVALENTS
 from camfilters.errors import ParameterError
 
+from helpers import MODELS
+
 pytestmark = pytest.mark.timeout(180)
 
 BUILT_INS_WITH_EQUIVALENT = {"blur", "box", "cartoon", "edge", "emboss", "identity", "kernel", "sharpen", "sketch"}
@@ -57,7 +59,6 @@ def test_quick_json_times_every_filter_at_every_size(quick, quick_names):
             assert stat["n"] == 3
             assert 0 < stat["median_ms"] <= stat["p90_ms"]
         assert row["ratio"] == pytest.approx(row["ours"]["median_ms"] / row["opencv"]["median_ms"], rel=1e-12)
-        assert row["mean_abs_diff"] >= 0
     assert result["equivalents"] == {n: OPENCV_EQUIVALENTS[n].description for n in quick_names}
 
 
@@ -75,7 +76,6 @@ def test_quick_json_live_loop_records_every_processed_frame(quick, quick_names):
     for run in live:
         assert run["frames"] > 10
         assert run["recorded"] == run["frames"] == run["recorded_in_file"]
-        assert run["dropped"] >= 0
         assert 0 < run["latency"]["median_ms"] <= run["latency"]["p90_ms"]
         assert run["fps"] == pytest.approx(run["frames"] / run["seconds"])
         assert run["cpu_percent"] > 0
@@ -173,7 +173,7 @@ def test_time_alternating_interleaves_the_calls():
     order: list[str] = []
     times = stats.time_alternating([lambda: order.append("a"), lambda: order.append("b")], repeat=3, warmup=1)
     assert order == list("ab" * 4)
-    assert [len(t) for t in times] == [3, 3] and all(ms >= 0 for t in times for ms in t)
+    assert [len(t) for t in times] == [3, 3]
 
 
 def _row(name, size, ours, opencv):
@@ -227,7 +227,6 @@ def test_options_reject_unknown_filters_and_sections():
         _args("--size", "12x8")
 
 
-MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 
 
 @pytest.mark.face

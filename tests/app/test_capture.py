@@ -14,6 +14,7 @@ import pytest
 
 from camfilters.capture import DemoSource, FileSource, Frame, open_source
 from camfilters.errors import CameraNotFound, EndReason, ParameterError, SourceError
+
 from helpers import decode_frames, mean_abs
 from media import frame_image, frame_index, make_video
 from mjpeg_server import MJPEGServer

@@ -14,6 +14,7 @@ import pytest
 from camfilters.errors import ParameterError, RecordingError, SourceError
 from camfilters.recording import VideoOutput
 from camfilters.render import RenderInterrupted, RenderResult, render
+
 from helpers import decode_frames, frame_times, mean_abs
 from media import frame_image, frame_index, make_video, probe
 

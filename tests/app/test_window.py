@@ -14,6 +14,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+
 from cli_helpers import cli_env
 from helpers import MODELS, decode, wait_for, wait_for_text
 from x11_close import request_close

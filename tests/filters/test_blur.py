@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 
 import filters
 from camfilters.bench import recipes
-from helpers import max_diff
 from filters import ParameterError
 from filters.blur import gaussian_taps
 from filters.correlation import border_index
+
+from helpers import max_diff
 
 B101 = cv2.BORDER_REFLECT_101
 TINY = [(1, 1), (1, 7), (7, 1), (7, 3), (2, 2), (3, 50)]

@@ -7,7 +7,6 @@ largest value an output could take).
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import pytest
@@ -17,7 +16,6 @@ from hypothesis import strategies as st
 
 import filters
 from filters import ParameterError
-
 from filters import correlation as corr
 
 CV_BORDER = {

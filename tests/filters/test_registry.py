@@ -89,7 +89,6 @@ def test_option_conversion_and_checks():
 def test_warm_up_runs_every_filter():
     seconds = filters.warm_up()
     assert set(seconds) == set(filters.available())
-    assert all(s >= 0 for s in seconds.values())
 
 
 PLUGIN = '''

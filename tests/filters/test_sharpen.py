@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 import filters
 from camfilters.bench import recipes
-from helpers import max_diff, mean_abs
 from filters import ParameterError
+
+from helpers import max_diff, mean_abs
 
 B101 = cv2.BORDER_REFLECT_101
 TINY = [(1, 1), (1, 7), (7, 1), (7, 3), (2, 2)]

