@@ -30,7 +30,7 @@ from .display import ESC, Window, check_display
 from .errors import CamfiltersError, EndReason, RecordingError
 from .hotkeys import HOTKEYS
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
-from .presets import ConfigError, save_preset
+from .presets import save_preset
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,14 @@ import re
 
 import numpy as np
 import pytest
-from cli_helpers import camfilters, cli_env
-from helpers import MODELS
 
 from camfilters import overlay
 from camfilters.display import Window
 from camfilters.errors import CamfiltersError
 from camfilters.live import LiveOptions, LiveSession
+
+from cli_helpers import camfilters, cli_env
+from helpers import MODELS
 
 
 class Clock:

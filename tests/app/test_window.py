@@ -15,11 +15,11 @@ import cv2
 import numpy as np
 import pytest
 
+from camfilters.overlay import Toasts
+
 from cli_helpers import cli_env
 from helpers import MODELS, decode, wait_for, wait_for_text
 from x11_close import request_close
-
-from camfilters.overlay import Toasts
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(300),
               pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool") and shutil.which("import")),
@@ -374,7 +374,7 @@ def test_toasts_name_the_saved_snapshot_and_recording(app_factory, tmp_path, sti
 
 def best_match(image: np.ndarray, text: str) -> float:
     """How well ``text``, drawn by the overlay at any size from 8 to 24 px, matches somewhere in ``image`` (0..1)."""
-    from camfilters.overlay import text_size, put_text
+    from camfilters.overlay import put_text, text_size
 
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     best = 0.0
