@@ -611,7 +611,7 @@ class LiveSession:
         return overlay.Status(
             chain=self.chain.name, fps=self.fps, lens=self.face.name if self.face is not None else None,
             recording=time.monotonic() - self._recording_since if self.recorder is not None else None,
-            mirror=self.mirror, paused=self.paused,
+            mirror=self.mirror, paused=self.paused, extra=["h: help"],
             vcam=None if self.vcam is None else ("paused" if self.vcam.paused else "on"))
 
     def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:

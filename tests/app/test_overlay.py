@@ -182,3 +182,50 @@ def test_a_lens_run_prints_no_mediapipe_lines(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines() and all(line.startswith("camfilters: ") for line in proc.stderr.splitlines()), \
         proc.stderr
+
+
+class _FakeWindow:
+    """What `LiveSession._warm_up` uses of `Window`: shows are kept."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.shown: list[np.ndarray] = []
+
+    def canvas(self, image: np.ndarray) -> np.ndarray:
+        return image.copy()
+
+    def show(self, image: np.ndarray) -> None:
+        self.shown.append(image.copy())
+
+    def poll_key(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("cold", [True, False])
+def test_the_window_says_compiling_with_progress_only_on_a_cold_start(session, monkeypatch, caplog, cold):
+    import filters
+
+    from camfilters import live
+
+    warmed = []
+    monkeypatch.setattr(filters, "warm_up", lambda targets: warmed.append(list(targets)))
+    monkeypatch.setattr(filters, "warm_up_in_background", lambda targets: warmed.append(["background", *targets]))
+    cpu = iter(np.arange(0.0, 1e4, 10.0 if cold else 0.01))  # CPU seconds per call: compiling, or loading
+    monkeypatch.setattr(live.time, "process_time", lambda: float(next(cpu)))
+    session.window = _FakeWindow()
+    with caplog.at_level("INFO", logger="camfilters"):
+        session._warm_up((320, 180))
+    first = np.zeros((180, 320, 3), np.uint8)
+    overlay.draw_message(first, "loading filters…")
+    np.testing.assert_array_equal(session.window.shown[0], first)  # never a black window without a word
+    others = [n for n in filters.available() if n != "identity"]
+    if not cold:
+        assert len(session.window.shown) == 1 and warmed[-1] == ["background", *others]
+        assert "compiling" not in caplog.text
+        return
+    assert len(session.window.shown) == 1 + len(others)
+    last = np.zeros((180, 320, 3), np.uint8)
+    overlay.draw_message(last, f"compiling filters (first start only)… {len(others)}/{len(others)}", 1.0)
+    np.testing.assert_array_equal(session.window.shown[-1], last)
+    assert caplog.text.count("compiling filters (first start only)…") == 1
