@@ -205,7 +205,6 @@ class _FakeWindow:
 @pytest.mark.parametrize("cold", [True, False])
 def test_the_window_says_compiling_with_progress_only_on_a_cold_start(session, monkeypatch, caplog, cold):
     import filters
-
     from camfilters import live
 
     warmed = []
