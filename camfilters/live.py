@@ -184,8 +184,9 @@ def _prepare_output_dir(folder: Path) -> None:
 
 
 #: What MediaPipe / TFLite / absl print on stderr while a model graph starts (glog's "W0000 00:00:..."
-#: lines and TFLite's "INFO: Created ... delegate"): noise for a user of the app.
-_NATIVE_NOISE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]|INFO: |WARNING: Logging before InitGoogle)")
+#: lines, TFLite's "INFO: Created ... delegate" and "WARNING: [model_load.cc:402] ..."): noise for a
+#: user of the app.
+_NATIVE_NOISE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]|(INFO|WARNING): )")
 
 
 @contextlib.contextmanager

@@ -364,7 +364,7 @@ def test_toasts_name_the_saved_snapshot_and_recording(app_factory, tmp_path, sti
     text = expect_toast(app, base, "r", "recording to ")
     recording = Path(text.removeprefix("recording to "))
     app.key("r")
-    app.wait_log("saved ")
+    app.wait_log(" frames)")  # "saved PATH (N frames)"
     assert str(recording) in said(app, "saved ")
     assert app.quit() == 0
     frames, _, _ = decode(recording)
