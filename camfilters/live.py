@@ -481,8 +481,14 @@ class LiveSession:
             return
         log.info("compiling filters (first start only)…")
         for done, name in enumerate(others, start=1):
-            self._message(size, f"compiling filters (first start only)… {done}/{len(others)}", done / len(others))
+            progress = f"compiling filters (first start only)… {done}/{len(others)}"
+            self._message(size, progress, done / len(others))
+            if sys.stderr.isatty():
+                sys.stderr.write(f"\r\033[K{progress} {name}")
+                sys.stderr.flush()
             filters.warm_up([name])
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\033[K")
         log.info("filters compiled in %.0f s; later starts load them from the cache", time.monotonic() - started)
 
     def _message(self, size: tuple[int, int], text: str, progress: float | None = None) -> None:
