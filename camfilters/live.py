@@ -427,14 +427,14 @@ class LiveSession:
     def run(self) -> LiveStats:
         """Run until quit, ``--max-frames``/``--duration``, or the source ends; always finalise files."""
         opts = self.options
-        if opts.window:
-            self.window = Window()
         try:
+            if opts.window:
+                self.window = Window()
             self._warm_up(opts.size or (640, 360))  # before the source starts, which would drop frames meanwhile
+            source = open_source(opts.source, size=opts.size, fps=opts.fps)
         except BaseException:
-            self.close()
+            self.close()  # the window (and a face stage) opened before the source
             raise
-        source = open_source(opts.source, size=opts.size, fps=opts.fps)
         self._source = source
         try:
             size, fps = source.size, source.fps or 30.0
