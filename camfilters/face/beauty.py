@@ -3,7 +3,7 @@
 The skin is the face oval minus the eyes, brows and lips (each grown a little), with a
 feathered edge; hair (outside the oval) is never touched. Inside it the frame is replaced,
 by ``strength``, with a self-guided filter (He et al., "Guided Image Filtering", 2010) of
-radius about 1/25 of the face width: flat skin texture is averaged away while edges with
+radius about 1/20 of the face width: flat skin texture is averaged away while edges with
 a variance above ``eps`` (nose, jaw, wrinkles' strong edges) stay. For speed the filter
 runs on a copy of the face's box at most `WORK_SIZE` px wide and is upsampled back.
 """
@@ -25,7 +25,7 @@ BROW_B = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
 LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
 SHARP_PARTS = (EYE_RING_A, EYE_RING_B, BROW_A, BROW_B, LIPS)
 WORK_SIZE = 160  # px: the width of the face's box the filter works at (at most)
-EPS = 0.004  # guided filter's edge threshold: variance in (0..1 intensity)^2; about 16 levels std
+EPS = 0.006  # guided filter's edge threshold: variance in (0..1 intensity)^2; about 20 levels std
 
 
 def guided_smooth(image: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -76,7 +76,7 @@ class BeautyLens(Lens):
         h, w = view.shape[:2]
         f = min(1.0, WORK_SIZE / w)
         small = cv2.resize(view, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-        radius = max(1, round(face_width * f / 25.0))
+        radius = max(1, round(face_width * f / 20.0))
         smooth = guided_smooth(small.astype(np.float32) * np.float32(1.0 / 255.0), radius, EPS)
         smooth = cv2.resize(smooth, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(255.0)
         alpha = skin_alpha(landmarks, roi, face_width) * np.float32(self.strength)
