@@ -1,8 +1,8 @@
 """The ``autoframe`` lens: a digital pan and zoom keeping the face, or all faces, framed with headroom.
 
 Each frame the lens picks a target crop of the frame's aspect ratio around the union of the
-face boxes: `FRAMING` face heights tall (at least ``1 / zoom`` of the frame, at most all of
-it), wide enough for every face, with the faces' centre `HEADROOM` of the crop height above
+boxes of the faces scored at least ``threshold``: `FRAMING` face heights tall (at least
+``1 / zoom`` of the frame, at most all of it), wide enough for every face, with the faces' centre `HEADROOM` of the crop height above
 the crop's centre, kept inside the frame. With no face the target is the whole frame. The
 crop's centre and height are smoothed by a One Euro filter (`tracking.OneEuroFilter`): a
 still face gives a still picture, a moving one is followed with little lag. The frame is
@@ -43,7 +43,11 @@ class AutoframeLens(Lens):
     help = "pan and zoom to keep the faces framed (a crop of the frame, smoothed)"
     needs_landmarks = False
     reframes = True  # a crop of the whole frame: drawn after every other lens
-    options = (Option("zoom", float, 2.0, "the maximum zoom (1: never zoom)", in_range(1.0, 8.0)),)
+    options = (
+        Option("zoom", float, 2.0, "the maximum zoom (1: never zoom)", in_range(1.0, 8.0)),
+        Option("threshold", float, 0.7, "lowest detection score framed (higher: fewer false faces)",
+               in_range(0.3, 0.95)),
+    )
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
@@ -67,7 +71,7 @@ class AutoframeLens(Lens):
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         h, w = frame.shape[:2]
-        wanted = self.target([face.box for face in scene.faces], (w, h))
+        wanted = self.target([face.box for face in scene.faces if face.score >= self.threshold], (w, h))
         if self._t is None or scene.timestamp > self._t:
             self._state = self._filter(wanted, scene.timestamp)
             self._t = scene.timestamp
