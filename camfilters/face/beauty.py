@@ -15,7 +15,7 @@ import numpy as np
 
 from filters.base import Option, in_range
 
-from .lenses import FACE_OVAL, Lens, Scene, _box, _fixed, _SHIFT, blend, register_lens
+from .lenses import _SHIFT, FACE_OVAL, Lens, Scene, _box, _fixed, blend, register_lens
 
 # Face-mesh rings (landmark indices) of the parts left sharp.
 EYE_RING_A = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)

@@ -19,8 +19,13 @@ FACE_CENTRE = (224.5, 129.5)  # centre of the face box (177, 82, 95, 95) in astr
 SCALE = 0.8  # the pasted head's scale: a face about 76 px wide
 
 
-def clip_frames(astronaut, coffee, xs, y=250):
-    """Frames with the head pasted so that the face centre is at (x, y) for each x in ``xs`` (ints), and the centres."""
+def clip_frames(astronaut, coffee, xs, y=250, noise=3.0):
+    """Frames with the head pasted so that the face centre is at (x, y) for each x in ``xs`` (ints), and the centres.
+
+    Each frame gets its own Gaussian noise (``noise`` levels, seeded) as a camera's sensor
+    does, so the detector's boxes jitter on a still face as they do live.
+    """
+    rng = np.random.default_rng(13)
     background = cv2.resize(coffee, SIZE, interpolation=cv2.INTER_AREA)
     hx, hy, hw, hh = HEAD
     head = cv2.resize(astronaut[hy:hy + hh, hx:hx + hw], (round(hw * SCALE), round(hh * SCALE)),
@@ -30,7 +35,7 @@ def clip_frames(astronaut, coffee, xs, y=250):
     for x in xs:
         frame = background.copy()
         frame[y - fy:y - fy + head.shape[0], x - fx:x - fx + head.shape[1]] = head
-        frames.append(frame)
+        frames.append(np.clip(frame + rng.normal(0.0, noise, frame.shape), 0, 255).astype(np.uint8))
     return frames, [(float(x), float(y)) for x in xs]
 
 
@@ -60,8 +65,8 @@ def in_output(point, crop):
 
 def test_autoframe_follows_a_moving_face(make_stage, astronaut, coffee):
     """Still 1.5 s, a 2 s move of 300 px, still 1.5 s: the output is the reported crop of the input (within
-    2 levels); the face centre stays within 10 % of the frame centre from 0.33 s on; it jitters at most 1 px
-    while still; the crop lags the face by at most 0.3 s."""
+    2 levels); the face centre stays within 10 % of the frame centre from 0.33 s on; it moves at most 1 px
+    while still (each frame has its own sensor noise); the crop lags the face by at most 0.3 s."""
     xs = [330] * 45 + [330 + 5 * k for k in range(1, 61)] + [630] * 45
     frames, centres = clip_frames(astronaut, coffee, xs)
     stage = make_stage(["autoframe:zoom=2"])
@@ -80,9 +85,9 @@ def test_autoframe_follows_a_moving_face(make_stage, astronaut, coffee):
     settled[:10] = False
     share = np.abs(offsets[settled]) / SIZE
     assert share.max() <= 0.10, f"the face is {share.max():.1%} of the frame off centre"
-    still = offsets[10:45]
-    jitter = still.max(axis=0) - still.min(axis=0)
-    assert jitter.max() <= 1.0, f"{jitter} px jitter on a still face"
+    for still in (offsets[20:45], offsets[120:]):  # still and settled: before the move, and 0.5 s after it
+        jitter = still.max(axis=0) - still.min(axis=0)
+        assert jitter.max() <= 1.0, f"{jitter} px jitter on a still face"
     # Lag: the shift (frames) best aligning the crop centre's x with the face's x during the move.
     crop_x = np.array([c[0] + c[2] / 2 for _, c in results])
     face_x = np.array(xs, float)
