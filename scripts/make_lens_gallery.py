@@ -7,9 +7,8 @@ The ``pack`` lens gives one picture per built-in pack: docs/lens_pack-<pack>.png
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
