@@ -129,3 +129,18 @@ def test_autoframe_draws_after_the_stickers(make_stage, astronaut, coffee):
     assert not np.array_equal(stickered, frame)
     diff = np.abs(out.astype(int) - reference(stickered, both.lenses[1].crop))
     assert diff.mean() < 0.3 and np.percentile(diff, 99.9) <= 2
+
+
+def test_autoframe_keeps_every_face_in_the_picture(make_stage, astronaut, coffee):
+    """Two faces 400 px apart: the crop zooms in (less than the whole frame) yet holds both face boxes."""
+    left, _ = clip_frames(astronaut, coffee, [260] * 10)
+    right, _ = clip_frames(astronaut, coffee, [660] * 10)
+    frames = [np.where(np.arange(SIZE[0])[None, :, None] < SIZE[0] // 2, a, b) for a, b in zip(left, right)]
+    stage = make_stage(["autoframe:zoom=3"])
+    results = run(stage, frames)
+    boxes = [face.box for face in stage.faces]
+    assert len(boxes) == 2
+    x0, y0, cw, ch = results[-1][1]
+    assert ch < 0.95 * SIZE[1]
+    for x, y, w, h in boxes:
+        assert x0 <= x and x + w <= x0 + cw and y0 <= y and y + h <= y0 + ch, ((x, y, w, h), results[-1][1])
