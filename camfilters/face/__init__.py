@@ -54,7 +54,7 @@ def lens_help() -> list[tuple[str, str]]:
     rows = []
     for name in LENSES.names():
         cls = LENSES.get_class(name)
-        opts = ",".join(f"{o.name}={'PATH' if o.name == 'image' else o.default}" for o in cls.options)
+        opts = ",".join(f"{o.name}={'PATH' if o.name in ('image', 'path') else o.default}" for o in cls.options)
         helps = "; ".join(f"{o.name}: {o.help}" for o in cls.options)
         rows.append((name + (f"[:{opts}]" if opts else ""), cls.help + (f" ({helps})" if helps else "")))
     return rows

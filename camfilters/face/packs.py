@@ -43,7 +43,7 @@ from .tracking import N_LANDMARKS
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
 DEFAULT_AXIS = (127, 356)
-DEFAULT_PACK = "hat"  # pack:  with neither name nor path
+DEFAULT_PACK = "hat"  # the built-in pack of a bare "pack"
 
 
 def builtin_packs() -> list[str]:
@@ -231,26 +231,24 @@ class PackLens(Lens):
     # name, which __init__ takes back as ``pack_name``.
     options = (
         Option("path", str, None, "folder holding lens.json and its PNG layers", optional=True),
-        Option("name", str, None, "built-in pack (default hat without path): " + ", ".join(builtin_packs()), optional=True),
+        Option("name", str, DEFAULT_PACK, "a built-in pack (used without path): " + ", ".join(builtin_packs()),
+               choices=tuple(builtin_packs())),
     )
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.pack_name = self.__dict__.pop("name")
-        if self.pack_name is not None and self.path is not None:
-            raise ParameterError(f"lens pack: give name=NAME (one of {', '.join(builtin_packs())}) or path=DIR, "
-                                 f"not both, got name={self.pack_name!r} path={self.path!r}")
-        if self.path is None:
-            self.pack_name = self.pack_name or DEFAULT_PACK
-            if self.pack_name not in builtin_packs():
-                raise ParameterError(f"lens pack: option name must be one of {', '.join(builtin_packs())}, "
-                                     f"got {self.pack_name!r}")
-            self.pack = load_pack(BUILTIN_DIR / self.pack_name)
-        else:
+        if self.path is not None:
+            if "name" in options:
+                raise ParameterError(f"lens pack: give name=NAME (a built-in pack) or path=DIR, not both, "
+                                     f"got name={self.pack_name!r} and path={self.path!r}")
             self.pack = load_pack(self.path)
+            self.pack_name = self.pack.name
+        else:
+            self.pack = load_pack(BUILTIN_DIR / self.pack_name)
 
     def __repr__(self) -> str:
-        return f"PackLens(path={self.path!r}, name={self.pack_name!r})"
+        return f"PackLens(path={self.path!r})" if self.path is not None else f"PackLens(name={self.pack_name!r})"
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         for face in scene.landmark_faces():

@@ -25,17 +25,21 @@ A, B = 127, 356  # temple landmarks: the two markers' anchors
 MAGENTA, CYAN = (255, 0, 255), (255, 255, 0)  # BGR
 
 
+def make_marker_pack(folder, k=1):
+    """A pack whose PNG (200k x 60k) has a magenta disc at the pivot (20k, 30k) and a cyan one at (180k, 30k),
+    scaled so that 160k PNG px = the temple distance: magenta lands on landmark 127, cyan on 356."""
+    png = np.zeros((60 * k, 200 * k, 4), np.uint8)
+    cv2.circle(png, (20 * k, 30 * k), 9 * k, (*MAGENTA, 255), -1, cv2.LINE_AA)
+    cv2.circle(png, (180 * k, 30 * k), 9 * k, (*CYAN, 255), -1, cv2.LINE_AA)
+    cv2.imwrite(str(folder / "markers.png"), png)
+    layer = {"image": "markers.png", "anchor": [A], "axis": [A, B], "pivot": [20 * k, 30 * k], "scale": 200 / 160}
+    (folder / "lens.json").write_text(json.dumps({"name": "markers", "layers": [layer]}))
+    return folder
+
+
 @pytest.fixture
 def marker_pack(tmp_path):
-    """A pack whose PNG (200x60) has a magenta disc at the pivot (20, 30) and a cyan one at (180, 30),
-    scaled so that 160 PNG px = the temple distance: magenta lands on landmark 127, cyan on 356."""
-    png = np.zeros((60, 200, 4), np.uint8)
-    cv2.circle(png, (20, 30), 9, (*MAGENTA, 255), -1, cv2.LINE_AA)
-    cv2.circle(png, (180, 30), 9, (*CYAN, 255), -1, cv2.LINE_AA)
-    cv2.imwrite(str(tmp_path / "markers.png"), png)
-    layer = {"image": "markers.png", "anchor": [A], "axis": [A, B], "pivot": [20, 30], "scale": 200 / 160}
-    (tmp_path / "lens.json").write_text(json.dumps({"name": "markers", "layers": [layer]}))
-    return tmp_path
+    return make_marker_pack(tmp_path)
 
 
 def scene(astronaut, coffee, placements, size=(800, 450)):
@@ -85,6 +89,18 @@ def test_sticker_markers_land_on_their_landmarks(make_stage, astronaut, coffee, 
             want = face.landmarks[index, :2]
             error = min(float(np.hypot(*(c - want))) for c in found)
             assert error <= 3.0, f"{name}: marker of landmark {index} is {error:.2f} px off"
+
+
+def test_a_big_png_is_drawn_from_its_mip_level(make_stage, astronaut, coffee, tmp_path):
+    """A PNG 8x larger (drawn at about 1/13 of its size, from the 1/8 mip level) lands as precisely."""
+    pack = make_marker_pack(tmp_path, k=8)
+    assert len(load_pack(pack).layers[0].levels) >= 4
+    stage = make_stage([f"pack:path={pack}"])
+    out = stage.process(scene(astronaut, coffee, [(20, 40, 1.0, 15.0)]), 0.0)
+    face = stage.faces[0]
+    for colour, index in ((MAGENTA, A), (CYAN, B)):
+        (found,) = blobs(out, colour)
+        assert float(np.hypot(*(found - face.landmarks[index, :2]))) <= 3.0
 
 
 def test_sticker_follows_the_face_between_frames(make_stage, astronaut, coffee, marker_pack):
@@ -153,3 +169,10 @@ def test_not_a_png_and_no_pack(tmp_path):
         parse_lens(f"pack:path={tmp_path / 'nothing'}")
     with pytest.raises(ParameterError, match=r"option name must be one of cat-ears, hat, moustache, sunglasses"):
         parse_lens("pack:name=wig")
+
+
+def test_name_and_path_together_are_refused(marker_pack):
+    with pytest.raises(ParameterError, match=r"give name=NAME \(a built-in pack\) or path=DIR, not both"):
+        parse_lens(f"pack:name=hat,path={marker_pack}")
+    assert parse_lens("pack").pack_name == "hat"
+    assert parse_lens(f"pack:path={marker_pack}").pack_name == "markers"
