@@ -3,9 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?= --filter edge
-SYSTEM_PACKAGES := xvfb xdotool imagemagick ffmpeg
+# Debian packages the tests use: Xvfb + xdotool + ImageMagick (the window tests), ffmpeg (ffprobe),
+# stress-ng (`make test-loaded`), PulseAudio + PortAudio (audio tests); SYSTEM_COMMANDS tells if they are there.
+SYSTEM_PACKAGES := xvfb xdotool imagemagick ffmpeg stress-ng pulseaudio pulseaudio-utils libportaudio2
+SYSTEM_COMMANDS := Xvfb xdotool import ffprobe stress-ng pulseaudio pactl
+# the gui and face tests need Xvfb or the MediaPipe models and take most of the time
+FAST := -m "not gui and not face"
 
-.PHONY: run test bench system-packages clean
+.PHONY: run test test-fast test-loaded lint bench system-packages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +26,27 @@ run: $(VENV)/.installed
 # The GUI tests drive a real window on Xvfb with xdotool; on a fresh Debian/Ubuntu machine
 # run as root, the packages are installed here, elsewhere those tests are skipped with a reason.
 system-packages:
-	@if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null || ! command -v ffprobe >/dev/null; then \
+	@missing=; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing="$$missing libportaudio2"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
-	  else echo "note: install $(SYSTEM_PACKAGES) to run the window tests"; fi; fi
+	  else echo "note: missing$$missing; install $(SYSTEM_PACKAGES) to run the window tests"; fi; fi
 
-test: $(VENV)/.installed system-packages
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+test: lint system-packages
 	$(PY) -m pytest
+
+# the quick loop while editing: no window and no face tests (see FAST)
+test-fast: lint
+	$(PY) -m pytest $(FAST)
+
+# the whole suite with both cores busy, as on a loaded machine: every test must still pass
+test-loaded: lint system-packages
+	@stress-ng --cpu 2 --timeout 3600s >/dev/null 2>&1 & load=$$!; \
+	$(PY) -m pytest; status=$$?; kill $$load; exit $$status
 
 bench: $(VENV)/.installed
 	$(PY) -m camfilters bench

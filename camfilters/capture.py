@@ -19,10 +19,12 @@ dropped, never from frames handed out). Timestamps are ``time.monotonic()``
 seconds, strictly increasing per source: the capture time for live sources, the
 release time for paced files, and ``start + index / fps`` for unpaced files.
 
-``read()`` returns None once the stream has ended; ``ended_reason`` then says
-why ("end of file", "camera 0 stopped delivering frames", ...). A live source
-that delivers nothing for ``timeout`` seconds is ended too, so the consumer
-never hangs on a dead camera.
+``read()`` returns None once the stream has ended; ``ended`` (an `EndReason`)
+then says why and ``end_message`` says it in words ("camera 0 stopped
+delivering frames", ...). A live source that delivers nothing for ``timeout``
+seconds (default: 2 s, or 3 frame periods at a low frame rate) is ended too, so
+the consumer never hangs on a dead camera. A file that stops decoding before the
+frame count its container states ends as `EndReason.SOURCE_CORRUPT`.
 """
 
 from __future__ import annotations
@@ -45,17 +47,18 @@ import cv2
 import numpy as np
 
 from .demo import DemoScene
-from .errors import ParameterError, SourceError
+from .errors import CameraNotFound, EndReason, ParameterError, SourceError
 
 __all__ = ["CameraSource", "DemoSource", "Device", "FileSource", "Frame", "Source", "StreamSource",
-           "list_devices", "open_source"]
+           "list_devices", "open_source", "source_file"]
 
-log = logging.getLogger("camfilters.capture")
+log = logging.getLogger(__name__)
 
 DEFAULT_DEMO_SIZE = (1280, 720)
 DEFAULT_FPS = 30.0
 FIRST_FRAME_TIMEOUT = 5.0  # s a camera or stream may take to deliver its first frame when opened
 MAX_READ_FAILURES = 10  # consecutive failed reads that end a camera or stream
+READ_TIMEOUT = 2.0  # s without a frame that ends a live source (at least 3 frame periods)
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -85,8 +88,8 @@ class Source:
     Attributes: ``name`` ("camera 0", "demo", "file clip.mp4", "stream http://..."),
     ``size`` (width, height) and ``fps`` really delivered, ``live`` (latest frame
     wins) or not (every frame), ``dropped`` frames that were never read,
-    ``ended_reason`` (None while running), ``frame_count`` (files: frames in the
-    file if known, else None).
+    ``ended`` (an `EndReason`, None while running) and ``end_message`` (why, in
+    words), ``frame_count`` (files: frames in the file if known, else None).
     """
 
     name: str
@@ -96,7 +99,8 @@ class Source:
     frame_count: int | None = None
 
     def __init__(self) -> None:
-        self.ended_reason: str | None = None
+        self.ended: EndReason | None = None
+        self.end_message: str | None = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -106,8 +110,11 @@ class Source:
     def dropped(self) -> int:
         return 0
 
-    def read(self, timeout: float = 2.0) -> Frame | None:
-        """The next frame newer than the last one read, or None when the stream has ended."""
+    def read(self, timeout: float | None = None) -> Frame | None:
+        """The next frame newer than the last one read, or None when the stream has ended.
+
+        ``timeout``: seconds to wait for a live frame (default `READ_TIMEOUT`, or 3 frame periods if longer).
+        """
         raise NotImplementedError
 
     def __iter__(self) -> Iterator[Frame]:
@@ -119,14 +126,15 @@ class Source:
         """Stop capturing and free the device or file (idempotent)."""
         if not self._closed:
             self._closed = True
-            self._end("closed")
+            self._end(EndReason.CLOSED, f"{self.name} closed")
             self._release()
 
-    def _end(self, reason: str) -> None:
-        if self.ended_reason is None:
-            self.ended_reason = reason
-            if reason != "closed":
-                log.info("%s", reason if reason.startswith(self.name) else f"{self.name}: {reason}")
+    def _end(self, reason: EndReason, message: str) -> None:
+        """Record the first end of the stream (later ones are ignored); ``message`` names the source."""
+        if self.ended is None:
+            self.ended, self.end_message = reason, message
+            if reason is not EndReason.CLOSED:
+                log.debug("%s", message)  # the live loop's caller reports how the run ended
 
     def _release(self) -> None:
         """Subclass hook: stop threads, release handles."""
@@ -164,10 +172,13 @@ class _LiveSource(Source):
             self._produce()
         except Exception as exc:  # report a crashed producer as the end of the stream
             log.debug("%s producer failed", self.name, exc_info=True)
-            self._finish(f"{self.name} failed: {type(exc).__name__}: {exc}")
+            self._finish(EndReason.SOURCE_LOST, f"{self.name} failed: {type(exc).__name__}: {exc}")
         finally:
             self._cleanup()
-            self._finish(f"{self.name} stopped")
+            if self._stop.is_set():
+                self._finish(EndReason.CLOSED, f"{self.name} closed")
+            else:
+                self._finish(EndReason.SOURCE_LOST, f"{self.name} stopped")
 
     def _produce(self) -> None:
         raise NotImplementedError
@@ -190,7 +201,7 @@ class _LiveSource(Source):
     def _publish(self, image: np.ndarray, timestamp: float) -> np.ndarray | None:
         """Offer a new frame; returns the buffer of the unread frame it replaced, for reuse."""
         with self._cond:
-            if self.ended_reason is not None:
+            if self.ended is not None:
                 return image
             timestamp = max(timestamp, self._last_ts + 1e-6)
             replaced = self._pending
@@ -203,23 +214,24 @@ class _LiveSource(Source):
             self._cond.notify_all()
         return None if replaced is None else replaced.image
 
-    def _finish(self, reason: str) -> None:
+    def _finish(self, reason: EndReason, message: str) -> None:
         """End the stream from the producer side (a pending frame is still delivered)."""
         with self._cond:
-            self._end(reason)
+            self._end(reason, message)
             self._cond.notify_all()
 
     def _wait_first(self, timeout: float) -> bool:
         """Block until the first frame or the end; True if a frame arrived."""
         with self._cond:
-            self._cond.wait_for(lambda: self._count > 0 or self.ended_reason is not None, timeout)
+            self._cond.wait_for(lambda: self._count > 0 or self.ended is not None, timeout)
             return self._count > 0
 
-    def read(self, timeout: float = 2.0) -> Frame | None:
+    def read(self, timeout: float | None = None) -> Frame | None:
+        if timeout is None:
+            timeout = max(READ_TIMEOUT, 3.0 / self.fps)  # --fps 0.4 is slow, not a dead source
         with self._cond:
-            if not self._cond.wait_for(lambda: self._pending is not None or self.ended_reason is not None,
-                                       timeout):
-                self._end(f"{self.name} delivered no frame for {timeout:g} s")
+            if not self._cond.wait_for(lambda: self._pending is not None or self.ended is not None, timeout):
+                self._end(EndReason.SOURCE_LOST, f"{self.name} delivered no frame for {timeout:g} s")
             frame, self._pending = self._pending, None
         if frame is None:
             self._stop.set()
@@ -246,7 +258,7 @@ class _CaptureSource(_LiveSource):
         self.size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self._start()
         if not self._wait_first(FIRST_FRAME_TIMEOUT):
-            reason = self.ended_reason or f"no frame within {FIRST_FRAME_TIMEOUT:g} s"
+            reason = self.end_message or f"no frame within {FIRST_FRAME_TIMEOUT:g} s"
             self.close()
             raise SourceError(f"{name} opened but delivered no frame ({reason})")
         with self._cond:
@@ -261,7 +273,7 @@ class _CaptureSource(_LiveSource):
             if not ok or image is None:
                 failures += 1
                 if failures >= MAX_READ_FAILURES:
-                    self._finish(f"{self.name} stopped delivering frames")
+                    self._finish(EndReason.SOURCE_LOST, f"{self.name} stopped delivering frames")
                     return
                 self._stop.wait(0.02)
                 continue
@@ -289,7 +301,7 @@ class CameraSource(_CaptureSource):
             cap = cv2.VideoCapture(index, api)
             if not cap.isOpened():
                 cap.release()
-                raise SourceError(f"camera {index} could not be opened; run `camfilters devices` to list "
+                raise CameraNotFound(f"camera {index} could not be opened; run `camfilters devices` to list "
                                   f"cameras, or use --source PATH|demo")
             cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
             if size is not None:
@@ -302,8 +314,8 @@ class CameraSource(_CaptureSource):
         backend = cap.getBackendName()
         super().__init__(cap, name)  # from here on only the capture thread touches ``cap``
         asked = f"{size[0]}x{size[1]}" if size else "default size"
-        log.info("%s (%s): asked for %s at %s fps MJPG, got %dx%d at %.1f fps %s", name, backend, asked,
-                 f"{fps:g}" if fps else "default", *self.size, self.fps, fourcc.strip("\x00") or "?")
+        log.debug("%s (%s): asked for %s at %s fps MJPG, got %dx%d at %.1f fps %s", name, backend, asked,
+                  f"{fps:g}" if fps else "default", *self.size, self.fps, fourcc.strip("\x00") or "?")
 
 
 class StreamSource(_CaptureSource):
@@ -361,9 +373,10 @@ class DemoSource(_LiveSource):
 
 
 # -- files -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
 class _End:
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    reason: EndReason
+    message: str
 
 
 class FileSource(Source):
@@ -375,6 +388,10 @@ class FileSource(Source):
     catch-up burst). With ``realtime=False`` frames come as fast as they are
     decoded and frame ``i`` is stamped ``t0 + i / fps`` (``t0`` = first read).
     ``size`` resizes frames (INTER_AREA). ``dropped`` is always 0.
+
+    The end is `EndReason.END_OF_FILE`, or `EndReason.SOURCE_CORRUPT` when decoding
+    fails or stops clearly short of the frame count the container states (a file
+    cut off or damaged): the frames before that are still delivered.
     """
 
     live = False
@@ -388,10 +405,12 @@ class FileSource(Source):
         path = Path(path)
         self.path = path
         self.name = f"file {path.name}"
-        if not path.exists():
-            raise SourceError(f"video file {path} does not exist")
-        if not path.is_file():
-            raise SourceError(f"video file {path} is not a file")
+        try:
+            is_file = path.is_file()
+        except OSError as exc:  # e.g. a name too long for the file system
+            raise SourceError(f"cannot open video file {path}: {exc.strerror or exc}") from None
+        if not is_file:
+            raise SourceError(f"video file {path} {'is not a file' if path.exists() else 'does not exist'}")
         with _quiet_opencv():
             cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
             ok, first = cap.read() if cap.isOpened() else (False, None)
@@ -419,20 +438,31 @@ class FileSource(Source):
 
     def _decode(self, first: np.ndarray) -> None:
         image: np.ndarray | None = first
+        decoded = 0
         try:
             while image is not None:
                 if self.size != (image.shape[1], image.shape[0]):
                     image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
                 if not self._put(image):
                     return
+                decoded += 1
                 ok, image = self._cap.read()
                 if not ok:
                     image = None
-            self._put(_End("end of file"))
+            self._put(self._end_of_file(decoded))
         except Exception as exc:
-            self._put(_End(f"{self.name}: decoding failed: {type(exc).__name__}: {exc}"))
+            self._put(_End(EndReason.SOURCE_CORRUPT, f"{self.path}: decoding failed after {decoded} frames "
+                                                     f"({type(exc).__name__}: {exc})"))
         finally:
             self._cap.release()
+
+    def _end_of_file(self, decoded: int) -> _End:
+        """The end after ``decoded`` frames: short of the stated count by more than 2 % (or 1 frame) is corrupt."""
+        count = self.frame_count
+        if count is not None and decoded + max(1, count // 50) < count:
+            return _End(EndReason.SOURCE_CORRUPT, f"{self.path} is truncated or corrupt: decoding stopped after "
+                                                  f"{decoded} of its {count} frames")
+        return _End(EndReason.END_OF_FILE, f"{self.name}: end of file")
 
     def _put(self, item: np.ndarray | _End) -> bool:
         """Queue ``item`` unless closed meanwhile; False if closed."""
@@ -444,17 +474,18 @@ class FileSource(Source):
                 continue
         return False
 
-    def read(self, timeout: float = 2.0) -> Frame | None:
+    def read(self, timeout: float | None = None) -> Frame | None:
         """The next frame of the file (waiting until its release time when ``realtime``), or None at the end."""
-        if self.ended_reason is not None:
+        if self.ended is not None:
             return None
+        timeout = READ_TIMEOUT if timeout is None else timeout
         try:
             item = self._queue.get(timeout=timeout)
         except queue.Empty:
-            self._end(f"{self.name}: the decoder delivered no frame for {timeout:g} s")
+            self._end(EndReason.SOURCE_LOST, f"{self.name}: the decoder delivered no frame for {timeout:g} s")
             return None
         if isinstance(item, _End):
-            self._end(item.reason)
+            self._end(item.reason, item.message)
             return None
         now = time.monotonic()
         if self.realtime:
@@ -501,21 +532,32 @@ def open_source(spec: str = "auto", *, size: tuple[int, int] | None = None, fps:
     if spec in ("", "auto"):
         try:
             return CameraSource(0, size=size, fps=fps)
+        except CameraNotFound:
+            why = "no camera at index 0"
         except SourceError as exc:
-            why = "no camera at index 0" if str(exc).startswith("camera 0 could not be opened") else str(exc)
-            log.warning("%s; showing the built-in demo source (use --source PATH to play a video file)", why)
-            return DemoSource(size=size, fps=fps)
+            why = str(exc)
+        log.warning("%s; showing the built-in demo source (use --source PATH to play a video file)", why)
+        return DemoSource(size=size, fps=fps)
     if spec == "demo":
         return DemoSource(size=size, fps=fps)
     if spec.isdigit():
         return CameraSource(int(spec), size=size, fps=fps)
-    if spec.startswith("file://"):
-        spec = spec[len("file://"):]
-    elif _URL.match(spec):
+    path = source_file(spec)
+    if path is None:
         if size is not None or fps is not None:
             log.info("size and fps requests are ignored for network streams")
         return StreamSource(spec)
-    return FileSource(spec, size=size, fps=fps, realtime=realtime)
+    return FileSource(path, size=size, fps=fps, realtime=realtime)
+
+
+def source_file(spec: str) -> Path | None:
+    """The video file a ``--source`` value names, or None for a camera, the demo or a network stream."""
+    spec = str(spec).strip()
+    if spec in ("", "auto", "demo") or spec.isdigit():
+        return None
+    if spec.startswith("file://"):
+        return Path(spec[len("file://"):])
+    return None if _URL.match(spec) else Path(spec)
 
 
 def list_devices(max_index: int = 8) -> list[Device]:
@@ -575,26 +617,17 @@ _QUIET_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def _quiet_opencv() -> Iterator[None]:
-    """Silence OpenCV's and FFmpeg's console warnings (e.g. while probing camera indexes).
+    """Silence OpenCV's console warnings (e.g. while probing camera indexes) with its own log level.
 
-    Sets OpenCV's log level to silent and points file descriptor 2 at /dev/null
-    for the duration, since FFmpeg and V4L2 write to stderr directly.
+    Only OpenCV's logging is changed, never file descriptor 2, so the other threads' messages
+    still reach the terminal. FFmpeg inside OpenCV is quieted for good on first use through
+    ``OPENCV_FFMPEG_LOGLEVEL`` (read by OpenCV at every open; a value the user set is kept).
     """
-    _QUIET_LOCK.acquire()
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    saved = None
-    try:
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.flush()
-            saved = os.dup(2)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-        yield
-    finally:
-        if saved is not None:
-            os.dup2(saved, 2)
-            os.close(saved)
-        cv2.utils.logging.setLogLevel(level)
-        _QUIET_LOCK.release()
+    with _QUIET_LOCK:
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            yield
+        finally:
+            cv2.utils.logging.setLogLevel(level)

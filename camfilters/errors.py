@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import enum
+from filters import CamfiltersError, ParameterError
 
-from filters.errors import CamfiltersError, ParameterError
+from .exitcodes import EndReason, ExitCode
 
-__all__ = ["CamfiltersError", "DisplayError", "ExitCode", "OutputExistsError", "ParameterError", "RecordingError",
-           "SourceError", "StageFailed", "VirtualCamError", "exit_code"]
-
-
-class ExitCode(enum.IntEnum):
-    """The ``camfilters`` exit codes (README, ``--help``)."""
-
-    OK = 0
-    ERROR = 1  # a runtime error: an output that cannot be written, a stage that failed, ...
-    USAGE = 2  # a bad command line, option or value; nothing was started
-    SOURCE = 3  # the source (camera, stream, input file) failed, or is corrupt or truncated
-    INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP; files were finalised
+__all__ = ["CameraNotFound", "CamfiltersError", "DisplayError", "EndReason", "ExitCode", "OutputExistsError",
+           "ParameterError", "RecordingError", "SourceError", "StageFailed", "VirtualCamError", "exit_code"]
 
 
 class SourceError(CamfiltersError, RuntimeError):
     """A camera or video source that cannot be opened or read."""
+
+
+class CameraNotFound(SourceError):
+    """No camera at the index asked for (``auto`` then falls back to the demo)."""
 
 
 class RecordingError(CamfiltersError, OSError):
@@ -41,7 +35,15 @@ class VirtualCamError(CamfiltersError, RuntimeError):
 
 
 class StageFailed(CamfiltersError, RuntimeError):
-    """A stage raised while processing a frame; the run stops, recordings are kept."""
+    """A stage raised while processing a frame; the run stops, recordings are kept.
+
+    ``stage`` is the name of the innermost stage that raised (one filter, not the whole chain).
+    A `ParameterError` raised mid-run arrives as this, so it is a runtime error, not a usage error.
+    """
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        self.stage = stage
+        super().__init__(f"stage {stage!r} failed: {type(cause).__name__}: {cause}")
 
 
 def exit_code(exc: CamfiltersError) -> ExitCode:

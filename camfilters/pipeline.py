@@ -17,6 +17,8 @@ import numpy as np
 
 import filters
 
+from .errors import StageFailed
+
 
 @runtime_checkable
 class Stage(Protocol):
@@ -81,10 +83,18 @@ class Pipeline:
         return " > ".join(s.name for s in self.stages) or "none"
 
     def process(self, image: np.ndarray, timestamp: float) -> np.ndarray:
-        """Run ``image`` through every stage in order; an empty pipeline returns ``image``."""
+        """Run ``image`` through every stage in order; an empty pipeline returns ``image``.
+
+        A stage that raises becomes `StageFailed` naming that stage (the innermost one, in nested pipelines).
+        """
         for stage in self.stages:
             start = self._clock()
-            image = stage.process(image, timestamp)
+            try:
+                image = stage.process(image, timestamp)
+            except StageFailed:
+                raise
+            except Exception as exc:
+                raise StageFailed(stage.name, exc) from exc
             self._timing.setdefault(id(stage), EMA()).add((self._clock() - start) * 1000.0)
         return image
 

@@ -8,18 +8,20 @@ scaled or padded). Colours are converted with OpenCV's BT.601 limited-range
 ("TV") BGR to I420 conversion and tagged as such (``smpte170m``, ``tv``).
 
 Live recordings (`Recorder`) are crash-safe: whatever ends the process (SIGKILL,
-an abort, a power cut) the file keeps every frame up to about the last second.
-The encoder makes a keyframe at least every second; an MP4/MOV is written
-fragmented (a ``moof``/``mdat`` pair per keyframe, each playable on its own) and
-Matroska/WebM gets a cluster per second; every packet goes straight to the file,
-and the file is synced to the disk about once a second. A clean close turns a
-fragmented MP4/MOV into a regular fast-start one (packets copied, not re-encoded:
-written to a hidden temporary file beside it, then renamed over it), as OBS's
-hybrid MP4 does; if that fails (e.g. the disk is full) the fragmented file, which
-plays, is kept and a warning says so. When a write fails (a full disk), nothing
-more is fed to the muxer, the file is cut back to its last complete fragment or
-cluster, and the error names what was kept. `camfilters.render` writes plain
-(non-fragmented) files, as its output only counts once complete.
+an abort, a power cut) the file stays playable and keeps every frame up to about
+the last second. An MP4/MOV is written fragmented (a ``moof``/``mdat`` pair every
+quarter second and at each keyframe), Matroska/WebM as a cluster every quarter
+second; each goes to the file at once, so a killed process loses only that last
+quarter second and the frames still queued for the encoder. The file is synced to
+the disk and the encoder makes a keyframe at least once a second (a power cut
+loses at most that). A clean close turns a fragmented MP4/MOV into a regular
+fast-start one (packets copied, not re-encoded: written to a hidden temporary
+file beside it, then renamed over it), as OBS's hybrid MP4 does; if that fails
+(e.g. the disk is full) the fragmented file, which plays, is kept and a warning
+says so. When a write fails (a full disk), nothing more is fed to the muxer, the
+file is cut back to its last complete fragment or cluster, and the error names
+what was kept. `camfilters.render` writes plain (non-fragmented) files, as its
+output only counts once complete.
 
 Closing still matters for the last second and the fast-start layout: run the
 recorder in a ``with`` block, or close it in ``finally``, and turn SIGTERM and
@@ -31,9 +33,9 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import errno
 import logging
 import math
-import errno
 import os
 import signal
 import stat
@@ -50,8 +52,11 @@ import cv2
 import numpy as np
 
 from camfilters.errors import OutputExistsError, ParameterError, RecordingError
+from camfilters.x264 import DEFAULT_CRF, DEFAULT_PRESET
+from camfilters.x264 import PRESETS as X264_PRESETS
 
 __all__ = [
+    "DEFAULT_CRF",
     "DEFAULT_PRESET",
     "LIVE_PRESET",
     "FORMATS",
@@ -84,12 +89,15 @@ class OutputFormat:
         return self.container in ("mp4", "mov")
 
 
-_X264 = {"crf": "23"}
+_X264 = {"crf": str(DEFAULT_CRF)}
 _FASTSTART = {"movflags": "+faststart"}
-# Crash-safe: a fragment per keyframe (empty_moov: the header holds no samples) or a cluster per second,
-# and flush_packets so each packet reaches the file at once instead of waiting in FFmpeg's I/O buffer.
-_FRAGMENTED = {"movflags": "+frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
-_CLUSTERED = {"cluster_time_limit": "1000", "flush_packets": "1"}  # milliseconds
+# Crash-safe: the muxer holds back at most a quarter second, a fragment (empty_moov: the header holds no
+# samples; a new fragment at each keyframe and after 250 ms) or a cluster; flush_packets then sends it to
+# the file at once instead of leaving it in FFmpeg's I/O buffer. A fragment or cluster may start between
+# keyframes: the frames it depends on are already in the file.
+_FRAGMENTED = {"movflags": "+frag_keyframe+empty_moov+default_base_moof", "frag_duration": "250000",
+               "flush_packets": "1"}  # microseconds
+_CLUSTERED = {"cluster_time_limit": "250", "flush_packets": "1"}  # milliseconds
 FORMATS: dict[str, OutputFormat] = {
     ".mkv": OutputFormat("matroska", "libx264", "aac", Fraction(1, 1000), _X264, {}, _CLUSTERED),
     ".mov": OutputFormat("mov", "libx264", "aac", Fraction(1, 90000), _X264, _FASTSTART, _FRAGMENTED),
@@ -104,14 +112,11 @@ FORMATS: dict[str, OutputFormat] = {
         _CLUSTERED,
     ),
 }
-#: Seconds of a crash-safe recording that a kill may lose: the longest time between keyframes,
-#: and between syncs of the file to the disk.
+#: Seconds between keyframes (at most) and between syncs of the file to the disk in a crash-safe
+#: recording: what a power cut may lose. A killed process loses only the last quarter second and
+#: the frames still queued for the encoder.
 CRASH_SAFE_INTERVAL_S = 1.0
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 _PREALLOCATED = 4  # frame buffers made up front; enough while the encoder keeps up
-# libx264 speed preset. CPU per 1280x720 frame measured on a busy 2-core machine: ultrafast 6-9 ms,
-# superfast 7-13 ms, veryfast 10-17 ms (1080p: 13-17, 23-31, 30-39 ms); veryfast files were ~3x smaller.
-DEFAULT_PRESET = "superfast"
 # Live recordings share 2 cores with capture, filters and display at up to 60 fps: ultrafast
 # halves the encoder's CPU (about 5 vs 10 ms per 720p frame measured) for ~1.5x larger files.
 LIVE_PRESET = "ultrafast"
@@ -164,6 +169,7 @@ class VideoOutput:
     (`camfilters.render`) the file is plain and only playable once closed.
     After a failed write, ``failed`` is true and the muxer is never called again
     (FFmpeg may crash writing into a file whose header failed).
+    ``preset`` and ``crf`` (0-51, default `DEFAULT_CRF`) set libx264's speed and quality.
     """
 
     def __init__(
@@ -174,10 +180,13 @@ class VideoOutput:
         *,
         time_base: Fraction | None = None,
         preset: str = DEFAULT_PRESET,
+        crf: int | None = None,
         crash_safe: bool = False,
     ) -> None:
         if preset not in X264_PRESETS:
             raise ParameterError(f"preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
+        if crf is not None and not (isinstance(crf, int) and 0 <= crf <= 51):
+            raise ParameterError(f"crf must be an integer from 0 to 51, got {crf!r}")
         self.path = path
         self.format = FORMATS[path.suffix.lower()]
         self.width, self.height = size[0] - size[0] % 2, size[1] - size[1] % 2  # yuv420p needs even sides
@@ -187,6 +196,8 @@ class VideoOutput:
         options = dict(self.format.video_options)
         if self.format.video_codec == "libx264":
             options["preset"] = preset
+            if crf is not None:
+                options["crf"] = str(crf)
         container_options = self.format.crash_safe_options if crash_safe else self.format.container_options
         try:
             self.container = av.open(str(path), "w", format=self.format.container, options=container_options)
@@ -203,6 +214,9 @@ class VideoOutput:
             ctx.thread_count = 0  # FFmpeg picks from the core count
             if crash_safe:  # a keyframe at least every nominal second; encode() forces one per second of pts too
                 ctx.gop_size = max(1, math.floor(rate * Fraction(CRASH_SAFE_INTERVAL_S)))
+                # No B-frames: a file cut anywhere then holds a gapless run of frames (a B-frame comes after
+                # the later frame it refers to), and pts need no delay. ultrafast, the live preset, has none.
+                ctx.max_b_frames = 0
         except BaseException:
             self.container.close()
             raise
@@ -267,7 +281,7 @@ class VideoOutput:
         finally:
             container, self.container = self.container, None
             self._finish(container)
-        if self.crash_safe and self.format.fragmented and not self.failed:
+        if self.crash_safe and self.format.fragmented and not self.failed and self.path.exists():  # not if empty
             try:
                 _rewrite_faststart(self.path, self.format.container)
             except (OSError, av.FFmpegError) as exc:
@@ -311,14 +325,9 @@ def _rewrite_faststart(path: Path, muxer: str) -> None:
             for stream in source.streams:
                 streams[stream.index] = target.add_stream_from_template(stream)
                 streams[stream.index].time_base = stream.time_base
-            # With B-frames the fragmenter delays every pts (it cannot write an edit list); undo that by
-            # starting each stream at its first packet's pts (a keyframe: the earliest); the muxer adds the edit list.
-            offsets: dict[int, int] = {}
             for packet in source.demux():
                 if packet.dts is None:  # the end-of-stream marker
                     continue
-                offset = offsets.setdefault(packet.stream.index, packet.pts)
-                packet.pts, packet.dts = packet.pts - offset, packet.dts - offset
                 packet.stream = streams[packet.stream.index]
                 target.mux(packet)
         _fsync(temp)
@@ -485,7 +494,7 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name=f"Recorder({self.path.name})", daemon=True)
         self._thread.start()
         atexit.register(self.close)
-        log.info("recording %dx%d at %.3g fps to %s", ew, eh, self.fps, self.path)
+        log.debug("encoder: %dx%d at %.3g fps (%s)", ew, eh, self.fps, self.path.name)
 
     def __repr__(self) -> str:
         return f"Recorder({str(self.path)!r}, size={self.size}, fps={self.fps:g})"
@@ -575,7 +584,7 @@ class Recorder:
                     interrupted = True
             self._closed = True
             atexit.unregister(self.close)
-            log.info("recorded %d frames to %s", self.frames_encoded, self.path)
+            log.debug("recorded %d frames to %s", self.frames_encoded, self.path)
         if interrupted:
             raise KeyboardInterrupt
         with self._cond:
@@ -679,8 +688,9 @@ def interrupt_on_sigterm() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise `KeyboardInterrupt` in the main thread, as Ctrl-C does.
 
     So ``finally`` blocks and ``with`` exits run (closing a `Recorder`) when the app
-    is terminated or its terminal closes (one warning names the signal). Call from
-    the main thread; the old handlers are restored after.
+    is terminated or its terminal closes. One warning names the signal as it arrives
+    (finalising may take a while), the exception's message names it too
+    (``"signal SIGHUP"``). Call from the main thread; the old handlers are restored after.
     """
 
     def handler(signum: int, frame: object) -> None:

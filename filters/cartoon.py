@@ -25,8 +25,16 @@ from typing import Any
 import numba
 import numpy as np
 
-from ._kernels.cartoon import (area_downsample, compose, dilate, domain_differences, luma_edges,
-                               recursive_horizontal, recursive_vertical, widen)
+from ._kernels.cartoon import (
+    area_downsample,
+    compose,
+    dilate,
+    domain_differences,
+    luma_edges,
+    recursive_horizontal,
+    recursive_vertical,
+    widen,
+)
 from .base import Filter, Option, in_range
 from .correlation import border_index
 from .registry import register_filter
@@ -69,6 +77,8 @@ class Cartoon(Filter):
     (None: no outlines; lower draws more lines); ``thickness`` extra outline width (0..4
     low-resolution pixels).
     """
+
+    summary = "a cartoon: flat colour areas with dark outlines"
 
     options = (
         Option("levels", int, 8, "luma levels, 2..32", check=in_range(2, 32)),

@@ -19,9 +19,10 @@ FOLDER_MARKERS = {"face": "face"}
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        folder = Path(item.path).resolve().relative_to(HERE).parts[0]
-        if folder in FOLDER_MARKERS:
-            item.add_marker(FOLDER_MARKERS[folder])
+        parents = Path(item.path).resolve().parents
+        for folder, marker in FOLDER_MARKERS.items():
+            if HERE / folder in parents:
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,9 @@ import time
 
 names, width, height = json.loads(sys.argv[1])
 started = time.time()
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-import cv2  # noqa: E402
 import filters  # noqa: E402
 
 imported = time.time()

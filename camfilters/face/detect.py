@@ -100,10 +100,9 @@ class BlazeFace:
             try:  # another kind of model loads too, and fails only on its first image
                 self.detect(np.zeros((64, 64, 3), np.uint8))
             except RuntimeError:
-                task, self._task = self._task, None
                 with contextlib.suppress(RuntimeError):  # the failed graph fails to close too
-                    task.close()
-                del task  # not kept alive by the traceback: freed late, at exit, it hangs the process
+                    self.close()
+                self._task = None
                 raise ValueError("not a MediaPipe face detector model (BlazeFace .tflite)") from None
 
     def detect(self, rgb: np.ndarray, origin: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> list[Detection]:

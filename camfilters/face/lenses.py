@@ -9,16 +9,13 @@ feathered edge), the eyes, or the background (outside the person mask).
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import cv2
 import numpy as np
 
-from filters import Registry
-from filters.base import Configurable, Option, in_range
-from filters.errors import ParameterError
+from filters import Configurable, Option, ParameterError, Registry, composite, in_range
 
-from ._blend import composite
 from .tracking import Face
 
 # Landmark indices of the 478-point MediaPipe face mesh (image-left = the subject's right).
@@ -113,7 +110,7 @@ class Lens(Configurable):
 LENSES: Registry[type[Lens]] = Registry("lens", Lens, "camfilters.lenses")
 
 
-def register_lens(name: str):
+def register_lens(name: str) -> Callable[[type[Lens]], type[Lens]]:
     """Class decorator: register a `Lens` subclass under ``name`` (plugins too); a duplicate name raises."""
     return LENSES.register(name)
 
@@ -379,6 +376,7 @@ class BigEyesLens(Lens):
 
 class _MaskLens(Lens):
     needs_faces = False
+    needs_landmarks = False
     needs_mask = True
 
 
@@ -482,3 +480,7 @@ class BgOnlyLens(_MaskLens):
         person = scene.person
         if person is not None:
             composite(frame, scene.inner.process(frame, scene.timestamp), person, frame)
+
+
+# The lens families kept in their own modules register on import, after the built-ins above.
+from . import autoframe, beauty, packs  # noqa: E402,F401

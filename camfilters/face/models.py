@@ -2,9 +2,11 @@
 
 Resolution order for each model: an explicit path (``--face-model`` /
 ``--segmentation-model``) → ``$CAMFILTERS_MODEL_DIR/<file>`` → the per-user cache
-(`cache_dir`) → download over HTTPS into the cache. A download is checked against the
-sha256 in `MODELS` and written atomically (temporary file in the cache folder, fsync,
-``os.replace``), so the cache never holds a partial or wrong model.
+(`cache_dir`) → download over HTTPS into ``$CAMFILTERS_MODEL_DIR`` if set, else the cache.
+A download is checked against the sha256 in `MODELS` and written atomically (temporary
+file in the same folder, fsync, ``os.replace``), so the folder never holds a partial or
+wrong model. It gives up when no byte arrives for `STALL_S` or the whole takes longer than
+`DEADLINE_S`, so a mirror that trickles cannot hang the start.
 ``$CAMFILTERS_MODEL_URL`` replaces the download base URL (mirrors, tests on 127.0.0.1).
 
 The selfie segmentation model is MediaPipe's ``selfie_segmentation.tflite`` (general,
@@ -21,6 +23,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -33,7 +36,10 @@ log = logging.getLogger(__name__)
 MODEL_DIR_ENV = "CAMFILTERS_MODEL_DIR"
 MODEL_URL_ENV = "CAMFILTERS_MODEL_URL"
 _CHUNK = 1 << 16
-_TIMEOUT_S = 30.0
+#: Seconds without a single byte (connecting or downloading) after which a download is given up.
+STALL_S = 30.0
+#: Seconds one model download may take in all (the face model is 3.6 MB: 600 s is 6 kB/s).
+DEADLINE_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -105,11 +111,27 @@ def resolve_model(kind: str, path: str | os.PathLike | None = None, *, download:
     )
     if not download:
         raise ModelError(f"{info.title} model {info.filename} not found in {' or '.join(looked)}; {hint}")
+    folder = Path(env_dir).expanduser() if env_dir else cached.parent
+    problem = _folder_problem(folder)
+    if problem:
+        raise ModelError(f"{info.title} model {info.filename} is not downloaded yet and the model folder {folder} "
+                         f"{problem}; set {MODEL_DIR_ENV} to a writable folder, or pass {info.option} PATH")
     url = model_url(info)
     try:
-        return download_model(info, cached.parent, url=url)
+        return download_model(info, folder, url=url)
     except ModelError as exc:
         raise ModelError(f"{info.title} model {info.filename} not found in {' or '.join(looked)} and {exc}; {hint}") from None
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why a model cannot be downloaded into ``folder`` (created if missing), or None if it can."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"cannot be created or written ({exc.strerror or exc})"
+    return None
 
 
 def model_url(info: ModelInfo) -> str:
@@ -122,12 +144,15 @@ def download_model(info: ModelInfo, folder: Path, *, url: str | None = None) -> 
     """Download ``info`` into ``folder`` with a progress bar on stderr; return the checked file.
 
     The file appears under its final name only after its sha256 matched; on any failure
-    (connection, short read, checksum) nothing is left in ``folder`` and ModelError says why.
+    (connection, short read, stall, deadline, checksum) nothing is left in ``folder`` and
+    ModelError says why.
     """
     from tqdm import tqdm
 
     url = url or model_url(info)
-    folder.mkdir(parents=True, exist_ok=True)
+    problem = _folder_problem(folder)
+    if problem:
+        raise ModelError(f"the model folder {folder} {problem}")
     target = folder / info.filename
     fd, tmp_name = tempfile.mkstemp(prefix=f".{info.filename}.", suffix=".part", dir=folder)
     tmp = Path(tmp_name)
@@ -135,19 +160,27 @@ def download_model(info: ModelInfo, folder: Path, *, url: str | None = None) -> 
     try:
         digest = hashlib.sha256()
         received = 0
+        deadline = time.monotonic() + DEADLINE_S
         with os.fdopen(fd, "wb") as out:
             try:
-                with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
+                # The socket timeout bounds each wait for data (stall); read1 returns whatever has
+                # arrived, so the deadline is checked between the small reads of a trickle.
+                with urllib.request.urlopen(url, timeout=STALL_S) as response:
                     total = int(response.headers.get("Content-Length") or 0) or None
                     with tqdm(total=total, unit="B", unit_scale=True, desc=info.filename, file=sys.stderr,
                               leave=False, disable=None) as bar:
-                        while chunk := response.read(_CHUNK):
+                        while chunk := response.read1(_CHUNK):
                             out.write(chunk)
                             digest.update(chunk)
                             received += len(chunk)
                             bar.update(len(chunk))
+                            if time.monotonic() > deadline:
+                                raise ModelError(f"downloading {url} took longer than {DEADLINE_S:g} s "
+                                                 f"({received} bytes received)")
             except (OSError, urllib.error.URLError, ValueError) as exc:  # http.client errors are OSError/ValueError
                 reason = getattr(exc, "reason", None) or exc
+                if isinstance(reason, TimeoutError):
+                    reason = f"stalled, no data for {STALL_S:g} s"
                 raise ModelError(f"downloading {url} failed after {received} bytes: {reason}") from None
             if total is not None and received != total:
                 raise ModelError(f"downloading {url} failed: connection closed after {received} of {total} bytes")

@@ -33,17 +33,21 @@ def camfilters(*args: str, env: dict[str, str] | None = None, blocked: set[str] 
                           env=env or cli_env(), timeout=timeout, cwd=cwd)
 
 
-def start(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
-    """Start ``python -m camfilters ARGS`` in the background (stderr piped)."""
+def start(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+          log: Path | None = None) -> subprocess.Popen:
+    """Start ``python -m camfilters ARGS`` in the background; stderr is piped, or written to ``log``
+    (a file to watch while it runs, with `helpers.wait_for_text`)."""
     return subprocess.Popen([sys.executable, "-m", "camfilters", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env or cli_env(), cwd=cwd)
+                            stderr=log.open("w") if log else subprocess.PIPE, text=True, env=env or cli_env(),
+                            cwd=cwd)
 
 
-def interrupt(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 60) -> tuple[int, str]:
-    """Send ``sig`` and wait; return (exit code, stderr)."""
+def interrupt(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 60,
+              log: Path | None = None) -> tuple[int, str]:
+    """Send ``sig`` and wait; return (exit code, stderr), read from ``log`` when `start` wrote it there."""
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=timeout)
-    return proc.returncode, err
+    return proc.returncode, log.read_text() if log else err
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:

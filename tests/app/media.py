@@ -29,6 +29,7 @@ __all__ = [
     "make_video",
     "probe",
     "tone",
+    "top_level_atoms",
 ]
 
 INDEX_BITS = 12  # frame indices 0..4095 can be encoded
@@ -180,6 +181,18 @@ def probe(path: str | Path) -> VideoInfo:
         streams=data["streams"],
         format=data["format"],
     )
+
+
+def top_level_atoms(path: Path) -> list[str]:
+    """The names of the top-level MP4/MOV boxes in file order."""
+    names, data, pos = [], path.read_bytes(), 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        names.append(data[pos + 4 : pos + 8].decode("latin-1"))
+        if size == 1:
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+        pos += size if size else len(data)
+    return names
 
 
 def _ffprobe(path: str | Path, *args: str) -> dict:

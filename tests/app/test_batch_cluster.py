@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +17,11 @@ pytest.importorskip("distributed")
 
 from camfilters.batch import plan, run_jobs, with_render_options  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from media import decode_frames, make_video, probe  # noqa: E402
+from helpers import decode_frames, wait_for  # noqa: E402
+from media import make_video, probe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DASK = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:g} s")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -42,7 +34,7 @@ def cluster(tmp_path):
          "--no-dashboard", "--scheduler-file", str(info)], env=env, cwd=tmp_path,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        _wait(lambda: info.exists() and info.stat().st_size > 0, 120, "the scheduler did not start")
+        wait_for(lambda: info.exists() and info.stat().st_size > 0, 120, "the scheduler to start")
         address = json.loads(info.read_text())["address"]
         workers = [subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1", "--nthreads", "1",
@@ -88,3 +80,28 @@ def test_cluster_outputs_equal_local_outputs_frame_for_frame(cluster, archive, t
         assert len(ours) == len(theirs) == a.frames
         assert all(np.array_equal(x, y) for x, y in zip(ours, theirs))
         assert probe(a.job.output).audio_codec == probe(b.job.output).audio_codec
+
+
+def test_a_worker_killed_mid_batch_loses_no_file(cluster, tmp_path):
+    """SIGKILL of one of two workers while both write: its file is rendered again on the other, completely,
+    and nothing of the killed render (its temporary file) remains."""
+    address, workers = cluster
+    folder = tmp_path / "long"
+    folder.mkdir()
+    for name in ("a", "b", "c", "d"):
+        make_video(folder / f"{name}.mp4", 120, size=(320, 240), fps=30)
+    out = tmp_path / "out"
+    result = {}
+    runner = threading.Thread(target=lambda: result.setdefault(
+        "outcomes", run_jobs(with_render_options(plan([folder], out), ["cartoon"], []), scheduler=address)))
+    runner.start()
+    # both workers mid-file: each has its temporary file (renamed onto the output only when complete)
+    wait_for(lambda: out.exists() and len([p for p in out.iterdir() if p.name.startswith(".")]) >= 2, 300,
+             "both workers writing their temporary files")
+    workers[0].kill()
+    runner.join(timeout=600)
+    outcomes = result["outcomes"]
+    assert [o.status for o in outcomes] == ["done"] * 4, outcomes
+    for o in outcomes:
+        assert probe(o.job.output).frames == 120
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4", "c.mp4", "d.mp4"]  # no temporary files

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 import filters
-from camfilters.bench import lenses, machine, options, recipes, stats, targets
+from camfilters.bench import jit, lenses, machine, options, stats, targets
 from camfilters.bench.recipes import OPENCV_EQUIVALENTS
 from camfilters.errors import ParameterError
+
+from helpers import MODELS
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -32,8 +34,13 @@ def quick_names() -> list[str]:
 
 @pytest.fixture(scope="module")
 def quick(quick_names) -> tuple[dict, str]:
-    """``benchmarks/bench.py --quick --json -`` on two filters and two sizes: (JSON result, stderr)."""
-    args = ["--quick", "--json", "-", "--filters", ",".join(quick_names), "--loop-seconds", "1.0"]
+    """``benchmarks/bench.py --quick --json -`` on two filters and two sizes: (JSON result, stderr).
+
+    Every section but ``jit``: its cold start compiles the filters from scratch in a subprocess
+    (tens of seconds), so `test_jit_section_times_a_cold_and_a_warm_start` runs it on its own.
+    """
+    sections = ",".join(s for s in options.SECTIONS if s != "jit")
+    args = ["--quick", "--json", "-", "--filters", ",".join(quick_names), "--loop-seconds", "1.0", "--sections", sections]
     for w, h in SIZES:
         args += ["--size", f"{w}x{h}"]
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), *args], capture_output=True,
@@ -52,7 +59,6 @@ def test_quick_json_times_every_filter_at_every_size(quick, quick_names):
             assert stat["n"] == 3
             assert 0 < stat["median_ms"] <= stat["p90_ms"]
         assert row["ratio"] == pytest.approx(row["ours"]["median_ms"] / row["opencv"]["median_ms"], rel=1e-12)
-        assert row["mean_abs_diff"] >= 0
     assert result["equivalents"] == {n: OPENCV_EQUIVALENTS[n].description for n in quick_names}
 
 
@@ -70,7 +76,6 @@ def test_quick_json_live_loop_records_every_processed_frame(quick, quick_names):
     for run in live:
         assert run["frames"] > 10
         assert run["recorded"] == run["frames"] == run["recorded_in_file"]
-        assert run["dropped"] >= 0
         assert 0 < run["latency"]["median_ms"] <= run["latency"]["p90_ms"]
         assert run["fps"] == pytest.approx(run["frames"] / run["seconds"])
         assert run["cpu_percent"] > 0
@@ -86,16 +91,21 @@ def test_quick_json_measures_the_encoder_at_the_loop_size(quick):
     assert encoder["wall_ms_per_frame"] > 0 and encoder["cpu_ms_per_frame"] > 0
 
 
-def test_quick_json_jit_and_thread_settings(quick, quick_names):
-    result, _ = quick
-    for kind in ("cold", "warm"):
-        run = result["jit"][kind]
-        assert set(run["warm_up_per_filter_s"]) == set(quick_names)
-        parts = run["interpreter_s"] + run["import_s"] + run["warm_up_s"]
-        assert 0 < parts <= run["start_to_first_frame_s"]
-    threads = result["threads"]
+def test_quick_json_thread_settings(quick):
+    threads = quick[0]["threads"]
     assert threads["numba_threads"] >= 1 and threads["opencv_threads"] >= 1
     assert threads["numba_threading_layer_config"]
+
+
+def test_jit_section_times_a_cold_and_a_warm_start():
+    """Cold (empty Numba cache) then warm subprocess starts, split into interpreter, import and warm-up."""
+    result = jit.bench_jit(["identity"], (64, 48))
+    assert result["filters"] == ["identity"] and result["size"] == [64, 48]
+    for kind in ("cold", "warm"):
+        run = result[kind]
+        assert set(run["warm_up_per_filter_s"]) == set(run["first_frame_ms"]) == {"identity"}
+        parts = run["interpreter_s"] + run["import_s"] + run["warm_up_s"]
+        assert 0 < parts <= run["start_to_first_frame_s"]
 
 
 def test_quick_table_marks_each_target(quick):
@@ -163,11 +173,19 @@ def test_time_alternating_interleaves_the_calls():
     order: list[str] = []
     times = stats.time_alternating([lambda: order.append("a"), lambda: order.append("b")], repeat=3, warmup=1)
     assert order == list("ab" * 4)
-    assert [len(t) for t in times] == [3, 3] and all(ms >= 0 for t in times for ms in t)
+    assert [len(t) for t in times] == [3, 3]
 
 
 def _row(name, size, ours, opencv):
     return {"filter": name, "size": list(size), "ours": {"median_ms": ours}, "ratio": ours / opencv}
+
+
+def test_looks_have_the_3_ms_target_at_1080p():
+    """Issue 13: every look and lut is checked against 3 ms per 1080p frame."""
+    rows = [_row(name, (1920, 1080), ms, 1.0) for name, ms in (("sepia", 2.5), ("lut", 4.0), ("grain", 1.0))]
+    met = {t["name"]: t["met"] for t in targets.evaluate_targets({"filters": rows}) if "ms at" in t["name"]}
+    assert met == {"sepia <= 3 ms at 1920x1080": True, "lut <= 3 ms at 1920x1080": False,
+                   "grain <= 3 ms at 1920x1080": True}
 
 
 def test_targets_use_1080p_and_compare_with_their_limits():
@@ -217,7 +235,6 @@ def test_options_reject_unknown_filters_and_sections():
         _args("--size", "12x8")
 
 
-MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 
 
 @pytest.mark.face

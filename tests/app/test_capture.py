@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from camfilters.capture import DemoSource, FileSource, Frame, open_source
-from camfilters.errors import ParameterError, SourceError
+from camfilters.errors import CameraNotFound, EndReason, ParameterError, SourceError
+
 from helpers import decode_frames, mean_abs
 from media import frame_image, frame_index, make_video
 from mjpeg_server import MJPEGServer
@@ -40,7 +41,7 @@ def test_file_delivers_every_frame_in_order(clip):
     with open_source(str(clip), realtime=False) as source:
         assert (source.size, source.fps, source.live, source.frame_count) == (SIZE, FPS, False, N_FRAMES)
         frames = list(source)
-        assert source.ended_reason == "end of file"
+        assert source.ended is EndReason.END_OF_FILE
         assert source.read() is None
         assert source.dropped == 0
     assert [f.index for f in frames] == list(range(N_FRAMES))
@@ -85,7 +86,7 @@ def test_file_close_midway_stops_the_decoder(clip):
     source.close()
     source.close()
     assert not source._thread.is_alive()
-    assert source.read() is None and source.ended_reason == "closed"
+    assert source.read() is None and source.ended is EndReason.CLOSED
 
 
 def test_missing_file_is_a_source_error(tmp_path):
@@ -109,7 +110,7 @@ def test_missing_camera_index_is_a_source_error(capfd):
     """Camera 7 (absent) fails with the hint to list devices; OpenCV's warnings do not reach stderr."""
     if camera_exists(7):
         pytest.skip("this machine has a /dev/video7")
-    with pytest.raises(SourceError, match=re.escape("camera 7 could not be opened; run `camfilters devices`")):
+    with pytest.raises(CameraNotFound, match=re.escape("camera 7 could not be opened; run `camfilters devices`")):
         open_source("7")
     assert capfd.readouterr().err == ""
 
@@ -119,11 +120,11 @@ def test_camera_source_reports_what_the_device_gives(clip, monkeypatch, caplog):
     reads back the size it really gives, logs asked-for vs got, and ends when it stops delivering."""
     real_capture = cv2.VideoCapture
     monkeypatch.setattr(cv2, "VideoCapture", lambda index, api: real_capture(str(clip), cv2.CAP_FFMPEG))
-    with caplog.at_level(logging.INFO, logger="camfilters.capture"):
+    with caplog.at_level(logging.DEBUG, logger="camfilters.capture"):  # the details are shown with -v
         with open_source("auto", size=(640, 480), fps=60) as source:
             assert (source.name, source.live, source.size) == ("camera 0", True, SIZE)
             frames = list(source)
-            assert source.ended_reason == "camera 0 stopped delivering frames"
+            assert (source.ended, source.end_message) == (EndReason.SOURCE_LOST, "camera 0 stopped delivering frames")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("asked for 640x480 at 60 fps MJPG, got 160x120" in r.getMessage() for r in caplog.records)
     numbers = [frame_index(f.image) for f in frames]
@@ -217,7 +218,7 @@ def test_demo_close_is_idempotent_and_ends_reading():
     source.close()
     source.close()
     assert source.read(timeout=0.1) is None
-    assert source.ended_reason == "closed"
+    assert source.ended is EndReason.CLOSED
     assert not source._thread.is_alive()
 
 
@@ -240,7 +241,8 @@ def test_stream_delivers_frames_then_ends_when_the_server_dies():
             frames = []
             while (frame := source.read(timeout=2.0)) is not None:
                 frames.append(frame)
-            assert re.search(r"stopped delivering frames|delivered no frame", source.ended_reason)
+            assert source.ended is EndReason.SOURCE_LOST
+            assert re.search(r"stopped delivering frames|delivered no frame", source.end_message)
             assert source.read(timeout=0.1) is None
     numbers = [frame_index(f.image) for f in frames]
     assert len(frames) >= 5
@@ -258,7 +260,7 @@ def test_stream_that_stalls_ends_after_the_read_timeout():
             while source.read(timeout=1.0) is not None:
                 count += 1
             assert count >= 1
-            assert source.ended_reason == f"stream {server.url} delivered no frame for 1 s"
+            assert (source.ended, source.end_message) == (EndReason.SOURCE_LOST, f"stream {server.url} delivered no frame for 1 s")
 
 
 def test_stream_nobody_serves_is_a_source_error():

@@ -19,11 +19,11 @@ import av
 import numpy as np
 import pytest
 
-from camfilters.errors import ParameterError, RecordingError
-from camfilters.errors import OutputExistsError
+from camfilters.errors import OutputExistsError, ParameterError, RecordingError
 from camfilters.recording import FORMATS, Recorder, VideoOutput, check_output_path
+
 from helpers import decode_frames, frame_times, mean_abs
-from media import frame_image, frame_index, probe
+from media import frame_image, frame_index, probe, top_level_atoms
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe (Debian package ffmpeg)")
 
@@ -38,18 +38,6 @@ def record(path: Path, timestamps, size=SIZE, **kwargs) -> Recorder:
         for i, t in enumerate(timestamps):
             rec.write(frame_image(i, size), t)
     return rec
-
-
-def top_level_atoms(path: Path) -> list[str]:
-    """The names of the top-level MP4/MOV boxes in file order."""
-    names, data, pos = [], path.read_bytes(), 0
-    while pos + 8 <= len(data):
-        size = int.from_bytes(data[pos : pos + 4], "big")
-        names.append(data[pos + 4 : pos + 8].decode("latin-1"))
-        if size == 1:
-            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
-        pos += size if size else len(data)
-    return names
 
 
 # --- check_output_path ---------------------------------------------------------------------
@@ -293,7 +281,7 @@ def test_no_frame_is_dropped_when_the_encoder_is_slow(tmp_path, monkeypatch, cap
     monkeypatch.setattr(VideoOutput, "encode", slow_encode)
     path = tmp_path / "rec.mkv"
     with caplog.at_level(logging.WARNING, logger="camfilters.recording"):
-        rec = record(path, [i / 30 for i in range(40)], max_buffer_bytes=1)
+        record(path, [i / 30 for i in range(40)], max_buffer_bytes=1)
     assert "the encoder is behind" in caplog.text
     assert [frame_index(f) for f in decode_frames(path)] == list(range(40))
 
@@ -315,12 +303,13 @@ def test_close_is_idempotent_and_write_after_close_is_refused(tmp_path):
         rec.write(frame_image(3, SIZE), 0.2)
 
 
-def test_a_recording_without_frames_leaves_no_file(tmp_path):
+def test_a_recording_without_frames_leaves_no_file(tmp_path, caplog):
     path = tmp_path / "rec.mp4"
-    with Recorder(path, SIZE) as rec:
+    with caplog.at_level(logging.WARNING, logger="camfilters.recording"), Recorder(path, SIZE) as rec:
         pass
     assert rec.frames_written == 0
     assert not path.exists()
+    assert not caplog.records  # and nothing to warn about
 
 
 def test_close_from_another_thread(tmp_path):
@@ -410,8 +399,9 @@ def test_a_signalled_recording_is_finalised_with_every_frame(tmp_path, sig, ext)
         child.kill()
     assert child.returncode != 0  # KeyboardInterrupt went on after the recording was closed
     assert "KeyboardInterrupt" in err
-    if sig != signal.SIGINT:  # one line names the signal
+    if sig != signal.SIGINT:  # one line names the signal as it arrives
         assert f"({sig.name}): finishing the files and stopping" in err
+        assert f"KeyboardInterrupt: signal {sig.name}" in err
     written = int(out.split()[-1])
     assert 21 <= written < 4000
     info = probe(path)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from camfilters.threads import Cancelled, CancellableQueue, LatestSlot
+from camfilters.threads import CancellableQueue, Cancelled, LatestSlot
 
 
 def test_slot_take_returns_the_newest_and_put_hands_back_the_replaced_item():

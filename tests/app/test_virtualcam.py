@@ -20,6 +20,7 @@ pyvirtualcam = pytest.importorskip("pyvirtualcam")
 from camfilters import virtualcam  # noqa: E402
 from camfilters.errors import ParameterError, VirtualCamError  # noqa: E402
 from camfilters.virtualcam import BACKEND_ENV, VirtualCamera  # noqa: E402
+
 from helpers import wait_for  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -62,8 +63,8 @@ def feed(cam: VirtualCamera, frames, fps: float, delivered_to=None) -> list[floa
         cam.send(frame)
         done.append(time.monotonic())
         if delivered_to is not None:
-            wait_for(lambda: delivered_to.frames and np.array_equal(delivered_to.frames[-1][1], frame), 30,
-                     f"frame {k} at the backend")
+            wait_for(lambda frame=frame: delivered_to.frames and np.array_equal(delivered_to.frames[-1][1], frame),
+                     30, f"frame {k} at the backend")
     return done
 
 

@@ -33,10 +33,10 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+from helpers import MODELS, load_photo  # noqa: E402,F401  (MODELS: for the tests importing it from here)
+from helpers import decode_frames as decode  # noqa: E402
 from media import AUDIO_RATE, tone  # noqa: E402  (the app tests' helpers: one copy of the test tone)
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-MEDIA, MODELS = SHARED / "media", SHARED / "models"
 ASTRONAUT_FACE = (177, 82, 95, 95)  # FaceDetector's box (x, y, w, h) in astronaut.png, shared/README.md
 # The pasted head: the face box grown to hair, ears and chin, in astronaut.png pixels.
 HEAD = (112, 0, 225, 235)  # (x, y, w, h)
@@ -109,13 +109,6 @@ class Clip:
                 "tracks": [asdict(t) for t in self.tracks]}
         out.write_text(json.dumps(data))
         return out
-
-
-def load_photo(name: str) -> np.ndarray:
-    image = cv2.imread(str(MEDIA / name), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"test photo {MEDIA / name} is missing")
-    return image
 
 
 def _head_sprite() -> tuple[np.ndarray, np.ndarray]:
@@ -211,12 +204,6 @@ def build_clip(path: str | Path, tracks: tuple[Track, ...] = DEFAULT_TRACKS, *, 
                 container.mux(sound.encode(chunk))
             container.mux(sound.encode(None))
     return Clip(path, size, fps, truth, cat_box(size), tuple(tracks))
-
-
-def decode(path: str | Path) -> list[np.ndarray]:
-    """Every video frame of ``path`` as (H, W, 3) uint8 BGR, in display order (PyAV)."""
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
 
 
 @dataclass(frozen=True)

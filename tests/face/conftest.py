@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import MODELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside these tests (clips)

@@ -13,7 +13,9 @@ import pytest
 from camfilters.face import models
 from camfilters.face.models import MODELS, ModelError, download_model, resolve_model
 
-SEGMENTATION_MODEL = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "selfie_segmentation.tflite"
+import helpers
+
+SEGMENTATION_MODEL = helpers.MODELS / "selfie_segmentation.tflite"
 
 pytestmark = pytest.mark.face
 

@@ -10,6 +10,8 @@ import pytest
 
 from camfilters.face.tracking import FaceTracks, OneEuroFilter
 
+from helpers import wait_for
+
 pytestmark = pytest.mark.face
 
 ASTRONAUT_FACE = (177, 82, 95, 95)  # FaceDetector's box (x, y, w, h), shared/README.md
@@ -100,14 +102,12 @@ def test_live_mode_draws_from_the_worker(make_stage, astronaut):
     sync = make_stage(["face-pixelate"])
     expected = sync.process(astronaut, 0.0).copy()
     with make_stage(["face-pixelate"], synchronous=False) as live:
+        def analysed():  # until the worker answers, frames go through untouched
+            live.process(astronaut, time.monotonic())
+            return live.faces
+
+        wait_for(analysed, 60, "the face worker's first result")
         out = live.process(astronaut, time.monotonic())
-        for _ in range(500):  # the worker has not answered yet: untouched frames meanwhile
-            if live.faces:
-                break
-            time.sleep(0.01)
-            out = live.process(astronaut, time.monotonic())
-        out = live.process(astronaut, time.monotonic())
-        assert live.faces, "the worker never produced a result"
         assert live.cost_ms > 0.0
         assert np.abs(out.astype(int) - expected).max() <= 4  # same picture as the synchronous mode
     live.close()  # idempotent

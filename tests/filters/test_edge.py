@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import filters
 from camfilters.bench import recipes
+
 from helpers import max_diff
 
 METHODS = [("sobel", 1), ("sobel", 3), ("sobel", 5), ("sobel", 7), ("scharr", 3),
