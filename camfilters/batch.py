@@ -102,7 +102,8 @@ def faces_csv_beside(output: Path) -> Path:
 
 
 def check_options(filters: Iterable[str], lenses: Iterable[str], *, faces_csv: object = None,
-                  face_model: str | None = None, segmentation_model: str | None = None) -> None:
+                  face_model: str | None = None, detector_model: str | None = None,
+                  segmentation_model: str | None = None) -> None:
     """`ParameterError` for a bad filter or lens spec, or a lens option without a lens; loads no model.
 
     Checked once before a batch starts, so that a typo does not fail every file.
@@ -114,7 +115,7 @@ def check_options(filters: Iterable[str], lenses: Iterable[str], *, faces_csv: o
     lenses = list(lenses)
     if not lenses:
         for option, value in (("--faces-csv", faces_csv), ("--face-model", face_model),
-                              ("--segmentation-model", segmentation_model)):
+                              ("--detector-model", detector_model), ("--segmentation-model", segmentation_model)):
             if value is not None:
                 raise ParameterError(f"{option} needs a --lens, e.g. --lens face-blur")
         return
@@ -128,8 +129,8 @@ def check_options(filters: Iterable[str], lenses: Iterable[str], *, faces_csv: o
 
 
 def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), lenses: Iterable[str] = (), *,
-                face_model: str | None = None, segmentation_model: str | None = None,
-                faces_csv: Path | None = None, keep_partial: bool = True, overwrite: bool = False,
+                face_model: str | None = None, detector_model: str | None = None,
+                segmentation_model: str | None = None, faces_csv: Path | None = None, keep_partial: bool = True, overwrite: bool = False,
                 **options) -> tuple[RenderResult, int | None]:
     """Render ``input_path`` to ``output`` through ``filters``, then ``lenses`` (every frame analysed).
 
@@ -155,14 +156,14 @@ def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), len
             raise Stopped(f"interrupted: {input_path} was not finished and nothing of it was kept") from None
 
     if not lenses:
-        check_options(filters, lenses, faces_csv=faces_csv, face_model=face_model,
+        check_options(filters, lenses, faces_csv=faces_csv, face_model=face_model, detector_model=detector_model,
                       segmentation_model=segmentation_model)
         return run(pipeline.process), None
     from .face.offline import OfflineLenses
 
     if faces_csv is not None and faces_csv.resolve() in (input_path.resolve(), output.resolve()):
         raise ParameterError(f"--faces-csv {faces_csv} must be another file than the input and the output")
-    with OfflineLenses(lenses, pipeline if filters else None, face_model=face_model,
+    with OfflineLenses(lenses, pipeline if filters else None, face_model=face_model, detector_model=detector_model,
                        segmentation_model=segmentation_model, faces_csv=faces_csv, overwrite=overwrite) as found:
         result = run(found.process)
     return result, found.csv.rows if found.csv is not None else None

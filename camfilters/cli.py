@@ -73,14 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="NAME or NAME:key=value,... (repeat to chain; see `camfilters list`)")
     run.add_argument("--lens", dest="lenses", action="append", default=[], metavar="SPEC",
                      help="face lens, e.g. glasses or bg-blur:strength=25 (repeatable; face extra)")
-    run.add_argument("--source", default="auto", type=source_spec,
+    run.add_argument("--preset", metavar="NAME",
+                     help="start from a saved preset (see `camfilters presets`); the flags given here override it")
+    run.add_argument("--source", type=source_spec,
                      help="auto (camera 0, else the demo), a camera INDEX, a video PATH or URL, or demo")
     run.add_argument("--size", type=frame_size, metavar="WxH", help="ask the camera / demo for this size")
     run.add_argument("--fps", type=positive(float), help="ask the camera / demo for this frame rate")
-    run.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
+    run.add_argument("--loop", action="store_true", help="replay a video file source until you quit")
+    run.add_argument("--mirror", action=argparse.BooleanOptionalAction,
+                     help="flip the picture left-right (selfie view)")
     run.add_argument("--record", type=path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, ...)")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --record file")
-    run.add_argument("--output-dir", type=path, default=Path("."), help="folder for hotkey recordings and snapshots")
+    run.add_argument("--output-dir", type=path, help="folder for hotkey recordings and snapshots (default: here)")
     run.add_argument("--no-window", dest="window", action="store_false", help="no preview window (headless)")
     run.add_argument("--max-frames", type=positive(int), metavar="N", help="stop after N frames")
     run.add_argument("--duration", type=positive(float), metavar="SECONDS", help="stop after this many seconds")
@@ -130,12 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="face lens, e.g. face-blur or face-pixelate:scale=1.5 (repeatable; every frame "
                              "is analysed; face extra)")
     render.add_argument("--face-model", metavar="PATH", help="MediaPipe face_landmarker.task to use")
+    render.add_argument("--detector-model", metavar="PATH",
+                        help="face detector .tflite of face-blur/face-pixelate (default: the bundled one)")
     render.add_argument("--segmentation-model", metavar="PATH", help="MediaPipe selfie segmentation .tflite to use")
     render.add_argument("--faces-csv", type=path, nargs="?", const=Path(), metavar="PATH",
                         help="also write every face found: frame, time, id, box, score (needs a face --lens); "
                              "without PATH (required with several inputs), to OUT.faces.csv beside each output")
 
     sub.add_parser("list", help="filters and lenses with their options and defaults")
+    sub.add_parser("presets", help="the saved presets (camfilters run --preset NAME) and where they are kept")
     sub.add_parser("devices", help="cameras found, with their resolution")
 
     explain = sub.add_parser("explain", help="show what a convolution (correlation) computes, step by step")
@@ -157,17 +164,44 @@ def _bench(args: argparse.Namespace) -> int:
     return main(args)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .live import LiveOptions, LiveSession
+def _apply_preset(args: argparse.Namespace) -> None:
+    """Fill what the command line left unset from ``--preset`` on top of the config's [defaults].
 
+    A value given on the command line wins; a list (``--filter``) given there replaces the preset's.
+    """
+    from .presets import ConfigError, config_path, load_preset
+
+    settings = load_preset(args.preset)
+    converters = {"filters": list, "lenses": list, "source": source_spec, "size": frame_size, "fps": float,
+                  "mirror": bool, "output_dir": lambda v: Path(v).expanduser(),
+                  "virtual_cam": lambda v: ("" if v is True else None) if isinstance(v, bool) else v}
+    for key, value in settings.items():
+        if getattr(args, key) in (None, []):
+            try:
+                setattr(args, key, converters[key](value))
+            except argparse.ArgumentTypeError as exc:
+                raise ConfigError(f"config file {config_path()}: {key}: {exc}") from None
+    if args.source is None:
+        args.source = "auto"
+    if args.output_dir is None:
+        args.output_dir = Path(".")
+    if args.preset is not None:
+        log.info("preset %s", args.preset)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .live import LiveOptions, LiveSession, quiet_native_stderr
+
+    _apply_preset(args)
     options = LiveOptions(
-        filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps,
-        mirror=args.mirror, record=args.record, overwrite=args.overwrite, output_dir=args.output_dir, window=args.window,
+        filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps, loop=args.loop,
+        mirror=bool(args.mirror), record=args.record, overwrite=args.overwrite, output_dir=args.output_dir, window=args.window,
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
         virtual_cam_mirror=args.virtual_cam_mirror,
         face_model=None if args.face_model is None else str(args.face_model),
         segmentation_model=None if args.segmentation_model is None else str(args.segmentation_model))
-    stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
+    with quiet_native_stderr():  # MediaPipe's start-up lines
+        stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
     log.info("%d frames in %.1f s (%.1f fps), %d dropped", stats.frames, stats.seconds, stats.fps, stats.dropped)
     code = stats.ended.exit_code if stats.ended is not None else ExitCode.OK
     if code != ExitCode.OK:
@@ -191,9 +225,10 @@ def _render(args: argparse.Namespace) -> int:
 
     check_range(args.start, args.end)
     check_options(args.filters, args.lenses, faces_csv=args.faces_csv, face_model=args.face_model,
-                  segmentation_model=args.segmentation_model)
+                  detector_model=args.detector_model, segmentation_model=args.segmentation_model)
     options = dict(overwrite=args.overwrite, crf=args.crf, preset=args.preset, start=args.start, end=args.end,
-                   face_model=args.face_model, segmentation_model=args.segmentation_model)
+                   face_model=args.face_model, detector_model=args.detector_model,
+                   segmentation_model=args.segmentation_model)
     beside = args.faces_csv == Path()  # --faces-csv without a path
     if one_file(args.inputs) and args.scheduler is None:
         source, output = Path(args.inputs[0]), args.output
@@ -236,7 +271,7 @@ def _list(args: argparse.Namespace) -> int:
     lines = ["filters (use with --filter NAME:key=value,...):"]
     for name in filters.available():
         cls = filters.filter_class(name)
-        lines.append(f"  {name:<10} {_first_sentence(cls.__doc__)}")
+        lines.append(f"  {name:<10} {cls.summary or _first_sentence(cls.__doc__)}")
         for opt in cls.options:
             choices = f" ({'|'.join(map(str, opt.choices))})" if opt.choices else ""
             lines.append(f"      {opt.name}={opt.default}{choices}  {opt.help}")
@@ -246,6 +281,19 @@ def _list(args: argparse.Namespace) -> int:
     lines.append('lenses (use with --lens NAME; needs pip install "camfilters[face]"):')
     lines += [f"  {name:<28} {text}" for name, text in lens_help()]
     print("\n".join(lines))
+    return ExitCode.OK
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from .presets import config_path, list_presets
+
+    presets = list_presets()
+    print(f"presets in {config_path()} (use with camfilters run --preset NAME; save one with w in the window):")
+    if not presets:
+        print("  none yet")
+    for name, settings in sorted(presets.items()):
+        print(f"  {name:<20} " + "  ".join(f"{k}={' '.join(v) if isinstance(v, list) else v}"
+                                          for k, v in settings.items()))
     return ExitCode.OK
 
 
@@ -268,7 +316,7 @@ def _explain(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-COMMANDS = {"run": _run, "render": _render, "list": _list, "devices": _devices, "explain": _explain, "bench": _bench}
+COMMANDS = {"run": _run, "render": _render, "list": _list, "presets": _presets, "devices": _devices, "explain": _explain, "bench": _bench}
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -314,6 +362,9 @@ class _StartUp:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``camfilters`` console script; returns the exit code (`ExitCode`)."""
+    # Numba's idle OpenMP threads otherwise spin and halve OpenCV's speed in the same process; it takes
+    # effect here because the OpenMP library loads with the first parallel kernel.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     start = _StartUp()
     try:
         return _main(argv, start)

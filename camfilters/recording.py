@@ -494,7 +494,7 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name=f"Recorder({self.path.name})", daemon=True)
         self._thread.start()
         atexit.register(self.close)
-        log.debug("recording %dx%d at %.3g fps to %s", ew, eh, self.fps, self.path)
+        log.debug("encoder: %dx%d at %.3g fps (%s)", ew, eh, self.fps, self.path.name)
 
     def __repr__(self) -> str:
         return f"Recorder({str(self.path)!r}, size={self.size}, fps={self.fps:g})"

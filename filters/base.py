@@ -15,6 +15,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from ._parallel import launch_lock
+from ._scratch import scratch
 from .errors import ParameterError
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -110,6 +111,8 @@ class Configurable:
     """Keyword options declared in ``options``: validated in the constructor, set as attributes, shown by repr."""
 
     name: ClassVar[str] = ""
+    #: what it does in plain words, for ``camfilters list`` (default: the docstring's first sentence)
+    summary: ClassVar[str] = ""
     options: ClassVar[tuple[Option, ...]] = ()
 
     @property
@@ -175,7 +178,4 @@ class Filter(Configurable):
 
     def _buffer(self, key: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """A scratch array kept between calls; reallocated only when shape or dtype change."""
-        buf = self._buffers.get(key)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._buffers[key] = np.empty(shape, dtype)
-        return buf
+        return scratch(self._buffers, key, shape, dtype)

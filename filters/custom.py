@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .base import Filter, Option
-from .correlation import BORDERS, correlate, prepare_kernel
+from .correlation import BORDERS, correlate_into, prepare_kernel
 from .errors import ParameterError
 from .registry import register_filter
 from .spec import parse_matrix
@@ -62,6 +62,8 @@ class KernelFilter(Filter):
     sum of 1 keeps the brightness (an identity default would just copy, as ``identity``).
     """
 
+    summary = "your own 3x3, 5x5, ... kernel applied to every pixel (for experiments)"
+
     options = (
         Option("k", Kernel, SHARPEN, "kernel rows separated by ';', numbers by spaces"),
         Option("normalize", bool, False, "divide the kernel by its sum (the sum must not be zero)"),
@@ -84,12 +86,16 @@ class KernelFilter(Filter):
         self._taps = prepare_kernel(weights.astype(np.float32))
 
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
-        correlate(src, self._taps, border=self.border, out=out)
+        height = src.shape[0]
+        correlate_into(src.reshape(height, -1), self._taps, "same", self.border, 3, out.reshape(height, -1),
+                       self._buffers)
 
 
 @register_filter("identity")
 class Identity(Filter):
     """Copy the frame unchanged (a baseline for timing and a no-op pipeline stage)."""
+
+    summary = "the picture unchanged"
 
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
         np.copyto(out, src)

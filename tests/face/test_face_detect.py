@@ -207,7 +207,7 @@ def test_live_mode_never_draws_an_analysis_more_than_two_frames_old(make_stage, 
     two frames before it (the stage waits for the worker rather than draw older faces)."""
     clip = list(moving_clip(astronaut, coffee, 12))
     with make_stage(["face-blur"], synchronous=False) as stage:
-        for i, (frame, box) in enumerate(clip):
+        for i, (frame, _box) in enumerate(clip):
             stage.process(frame, i / 30.0)
             result = stage.result
             assert i + 1 - result.frame <= 2, f"frame {i + 1} drawn with the analysis of frame {result.frame}"
@@ -292,3 +292,10 @@ def test_a_held_face_that_moved_off_the_frame_is_dropped():
         tracks.update([Detection((560.0 + 20.0 * i, 100.0, 40.0, 40.0), 0.9)], i / 30.0, (640, 480))
     assert len(tracks.update([], 4 / 30.0, (640, 480))) == 1
     assert tracks.update([], 10 / 30.0, (640, 480)) == []
+
+
+def test_the_detector_keeps_faces_down_to_the_lowest_lens_threshold(make_stage):
+    """The lenses filter by score; the detector must not drop what a lens with a lower threshold wants."""
+    assert make_stage(["face-blur"])._analyzer.min_score == 0.6
+    assert make_stage(["face-blur:threshold=0.3", "face-pixelate"])._analyzer.min_score == 0.3
+

@@ -150,13 +150,13 @@ def test_hotkey_cycle(make_stage, astronaut):
 
 def test_no_lens_cycles_through_every_lens(make_stage):
     stage = make_stage([], Invert())
-    names = [stage.name] + [stage.next_lens() for _ in range(10)]
+    names = [stage.name] + [stage.next_lens() for _ in range(13)]
     assert names == ["none", "mesh", "glasses", "face-blur", "face-pixelate", "big-eyes", "bg-blur",
-                     "bg-replace", "face-only", "bg-only", "none"]
+                     "bg-replace", "face-only", "bg-only", "autoframe", "beauty", "pack", "none"]
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ("sparkles", r"unknown lens 'sparkles'; valid lenses: bg-blur, bg-only, "),
+    ("sparkles", r"unknown lens 'sparkles'; valid lenses: autoframe, beauty, bg-blur, bg-only, "),
     ("bg-blur:radius=3", r"lens bg-blur: unknown option 'radius'; valid options: strength"),
     ("bg-blur:strength=0", r"lens bg-blur: option strength must be between 1.0 and 100.0, got 0.0"),
     ("bg-blur:strength", r"lens bg-blur: expected key=value in 'bg-blur:strength', got 'strength'"),
@@ -233,21 +233,3 @@ def test_chain_runs_before_the_lenses_unless_a_modifier_places_it(make_stage, as
     assert stage.next_lens() == "none"
     assert np.array_equal(stage.process(astronaut, 1 / 30), 255 - astronaut)
     assert inner.calls == 2
-
-
-def test_composite_matches_integer_reference(rng):
-    """The blend kernel equals round((fg a + bg (255 - a)) / 255) exactly, also in place."""
-    from camfilters.face._blend import composite
-
-    fg = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
-    bg = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
-    alpha = rng.integers(0, 256, (37, 53), dtype=np.uint8)
-    alpha[0, :4] = [0, 255, 0, 255]
-    a = alpha[..., None].astype(np.int64)
-    expected = ((fg * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
-    out = np.empty_like(fg)
-    assert composite(fg, bg, alpha, out) is out
-    assert np.array_equal(out, expected)
-    in_place = fg.copy()
-    composite(in_place, bg, alpha, in_place)
-    assert np.array_equal(in_place, expected)
