@@ -45,7 +45,6 @@ import errno
 import glob
 import logging
 import os
-import queue
 import secrets
 import stat
 import sys
@@ -63,6 +62,7 @@ from tqdm import tqdm
 
 from camfilters.errors import CamfiltersError, ParameterError, RecordingError, SourceError
 from camfilters.recording import DEFAULT_PRESET, VideoOutput, check_output_path
+from camfilters.threads import CancellableQueue, Cancelled
 
 Progress = Callable[[int], None]  # called with the number of frames just done
 
@@ -100,34 +100,6 @@ class RenderInterrupted(KeyboardInterrupt):
     def __init__(self, message: str, partial: Path | None, frames: int) -> None:
         super().__init__(message)
         self.partial, self.frames = partial, frames
-
-
-class _Cancelled(Exception):
-    """Another stage failed or the caller was interrupted: stop quietly."""
-
-
-class _Pipe:
-    """A bounded queue between two stages that gives up when the render is cancelled."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self._queue: queue.Queue = queue.Queue(_QUEUE_FRAMES)
-        self._stop = stop
-
-    def put(self, item: object) -> None:
-        while not self._stop.is_set():
-            try:
-                return self._queue.put(item, timeout=0.1)
-            except queue.Full:
-                pass
-        raise _Cancelled
-
-    def get(self) -> object:
-        while not self._stop.is_set():
-            try:
-                return self._queue.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        raise _Cancelled
 
 
 def render(
@@ -449,7 +421,8 @@ class _Job:
         self.base = self.video.start_time or 0  # pts of the video stream's start
         self.held: list = []  # audio read before the range's first frame fixed the offset
         self.past_end = {"video": False, "audio": self.sound is None}  # what has reached ``end``
-        self.decoded, self.filtered = _Pipe(self.stop), _Pipe(self.stop)
+        self.decoded = CancellableQueue(_QUEUE_FRAMES, self.stop)
+        self.filtered = CancellableQueue(_QUEUE_FRAMES, self.stop)
 
     def _add_audio(self, sound: av.audio.stream.AudioStream) -> None:
         """A copy of ``sound`` if the output container holds its codec well, else a new encoder."""
@@ -470,7 +443,7 @@ class _Job:
         result = 0, 0.0
         try:
             result = self._filter(process, progress)
-        except _Cancelled:  # a stage failed: its error is raised below
+        except Cancelled:  # a stage failed: its error is raised below
             pass
         except BaseException:
             self.stop.set()
@@ -488,7 +461,7 @@ class _Job:
         def run() -> None:
             try:
                 stage()
-            except _Cancelled:
+            except Cancelled:
                 pass
             except BaseException as exc:  # noqa: BLE001 - raised again by run() on the calling thread
                 self.errors.append(exc)
