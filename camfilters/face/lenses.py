@@ -16,6 +16,7 @@ import numpy as np
 
 from filters import Configurable, Option, ParameterError, Registry, composite, in_range
 
+from .segmentation import refine_person
 from .tracking import Face
 
 # Landmark indices of the 478-point MediaPipe face mesh (image-left = the subject's right).
@@ -400,7 +401,7 @@ class BgBlurLens(_MaskLens):
         num = cv2.GaussianBlur(small * weight[..., None], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
         den = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
         small = cv2.convertScaleAbs(num / np.maximum(den, 1e-3)[..., None])
-        composite(frame, cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), person, frame)
+        composite(frame, cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), refine_person(person, frame), frame)
 
 
 def _parse_colour(text: str) -> tuple[int, int, int]:
@@ -453,7 +454,7 @@ class BgReplaceLens(_MaskLens):
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         person = scene.person
         if person is not None:
-            composite(frame, self.background(frame.shape), person, frame)
+            composite(frame, self.background(frame.shape), refine_person(person, frame), frame)
 
 
 @register_lens("face-only")
