@@ -78,10 +78,8 @@ def refine_person(person: np.ndarray, frame: np.ndarray) -> np.ndarray:
     guide = guide.astype(np.float32) * (1.0 / 255.0)
     radius = max(2, size[0] // 160)
     q = guided_filter(guide, p, radius, 1e-3)
-    q = np.clip((q - 0.5) * 1.6 + 0.5, 0.0, 1.0)
-    if f != 1:
-        q = cv2.resize(q, (w, h), interpolation=cv2.INTER_LINEAR)
-    return cv2.convertScaleAbs(q, alpha=255.0)
+    q = cv2.convertScaleAbs(np.maximum((q - 0.5) * 1.6 + 0.5, 0.0), alpha=255.0)  # steeper, to uint8 (saturates)
+    return cv2.resize(q, (w, h), interpolation=cv2.INTER_LINEAR) if f != 1 else q
 
 
 class Segmenter:
