@@ -34,8 +34,7 @@ import cv2
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests/helpers.py, when run as a script
 from helpers import MODELS, load_photo  # noqa: E402
 
 SIZE = (1280, 720)  # W, H

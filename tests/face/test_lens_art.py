@@ -16,14 +16,15 @@ EYE_LEFT, EYE_RIGHT = (33, 133), (263, 362)  # outer and inner corners in the 47
 @pytest.fixture(scope="module")
 def landmarks(astronaut):
     """The astronaut's face landmarks (478, 2) in photo pixels, from the face stage."""
-    from conftest import FACE_MODEL, HAVE_MEDIAPIPE, SEGMENTATION_MODEL
+    from helpers import MODELS
 
-    if not HAVE_MEDIAPIPE or not FACE_MODEL.is_file():
-        pytest.skip("mediapipe or the face model is missing")
+    pytest.importorskip("mediapipe")
+    if not (MODELS / "face_landmarker.task").is_file():
+        pytest.skip("the face model is missing")
     from camfilters.face import build_face_stage
 
-    with build_face_stage(["glasses"], None, face_model=str(FACE_MODEL), segmentation_model=str(SEGMENTATION_MODEL),
-                          synchronous=True) as stage:
+    with build_face_stage(["glasses"], None, face_model=str(MODELS / "face_landmarker.task"),
+                          segmentation_model=str(MODELS / "selfie_segmentation.tflite"), synchronous=True) as stage:
         stage.process(astronaut, 0.0)
         faces = stage.result.faces
     assert len(faces) == 1
