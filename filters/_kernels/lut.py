@@ -20,6 +20,15 @@ def _store(src_value, lut_value, strength):
     return np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _cell(row, x, offset, frac):
+    """Pixel ``x`` of a BGR row: its lattice cell's first entry and the blue, green, red fractions inside it."""
+    b = row[3 * x]
+    g = row[3 * x + 1]
+    r = row[3 * x + 2]
+    return offset[0, b] + offset[1, g] + offset[2, r], frac[0, b], frac[1, g], frac[2, r]
+
+
 # Two kernels, not one with a flag: a branch on the method inside the pixel loop costs ~30% (measured).
 @njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def apply_trilinear(src, offset, frac, table, size, strength, out):
@@ -32,13 +41,7 @@ def apply_trilinear(src, offset, frac, table, size, strength, out):
         row = src[y]
         orow = out[y]
         for x in range(width):
-            b = row[3 * x]
-            g = row[3 * x + 1]
-            r = row[3 * x + 2]
-            base = offset[0, b] + offset[1, g] + offset[2, r]
-            fb = frac[0, b]
-            fg = frac[1, g]
-            fr = frac[2, r]
+            base, fb, fg, fr = _cell(row, x, offset, frac)
             for c in range(3):
                 c000 = table[base, c]
                 c100 = table[base + 1, c]
@@ -68,13 +71,7 @@ def apply_tetrahedral(src, offset, frac, table, size, strength, out):
         row = src[y]
         orow = out[y]
         for x in range(width):
-            b = row[3 * x]
-            g = row[3 * x + 1]
-            r = row[3 * x + 2]
-            base = offset[0, b] + offset[1, g] + offset[2, r]
-            fb = frac[0, b]
-            fg = frac[1, g]
-            fr = frac[2, r]
+            base, fb, fg, fr = _cell(row, x, offset, frac)
             # the two middle corners and the three weights of the tetrahedron holding (fr, fg, fb)
             if fr > fg:
                 if fg > fb:
