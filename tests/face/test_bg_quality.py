@@ -172,3 +172,20 @@ if __name__ == "__main__":
         cv2.imwrite(str(docs / f"bg_replace_{name}.png"), cv2.resize(crop, (450, 330), interpolation=cv2.INTER_AREA))
         zoom = outs[k][100:400, 300:600]  # the hair and helmet edge, 2x
         cv2.imwrite(str(docs / f"bg_replace_{name}_zoom.png"), cv2.resize(zoom, (600, 600), interpolation=cv2.INTER_NEAREST))
+
+
+def test_mask_smoother_takes_the_new_mask_where_the_picture_moved():
+    """Still picture: the EMA (weight 0.5); a region whose picture changed by 12+ levels: the new mask
+    whole there (and a few px around), the EMA elsewhere."""
+    from camfilters.face.segmentation import MaskSmoother
+
+    smooth = MaskSmoother(0.5)
+    frame = np.full((90, 160, 3), 100, np.uint8)
+    smooth(np.ones((90, 160), np.float32), frame)
+    still = smooth(np.zeros((90, 160), np.float32), frame)
+    np.testing.assert_allclose(still, 0.5, atol=1e-6)
+    moved = frame.copy()
+    moved[30:60, 40:80] = 160  # the person left this place
+    out = smooth(np.zeros((90, 160), np.float32), moved)
+    assert np.abs(out[30:60, 40:80]).max() < 1e-6  # no ghost
+    np.testing.assert_allclose(out[:, 100:], 0.25, atol=1e-6)  # far from the change: the EMA
