@@ -16,6 +16,7 @@ import numpy as np
 
 from filters import Configurable, Option, ParameterError, Registry, composite, in_range
 
+from .segmentation import refine_person
 from .tracking import Face
 
 # Landmark indices of the 478-point MediaPipe face mesh (image-left = the subject's right).
@@ -176,11 +177,14 @@ class GlassesLens(Lens):
     help = "sunglasses that follow the eyes, tilt and scale with the head"
     options = (Option("tint", float, 0.85, "opacity of the dark lenses, 0..1", in_range(0.0, 1.0)),)
 
-    _FRAME = np.array([28, 24, 22], np.float32)
-    _SHINE = np.array([120, 118, 115], np.float32)
-    _TOP = np.array([26, 18, 10], np.float32)      # lens colour at the top (BGR)
-    _BOTTOM = np.array([80, 62, 44], np.float32)  # ... and at the bottom
-    _LENS_V, _LENS_A, _LENS_B = 0.08, 0.45, 0.36   # lens centre height, half width, half height (eye distances)
+    _FRAME = np.array([28, 24, 22], np.float32)      # frame colour (BGR) from the lens middle down
+    _FRAME_TOP = np.array([92, 80, 74], np.float32)  # ... lighter towards its top edge (glossy)
+    _SHINE = np.array([235, 232, 228], np.float32)   # reflections
+    _TOP = np.array([48, 30, 16], np.float32)        # lens tint at the top (BGR, smoky blue)
+    _BOTTOM = np.array([96, 84, 66], np.float32)     # ... and at the bottom
+    _LENS_V, _LENS_A, _LENS_B = 0.08, 0.45, 0.36     # lens centre height, half width, half height (eye distances)
+    _SS = 4  # supersampling of the drawing: drawn 4x larger with LINE_AA, then INTER_AREA down
+    _FAINT = 4.0 / 255.0  # coverage below this is dropped: the footprint must not depend on the picture
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         for face in scene.landmark_faces():
@@ -197,55 +201,69 @@ class GlassesLens(Lens):
         mid = (left + right) / 2.0
         to_image = lambda uv: mid + d * (uv[:, :1] * ex + uv[:, 1:2] * ey)  # noqa: E731
         v, a, b = self._LENS_V, self._LENS_A, self._LENS_B
-        lenses = [to_image(_superellipse(cx, v, a, b)) for cx in (-0.5, 0.5)]
+        lenses = [to_image(_superellipse(cx, v, a, b, count=96)) for cx in (-0.5, 0.5)]
         bridge = to_image(np.array([[-0.09, v - 0.16], [-0.04, v - 0.2], [0.04, v - 0.2], [0.09, v - 0.16]]))
         hinges = to_image(np.array([[-0.5 - a, v - 0.18], [0.5 + a, v - 0.18]]))
         temples = [np.stack([hinges[0], xy[TEMPLE_IMAGE_LEFT]]), np.stack([hinges[1], xy[TEMPLE_IMAGE_RIGHT]])]
-        thick = max(1, round(0.06 * d))
+        thick = max(1.0, 0.06 * d)
         everything = np.concatenate(lenses + [bridge] + temples)
         roi = _box(everything, thick + 2.0, frame.shape)
         if roi is None:
             return
         origin = np.array([roi[1].start, roi[0].start], np.float32)
         size = (roi[0].stop - roi[0].start, roi[1].stop - roi[1].start)
-        lens_pts = [_fixed(p - origin) for p in lenses]
+        ss = self._SS
 
-        lens_mask = np.zeros(size, np.uint8)
-        cv2.fillPoly(lens_mask, lens_pts, 255, cv2.LINE_AA, _SHIFT)
-        frame_mask = np.zeros(size, np.uint8)
-        cv2.polylines(frame_mask, lens_pts, True, 255, thick, cv2.LINE_AA, _SHIFT)
-        cv2.polylines(frame_mask, [_fixed(bridge - origin)], False, 255, max(1, round(0.05 * d)), cv2.LINE_AA, _SHIFT)
-        for t in temples:
-            cv2.polylines(frame_mask, [_fixed(t - origin)], False, 255, max(1, round(0.045 * d)), cv2.LINE_AA, _SHIFT)
-        # A soft diagonal reflection across the upper part of each lens.
-        shine = np.zeros(size, np.uint8)
-        for cx in (-0.5, 0.5):
-            band = to_image(np.array([[cx - 0.34, v - 0.1], [cx - 0.1, v - 0.3], [cx + 0.02, v - 0.3], [cx - 0.3, v + 0.02]]))
-            cv2.fillConvexPoly(shine, _fixed(band - origin), 255, cv2.LINE_AA, _SHIFT)
-        shine = cv2.GaussianBlur(shine, (0, 0), max(0.8, 0.03 * d))
-        shine = np.minimum(shine, lens_mask)
+        def layer(draw: Callable[[np.ndarray, Callable[[np.ndarray], np.ndarray], Callable[[float], int]], None],
+                  blur: float = 0.0) -> np.ndarray:
+            """Coverage (h, w, 1) float32 in [0, 1] of ``draw(canvas, pts, width)`` at ``ss`` x, area-averaged."""
+            big = np.zeros((size[0] * ss, size[1] * ss), np.uint8)
+            draw(big, lambda p: _fixed((p - origin) * ss), lambda w: max(1, round(w * ss)))
+            small = cv2.resize(big, (size[1], size[0]), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+            if blur > 0:
+                small = cv2.GaussianBlur(small, (0, 0), blur)
+            return small[..., None]
 
-        # Vertical gradient across the lens, in the head's own frame (rotates with it).
+        def lens_fill(c, pts, w):
+            cv2.fillPoly(c, [pts(p) for p in lenses], 255, cv2.LINE_AA, _SHIFT)
+
+        def rims(c, pts, w):
+            cv2.polylines(c, [pts(p) for p in lenses], True, 255, w(thick), cv2.LINE_AA, _SHIFT)
+            cv2.polylines(c, [pts(bridge)], False, 255, w(0.05 * d), cv2.LINE_AA, _SHIFT)
+            for t in temples:
+                cv2.polylines(c, [pts(t)], False, 255, w(0.045 * d), cv2.LINE_AA, _SHIFT)
+
+        def shine(c, pts, w):  # a broad and a thin diagonal reflection across each lens
+            for cx in (-0.5, 0.5):
+                for band in ([[cx - 0.36, v - 0.06], [cx - 0.12, v - 0.3], [cx + 0.0, v - 0.3], [cx - 0.3, v + 0.04]],
+                             [[cx - 0.2, v + 0.14], [cx + 0.08, v - 0.26], [cx + 0.12, v - 0.26], [cx - 0.14, v + 0.16]]):
+                    cv2.fillConvexPoly(c, pts(to_image(np.array(band))), 255, cv2.LINE_AA, _SHIFT)
+
+        def rim_light(c, pts, w):  # a thin light line along the top of each rim
+            for p in lenses:
+                i = np.arange(len(p))
+                top = p[(i > len(p) // 2 + 8) & (i < len(p) - 8)] - ey * thick * 0.22
+                cv2.polylines(c, [pts(top)], False, 255, w(thick / 3.0), cv2.LINE_AA, _SHIFT)
+
+        lens_a = layer(lens_fill)
+        frame_a = layer(rims)
+        shine_a = np.minimum(layer(shine, blur=max(0.6, 0.02 * d)), lens_a) * 0.3
+        rim_a = np.minimum(layer(rim_light), frame_a) * 0.55
+
+        # Position across the lens height, in the head's own frame (rotates with it): 0 top, 1 bottom.
         ys, xs = np.mgrid[0:size[0], 0:size[1]].astype(np.float32)
         vv = ((xs + origin[0] - mid[0]) * ey[0] + (ys + origin[1] - mid[1]) * ey[1]) / d
         t = np.clip((vv - (v - b)) / (2.0 * b), 0.0, 1.0)[..., None]
-        colour = self._TOP * (1.0 - t) + self._BOTTOM * t
+        top = np.clip(1.0 - 2.0 * t, 0.0, 1.0)  # 1 at the top edge, 0 from the lens middle down
+        tint = self._TOP + t * (self._BOTTOM - self._TOP)
+        rim_colour = self._FRAME + top * (self._FRAME_TOP - self._FRAME)
+
         view = frame[roi]
         out = view.astype(np.float32)
-        a_lens = (lens_mask.astype(np.float32) / 255.0 * self.tint)[..., None] * (1.0 - 0.2 * t)
-        out += a_lens * (colour - out)
-        a_shine = (shine.astype(np.float32) / 255.0 * 0.28)[..., None]
-        out += a_shine * (255.0 - out)
-        a_frame = (frame_mask.astype(np.float32) / 255.0)[..., None]
-        out += a_frame * (self._FRAME - out)
-        # A thin light edge along the top of the rims, like a reflection on the frame.
-        rim = np.zeros(size, np.uint8)
-        for p in lenses:
-            top = p[(np.arange(len(p)) > len(p) // 2 + 4) & (np.arange(len(p)) < len(p) - 4)]
-            cv2.polylines(rim, [_fixed(top - origin - ey * thick * 0.25)], False, 255, max(1, thick // 3),
-                          cv2.LINE_AA, _SHIFT)
-        a_rim = (rim.astype(np.float32) / 255.0 * 0.5)[..., None]
-        out += a_rim * (self._SHINE - out)
+        for alpha, colour in ((lens_a * self.tint * (1.0 - 0.25 * t), tint), (shine_a, self._SHINE),
+                              (frame_a, rim_colour), (rim_a, self._SHINE)):
+            alpha[alpha < self._FAINT] = 0.0
+            out += alpha * (colour - out)
         view[...] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -344,7 +362,8 @@ class FacePixelateLens(_PrivacyLens):
 @register_lens("big-eyes")
 class BigEyesLens(Lens):
     help = "magnify the eyes with a smooth local warp"
-    options = (Option("scale", float, 1.6, "magnification at the eye centre", in_range(1.0, 3.0)),)
+    options = (Option("scale", float, 2.0, "magnification at the eye centre", in_range(1.0, 3.0)),)
+    _REACH = 1.5  # warp radius, in eye widths (corner to corner)
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         k = 1.0 - 1.0 / self.scale
@@ -353,7 +372,7 @@ class BigEyesLens(Lens):
             for eye in (EYE_IMAGE_LEFT, EYE_IMAGE_RIGHT):
                 pts = xy[list(eye)]
                 centre = pts.mean(axis=0)
-                radius = 1.3 * float(np.hypot(*(pts[0] - pts[1])))
+                radius = self._REACH * float(np.hypot(*(pts[0] - pts[1])))
                 if radius >= 2.0:
                     self._magnify(frame, centre, radius, k)
 
@@ -400,7 +419,7 @@ class BgBlurLens(_MaskLens):
         num = cv2.GaussianBlur(small * weight[..., None], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
         den = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
         small = cv2.convertScaleAbs(num / np.maximum(den, 1e-3)[..., None])
-        composite(frame, cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), person, frame)
+        composite(frame, cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), refine_person(person, frame), frame)
 
 
 def _parse_colour(text: str) -> tuple[int, int, int]:
@@ -453,7 +472,7 @@ class BgReplaceLens(_MaskLens):
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         person = scene.person
         if person is not None:
-            composite(frame, self.background(frame.shape), person, frame)
+            composite(frame, self.background(frame.shape), refine_person(person, frame), frame)
 
 
 @register_lens("face-only")
