@@ -8,6 +8,7 @@ slow encoder never stalls the picture.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
@@ -61,6 +62,7 @@ class LiveOptions:
     virtual_cam_mirror: bool = False
     face_model: str | None = None
     segmentation_model: str | None = None
+    audio: str | None = None  # record this microphone ("" = the default input); None = no microphone is opened
 
 
 #: Per-frame samples kept for the statistics: the last 10 minutes at 60 fps.
@@ -174,6 +176,13 @@ def _prepare_output_dir(folder: Path) -> None:
         log.warning("--output-dir: %s; hotkey recordings and snapshots will fail", problem)
 
 
+def level_meter(peak: float, width: int = 8) -> str:
+    """A text meter for a 0..1 peak on a -48..0 dBFS scale, e.g. ``[#####---]``."""
+    db = 20 * math.log10(peak) if peak > 0 else -math.inf
+    filled = max(0, min(width, round((db + 48) / 48 * width))) if math.isfinite(db) else 0
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
 def _unique(path: Path) -> Path:
     """``path`` or, if it exists, ``stem-2.ext``, ``stem-3.ext``, ..."""
     n, candidate = 2, path
@@ -206,6 +215,7 @@ class LiveSession:
         self.show_help = False
         self.recorder: Recorder | None = None
         self.vcam = None
+        self.audio = None  # the Microphone with --audio (camfilters.audio), opened when the run starts
         self.window: Window | None = None
         self.stats = LiveStats()
         self._interval = EMA(0.05)  # seconds between shown frames; fps = 1 / its average
@@ -234,14 +244,22 @@ class LiveSession:
             path = self.options.record  # the path asked for; the Recorder refuses it if it exists without -y
         else:
             path = _unique(self.options.record or self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
-        self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET, overwrite=self.options.overwrite)
+        audio = (self.audio.rate, self.audio.channels) if self.audio is not None else None
+        self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET, overwrite=self.options.overwrite,
+                                 audio=audio)
+        if self.audio is not None:
+            self.audio.sink = self.recorder.write_audio
         self.stats.recordings.append(path)
         log.info("recording to %s", path)
 
     def _stop_recording(self) -> None:
         if self.recorder is not None:
             recorder, self.recorder = self.recorder, None
-            recorder.close()  # raises the failure (one line naming what was kept) unless write() already did
+            try:
+                recorder.close()  # raises the failure (one line naming what was kept) unless write() already did
+            finally:
+                if self.audio is not None:
+                    self.audio.detach()
             if recorder.failed:  # write() raised it, and that ends the run: never "saved" for a failed file
                 return
             self.stats.frames_recorded += recorder.frames_written
@@ -320,7 +338,17 @@ class LiveSession:
         """Run until quit, ``--max-frames``/``--duration``, or the source ends; always finalise files."""
         opts = self.options
         self._warm_up()
-        with open_source(opts.source, size=opts.size, fps=opts.fps) as source:
+        if opts.audio is not None:  # before the source: a missing or busy microphone is one line, nothing started
+            from .audio import Microphone
+
+            self.audio = Microphone(opts.audio)
+        try:
+            source = open_source(opts.source, size=opts.size, fps=opts.fps)
+        except BaseException:
+            if self.audio is not None:
+                self.audio.close()
+            raise
+        with source:
             size, fps = source.size, source.fps or 30.0
             log.debug("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
             try:
@@ -444,6 +472,8 @@ class LiveSession:
             parts.append(f"vcam {self.vcam.device}{' (paused)' if self.vcam.paused else ''}")
         if self.recorder is not None:
             parts.append(f"REC {self.recorder.path.name}")
+            if self.audio is not None:
+                parts.append(f"mic {level_meter(self.audio.level)}")
         if self.paused:
             parts.append("PAUSED")
         return " | ".join(parts)
@@ -468,6 +498,8 @@ class LiveSession:
         try:
             self._stop_recording()
         finally:
+            if self.audio is not None:
+                self.audio.close()
             if self.vcam is not None:
                 self.vcam.close()
             if self.face is not None:
