@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 48000
 #: Samples per block handed to the sink: 20 ms.
 BLOCK = 960
+#: Blocks a new stream delivers before it is used, and the seconds it may take: PulseAudio starts a stream
+#: with a burst of buffered blocks whose times are off by up to ~0.2 s, steady after about half a second.
+SETTLE_BLOCKS = 25
+SETTLE_TIMEOUT_S = 5.0
 #: Callbacks over which the smallest (monotonic - stream clock) offset is kept: one second of blocks.
 OFFSET_WINDOW = SAMPLE_RATE // BLOCK
 
@@ -127,6 +131,7 @@ class Microphone:
         self.last_block = math.nan  # time.monotonic() of the last callback
         self._offsets: collections.deque[float] = collections.deque(maxlen=OFFSET_WINDOW)
         self._lock = threading.Lock()  # close() vs a callback in progress
+        self._settled = threading.Event()
         try:
             self._stream = sd.InputStream(device=self.device.index, samplerate=self.rate, channels=self.channels,
                                           dtype="float32", blocksize=BLOCK, latency="low", callback=self._callback)
@@ -134,6 +139,10 @@ class Microphone:
         except sd.PortAudioError as exc:
             raise AudioError(f"cannot open audio input {self.device} ({exc}); it may be busy or gone; "
                              f"{_found(list_inputs())}") from exc
+        if not self._settled.wait(SETTLE_TIMEOUT_S):
+            self.close()
+            raise AudioError(f"audio input {self.device} gives no sound ({self.blocks} blocks in "
+                             f"{SETTLE_TIMEOUT_S:g} s); check it, or choose another: {_found(list_inputs())}")
         log.info("audio: %s at %d Hz, %d channel%s", self.device.name, self.rate, self.channels,
                  "" if self.channels == 1 else "s")
 
@@ -145,6 +154,9 @@ class Microphone:
         self.blocks += 1
         self.last_block = now
         self.level = float(np.abs(data).max()) if frames else 0.0
+        if self.blocks < SETTLE_BLOCKS:
+            return
+        self._settled.set()
         with self._lock:
             sink = self.sink
             if sink is not None:

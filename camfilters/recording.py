@@ -256,7 +256,8 @@ class VideoOutput:
         planar = ctx.format.is_planar
         data = np.ascontiguousarray(samples.T if planar else samples.reshape(1, -1))
         frame = av.AudioFrame.from_ndarray(data, format=ctx.format.name, layout=ctx.layout.name)
-        frame.sample_rate, frame.pts, frame.time_base = ctx.sample_rate, self._audio_pts, self.audio.time_base
+        # in samples: the stream's own time base becomes the muxer's (Matroska: ms) once the header is written
+        frame.sample_rate, frame.pts, frame.time_base = ctx.sample_rate, self._audio_pts, Fraction(1, ctx.sample_rate)
         self._audio_pts += len(samples)
         self.mux(self.audio.encode(frame))
 
@@ -465,18 +466,24 @@ class _AudioTrack:
     Sample 0 belongs at ``start`` (the first video frame's timestamp, set by `begin`;
     blocks before it wait, the last second of them, and are cut to it). A block whose
     time is more than `GAP_S` after the samples so far is preceded by silence (a gap:
-    an overflow, a paused device); one more than `OVERLAP_S` before loses its
-    overlapping start. Smaller differences are clock drift and jitter: each block is
-    resampled by at most `MAX_STRETCH` to bring the smoothed difference back to zero,
-    so audio stays in sync over hours. Samples are encoded only up to the video's end
+    overflows, a paused device); one more than `OVERLAP_S` before loses its
+    overlapping start. Smaller differences are clock drift, jitter, or a single lost
+    block: blocks are resampled by at most `MAX_STRETCH` to bring the smoothed
+    difference back to zero, so audio stays in sync over hours. Samples are encoded only up to the video's end
     so far (`release`), so the file's audio never outlasts its video; `finish` ends it
     exactly there.
     """
 
-    GAP_S = 0.015
-    OVERLAP_S = 0.04
-    MAX_STRETCH = 0.005  # 0.5 %: a 5 ms correction per second at most, unheard on speech
-    GAIN = 0.05  # share of the smoothed difference corrected per block
+    GAP_S = 0.06  # three blocks: the times of blocks step by up to one, which is no gap
+    OVERLAP_S = 0.06
+    # The timestamps of blocks jitter and step by up to a block (~20 ms, PulseAudio's latency estimate),
+    # while real clocks drift by 10-1000 ppm: the correction follows a slow average (about 2 s of blocks)
+    # and removes a share of it per block (about 10 s to correct a step), so a step bends the pitch by
+    # ~0.2 % for a few seconds, and a 1000 ppm drift is held ~10 ms away from sync.
+    MAX_STRETCH = 0.005  # 0.5 %: a 5 ms correction per second at most
+    GAIN = 0.002  # share of the smoothed difference corrected per block
+    SMOOTH = 0.01  # weight of each block's difference in the smoothed one
+    JITTER_S = 0.02  # a block's difference counts at most this much in it
     STALL_S = 0.5  # no sound for this long behind the video: silence is recorded in its place
     START_S = 2.0  # the same before the first sound: a device may take a while to start
 
@@ -490,6 +497,7 @@ class _AudioTrack:
         self._held: collections.deque[np.ndarray] = collections.deque()
         self._early: collections.deque[tuple[np.ndarray, float]] = collections.deque()  # the last second
         self._drift = 0.0  # smoothed (block time - its place on the timeline), samples
+        self._carry = 0.0  # correction owed, samples (applied a whole sample at a time)
 
     def add(self, samples: np.ndarray, timestamp: float) -> None:
         """Place ``(n, channels) float32`` samples whose first was captured at ``timestamp`` (monotonic s)."""
@@ -498,16 +506,26 @@ class _AudioTrack:
             while self._early[0][1] < timestamp - 1.0:
                 self._early.popleft()
             return
+        if timestamp < self.start:  # captured before the first frame: only what follows it counts
+            cut = round((self.start - timestamp) * self.rate)
+            if cut >= len(samples):
+                return
+            samples, timestamp = samples[cut:], self.start
         error = (timestamp - self.start) * self.rate - self.placed
         n = len(samples)
         if error >= self.GAP_S * self.rate:
             self._place(np.zeros((round(error), self.channels), np.float32))
+            self._drift = 0.0
         elif error <= -self.OVERLAP_S * self.rate:
             samples = samples[round(-error) :]
-        else:
-            self._drift += 0.1 * (error - self._drift)
-            limit = math.ceil(n * self.MAX_STRETCH)
-            change = max(-limit, min(limit, round(self._drift * self.GAIN)))
+            self._drift = 0.0
+        else:  # a slow average of the clipped difference: one late callback's timestamp barely moves it
+            jitter = self.JITTER_S * self.rate
+            self._drift += self.SMOOTH * (max(-jitter, min(jitter, error)) - self._drift)
+            limit = n * self.MAX_STRETCH
+            self._carry = max(-limit, min(limit, self._carry + self._drift * self.GAIN))
+            change = round(self._carry)
+            self._carry -= change
             if change:
                 samples = _stretch(samples, n + change)
         if len(samples):
@@ -519,9 +537,7 @@ class _AudioTrack:
         self.start = start
         early, self._early = list(self._early), collections.deque()
         for samples, timestamp in early:
-            cut = round((start - timestamp) * self.rate)
-            if cut < len(samples):
-                self.add(samples[max(0, cut) :], timestamp + max(0, cut) / self.rate)
+            self.add(samples, timestamp)
 
     def _place(self, samples: np.ndarray) -> None:
         self._held.append(samples)
@@ -820,8 +836,8 @@ class Recorder:
                 self._cond.notify_all()
         if not self._failing:
             try:
-                if self._audio is not None and first is not None:
-                    self._audio.finish(first + float((last_pts + duration) * self._time_base))
+                if self._audio is not None and first is not None:  # the muxer gives the last frame a nominal length
+                    self._audio.finish(first + float((last_pts + self._frame_ticks) * self._time_base))
                 self._output.close()
             except BaseException as exc:  # noqa: BLE001 - reported by close()
                 self._fail(exc)
