@@ -1,6 +1,7 @@
 """The microphone: audio inputs found, and capture stamped on the video frames' clock.
 
 Opt-in (``camfilters run --audio [DEVICE]``): nothing here opens a device unless asked.
+Without it, a video file source's own sound is recorded instead (`ClipAudio`).
 Uses PortAudio through ``sounddevice`` (the ``audio`` extra). `Microphone` hands each
 block of ``(n, channels) float32`` samples in [-1, 1] to a sink (the `Recorder`'s
 `~camfilters.recording.Recorder.write_audio`) with the `time.monotonic` time its first
@@ -25,7 +26,7 @@ import numpy as np
 
 from .errors import CamfiltersError, ParameterError
 
-__all__ = ["AudioDevice", "AudioError", "Microphone", "UnknownAudioDevice", "find_input", "list_inputs"]
+__all__ = ["AudioDevice", "AudioError", "ClipAudio", "Microphone", "UnknownAudioDevice", "find_input", "list_inputs"]
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ SAMPLE_RATE = 48000
 #: Samples per block handed to the sink: 20 ms.
 BLOCK = 960
 #: Blocks a new stream delivers before it is used, and the seconds it may take: PulseAudio starts a stream
-#: with a burst of buffered blocks whose times are off by up to ~0.2 s, steady after about half a second.
-SETTLE_BLOCKS = 25
+#: with a burst of buffered blocks whose times are off by up to ~0.2 s, steady after about a second.
+SETTLE_BLOCKS = 75
 SETTLE_TIMEOUT_S = 5.0
 #: Callbacks over which the smallest (monotonic - stream clock) offset is kept: one second of blocks.
 OFFSET_WINDOW = SAMPLE_RATE // BLOCK
@@ -162,6 +163,9 @@ class Microphone:
             if sink is not None:
                 sink(data.copy(), captured)
 
+    def frame_shown(self, index: int, timestamp: float) -> None:
+        """Nothing: the microphone keeps its own time (`ClipAudio` follows the frames)."""
+
     def detach(self) -> None:
         """Stop handing blocks to the sink; once this returns, no callback is still inside it."""
         with self._lock:
@@ -182,3 +186,100 @@ class Microphone:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ClipAudio:
+    """A video file's own sound, handed to the sink in step with the file's frames as they are shown.
+
+    ``ClipAudio(path)`` decodes the file's first audio stream (PyAV, resampled to
+    `SAMPLE_RATE` mono float) on a thread. `frame_shown` is called with each frame's
+    index and the time it was shown (its timestamp): the samples of the frame's span of the
+    file, ``[index / fps, (index + 1) / fps)`` (``fps``: the file's frame rate), go to the
+    sink stamped with that time, so the recording carries them in sync with the frames. A
+    frame shown late (a slow loop) is preceded by silence: the recorder gets gapless sound.
+    The whole track is kept in memory (48 kHz mono float: 11.5 MB a minute).
+    `has_audio` tells if the file has sound. Same sink, ``level``, `detach` and
+    `close` as `Microphone`.
+    """
+
+    def __init__(self, path, fps: float | None = None) -> None:
+        import av
+
+        self.rate, self.channels = SAMPLE_RATE, 1
+        self.fps = fps or 0.0
+        self.sink: Sink | None = None
+        self.level = 0.0
+        self._lock = threading.Lock()  # guards _blocks/_decoded (decoder thread vs frame_shown)
+        self._blocks: list[np.ndarray] = []
+        self._decoded = 0  # samples decoded so far
+        self._next: float | None = None  # when the sound handed to the sink so far ends (monotonic s)
+        self._stop = threading.Event()
+        try:
+            self._container = av.open(str(path))
+        except (OSError, av.FFmpegError):
+            self._container = None
+        self.has_audio = self._container is not None and bool(self._container.streams.audio)
+        if self.has_audio and not self.fps and self._container.streams.video:
+            video = self._container.streams.video[0]
+            self.fps = float(video.average_rate or video.guessed_rate or 0)
+        if not self.fps:
+            self.has_audio = False  # no frame rate to follow
+        if not self.has_audio:
+            self.close()
+            return
+        self._thread = threading.Thread(target=self._decode, name="camfilters clip audio", daemon=True)
+        self._thread.start()
+
+    def _decode(self) -> None:
+        import av
+
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
+        try:
+            for frame in self._container.decode(audio=0):
+                if self._stop.is_set():
+                    return
+                for out in resampler.resample(frame):
+                    self._append(out.to_ndarray().reshape(-1, 1))
+            for out in resampler.resample(None):
+                self._append(out.to_ndarray().reshape(-1, 1))
+        except (OSError, av.FFmpegError) as exc:  # a damaged audio track: the video goes on, silent from here
+            log.warning("the sound of the source stops at %.1f s: %s", self._decoded / self.rate, exc)
+        finally:
+            self._container.close()
+
+    def _append(self, samples: np.ndarray) -> None:
+        with self._lock:
+            self._blocks.append(samples)
+            self._decoded += len(samples)
+
+    def _span(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` decoded so far (fewer if not yet decoded)."""
+        with self._lock:
+            if len(self._blocks) > 1:
+                self._blocks = [np.concatenate(self._blocks)]
+            data = self._blocks[0] if self._blocks else np.zeros((0, 1), np.float32)
+        return data[start:stop]
+
+    def frame_shown(self, index: int, timestamp: float) -> None:
+        """Hand the sound of frame ``index`` (shown at ``timestamp``, monotonic s) to the sink."""
+        samples = self._span(round(index / self.fps * self.rate), round((index + 1) / self.fps * self.rate))
+        self.level = float(np.abs(samples).max()) if len(samples) else 0.0
+        with self._lock:
+            sink = self.sink
+        if sink is None:
+            self._next = None
+            return
+        late = 0 if self._next is None else round((timestamp - self._next) * self.rate)
+        if late > 0:  # the frame came late (a slow loop): the previous one stayed on screen, in silence
+            sink(np.zeros((late, 1), np.float32), self._next)
+        if len(samples):
+            sink(samples.copy(), timestamp)
+        self._next = timestamp + len(samples) / self.rate
+
+    def detach(self) -> None:
+        with self._lock:
+            self.sink = None
+
+    def close(self) -> None:
+        self.detach()
+        self._stop.set()

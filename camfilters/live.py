@@ -183,6 +183,24 @@ def level_meter(peak: float, width: int = 8) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
+def _clip_audio(source: str, fps: float):
+    """The sound of a video file source (`ClipAudio`) to record with its frames, or None (no file, no sound)."""
+    path = source_file(source)
+    if path is None:
+        return None
+    from .audio import ClipAudio
+
+    clip = ClipAudio(path)
+    if not clip.has_audio:
+        return None
+    if abs(fps - clip.fps) > 1e-3 * fps:  # --fps asked for another speed
+        log.warning("--fps %g plays %s at another speed than its own (%g fps): its sound is not recorded",
+                    fps, path.name, clip.fps)
+        clip.close()
+        return None
+    return clip
+
+
 def _unique(path: Path) -> Path:
     """``path`` or, if it exists, ``stem-2.ext``, ``stem-3.ext``, ..."""
     n, candidate = 2, path
@@ -350,6 +368,8 @@ class LiveSession:
             raise
         with source:
             size, fps = source.size, source.fps or 30.0
+            if self.audio is None:
+                self.audio = _clip_audio(opts.source, fps)
             log.debug("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
             try:
                 if opts.virtual_cam is not None:
@@ -400,6 +420,8 @@ class LiveSession:
                 if frame is None:
                     break
                 arrived = time.monotonic()
+                if self.audio is not None and not self.paused:
+                    self.audio.frame_shown(frame.index, frame.timestamp)
                 stage["capture_wait"].append((arrived - asked) * 1000.0)
                 stage["frame_age"].append((arrived - frame.timestamp) * 1000.0)
                 shown = self._process(frame.image, frame.timestamp)

@@ -320,3 +320,66 @@ def test_level_meter():
     assert level_meter(0.0) == "[--------]"
     assert level_meter(1.0) == "[########]"
     assert level_meter(10 ** (-24 / 20)) == "[####----]"
+
+
+# -- a video file's own sound -------------------------------------------------------------------------------
+
+def flash_clip(path: Path, seconds: int = 6, fps: int = 30) -> Path:
+    """Black frames with a white one each second (from 1 s), and a 5 ms click at each flash, AAC 48 kHz."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        sound = container.add_stream("aac", rate=RATE, layout="mono")
+        for i in range(seconds * fps):
+            image = np.full((120, 160, 3), 255 if i and i % fps == 0 else 0, np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        samples = np.zeros(seconds * RATE, np.float32)
+        for s in range(1, seconds):
+            samples[s * RATE : s * RATE + 240] = 0.8 * np.sin(2 * np.pi * 2000 * np.arange(240) / RATE)
+        for start in range(0, len(samples), 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 1024].copy(), format="fltp",
+                                               layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = RATE, start, Fraction(1, RATE)
+            container.mux(sound.encode(frame))
+        container.mux(sound.encode(None))
+    return path
+
+
+def flashes_and_clicks(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Times (s) of the white frames, and of the click onsets (a sample above 0.2 after 0.5 s below it)."""
+    with av.open(str(path)) as container:
+        flashes = [float(f.time) for f in container.decode(video=0) if f.to_ndarray(format="gray").mean() > 128]
+    got = tracks(path)
+    loud = np.flatnonzero(np.abs(got["samples"]) > 0.2)
+    onsets = loud[np.diff(loud, prepend=-RATE) > RATE // 2]
+    return np.array(flashes), got["audio"][0] + onsets / got["rate"]
+
+
+def test_a_file_source_sound_is_recorded_in_sync_with_its_frames(tmp_path):
+    clip, out = flash_clip(tmp_path / "clip.mp4"), tmp_path / "out.mp4"
+    proc = camfilters("run", "--source", str(clip), "--no-window", "--record", str(out), "--filter", "identity",
+                      env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    flashes, clicks = flashes_and_clicks(out)
+    assert len(flashes) == 5 and len(clicks) == 5, (flashes, clicks)
+    assert np.abs(clicks - flashes).max() <= 1 / 30, clicks - flashes
+
+
+@needs_server
+def test_audio_replaces_a_file_source_sound_with_the_microphone(sound, tmp_path):
+    clip, out = flash_clip(tmp_path / "clip.mp4"), tmp_path / "out.mkv"
+    player = sound.play(tone(60.0, freq=660.0, amplitude=0.1))  # below the clicks' threshold
+    try:
+        proc = camfilters("run", "--source", str(clip), "--no-window", "--record", str(out), "--audio",
+                          env=sound.env)
+    finally:
+        player.kill()
+        player.wait()
+    assert proc.returncode == 0, proc.stderr
+    got = tracks(out)
+    middle = got["samples"][got["rate"] // 2 : -got["rate"] // 2]
+    assert abs(peak_hz(middle, got["rate"]) - 660.0) < 3.0
+    assert len(flashes_and_clicks(out)[1]) == 0  # no click from the clip
