@@ -134,7 +134,7 @@ class Source:
         if self.ended is None:
             self.ended, self.end_message = reason, message
             if reason is not EndReason.CLOSED:
-                log.info("%s", message)
+                log.debug("%s", message)  # the live loop's caller reports how the run ended
 
     def _release(self) -> None:
         """Subclass hook: stop threads, release handles."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
 import signal
 import sys
 import threading
@@ -93,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="MediaPipe selfie segmentation .tflite to use")
 
     render = sub.add_parser("render", help="filter a video file offline, as fast as possible")
-    render.add_argument("input", type=path)
-    render.add_argument("-o", "--output", type=path, required=True)
+    render.add_argument("input", type=Path)
+    render.add_argument("-o", "--output", type=Path, required=True)
     render.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
     render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC")
     render.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -102,8 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="face lens, e.g. face-blur or face-pixelate:scale=1.5 (repeatable; every frame "
                              "is analysed; face extra)")
     render.add_argument("--face-model", metavar="PATH", help="MediaPipe face_landmarker.task to use")
+    render.add_argument("--detector-model", metavar="PATH",
+                        help="face detector .tflite of face-blur/face-pixelate (default: the bundled one)")
     render.add_argument("--segmentation-model", metavar="PATH", help="MediaPipe selfie segmentation .tflite to use")
-    render.add_argument("--faces-csv", type=path, metavar="PATH",
+    render.add_argument("--faces-csv", type=Path, metavar="PATH",
                         help="also write every face found: frame, time, id, box, score (needs a face --lens)")
 
     sub.add_parser("list", help="filters and lenses with their options and defaults")
@@ -155,6 +158,7 @@ def _render(args: argparse.Namespace) -> int:
     try:
         if not args.lenses:
             for option, value in (("--faces-csv", args.faces_csv), ("--face-model", args.face_model),
+                                  ("--detector-model", args.detector_model),
                                   ("--segmentation-model", args.segmentation_model)):
                 if value is not None:
                     raise ParameterError(f"{option} needs a --lens, e.g. --lens face-blur")
@@ -167,15 +171,15 @@ def _render(args: argparse.Namespace) -> int:
         if args.faces_csv is not None and args.faces_csv.resolve() in (args.input.resolve(), args.output.resolve()):
             raise ParameterError(f"--faces-csv {args.faces_csv} must be another file than the input and the output")
         with OfflineLenses(args.lenses, pipeline if args.filters else None, face_model=args.face_model,
-                           segmentation_model=args.segmentation_model, faces_csv=args.faces_csv,
-                           overwrite=args.overwrite) as lenses:
+                           detector_model=args.detector_model, segmentation_model=args.segmentation_model,
+                           faces_csv=args.faces_csv, overwrite=args.overwrite) as lenses:
             result = render(args.input, args.output, lenses.process, progress=args.progress,
                             overwrite=args.overwrite)
     except RenderInterrupted as exc:  # one line naming the partial file, instead of a bare "stopped"
         log.warning("%s", exc)
         return ExitCode.INTERRUPTED
     log.info("wrote %s (%d frames)%s", args.output, result.frames,
-                f" and {args.faces_csv} ({lenses.csv.rows} faces)" if lenses.csv is not None else "")
+             f" and {args.faces_csv} ({lenses.csv.rows} faces)" if lenses.csv is not None else "")
     return 0
 
 
@@ -284,6 +288,9 @@ class _StartUp:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``camfilters`` console script; returns the exit code (`ExitCode`)."""
+    # Numba's idle OpenMP threads otherwise spin and halve OpenCV's speed in the same process; it takes
+    # effect here because the OpenMP library loads with the first parallel kernel.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     start = _StartUp()
     try:
         return _main(argv, start)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import socket
 import sys
@@ -20,8 +18,7 @@ def check_display() -> None:
     """Raise `DisplayError` (one line) unless a preview window can be opened here.
 
     OpenCV's Qt aborts the whole process (exit 134) when it cannot connect to the X
-    server, so on Linux the X server named by ``DISPLAY`` is connected to first (with
-    libX11 when present, which also checks authorisation; else its socket).
+    server, so on Linux the X server named by ``DISPLAY`` is connected to first.
     """
     if sys.platform.startswith(("win", "darwin")):
         return
@@ -32,8 +29,8 @@ def check_display() -> None:
         raise DisplayError("no display to open the preview window on (DISPLAY is not set); "
                            "run with --no-window, or start an X server")
     if not _x_server_answers(display):
-        raise DisplayError(f"cannot reach the X display {display} (no X server answers there, or it refuses "
-                           "this user); run with --no-window, or set DISPLAY to a running X server")
+        raise DisplayError(f"cannot reach the X display {display} (no X server answers there); "
+                           "run with --no-window, or set DISPLAY to a running X server")
 
 
 def has_display() -> bool:
@@ -46,21 +43,11 @@ def has_display() -> bool:
 
 
 def _x_server_answers(display: str) -> bool:
-    """Whether the X server at ``display`` (``[host]:N[.S]``) accepts a connection."""
-    name = ctypes.util.find_library("X11")
-    if name:
-        try:
-            x11 = ctypes.CDLL(name)
-        except OSError:
-            x11 = None
-        if x11 is not None:
-            x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-            x11.XOpenDisplay.restype = ctypes.c_void_p
-            x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-            handle = x11.XOpenDisplay(display.encode())
-            if handle:
-                x11.XCloseDisplay(handle)
-            return bool(handle)
+    """Whether an X server listens at ``display`` (``[host]:N[.S]``): its socket accepts a connection.
+
+    A plain socket, not libX11: an Xlib call in this process before Qt's own ``XInitThreads``
+    would be undefined behaviour.
+    """
     host, _, rest = display.rpartition(":")
     number = rest.split(".")[0]
     if not number.isdigit():

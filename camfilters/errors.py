@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from filters.errors import CamfiltersError, ParameterError
+from filters import CamfiltersError, ParameterError
 
 from .exitcodes import EndReason, ExitCode
 

@@ -169,7 +169,7 @@ def _prepare_output_dir(folder: Path) -> None:
             log.warning("cannot create --output-dir %s (%s); hotkey recordings and snapshots will fail",
                         folder, exc.strerror or exc)
             return
-        log.warning("created %s for hotkey recordings and snapshots", folder)
+        log.info("created %s for hotkey recordings and snapshots", folder)
         return
     problem = _folder_problem(folder)
     if problem:

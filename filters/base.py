@@ -15,6 +15,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from ._parallel import launch_lock
+from ._scratch import scratch
 from .errors import ParameterError
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -175,7 +176,4 @@ class Filter(Configurable):
 
     def _buffer(self, key: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """A scratch array kept between calls; reallocated only when shape or dtype change."""
-        buf = self._buffers.get(key)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._buffers[key] = np.empty(shape, dtype)
-        return buf
+        return scratch(self._buffers, key, shape, dtype)

@@ -9,25 +9,16 @@ OpenCV's own rounding drifts).
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
-from ._kernels import smooth
+from ._kernels import box, gaussian
 from .base import Filter, Option, in_range, odd_at_least
 from .correlation import border_index
+from .kernels import gaussian_taps
 from .registry import register_filter
 
 MAX_KSIZE = 255  # largest kernel side; box sums of up to 255**2 * 255 still fit int32
-
-# OpenCV's fixed kernels for sigma <= 0 and the small sizes, in 1/256 units.
-_SMALL_TAPS = {
-    3: (64, 128, 64),
-    5: (16, 64, 96, 64, 16),
-    7: (8, 28, 56, 72, 56, 28, 8),
-    9: (4, 13, 30, 51, 60, 51, 30, 13, 4),
-}
 
 
 def _ksize_check(value: int) -> str | None:
@@ -49,65 +40,63 @@ SIGMA_OPTION = Option(
 )
 
 
-def gaussian_taps(ksize: int, sigma: float) -> np.ndarray:
-    """OpenCV's 8-bit Gaussian taps: ``(ksize,)`` int64, symmetric, summing to 256.
-
-    The float kernel ``exp(-x**2 / (2 sigma**2))`` (normalised) is scaled by 256 and
-    rounded with error diffusion from the tails inwards; the centre takes the rest, as
-    in OpenCV's ``getGaussianKernelFixedPoint_ED``. ``sigma <= 0`` means
-    ``0.3*((ksize-1)*0.5-1)+0.8``, with OpenCV's fixed kernels for ksize 3..9.
-    """
-    if sigma <= 0 and ksize in _SMALL_TAPS:
-        return np.array(_SMALL_TAPS[ksize], np.int64)
-    if sigma <= 0:
-        sigma = ksize * 0.15 + 0.35
-    half = (ksize - 1) // 2
-    tails = [math.exp(-0.5 * (x / sigma) * (x / sigma)) for x in range(-half, 0)]  # no sigma**2 underflow
-    norm = 1.0 / (2.0 * sum(tails) + 1.0)
-    taps = np.empty(ksize, np.int64)
-    error = 0.0
-    for i, value in enumerate(tails):
-        scaled = value * norm * 256.0 + error
-        taps[i] = taps[ksize - 1 - i] = round(scaled)  # half to even, as cvRound
-        error = scaled - taps[i]
-    taps[half] = 256 - 2 * int(taps[:half].sum())
-    return taps
-
-
 def chunks(height: int) -> int:
     """How many row chunks a frame of ``height`` rows is split into for the parallel kernels."""
     return max(1, min(height, 4 * numba.get_num_threads()))
 
 
+_SIXTEEN_BIT = {3: (1, 2, 1), 5: (1, 4, 6, 4, 1)}  # OpenCV's default taps / 64 and / 16
+
+
+def sixteen_bit_taps(taps: np.ndarray) -> np.ndarray | None:
+    """The taps ``gaussian16`` takes (uint16) when ``taps`` is OpenCV's default 3 or 5 tap kernel, else None."""
+    small = _SIXTEEN_BIT.get(len(taps))
+    if small is None or (taps * sum(small) != np.array(small) * 256).any():
+        return None
+    return np.array(small, np.uint16)
+
+
 class GaussianFilter(Filter):
-    """Base of the filters built on the fixed-point Gaussian: taps, border maps, scratch rows."""
+    """Base of the filters built on the fixed-point Gaussian (options ``ksize`` and ``sigma``)."""
 
     def __init__(self, **options) -> None:
         super().__init__(**options)
-        self._plan_key: tuple[int, int] | None = None
-        self._plan: tuple = ()
+        taps = gaussian_taps(self.ksize, self.sigma)
+        self._ky, self._kx = taps.astype(np.uint16), taps.astype(np.float32)
+        self._sixteen = sixteen_bit_taps(taps)
+
+    def _gaussian16(self, src: np.ndarray, amount: float, out: np.ndarray) -> bool:
+        """Run ``gaussian16`` (blur, or unsharp mask by ``amount``) if the taps allow; return whether it ran."""
+        if self._sixteen is None:
+            return False
+        height, width, _ = src.shape
+        radius = self.ksize // 2
+        pbuf = self._buffer("gauss16_p", (chunks(height), (width + self.ksize - 1) * 3), np.uint16)
+        gaussian.gaussian16(src.reshape(height, -1), border_index(height, radius, radius, "reflect101"),
+                            border_index(width, radius, radius, "reflect101"), self._sixteen, self._sixteen, 3,
+                            np.float32(amount), out.reshape(height, -1), pbuf)
+        return True
 
     def _gaussian_args(self, height: int, width: int, channels: int) -> tuple:
         """``(rowmap, colmap, ky, kx, pbuf, hbuf)`` for the ``gaussian`` family of kernels."""
-        key = (height, width)
-        if self._plan_key != key:
-            taps = gaussian_taps(self.ksize, self.sigma)
-            # cv2.GaussianBlur drops the kernel along a 1-pixel axis; reflect-101 gives
-            # the same result there (all taps read that one pixel and sum to 256).
-            radius = self.ksize // 2
-            self._plan = (border_index(height, radius, radius, "reflect101"), border_index(width, radius, radius, "reflect101"),
-                          taps.astype(np.int32), taps.astype(np.float32))
-            self._plan_key = key
+        # cv2.GaussianBlur drops the kernel along a 1-pixel axis; reflect-101 gives the
+        # same result there (all taps read that one pixel and sum to 256).
+        radius = self.ksize // 2
         n = chunks(height)
-        pbuf = self._buffer("gauss_p", (n, (width + self.ksize - 1) * channels))
-        hbuf = self._buffer("gauss_h", (n, width * channels))
-        return (*self._plan, pbuf, hbuf)
+        return (border_index(height, radius, radius, "reflect101"), border_index(width, radius, radius, "reflect101"),
+                self._ky, self._kx,
+                self._buffer("gauss_p", (n, (width + self.ksize - 1) * channels)),
+                self._buffer("gauss_h", (n, width * channels)))
 
 
 @register_filter("blur")
 class Blur(GaussianFilter):
     """Gaussian blur, bit-exact with ``cv2.GaussianBlur(src, (k, k), sigma,
-    borderType=cv2.BORDER_REFLECT_101)`` on uint8 frames (separable correlation)."""
+    borderType=cv2.BORDER_REFLECT_101)`` on uint8 frames (separable correlation).
+
+    The default 3x3 and 5x5 kernels run in 16-bit integers alone (``gaussian16``), the
+    others through float32 sums of exact integers (``gaussian``).
+    """
 
     options = (
         ksize_option(5, "kernel width and height in pixels (odd, 3..255)"),
@@ -115,9 +104,11 @@ class Blur(GaussianFilter):
     )
 
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
+        if self._gaussian16(src, 0.0, out):
+            return
         height, width, _ = src.shape
         rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 3)
-        smooth.gaussian(src.reshape(height, -1), rowmap, colmap, ky, kx, 3, np.float32(0.0),
+        gaussian.gaussian(src.reshape(height, -1), rowmap, colmap, ky, kx, 3, np.float32(0.0),
                         out.reshape(height, -1), pbuf, hbuf)
 
 
@@ -130,26 +121,19 @@ class Box(Filter):
 
     options = (ksize_option(9, "window width and height in pixels (odd, 3..255)"),)
 
-    def __init__(self, **options) -> None:
-        super().__init__(**options)
-        self._maps_key: tuple[int, int] | None = None
-        self._maps: tuple = ()
-
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
         height, width, _ = src.shape
-        key = (height, width)
-        if self._maps_key != key:
-            radius = self.ksize // 2
-            self._maps = (border_index(height, radius, radius, "reflect101"), border_index(width, radius, radius, "reflect101"))
-            self._maps_key = key
+        radius = self.ksize // 2
+        rowmap = border_index(height, radius, radius, "reflect101")
+        colmap = border_index(width, radius, radius, "reflect101")
         n = chunks(height)
-        dtype = np.uint16 if self.ksize <= smooth.BOX_TAPS_MAX else np.int32
+        dtype = np.uint16 if self.ksize <= box.BOX_TAPS_MAX else np.int32
         hbuf = self._buffer("box_h", (n, width * 3), dtype)
         pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3), dtype)
         # Chunks go to whichever thread is free (not split up front), so one busy core
         # does not hold the frame back.
         default_chunksize = numba.set_parallel_chunksize(1)
         try:
-            smooth.box(src.reshape(height, -1), *self._maps, self.ksize, out.reshape(height, -1), hbuf, pbuf)
+            box.box(src.reshape(height, -1), rowmap, colmap, self.ksize, out.reshape(height, -1), hbuf, pbuf)
         finally:
             numba.set_parallel_chunksize(default_chunksize)

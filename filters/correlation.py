@@ -11,6 +11,7 @@ import numpy as np
 
 from ._kernels import correlate as _k
 from ._parallel import launch_lock
+from ._scratch import scratch
 from .errors import ParameterError
 
 MODES = ("same", "valid")
@@ -81,9 +82,10 @@ def correlate(
     target = out
     if not out.flags.c_contiguous or np.may_share_memory(out, src):
         target = np.empty(shape, src.dtype)
+    store = _per_thread.__dict__.setdefault("arrays", {})
     with launch_lock():
-        _correlate_into(src.reshape(height, width * channels), taps, mode, border, channels,
-                        target.reshape(shape[0], shape[1] * channels))
+        correlate_into(src.reshape(height, width * channels), taps, mode, border, channels,
+                       target.reshape(shape[0], shape[1] * channels), store)
     if target is not out:
         out[...] = target
     return out
@@ -181,20 +183,7 @@ def _check_out(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) 
     return out
 
 
-_scratch = threading.local()
-_SCRATCH_KEPT = 16  # arrays kept per thread: a pipeline of several kernels reuses each one's
-
-
-def _buffer(key: str, shape: tuple[int, ...]) -> np.ndarray:
-    """A per-thread float32 scratch array for ``key`` and ``shape``, kept between calls."""
-    buffers = _scratch.__dict__.setdefault("buffers", {})
-    buf = buffers.pop((key, shape), None)
-    if buf is None:
-        buf = np.empty(shape, np.float32)
-        if len(buffers) >= _SCRATCH_KEPT:
-            del buffers[next(iter(buffers))]  # the least recently used
-    buffers[(key, shape)] = buf
-    return buf
+_per_thread = threading.local()  # correlate()'s scratch arrays, one set per calling thread
 
 
 @lru_cache(maxsize=8)
@@ -204,9 +193,12 @@ def _zeros(length: int, dtype: np.dtype) -> np.ndarray:
     return np.zeros(length, dtype)
 
 
-def _correlate_into(src2: np.ndarray, taps: Taps, mode: str, border: str, channels: int,
-                    out2: np.ndarray) -> None:
-    """Correlate C-contiguous ``(H, W*C)`` rows ``src2`` into C-contiguous ``out2``."""
+def correlate_into(src2: np.ndarray, taps: Taps, mode: str, border: str, channels: int,
+                   out2: np.ndarray, store: dict) -> None:
+    """Correlate C-contiguous ``(H, W*C)`` rows ``src2`` into C-contiguous ``out2`` (checked arguments).
+
+    Scratch arrays are kept in ``store`` (see ``_scratch.scratch``); the caller holds ``launch_lock``.
+    """
     height, width = src2.shape[0], src2.shape[1] // channels
     kh, kw = taps.full.shape
     hout, length = out2.shape
@@ -226,11 +218,11 @@ def _correlate_into(src2: np.ndarray, taps: Taps, mode: str, border: str, channe
     # Chunks of output rows run in parallel; each re-reads kh - 1 rows, so keep them tall.
     nchunks = max(1, min(4 * numba.get_num_threads(), hout // (2 * kh)))
     padded_length = colmap.shape[0] * channels
-    acc = _buffer("acc", (nchunks, length))
+    acc = scratch(store, "acc", (nchunks, length))
     if taps.col is None:
-        ring = _buffer("padded_rows", (nchunks, kh, padded_length))
+        ring = scratch(store, "ring", (nchunks, kh, padded_length))
         _k.correlate_general(src2, rowmap, colmap, left, taps.full, channels, out2, ring, acc)
     else:
-        line = _buffer("line", (nchunks, padded_length))
-        ring = _buffer("filtered_rows", (nchunks, kh, length))
+        line = scratch(store, "line", (nchunks, padded_length))
+        ring = scratch(store, "ring", (nchunks, kh, length))
         _k.correlate_separable(src2, rowmap, colmap, left, taps.col, taps.row, channels, out2, line, ring, acc)

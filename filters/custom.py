@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .base import Filter, Option
-from .correlation import BORDERS, correlate, prepare_kernel
+from .correlation import BORDERS, correlate_into, prepare_kernel
 from .errors import ParameterError
 from .registry import register_filter
 from .spec import parse_matrix
@@ -84,7 +84,9 @@ class KernelFilter(Filter):
         self._taps = prepare_kernel(weights.astype(np.float32))
 
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
-        correlate(src, self._taps, border=self.border, out=out)
+        height = src.shape[0]
+        correlate_into(src.reshape(height, -1), self._taps, "same", self.border, 3, out.reshape(height, -1),
+                       self._buffers)
 
 
 @register_filter("identity")

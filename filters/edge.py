@@ -24,41 +24,8 @@ from ._kernels.edge import gradient_frame
 from .base import Filter, Option, in_range
 from .correlation import border_index
 from .errors import ParameterError
+from .kernels import DERIVATIVE_KSIZES, derivative_taps
 from .registry import register_filter
-
-_SMOOTH = {
-    1: (0, 1, 0),
-    3: (1, 2, 1),
-    5: (1, 4, 6, 4, 1),
-    7: (1, 6, 15, 20, 15, 6, 1),
-}
-_DERIV = {
-    1: (-1, 0, 1),
-    3: (-1, 0, 1),
-    5: (-1, -2, 0, 2, 1),
-    7: (-1, -4, -5, 0, 5, 4, 1),
-}
-_DERIV2 = {
-    1: (1, -2, 1),
-    3: (1, -2, 1),
-    5: (1, 0, -2, 0, 1),
-}
-_KSIZES = {"sobel": (1, 3, 5, 7), "scharr": (3,), "laplacian": (1, 3, 5)}
-
-
-def _kernels(method: str, ksize: int) -> tuple[np.ndarray, ...]:
-    """``(kv1, kh1, kv2, kh2)`` float32 1-D taps: ``a = kh1 (x) kv1``, ``b = kh2 (x) kv2``."""
-    if method == "scharr":
-        smooth, deriv = (3, 10, 3), (-1, 0, 1)
-    elif method == "laplacian":
-        smooth, deriv = _SMOOTH[ksize], _DERIV2[ksize]
-    else:
-        smooth, deriv = _SMOOTH[ksize], _DERIV[ksize]
-    if method == "laplacian" and ksize == 1:
-        smooth = (0, 1, 0)  # cv2.Laplacian ksize=1 is the 4-neighbour kernel
-    s = np.array(smooth, np.float32)
-    d = np.array(deriv, np.float32)
-    return s, d, d, s  # a: horizontal derivative, b: vertical derivative
 
 
 @register_filter("edge")
@@ -84,11 +51,11 @@ class Edge(Filter):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        if self.ksize not in _KSIZES[self.method]:
-            allowed = ", ".join(map(str, _KSIZES[self.method]))
+        if self.ksize not in DERIVATIVE_KSIZES[self.method]:
+            allowed = ", ".join(map(str, DERIVATIVE_KSIZES[self.method]))
             raise ParameterError(
                 f"edge: option ksize must be one of {allowed} for method={self.method}, got {self.ksize!r}")
-        self._taps = _kernels(self.method, self.ksize)
+        self._taps = derivative_taps(self.method, self.ksize)
 
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
         height, width = src.shape[:2]

@@ -1,13 +1,12 @@
-"""Unsharp-mask sharpening (``sharpen``) and relief (``emboss``)."""
+"""Unsharp-mask sharpening (``sharpen``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import smooth
-from .base import Filter, Option, in_range
+from ._kernels import gaussian
+from .base import Option, in_range
 from .blur import SIGMA_OPTION, GaussianFilter, ksize_option
-from .correlation import border_index
 from .registry import register_filter
 
 
@@ -31,56 +30,9 @@ class Sharpen(GaussianFilter):
         if amount == 0:  # the kernel would return the blur itself
             out[...] = src
             return
+        if self._gaussian16(src, amount, out):
+            return
         height, width, _ = src.shape
         rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 3)
-        smooth.gaussian(src.reshape(height, -1), rowmap, colmap, ky, kx, 3, amount,
+        gaussian.gaussian(src.reshape(height, -1), rowmap, colmap, ky, kx, 3, amount,
                         out.reshape(height, -1), pbuf, hbuf)
-
-
-@register_filter("emboss")
-class Emboss(Filter):
-    """Relief: 3x3 correlation with ``[[-2s, -s, 0], [-s, c, s], [0, s, 2s]]`` (reflect-101).
-
-    Colour (default): ``c = 1``, so with ``strength`` ``s = 1`` this is the classic
-    emboss kernel ``[[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]``: flat areas keep their colour
-    and the light comes from the top left: a bright shape is lit along its top-left
-    edges and shadowed along its bottom-right ones.
-    ``gray``: the BT.601 luma with ``c = 0`` plus 128, the grey stone look: flat areas
-    become mid-grey and only the relief shows. Sums are float32, rounded half to even
-    and saturated, as ``cv2.filter2D(..., delta=128 if gray else 0)``.
-    """
-
-    options = (
-        Option("strength", float, 1.0, "relief depth, the weight s of the off-centre taps (0..10)",
-               in_range(0.0, 10.0)),
-        Option("gray", bool, False, "grey relief around 128 instead of the coloured one"),
-    )
-
-    def __init__(self, **options) -> None:
-        super().__init__(**options)
-        self._maps_key: tuple[int, int] | None = None
-        self._maps: tuple = ()
-
-    def kernel(self) -> np.ndarray:
-        """The ``(3, 3)`` float32 correlation kernel this filter applies."""
-        s = self.strength
-        centre = 0.0 if self.gray else 1.0
-        return np.array([[-2 * s, -s, 0], [-s, centre, s], [0, s, 2 * s]], np.float32)
-
-    def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
-        height, width, _ = src.shape
-        if self._maps_key != (height, width):
-            self._maps = (border_index(height, 1, 1, "reflect101"), border_index(width, 1, 1, "reflect101"))
-            self._maps_key = (height, width)
-        rowmap, colmap = self._maps
-        rows = src.reshape(height, -1)
-        channels = 3
-        if self.gray:
-            channels = 1
-            rows = self._buffer("grey", (height, width), np.uint8)
-            smooth.luma(src.reshape(height, -1), rows)
-        padded = self._buffer("padded", (height, (width + 2) * channels), np.uint8)
-        smooth.pad_columns(rows, colmap, channels, padded)
-        centre, delta = (0.0, 128.0) if self.gray else (1.0, 0.0)
-        smooth.emboss(padded, rowmap, np.float32(centre), np.float32(self.strength), np.float32(delta),
-                      channels, out.reshape(height, -1))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import smooth
+from ._kernels.gaussian import colour_dodge
+from ._kernels.luma import inverted_luma
 from .blur import SIGMA_OPTION, GaussianFilter, ksize_option
 from .registry import register_filter
 
@@ -28,6 +29,6 @@ class Sketch(GaussianFilter):
         height, width, _ = src.shape
         grey = self._buffer("grey", (height, width), np.uint8)
         inverted = self._buffer("inverted", (height, width), np.uint8)
-        smooth.inverted_luma(src.reshape(height, -1), grey, inverted)
+        inverted_luma(src.reshape(height, -1), grey, inverted)
         rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 1)
-        smooth.colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out.reshape(height, -1), pbuf, hbuf)
+        colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out.reshape(height, -1), pbuf, hbuf)

@@ -14,6 +14,7 @@ costs 100-200 ms a frame through OpenCV DNN on this machine.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,7 +98,9 @@ class BlazeFace:
             try:  # another kind of model loads too, and fails only on its first image
                 self.detect(np.zeros((64, 64, 3), np.uint8))
             except RuntimeError:
-                self.close()
+                with contextlib.suppress(RuntimeError):  # the failed graph fails to close too
+                    self.close()
+                self._task = None
                 raise ValueError("not a MediaPipe face detector model (BlazeFace .tflite)") from None
 
     def detect(self, rgb: np.ndarray, origin: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> list[Detection]:

@@ -14,11 +14,8 @@ from typing import Any, Callable, ClassVar
 import cv2
 import numpy as np
 
-from filters import Registry
-from filters.base import Configurable, Option, in_range
-from filters.errors import ParameterError
+from filters import Configurable, Option, ParameterError, Registry, composite, in_range
 
-from ._blend import composite
 from .tracking import Face
 
 # Landmark indices of the 478-point MediaPipe face mesh (image-left = the subject's right).
@@ -379,6 +376,7 @@ class BigEyesLens(Lens):
 
 class _MaskLens(Lens):
     needs_faces = False
+    needs_landmarks = False
     needs_mask = True
 
 

@@ -91,14 +91,14 @@ class OfflineLenses:
     """
 
     def __init__(self, lenses: list[str], inner: Any = None, *, face_model: str | None = None,
-                 segmentation_model: str | None = None, faces_csv: str | os.PathLike[str] | None = None,
-                 overwrite: bool = False) -> None:
+                 detector_model: str | None = None, segmentation_model: str | None = None,
+                 faces_csv: str | os.PathLike[str] | None = None, overwrite: bool = False) -> None:
         from . import build_face_stage
 
         # The CSV first: an existing file is refused before the models load.
         self.csv = FacesCsv(faces_csv, overwrite=overwrite) if faces_csv is not None else None
         try:
-            self.stage = build_face_stage(lenses, inner, face_model=face_model,
+            self.stage = build_face_stage(lenses, inner, face_model=face_model, detector_model=detector_model,
                                           segmentation_model=segmentation_model, synchronous=True)
             if self.csv is not None and not any(lens.needs_faces for lens in self.stage.lenses):
                 self.stage.close()

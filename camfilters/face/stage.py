@@ -34,11 +34,11 @@ import numpy as np
 
 from camfilters.errors import CamfiltersError
 from camfilters.pipeline import EMA
-from filters.base import check_frame
+from filters import check_frame
 
+from .detect import BUNDLED_DETECTOR, FaceDetector
 from .errors import AnalysisError, ModelError
 from .lenses import Lens, Scene
-from .detect import BUNDLED_DETECTOR, FaceDetector
 from .segmentation import Segmenter
 from .tracking import Face, FaceFinder, FaceTracks, attach_landmarks
 

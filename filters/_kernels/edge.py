@@ -11,14 +11,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .luma import luma_at
+
 
 @njit(cache=True, nogil=True)
 def _load_row(src_row, colmap, color, slot):
     """Convert one source row ``(W*3,)`` uint8 into the padded float32 ring slot.
 
-    Grey is BT.601 luma bit-exact with ``cv2.cvtColor(BGR2GRAY)``: OpenCV 4's 15-bit weights
-    (3735, 19235, 9798), rounded; the sum stays below 2**24, so float32 is exact. With
-    ``color`` the three channels stay interleaved.
+    Grey is ``luma_at`` (bit-exact with ``cv2.cvtColor(BGR2GRAY)``); with ``color`` the
+    three channels stay interleaved.
     """
     width = src_row.shape[0] // 3
     pad = (colmap.shape[0] - width) // 2
@@ -32,16 +33,9 @@ def _load_row(src_row, colmap, color, slot):
             for c in range(3):
                 slot[p * 3 + c] = slot[s + c]
     else:
-        wb = np.float32(3735.0)
-        wg = np.float32(19235.0)
-        wr = np.float32(9798.0)
-        half = np.float32(16384.0)
-        unit = np.float32(1.0 / 32768.0)
         inner = slot[pad:pad + width]
         for x in range(width):
-            acc = (np.float32(src_row[3 * x]) * wb + np.float32(src_row[3 * x + 1]) * wg
-                   + np.float32(src_row[3 * x + 2]) * wr + half)
-            inner[x] = np.floor(acc * unit)
+            inner[x] = np.float32(luma_at(src_row, x))
         for j in range(2 * pad):
             p = j if j < pad else j + width
             slot[p] = slot[pad + colmap[p]]

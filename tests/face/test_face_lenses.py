@@ -233,21 +233,3 @@ def test_chain_runs_before_the_lenses_unless_a_modifier_places_it(make_stage, as
     assert stage.next_lens() == "none"
     assert np.array_equal(stage.process(astronaut, 1 / 30), 255 - astronaut)
     assert inner.calls == 2
-
-
-def test_composite_matches_integer_reference(rng):
-    """The blend kernel equals round((fg a + bg (255 - a)) / 255) exactly, also in place."""
-    from camfilters.face._blend import composite
-
-    fg = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
-    bg = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
-    alpha = rng.integers(0, 256, (37, 53), dtype=np.uint8)
-    alpha[0, :4] = [0, 255, 0, 255]
-    a = alpha[..., None].astype(np.int64)
-    expected = ((fg * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
-    out = np.empty_like(fg)
-    assert composite(fg, bg, alpha, out) is out
-    assert np.array_equal(out, expected)
-    in_place = fg.copy()
-    composite(in_place, bg, alpha, in_place)
-    assert np.array_equal(in_place, expected)

@@ -153,3 +153,9 @@ def test_modes_and_shapes_parse():
     assert (lens.mode, lens.shape, lens.scale, lens.threshold) == ("solid", "box", 2.0, 0.1)
     assert repr(FaceBlurLens()) == ("FaceBlurLens(mode='blur', shape='ellipse', scale=1.3, strength=15.0, blocks=6, "
                                     "threshold=0.6)")
+
+
+def test_the_detector_keeps_what_the_lens_would_hide(make_stage):
+    """The detector's score cut-off is the lowest threshold of the privacy lenses drawn."""
+    stage = make_stage(["face-pixelate:threshold=0.7", "face-blur:threshold=0.2"])
+    assert stage._analyzer.min_score == 0.2

@@ -21,15 +21,17 @@ from media import probe
 pytestmark = pytest.mark.face
 
 FACE_MODEL, SEGMENTATION_MODEL = MODELS / "face_landmarker.task", MODELS / "selfie_segmentation.tflite"
-# The share of face-frames render --lens face-blur must hide on the default clip.
-REQUIRED_RECALL = 0.25
-NOISE = ("W0000", "I0000", "INFO:", "WARNING: Logging before", "E0000")
+# The share of face-frames render --lens face-blur must hide on the default clip (measured: 0.967;
+# the misses are faces half out of the frame, entering or leaving, and one 2 % face on frame 0).
+REQUIRED_RECALL = 0.95
 
 
 def camfilters(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``python -m camfilters ARGS``; stderr without MediaPipe's own log lines."""
+    """``python -m camfilters ARGS``; stderr reduced to camfilters' own lines (MediaPipe's native logging,
+    stack dumps included, is not ours to silence)."""
     proc = subprocess.run([sys.executable, "-m", "camfilters", *args], capture_output=True, text=True, timeout=timeout)
-    proc.stderr = "".join(line + "\n" for line in proc.stderr.splitlines() if not line.startswith(NOISE))
+    proc.stderr = "".join(line + "\n" for line in proc.stderr.splitlines() if line.startswith("camfilters")
+                          or line.startswith("Traceback"))
     return proc
 
 
@@ -60,7 +62,7 @@ def test_render_hides_the_faces(clip, rendered):
     print(f"recall {report.recall:.3f} ({report.covered}/{report.face_frames} face-frames), "
           f"background changed {report.background_changed:.3%}, cat {report.cat_change:.2f} levels")
     assert report.recall >= REQUIRED_RECALL, f"missed (frame, face): {report.missed}"
-    assert report.background_changed < 0.002
+    assert report.background_changed < 0.002  # measured 0.008 % (0.3 % with threshold=0.5)
     assert report.cat_change < 4.0  # what re-encoding alone changes (about 2.7 levels here)
 
 
@@ -72,46 +74,47 @@ def test_render_keeps_frames_fps_duration_and_audio(clip, rendered):
     assert dst.audio_codec == "aac" and dst.audio_duration == pytest.approx(src.audio_duration, abs=0.03)
 
 
-def cut_face_covered(box, truth, size) -> bool:
-    """For a face cut by the frame edge (the detector sees part of it): whether ``box`` holds the centre
-    of the face's visible part and is 0.5 to 2 times its width."""
-    (x, y, w, h), (tx, ty, tw, th), (width, height) = box, truth, size
-    x0, y0, x1, y1 = max(tx, 0), max(ty, 0), min(tx + tw, width), min(ty + th, height)
-    if (x0, y0, x1, y1) == (tx, ty, tx + tw, ty + th) or x1 <= x0 or y1 <= y0:
-        return False
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return x <= cx <= x + w and y <= cy <= y + h and 0.5 * tw <= w <= 2.0 * tw
+def iou(a, b) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def held_face_covered(box, truth) -> bool:
-    """For a held face (dilated on purpose, by the distance it moved unseen): whether ``box`` is centred
-    within half the true face's width of it and 0.5 to 3 times as wide."""
-    (x, y, w, h), (tx, ty, tw, th) = box, truth
-    return (abs(x + w / 2 - tx - tw / 2) < 0.5 * tw and abs(y + h / 2 - ty - th / 2) < 0.5 * th
-            and 0.5 * tw <= w <= 3.0 * tw)
+def in_frame(box, size):
+    """``box`` (x, y, w, h) clipped to a frame of ``size`` (W, H), as the detector reports a face at the edge."""
+    x0, y0 = max(0.0, box[0]), max(0.0, box[1])
+    return x0, y0, min(size[0], box[0] + box[2]) - x0, min(size[1], box[1] + box[3]) - y0
 
 
 def test_faces_csv_matches_the_truth(clip, rendered):
-    """Each row: a real face of that frame (centre within 25 % of its width, width within 30 %), time = frame / fps."""
-    _, table, proc = rendered
+    """The CSV has a row for (nearly) every face-frame, its box on the true face box (the truth, clipped
+    to the frame, has its centre inside the row's box and IoU >= 0.25 with it: the detector's boxes
+    are larger and lag a little when held), one row per face and frame, time = frame / fps; rows on
+    no face (false positives) stay a minority."""
+    table = rendered[1]
     with table.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["frame", "time", "id", "x", "y", "w", "h", "score", "detected"]
-    assert f"({len(rows)} faces)" in proc.stderr
-    matched = set()
+    by_frame: dict[int, list[tuple[float, ...]]] = {}
     for row in rows:
-        frame, x, y, w, h = int(row["frame"]), float(row["x"]), float(row["y"]), float(row["w"]), float(row["h"])
+        frame = int(row["frame"])
         assert float(row["time"]) == pytest.approx(frame / clip.fps, abs=1e-4)
         assert 0.0 <= float(row["score"]) <= 1.0 and row["detected"] in ("0", "1")
-        near = [fid for fid, (tx, ty, tw, th) in clip.truth[frame]
-                if abs(x + w / 2 - tx - tw / 2) < 0.25 * tw and abs(y + h / 2 - ty - th / 2) < 0.25 * th
-                and abs(w - tw) < 0.3 * tw
-                or cut_face_covered((x, y, w, h), (tx, ty, tw, th), clip.size)
-                or row["detected"] == "0" and held_face_covered((x, y, w, h), (tx, ty, tw, th))]
-        assert near, f"row {row} matches no face of frame {frame}: {clip.truth[frame]}"
-        matched.add((frame, near[0]))
-    assert len(matched) == len(rows)  # one row per face and frame
-    assert len(rows) >= REQUIRED_RECALL * len(clip.face_frames())
+        by_frame.setdefault(frame, []).append(tuple(float(row[k]) for k in "xywh"))
+    found, used = 0, 0
+    for frame, _, box in clip.face_frames():
+        truth = in_frame(box, clip.size)
+        cx, cy = truth[0] + truth[2] / 2, truth[1] + truth[3] / 2
+        hits = [b for b in by_frame.get(frame, [])
+                if iou(b, truth) >= 0.25 and b[0] <= cx <= b[0] + b[2] and b[1] <= cy <= b[1] + b[3]]
+        assert len(hits) <= 1, f"frame {frame}: several rows for one face: {hits}"
+        found += len(hits)
+    for frame, boxes in by_frame.items():
+        used += sum(any(iou(b, in_frame(t, clip.size)) > 0.1 for _, t in clip.truth[frame]) for b in boxes)
+    print(f"CSV: {found}/{len(clip.face_frames())} face-frames, {len(rows) - used} of {len(rows)} rows on no face")
+    assert found >= REQUIRED_RECALL * len(clip.face_frames())
+    assert len(rows) - used <= 0.3 * len(rows)
 
 
 def test_existing_csv_is_refused_and_kept(clip, tmp_path):
@@ -152,8 +155,14 @@ def test_failed_render_keeps_the_old_csv(tmp_path):
                                                                       "No such file or directory; choose a writable folder"),
     (["--lens", "bg-blur", "--segmentation-model", str(SEGMENTATION_MODEL), "--faces-csv", "{tmp}/f.csv"], 2,
      "--faces-csv needs a lens that finds faces (e.g. face-blur), got bg-blur"),
-    (["--lens", "face-blur", "--face-model", str(SEGMENTATION_MODEL)], 1, "cannot load the model"),
-    (["--lens", "face-blur", "--face-model", "{tmp}/junk.task"], 1, "cannot load the model {tmp}/junk.task"),
+    (["--detector-model", "x.tflite"], 2, "--detector-model needs a --lens, e.g. --lens face-blur"),
+    (["--lens", "face-blur", "--detector-model", str(SEGMENTATION_MODEL)], 1,
+     f"cannot load the model {SEGMENTATION_MODEL}: not a MediaPipe face detector model"),
+    (["--lens", "face-blur", "--face-model", str(SEGMENTATION_MODEL)], 1,
+     f"cannot load the model {SEGMENTATION_MODEL}: not a MediaPipe face detector model"),
+    (["--lens", "face-blur", "--detector-model", str(FACE_MODEL)], 1, f"cannot load the model {FACE_MODEL}: "),
+    (["--lens", "face-blur", "--detector-model", "{tmp}/junk.task"], 1, "cannot load the model {tmp}/junk.task: "),
+    (["--lens", "mesh", "--face-model", str(SEGMENTATION_MODEL)], 1, f"cannot load the model {SEGMENTATION_MODEL}: "),
 ])
 def test_bad_options_fail_in_one_line(clip, tmp_path, args, code, message):
     """Usage errors exit 2, a model that is not a face model or a CSV that cannot be written exit 1: one line

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 import filters
 from camfilters.bench import recipes
 from filters import ParameterError
-from filters.blur import gaussian_taps
+from filters.blur import sixteen_bit_taps
 from filters.correlation import border_index
+from filters.kernels import gaussian_taps
 
 from helpers import max_diff
 
@@ -202,3 +203,21 @@ def test_spec_and_repr() -> None:
     assert (blur.ksize, blur.sigma) == (7, 1.5)
     assert blur.spec == "blur:ksize=7,sigma=1.5"
     assert repr(filters.get("box", ksize=3)) == "Box(ksize=3)"
+
+
+def test_sixteen_bit_path_takes_only_the_default_small_kernels() -> None:
+    """OpenCV's default 3 and 5 tap kernels go through the 16-bit kernel; any other taps do not."""
+    assert sixteen_bit_taps(gaussian_taps(3, 0)).tolist() == [1, 2, 1]
+    assert sixteen_bit_taps(gaussian_taps(5, 0)).tolist() == [1, 4, 6, 4, 1]
+    for ksize, sigma in ((3, 0.5), (3, 0.01), (5, 1.3), (7, 0), (9, 0)):
+        assert sixteen_bit_taps(gaussian_taps(ksize, sigma)) is None
+
+
+@pytest.mark.parametrize("ksize", [3, 5])
+def test_sixteen_bit_path_is_exact_at_the_extremes(ksize: int) -> None:
+    """Largest sums (all 255) and the sharpest contrast (a 0/255 checkerboard) match cv2.GaussianBlur exactly."""
+    white = np.full((9, 11, 3), 255, np.uint8)
+    checker = (np.indices((9, 11)).sum(axis=0) % 2 * 255).astype(np.uint8)[..., None].repeat(3, axis=2)
+    for frame in (white, checker, 255 - checker):
+        expected = cv2.GaussianBlur(frame, (ksize, ksize), 0, borderType=cv2.BORDER_REFLECT_101)
+        np.testing.assert_array_equal(filters.get("blur", ksize=ksize)(frame), expected)

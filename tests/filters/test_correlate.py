@@ -228,9 +228,20 @@ def test_integer_taps() -> None:
     assert corr.prepare_kernel([[0.5, 1.0]]).integer is None
 
 
-def test_scratch_is_float32() -> None:
-    """The ring and accumulator rows are float32, as the kernels sum (float64 ran 2x slower)."""
-    assert corr._buffer("test", (2, 3)).dtype == np.float32
+def test_scratch_is_float32_and_reused(rng) -> None:
+    """The ring and accumulator rows are float32, as the kernels sum (float64 ran 2x slower),
+    and the same arrays serve the next frame of the same size."""
+    src = rng.integers(0, 256, (30, 20, 3), dtype=np.uint8)
+    out = np.empty_like(src)
+    store: dict = {}
+    for kernel in (rng.normal(size=(5, 4)), np.outer([1, 2, 1, 3], [1, 0, 2, 1, 1])):
+        taps = corr.prepare_kernel(kernel)
+        corr.correlate_into(src.reshape(30, -1), taps, "same", "reflect101", 3, out.reshape(30, -1), store)
+        first = dict(store)
+        assert first and all(a.dtype == np.float32 for a in first.values())
+        corr.correlate_into(src.reshape(30, -1), taps, "same", "reflect101", 3, out.reshape(30, -1), store)
+        assert all(store[k] is a for k, a in first.items())
+        np.testing.assert_array_equal(out, filters.correlate(src, kernel))
 
 
 def test_prepared_taps_give_the_same_result(rng) -> None:

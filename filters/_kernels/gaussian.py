@@ -1,0 +1,291 @@
+"""Numba kernels of the fixed-point Gaussian (``blur``, ``sharpen``, ``sketch``).
+
+An image ``(H, W, C)`` is seen as rows ``(H, W*C)``; a horizontal tap ``dx`` is an offset
+of ``dx*C`` elements, so inner loops run over one contiguous row and vectorise. Borders
+cost nothing in the loops: ``rowmap[i + dy]`` is the source row that output row ``i``
+reads for tap row ``dy`` and ``colmap[j]`` the source column of padded column ``j``
+(reflect-101 maps built by the callers). The work is split into ``n`` chunks of
+consecutive output rows that run in parallel; scratch arrays have one row per chunk.
+
+The Gaussian is OpenCV's bit-exact 8-bit fixed point: integer taps summing to 256, the
+vertical pass sums ``ky * src`` (``<= 65280``), the horizontal pass sums ``kx * v``
+(``< 2**24``, so float32 holds every partial sum exactly) and the result is
+``(sum + 2**15) >> 16``: the same numbers ``cv2.GaussianBlur`` gives for uint8.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .rows import pad_row, saturate
+
+_ROUND16 = np.float32(32768.0)
+_INV16 = np.float32(1.0 / 65536.0)
+
+
+@njit(cache=True, nogil=True)
+def _vertical(src, rowmap, i, ky, v):
+    """``v[x] = sum_dy ky[dy] * src[rowmap[i + dy], x]`` (float32) for a symmetric uint16 ``ky``.
+
+    Taps go two pairs per pass (the first pass also takes the centre), which keeps
+    the number of passes over ``v`` low without unrolling per kernel size. Each pass
+    sums in 16-bit fixed point and converts once: the taps sum to 256, so every partial
+    sum is at most ``255 * 256 = 65280`` and exact in uint16; ``np.uint16(...)`` around
+    the sum lets LLVM narrow Numba's int64 arithmetic to 16-bit lanes (twice as many
+    per vector as int32).
+    """
+    r = ky.shape[0] // 2
+    n = v.shape[0]
+    centre = src[rowmap[i + r]]
+    k0 = ky[r]
+    if r == 0:
+        for x in range(n):
+            v[x] = np.float32(np.uint16(k0 * np.uint16(centre[x])))
+        return
+    u1 = src[rowmap[i + r - 1]]
+    d1 = src[rowmap[i + r + 1]]
+    k1 = ky[r - 1]
+    if r == 1:
+        for x in range(n):
+            v[x] = np.float32(np.uint16(k0 * np.uint16(centre[x])
+                                       + k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))))
+        return
+    u2 = src[rowmap[i + r - 2]]
+    d2 = src[rowmap[i + r + 2]]
+    k2 = ky[r - 2]
+    for x in range(n):
+        v[x] = np.float32(np.uint16(k0 * np.uint16(centre[x])
+                                   + k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))
+                                   + k2 * (np.uint16(u2[x]) + np.uint16(d2[x]))))
+    d = 3
+    while d < r:
+        u1 = src[rowmap[i + r - d]]
+        d1 = src[rowmap[i + r + d]]
+        k1 = ky[r - d]
+        u2 = src[rowmap[i + r - d - 1]]
+        d2 = src[rowmap[i + r + d + 1]]
+        k2 = ky[r - d - 1]
+        for x in range(n):
+            v[x] += np.float32(np.uint16(k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))
+                                        + k2 * (np.uint16(u2[x]) + np.uint16(d2[x]))))
+        d += 2
+    if d == r:
+        u1 = src[rowmap[i]]
+        d1 = src[rowmap[i + 2 * r]]
+        k1 = ky[0]
+        for x in range(n):
+            v[x] += np.float32(np.uint16(k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))))
+
+
+@njit(cache=True, nogil=True)
+def _horizontal(p, kx, channels, h):
+    """``h[x] = sum_dx kx[dx] * p[x + dx*C]`` for a symmetric ``kx`` over the padded row ``p``."""
+    r = kx.shape[0] // 2
+    n = h.shape[0]
+    c = channels
+    centre = p[r * c:r * c + n]
+    k0 = kx[r]
+    if r == 0:
+        for x in range(n):
+            h[x] = k0 * centre[x]
+        return
+    a1 = p[(r - 1) * c:(r - 1) * c + n]
+    b1 = p[(r + 1) * c:(r + 1) * c + n]
+    k1 = kx[r - 1]
+    if r == 1:
+        for x in range(n):
+            h[x] = k0 * centre[x] + k1 * (a1[x] + b1[x])
+        return
+    a2 = p[(r - 2) * c:(r - 2) * c + n]
+    b2 = p[(r + 2) * c:(r + 2) * c + n]
+    k2 = kx[r - 2]
+    for x in range(n):
+        h[x] = k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
+    d = 3
+    while d < r:
+        a1 = p[(r - d) * c:(r - d) * c + n]
+        b1 = p[(r + d) * c:(r + d) * c + n]
+        k1 = kx[r - d]
+        a2 = p[(r - d - 1) * c:(r - d - 1) * c + n]
+        b2 = p[(r + d + 1) * c:(r + d + 1) * c + n]
+        k2 = kx[r - d - 1]
+        for x in range(n):
+            h[x] += k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
+        d += 2
+    if d == r:
+        a1 = p[0:n]
+        b1 = p[2 * r * c:2 * r * c + n]
+        k1 = kx[0]
+        for x in range(n):
+            h[x] += k1 * (a1[x] + b1[x])
+
+
+@njit(cache=True, nogil=True)
+def _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, p, h):
+    """Row ``i`` of the Gaussian into ``h`` as exact integers scaled by ``2**16`` (float32)."""
+    pad = kx.shape[0] // 2
+    n = h.shape[0]
+    _vertical(src, rowmap, i, ky, p[pad * channels:pad * channels + n])
+    pad_row(p, colmap, pad, channels)
+    _horizontal(p, kx, channels, h)
+
+
+@njit(cache=True, nogil=True)
+def _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, p, o):
+    """Row ``i`` of the blur for 3 or 5 taps into ``o`` (uint8): the horizontal taps and the
+    rounding in one pass, the same float32 sums as ``_horizontal`` without storing them."""
+    pad = kx.shape[0] // 2
+    c = channels
+    n = o.shape[0]
+    _vertical(src, rowmap, i, ky, p[pad * c:pad * c + n])
+    pad_row(p, colmap, pad, c)
+    centre = p[pad * c:pad * c + n]
+    a1 = p[(pad - 1) * c:(pad - 1) * c + n]
+    b1 = p[(pad + 1) * c:(pad + 1) * c + n]
+    k0 = kx[pad]
+    k1 = kx[pad - 1]
+    if pad == 1:
+        for x in range(n):
+            o[x] = np.uint8(np.int32((k0 * centre[x] + k1 * (a1[x] + b1[x]) + _ROUND16) * _INV16))
+        return
+    a2 = p[0:n]
+    b2 = p[4 * c:4 * c + n]
+    k2 = kx[0]
+    for x in range(n):
+        o[x] = np.uint8(np.int32((k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x]) + _ROUND16)
+                                 * _INV16))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf, hbuf):
+    """Gaussian blur (correlation, reflect-101) of ``src`` ``(H, W*C)`` uint8 into ``out``;
+    with ``amount > 0`` the unsharp mask ``src + amount * (src - blur)`` instead.
+
+    ``ky`` uint16 / ``kx`` float32 integer taps summing to 256; ``rowmap`` ``(H + len(ky) - 1,)``
+    and ``colmap`` ``(W + len(kx) - 1,)`` int64; ``amount`` float32; scratch ``pbuf``
+    ``(n, (W + len(kx) - 1)*C)`` and ``hbuf`` ``(n, W*C)`` float32. The unsharp mask
+    rounds the blur to uint8 first (as ``cv2.GaussianBlur``), then takes the weighted sum
+    in float32, rounded half to even and saturated (as ``cv2.addWeighted``). One kernel
+    for both keeps the cold JIT compile time down.
+    """
+    height = out.shape[0]
+    nchunks = pbuf.shape[0]
+    gain = np.float32(1.0) + amount
+    for chunk in prange(nchunks):
+        p = pbuf[chunk]
+        h = hbuf[chunk]
+        for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
+            o = out[i]
+            if amount <= 0 and kx.shape[0] <= 5:
+                _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, p, o)
+                continue
+            _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, p, h)
+            if amount > 0:
+                s = src[i]
+                for x in range(h.shape[0]):
+                    blurred = np.float32(np.int32((h[x] + _ROUND16) * _INV16))
+                    o[x] = saturate(gain * np.float32(s[x]) - amount * blurred)
+            else:
+                for x in range(h.shape[0]):
+                    o[x] = np.uint8(np.int32((h[x] + _ROUND16) * _INV16))
+
+
+@njit(cache=True, nogil=True)
+def _row16(src, rowmap, colmap, ky, kx, channels, i, p, o):
+    """Row ``i`` of ``gaussian16`` into ``o``; ``p`` is the uint16 padded row.
+
+    Constant shifts: a variable one keeps LLVM from narrowing the sums to 16-bit lanes.
+    """
+    r = kx.shape[0] // 2
+    c = channels
+    n = o.shape[0]
+    v = p[r * c:r * c + n]
+    centre = src[rowmap[i + r]]
+    u1 = src[rowmap[i + r - 1]]
+    d1 = src[rowmap[i + r + 1]]
+    k0 = ky[r]
+    k1 = ky[r - 1]
+    if r == 1:
+        for x in range(n):
+            v[x] = np.uint16(k0 * np.uint16(centre[x]) + k1 * (np.uint16(u1[x]) + np.uint16(d1[x])))
+    else:
+        u2 = src[rowmap[i]]
+        d2 = src[rowmap[i + 4]]
+        k2 = ky[0]
+        for x in range(n):
+            v[x] = np.uint16(k0 * np.uint16(centre[x]) + k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))
+                             + k2 * (np.uint16(u2[x]) + np.uint16(d2[x])))
+    pad_row(p, colmap, r, c)
+    a1 = p[(r - 1) * c:(r - 1) * c + n]
+    b1 = p[(r + 1) * c:(r + 1) * c + n]
+    h0 = kx[r]
+    h1 = kx[r - 1]
+    if r == 1:
+        for x in range(n):
+            o[x] = np.uint8(np.uint16(h0 * v[x] + h1 * (a1[x] + b1[x]) + 8) >> 4)
+        return
+    a2 = p[0:n]
+    b2 = p[4 * c:4 * c + n]
+    h2 = kx[0]
+    for x in range(n):
+        o[x] = np.uint8(np.uint16(h0 * v[x] + h1 * (a1[x] + b1[x]) + h2 * (a2[x] + b2[x]) + 128) >> 8)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def gaussian16(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf):
+    """``gaussian`` (blur, or the unsharp mask when ``amount > 0``) with the blur in 16-bit
+    integers alone, for OpenCV's default kernels: 3 taps ``64 * (1, 2, 1)`` or 5 taps
+    ``16 * (1, 4, 6, 4, 1)``.
+
+    ``ky``, ``kx`` uint16: the taps divided by ``g`` (64 or 16; they sum to 4 or 16), so
+    each pass stays below ``255 * 16 * 16 = 65280``, exact in uint16 lanes (twice as many
+    per vector as float32). OpenCV's ``(g**2 S + 2**15) >> 16`` is then ``(S + 8) >> 4``
+    for 3 taps and ``(S + 128) >> 8`` for 5. Other arguments as in ``gaussian``; ``pbuf``
+    ``(n, (W + len(kx) - 1)*C)`` uint16.
+    """
+    height = out.shape[0]
+    nchunks = pbuf.shape[0]
+    gain = np.float32(1.0) + amount
+    for chunk in prange(nchunks):
+        p = pbuf[chunk]
+        for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
+            o = out[i]
+            _row16(src, rowmap, colmap, ky, kx, channels, i, p, o)
+            if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian``
+                s = src[i]
+                for x in range(o.shape[0]):
+                    o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out, pbuf, hbuf):
+    """Pencil sketch: ``grey * 256 / (255 - gaussian(inverted))`` into all 3 channels of ``out``.
+
+    ``grey``/``inverted`` ``(H, W)`` uint8; ``out`` ``(H, W*3)`` uint8. The quotient is
+    computed in float32, rounded half to even and saturated, and is 0 where the divisor
+    is 0, as ``cv2.divide(grey, 255 - blurred, scale=256)``. Other arguments as in
+    ``gaussian`` with ``C = 1``.
+    """
+    height = out.shape[0]
+    width = grey.shape[1]
+    nchunks = pbuf.shape[0]
+    scale = np.float32(256.0)
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    for chunk in prange(nchunks):
+        p = pbuf[chunk]
+        h = hbuf[chunk]
+        for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
+            _gaussian_row(inverted, rowmap, colmap, ky, kx, 1, i, p, h)
+            g = grey[i]
+            o = out[i]
+            for x in range(width):  # branch-free so that it vectorises; h[x] becomes the result
+                divisor = np.float32(255.0) - np.float32(np.int32((h[x] + _ROUND16) * _INV16))
+                q = min(np.rint(np.float32(g[x]) * scale / max(divisor, one)), np.float32(255.0))
+                h[x] = q if divisor > zero else zero
+            for x in range(width):
+                value = np.uint8(h[x])
+                o[3 * x] = value
+                o[3 * x + 1] = value
+                o[3 * x + 2] = value
