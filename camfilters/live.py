@@ -495,7 +495,7 @@ class LiveSession:
         if self.recorder is not None:
             parts.append(f"REC {self.recorder.path.name}")
             if self.audio is not None:
-                parts.append(f"mic {level_meter(self.audio.level)}")
+                parts.append(f"audio {level_meter(self.audio.level)}")
         if self.paused:
             parts.append("PAUSED")
         return " | ".join(parts)

@@ -308,7 +308,7 @@ def test_hotkey_recordings_take_the_microphone_and_the_status_bar_shows_its_leve
     session.toggle_recording((64, 48), 30.0)  # what the r key does
     recorder = session.recorder
     assert session.audio.sink == recorder.write_audio
-    assert "mic [" in session.status_text()
+    assert "audio [" in session.status_text()
     recorder.write(np.zeros((48, 64, 3), np.uint8), 1.0)
     session.toggle_recording((64, 48), 30.0)
     assert session.audio.sink is None
