@@ -484,8 +484,8 @@ class _AudioTrack:
     GAIN = 0.002  # share of the smoothed difference corrected per block
     SMOOTH = 0.01  # weight of each block's difference in the smoothed one
     JITTER_S = 0.02  # a block's difference counts at most this much in it
-    STALL_S = 0.5  # no sound for this long behind the video: silence is recorded in its place
-    START_S = 2.0  # the same before the first sound: a device may take a while to start
+    STALL_S = 1.0  # no sound for this long behind the video: silence is recorded in its place
+    START_S = 3.0  # the same before the first sound: a device may take a while to start
 
     def __init__(self, output: VideoOutput, rate: int, channels: int) -> None:
         self.output, self.rate, self.channels = output, rate, channels
