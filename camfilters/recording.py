@@ -467,7 +467,8 @@ class _AudioTrack:
     blocks before it wait, the last second of them, and are cut to it). A block whose
     time is more than `GAP_S` after the samples so far is preceded by silence (a gap:
     overflows, a paused device); one more than `OVERLAP_S` before loses its
-    overlapping start. Smaller differences are clock drift, jitter, or a single lost
+    overlapping start; either only from the second such block in a row (a single block's
+    time can be off by that much on a loaded machine). Smaller differences are clock drift, jitter, or a single lost
     block: blocks are resampled by at most `MAX_STRETCH` to bring the smoothed
     difference back to zero, so audio stays in sync over hours. Samples are encoded only up to the video's end
     so far (`release`), so the file's audio never outlasts its video; `finish` ends it
@@ -498,6 +499,7 @@ class _AudioTrack:
         self._early: collections.deque[tuple[np.ndarray, float]] = collections.deque()  # the last second
         self._drift = 0.0  # smoothed (block time - its place on the timeline), samples
         self._carry = 0.0  # correction owed, samples (applied a whole sample at a time)
+        self._outlier = False  # the last block's time was far from its place (a gap is two such blocks in a row)
 
     def add(self, samples: np.ndarray, timestamp: float) -> None:
         """Place ``(n, channels) float32`` samples whose first was captured at ``timestamp`` (monotonic s)."""
@@ -513,7 +515,11 @@ class _AudioTrack:
             samples, timestamp = samples[cut:], self.start
         error = (timestamp - self.start) * self.rate - self.placed
         n = len(samples)
-        if error >= self.GAP_S * self.rate:
+        far = error >= self.GAP_S * self.rate or error <= -self.OVERLAP_S * self.rate
+        self._outlier, outlier = far, far and not self._outlier
+        if outlier:  # one block's time far off is taken for a glitch of its timestamp: placed as it comes
+            pass
+        elif error >= self.GAP_S * self.rate:
             self._place(np.zeros((round(error), self.channels), np.float32))
             self._drift = 0.0
         elif error <= -self.OVERLAP_S * self.rate:

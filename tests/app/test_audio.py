@@ -266,14 +266,17 @@ def test_a_gap_is_filled_with_silence_and_late_sound_keeps_its_place():
     track.add(ones, 9.95)  # before: never in the file
     track.begin(10.0)
     track.add(ones, 10.01 - 0.005)  # jitter: 5 ms early is placed as it comes
-    track.add(ones, 10.5)  # an overflow lost ~0.46 s: silence in between, never packed together
+    track.add(ones, 10.3)  # one block far off its place: a glitch of its time, placed as it comes
+    track.add(ones, 10.03)
+    for t in (10.5, 10.52, 10.54):  # an overflow lost ~0.44 s: silence in between, never packed together
+        track.add(ones, t)
     track.finish(10.6)
     samples = out.samples
     assert len(samples) == round(0.6 * RATE)
-    assert samples[:1440].min() == 1.0 and samples[1440:1500].max() == 0.0
-    assert samples[round(0.1 * RATE) : round(0.45 * RATE)].max() == 0.0
-    assert samples[round(0.5 * RATE) : round(0.52 * RATE)].min() == 1.0
-    assert samples[round(0.53 * RATE) :].max() == 0.0  # the end: silence to the video's end
+    assert samples[: round(0.09 * RATE)].min() == 1.0  # 9.99 cut to 10.0, 10.005, 10.3, 10.03, 10.5: one after another
+    assert samples[round(0.09 * RATE) : round(0.52 * RATE)].max() == 0.0
+    assert samples[round(0.52 * RATE) : round(0.56 * RATE)].min() == 1.0  # the gap confirmed: in place again
+    assert samples[round(0.56 * RATE) :].max() == 0.0  # the end: silence to the video's end
 
 
 def test_recorder_audio_starts_and_ends_with_the_video(tmp_path):
