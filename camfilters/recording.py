@@ -608,7 +608,10 @@ class Recorder:
     `check_output_path`; ``size`` is the frame size every `write` must have; ``fps``
     is the nominal rate written in the stream header (the real timing comes from the
     timestamps). ``preset`` is the libx264 speed preset (ignored for ``.webm``);
-    an existing file is refused unless ``overwrite``.
+    an existing file is refused unless ``overwrite``. ``audio=(rate, channels)`` adds
+    a sound track (`LIVE_AUDIO_CODECS`: AAC, Opus in Matroska/WebM) fed by
+    `write_audio` with timed blocks, placed on the frames' timeline by `_AudioTrack`
+    (gaps are silence, drift is resampled, it starts and ends with the video).
 
     `write` copies the frame into a buffer from a pool and returns; the writer
     thread encodes in order. No frame is ever dropped: when the encoder falls behind,
