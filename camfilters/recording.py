@@ -14,7 +14,9 @@ quarter second and at each keyframe), Matroska/WebM as a cluster every quarter
 second; each goes to the file at once, so a killed process loses only that last
 quarter second and the frames still queued for the encoder. The file is synced to
 the disk and the encoder makes a keyframe at least once a second (a power cut
-loses at most that). A clean close turns a fragmented MP4/MOV into a regular
+loses at most that). A sound track (``Recorder(audio=...)``) is in the same fragments and
+clusters; the muxer holds a stream's packets back at most half a second waiting for the
+other's, and silence stands in for a microphone that stops, so it keeps up. A clean close turns a fragmented MP4/MOV into a regular
 fast-start one (packets copied, not re-encoded: written to a hidden temporary
 file beside it, then renamed over it), as OBS's hybrid MP4 does; if that fails
 (e.g. the disk is full) the fragmented file, which plays, is kept and a warning
