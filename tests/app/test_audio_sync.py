@@ -5,8 +5,10 @@ white one every `FLASH_EVERY_S`), while the test plays a click into the PulseAud
 at each flash's instant (its output callback maps ``outputBufferDacTime`` onto the same
 clock). In the recording each flash and its click must be within `TOLERANCE_S`. A camera
 frame that arrived late (the machine was busy: it is stamped on arrival, as a webcam's is)
-shows as a flash off its 2 s grid; those few are counted and left out of the pairs, so
-the test measures the sound's placement, not the capture thread's scheduling.
+shows as a flash off its 2 s grid, a click the test's player got out late (its stream ran
+dry) as a click off its grid; those few (at most 10 %) are counted, reported and left out
+of the pairs, so the test measures where the recorder places the sound, not the test's or
+the capture thread's scheduling on a loaded machine.
 Takes `TAKE_S` of wall time: marked slow, and part of ``make test``.
 """
 
@@ -38,7 +40,7 @@ TAKE_S = float(os.environ.get("CAMFILTERS_SYNC_TAKE_S", "65"))  # longer to meas
 pytestmark = [pytest.mark.skipif(available() is not None, reason=available() or ""), pytest.mark.timeout(TAKE_S + 600)]
 FLASH_EVERY_S = 2.0
 TOLERANCE_S = 0.040
-VIDEO_JITTER_S = 0.020  # a flash further than this from its 2 s grid came from a late camera frame
+JITTER_S = 0.020  # a flash (click) further than this from its 2 s grid came from a late camera frame (player)
 
 
 class FlashServer:
@@ -112,6 +114,12 @@ with sd.OutputStream(device="pulse", samplerate=rate, channels=1, dtype="float32
 """
 
 
+def off_grid(times: np.ndarray) -> np.ndarray:
+    """How far (s) each of events meant to be `FLASH_EVERY_S` apart is from that grid (its median fit)."""
+    grid = np.round((times - times[0]) / FLASH_EVERY_S) * FLASH_EVERY_S
+    return (times - grid) - np.median(times - grid)
+
+
 def flash_times(path: Path) -> np.ndarray:
     """Times (s) of the first white frame of each flash."""
     times, previous = [], False
@@ -164,17 +172,22 @@ def test_each_flash_and_its_click_are_within_40_ms_over_a_minute(tmp_path):
     assert len(flashes) >= 0.8 * expected and len(clicks) >= 0.9 * expected, (flashes, clicks, text)
     # A camera frame can also arrive late on a loaded machine (stamped when it arrives, as a real camera's
     # frame is): measured against the flashes' own 2 s grid, such a flash is left out of the pairs and counted.
-    grid = np.round((flashes - flashes[0]) / FLASH_EVERY_S) * FLASH_EVERY_S
-    video_late = (flashes - grid) - np.median(flashes - grid)
-    on_time = flashes[np.abs(video_late) <= VIDEO_JITTER_S]
-    pairs = [(f, clicks[np.argmin(np.abs(clicks - f))]) for f in on_time]
+    # The same for a click the test's player got out late (its stream ran dry: an underflow on the busy machine).
+    # Placing sound can only move every later click at once (silence or a cut), never one alone.
+    video_late, audio_late = off_grid(flashes), off_grid(clicks)
+    on_time = flashes[np.abs(video_late) <= JITTER_S]
+    played = clicks[np.abs(audio_late) <= JITTER_S]
+    pairs = [(f, played[np.argmin(np.abs(played - f))]) for f in on_time]
     offsets = np.array([c - f for f, c in pairs if abs(c - f) < FLASH_EVERY_S / 2])  # > 0: sound late
     log.warning("A/V offset (click - flash) over %.0f s: first %+.1f ms, last %+.1f ms, range %+.1f..%+.1f ms, "
-                "median |offset| %.1f ms; %d flashes (%d arrived late, up to %.0f ms), %d clicks, %d pairs",
+                "median |offset| %.1f ms; %d flashes (%d arrived late, up to %.0f ms), %d clicks (%d played late, "
+                "up to %.0f ms), %d pairs",
                 flashes[-1] - flashes[0], offsets[0] * 1e3, offsets[-1] * 1e3, offsets.min() * 1e3,
                 offsets.max() * 1e3, np.median(np.abs(offsets)) * 1e3, len(flashes), len(flashes) - len(on_time),
-                np.abs(video_late).max() * 1e3, len(clicks), len(offsets))
+                np.abs(video_late).max() * 1e3, len(clicks), len(clicks) - len(played),
+                np.abs(audio_late).max() * 1e3, len(offsets))
     assert len(on_time) >= 0.9 * len(flashes), video_late
+    assert len(played) >= 0.9 * len(clicks), audio_late
     assert len(offsets) >= 0.75 * expected
     assert flashes[-1] - flashes[0] >= TAKE_S - 10.0
     assert np.abs(offsets).max() <= TOLERANCE_S, offsets
