@@ -1,4 +1,4 @@
-"""argparse value types shared by the commands: frame sizes, finite numbers in range and file paths."""
+"""argparse value types shared by the commands: frame sizes, finite numbers in range, times and file paths."""
 
 from __future__ import annotations
 
@@ -99,3 +99,19 @@ def between(kind: type, low: float, high: float, unit: str = "") -> Callable[[st
         return value
 
     return convert
+
+
+def seconds(text: str) -> float:
+    """A time as seconds from ``"90"``, ``"1.5"``, ``"01:30"`` or ``"00:01:30.250"`` ([[HH:]MM:]SS[.mmm], >= 0)."""
+    parts = text.strip().split(":")
+    try:
+        values = [float(p) if i == len(parts) - 1 else int(p) for i, p in enumerate(parts)]
+    except ValueError:
+        values = []
+    ok = 1 <= len(values) <= 3 and all(p.strip() and v >= 0 for p, v in zip(parts, values))
+    if not ok or any(v >= 60 for v in values[1:]) or values[-1] != values[-1] or values[-1] == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be seconds (e.g. 90.5) or HH:MM:SS.mmm (e.g. 00:01:30.5), got {text!r}")
+    total = 0.0
+    for value in values:
+        total = total * 60 + value
+    return total

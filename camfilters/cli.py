@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .argtypes import frame_size, path, positive, source_spec
+from .argtypes import between, frame_size, path, positive, seconds, source_spec
 from .exitcodes import ExitCode
 from .hotkeys import HOTKEYS
 
@@ -28,6 +28,8 @@ examples:
   camfilters run --lens glasses --lens bg-blur  face lenses (needs the face extra)
   camfilters run --filter edge --virtual-cam    send to a virtual webcam for video calls
   camfilters render in.mp4 -o out.mp4 --filter cartoon
+  camfilters render archive/ -o blurred/ --lens face-blur --jobs 2   every video of a folder, 2 at a time
+  camfilters render "cam/**/*.mp4" -o out/ --start 0:30 --end 1:00 --scheduler tcp://host:8786
   camfilters explain --kernel "0 1; 1 0" --input "1 2 3; 4 5 6; 7 8 9" -o explain.png
 """
 
@@ -71,17 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="NAME or NAME:key=value,... (repeat to chain; see `camfilters list`)")
     run.add_argument("--lens", dest="lenses", action="append", default=[], metavar="SPEC",
                      help="face lens, e.g. glasses or bg-blur:strength=25 (repeatable; face extra)")
-    run.add_argument("--source", default="auto", type=source_spec,
+    run.add_argument("--preset", metavar="NAME",
+                     help="start from a saved preset (see `camfilters presets`); the flags given here override it")
+    run.add_argument("--source", type=source_spec,
                      help="auto (camera 0, else the demo), a camera INDEX, a video PATH or URL, or demo")
     run.add_argument("--size", type=frame_size, metavar="WxH", help="ask the camera / demo for this size")
     run.add_argument("--fps", type=positive(float), help="ask the camera / demo for this frame rate")
-    run.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
+    run.add_argument("--loop", action="store_true", help="replay a video file source until you quit")
+    run.add_argument("--mirror", action=argparse.BooleanOptionalAction,
+                     help="flip the picture left-right (selfie view)")
     run.add_argument("--record", type=path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, ...)")
     run.add_argument("--audio", nargs="?", const="", default=None, metavar="DEVICE",
                      help="record the microphone too (audio extra): the default input, or DEVICE, an index or "
                           "part of a name from `camfilters devices`; AAC in .mp4/.mov, Opus in .mkv/.webm")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --record file")
-    run.add_argument("--output-dir", type=path, default=Path("."), help="folder for hotkey recordings and snapshots")
+    run.add_argument("--output-dir", type=path, help="folder for hotkey recordings and snapshots (default: here)")
     run.add_argument("--no-window", dest="window", action="store_false", help="no preview window (headless)")
     run.add_argument("--max-frames", type=positive(int), metavar="N", help="stop after N frames")
     run.add_argument("--duration", type=positive(float), metavar="SECONDS", help="stop after this many seconds")
@@ -93,11 +99,39 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--segmentation-model", type=path, metavar="PATH",
                      help="MediaPipe selfie segmentation .tflite to use")
 
-    render = sub.add_parser("render", help="filter a video file offline, as fast as possible")
-    render.add_argument("input", type=Path)
-    render.add_argument("-o", "--output", type=Path, required=True)
-    render.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
-    render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC")
+    from .x264 import DEFAULT_CRF, DEFAULT_PRESET, PRESETS
+
+    render = sub.add_parser("render", help="filter video files offline, as fast as possible",
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            description="Filter a video file into another, or many (folders, globs) into a folder.",
+                            epilog="One file renders in this process. Several inputs, a folder or a glob render "
+                                   "--jobs files at a time\n(or on a Dask cluster with --scheduler) into the output "
+                                   "folder, each output keeping its input's\nrelative name; a file that fails is "
+                                   "reported and the others go on (exit 1 if any failed).\nOutputs are complete or "
+                                   "absent: a re-run skips finished files (unless -y), so an interrupted\nbatch "
+                                   "resumes where it stopped.")
+    render.add_argument("inputs", type=path, nargs="+", metavar="INPUT",
+                        help="video file, folder (its videos, at any depth) or glob (quote it; ** recurses)")
+    render.add_argument("-o", "--output", type=path, required=True,
+                        help="output file; with several inputs, a folder")
+    render.add_argument("-y", "--overwrite", action="store_true", help="replace existing output files")
+    render.add_argument("--start", type=seconds, metavar="TIME",
+                        help="render from this time: seconds or HH:MM:SS.mmm (audio is cut to match)")
+    render.add_argument("--end", type=seconds, metavar="TIME", help="render until this time (after --start)")
+    render.add_argument("--crf", type=between(int, 0, 51), default=DEFAULT_CRF, metavar="0-51",
+                        help="H.264 quality: 0 lossless, 51 worst, +6 about halves the size (default: %(default)s)")
+    render.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET, metavar="PRESET",
+                        help=f"H.264 speed: {', '.join(PRESETS)} (default: %(default)s)")
+    render.add_argument("--jobs", "-j", type=positive(int), metavar="N",
+                        help="files rendered at once with several inputs (default: the number of cores)")
+    render.add_argument("--scheduler", metavar="ADDRESS",
+                        help="render the files on a Dask cluster, e.g. tcp://host:8786 (cluster extra; inputs and "
+                             "outputs on storage every worker sees)")
+    render.add_argument("--suffix", default="", metavar="TEXT",
+                        help="add to each output's name, e.g. --suffix=-blurred")
+    render.add_argument("--ext", metavar="EXT", help="the outputs' extension, e.g. mkv (default: the input's)")
+    render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC",
+                        help="NAME or NAME:key=value,... (repeat to chain; see `camfilters list`)")
     render.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     render.add_argument("--lens", dest="lenses", action="append", default=[], metavar="SPEC",
                         help="face lens, e.g. face-blur or face-pixelate:scale=1.5 (repeatable; every frame "
@@ -106,10 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--detector-model", metavar="PATH",
                         help="face detector .tflite of face-blur/face-pixelate (default: the bundled one)")
     render.add_argument("--segmentation-model", metavar="PATH", help="MediaPipe selfie segmentation .tflite to use")
-    render.add_argument("--faces-csv", type=Path, metavar="PATH",
-                        help="also write every face found: frame, time, id, box, score (needs a face --lens)")
+    render.add_argument("--faces-csv", type=path, nargs="?", const=Path(), metavar="PATH",
+                        help="also write every face found: frame, time, id, box, score (needs a face --lens); "
+                             "without PATH (required with several inputs), to OUT.faces.csv beside each output")
 
     sub.add_parser("list", help="filters and lenses with their options and defaults")
+    sub.add_parser("presets", help="the saved presets (camfilters run --preset NAME) and where they are kept")
     sub.add_parser("devices", help="cameras found, with their resolution, and audio inputs")
 
     explain = sub.add_parser("explain", help="show what a convolution (correlation) computes, step by step")
@@ -131,17 +167,44 @@ def _bench(args: argparse.Namespace) -> int:
     return main(args)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .live import LiveOptions, LiveSession
+def _apply_preset(args: argparse.Namespace) -> None:
+    """Fill what the command line left unset from ``--preset`` on top of the config's [defaults].
 
+    A value given on the command line wins; a list (``--filter``) given there replaces the preset's.
+    """
+    from .presets import ConfigError, config_path, load_preset
+
+    settings = load_preset(args.preset)
+    converters = {"filters": list, "lenses": list, "source": source_spec, "size": frame_size, "fps": float,
+                  "mirror": bool, "output_dir": lambda v: Path(v).expanduser(),
+                  "virtual_cam": lambda v: ("" if v is True else None) if isinstance(v, bool) else v}
+    for key, value in settings.items():
+        if getattr(args, key) in (None, []):
+            try:
+                setattr(args, key, converters[key](value))
+            except argparse.ArgumentTypeError as exc:
+                raise ConfigError(f"config file {config_path()}: {key}: {exc}") from None
+    if args.source is None:
+        args.source = "auto"
+    if args.output_dir is None:
+        args.output_dir = Path(".")
+    if args.preset is not None:
+        log.info("preset %s", args.preset)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .live import LiveOptions, LiveSession, quiet_native_stderr
+
+    _apply_preset(args)
     options = LiveOptions(
-        filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps,
-        mirror=args.mirror, record=args.record, overwrite=args.overwrite, output_dir=args.output_dir, window=args.window,
+        filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps, loop=args.loop,
+        mirror=bool(args.mirror), record=args.record, overwrite=args.overwrite, output_dir=args.output_dir, window=args.window,
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
         virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio,
         face_model=None if args.face_model is None else str(args.face_model),
         segmentation_model=None if args.segmentation_model is None else str(args.segmentation_model))
-    stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
+    with quiet_native_stderr():  # MediaPipe's start-up lines
+        stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
     log.info("%d frames in %.1f s (%.1f fps), %d dropped", stats.frames, stats.seconds, stats.fps, stats.dropped)
     code = stats.ended.exit_code if stats.ended is not None else ExitCode.OK
     if code != ExitCode.OK:
@@ -150,37 +213,52 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from .batch import (
+        check_options,
+        faces_csv_beside,
+        one_file,
+        plan,
+        render_file,
+        run_batch,
+        summary,
+        with_render_options,
+    )
     from .errors import ParameterError
-    from .pipeline import Pipeline, stage_from_spec
-    from .render import RenderInterrupted, render
+    from .render import RenderInterrupted, check_range
 
-    pipeline = Pipeline([stage_from_spec(s) for s in args.filters])
+    check_range(args.start, args.end)
+    check_options(args.filters, args.lenses, faces_csv=args.faces_csv, face_model=args.face_model,
+                  detector_model=args.detector_model, segmentation_model=args.segmentation_model)
+    options = dict(overwrite=args.overwrite, crf=args.crf, preset=args.preset, start=args.start, end=args.end,
+                   face_model=args.face_model, detector_model=args.detector_model,
+                   segmentation_model=args.segmentation_model)
+    beside = args.faces_csv == Path()  # --faces-csv without a path
+    if one_file(args.inputs) and args.scheduler is None:
+        source, output = Path(args.inputs[0]), args.output
+        if os.path.isdir(output):
+            output = output / source.name
+        csv = faces_csv_beside(output) if beside else args.faces_csv
+        try:
+            result, faces = render_file(source, output, args.filters, args.lenses, faces_csv=csv,
+                                        progress=args.progress, **options)
+        except RenderInterrupted as exc:  # one line naming the partial file, instead of a bare "stopped"
+            log.warning("%s", exc)
+            return ExitCode.INTERRUPTED
+        log.info("wrote %s (%d frames)%s", output, result.frames, f" and {csv} ({faces} faces)" if csv else "")
+        return ExitCode.OK
+    if args.faces_csv is not None and not beside:
+        raise ParameterError(f"--faces-csv {args.faces_csv} names one file; with several inputs give --faces-csv "
+                             f"without a path (each output's faces go to OUT.faces.csv beside it)")
+    jobs = with_render_options(plan(args.inputs, args.output, suffix=args.suffix, ext=args.ext), args.filters,
+                               args.lenses, **options, **({"faces_csv": True} if beside else {}))
     try:
-        if not args.lenses:
-            for option, value in (("--faces-csv", args.faces_csv), ("--face-model", args.face_model),
-                                  ("--detector-model", args.detector_model),
-                                  ("--segmentation-model", args.segmentation_model)):
-                if value is not None:
-                    raise ParameterError(f"{option} needs a --lens, e.g. --lens face-blur")
-            result = render(args.input, args.output, pipeline.process, progress=args.progress,
-                            overwrite=args.overwrite)
-            log.info("wrote %s (%d frames)", args.output, result.frames)
-            return 0
-        from .face.offline import OfflineLenses
-
-        if args.faces_csv is not None and args.faces_csv.resolve() in (args.input.resolve(), args.output.resolve()):
-            raise ParameterError(f"--faces-csv {args.faces_csv} must be another file than the input and the output")
-        with OfflineLenses(args.lenses, pipeline if args.filters else None, face_model=args.face_model,
-                           detector_model=args.detector_model, segmentation_model=args.segmentation_model,
-                           faces_csv=args.faces_csv, overwrite=args.overwrite) as lenses:
-            result = render(args.input, args.output, lenses.process, progress=args.progress,
-                            overwrite=args.overwrite)
-    except RenderInterrupted as exc:  # one line naming the partial file, instead of a bare "stopped"
-        log.warning("%s", exc)
+        outcomes = run_batch(jobs, workers=args.jobs, scheduler=args.scheduler, progress=args.progress)
+    except KeyboardInterrupt:
+        log.warning("stopped: the files in progress were removed; run the same command again to render the rest "
+                    "(finished files are skipped)")
         return ExitCode.INTERRUPTED
-    log.info("wrote %s (%d frames)%s", args.output, result.frames,
-             f" and {args.faces_csv} ({lenses.csv.rows} faces)" if lenses.csv is not None else "")
-    return 0
+    print(summary(outcomes), flush=True)
+    return ExitCode.ERROR if any(o.status == "failed" for o in outcomes) else ExitCode.OK
 
 
 def _first_sentence(doc: str | None) -> str:
@@ -196,7 +274,7 @@ def _list(args: argparse.Namespace) -> int:
     lines = ["filters (use with --filter NAME:key=value,...):"]
     for name in filters.available():
         cls = filters.filter_class(name)
-        lines.append(f"  {name:<10} {_first_sentence(cls.__doc__)}")
+        lines.append(f"  {name:<10} {cls.summary or _first_sentence(cls.__doc__)}")
         for opt in cls.options:
             choices = f" ({'|'.join(map(str, opt.choices))})" if opt.choices else ""
             lines.append(f"      {opt.name}={opt.default}{choices}  {opt.help}")
@@ -206,6 +284,19 @@ def _list(args: argparse.Namespace) -> int:
     lines.append('lenses (use with --lens NAME; needs pip install "camfilters[face]"):')
     lines += [f"  {name:<28} {text}" for name, text in lens_help()]
     print("\n".join(lines))
+    return ExitCode.OK
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from .presets import config_path, list_presets
+
+    presets = list_presets()
+    print(f"presets in {config_path()} (use with camfilters run --preset NAME; save one with w in the window):")
+    if not presets:
+        print("  none yet")
+    for name, settings in sorted(presets.items()):
+        print(f"  {name:<20} " + "  ".join(f"{k}={' '.join(v) if isinstance(v, list) else v}"
+                                          for k, v in settings.items()))
     return ExitCode.OK
 
 
@@ -242,7 +333,7 @@ def _explain(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-COMMANDS = {"run": _run, "render": _render, "list": _list, "devices": _devices, "explain": _explain, "bench": _bench}
+COMMANDS = {"run": _run, "render": _render, "list": _list, "presets": _presets, "devices": _devices, "explain": _explain, "bench": _bench}
 
 
 def _configure_logging(verbose: bool) -> None:

@@ -9,6 +9,7 @@ HOTKEYS: tuple[tuple[str, str], ...] = (
     ("r", "start / stop recording"),
     ("s", "snapshot (PNG)"),
     ("v", "pause / resume the virtual camera"),
+    ("w", "write these settings as a preset (see camfilters presets)"),
     ("i", "status bar on / off"),
     ("h", "this help"),
     ("q, Esc", "quit"),

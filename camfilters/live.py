@@ -7,10 +7,13 @@ slow encoder never stalls the picture.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import re
 import sys
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -23,11 +26,12 @@ import numpy as np
 import filters
 
 from . import overlay
-from .capture import open_source, source_file
+from .capture import FileSource, open_source, source_file
 from .display import ESC, Window, check_display
 from .errors import CamfiltersError, EndReason, RecordingError
 from .hotkeys import HOTKEYS
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
+from .presets import save_preset
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,10 @@ STATUS_PERIOD_S = 1.0
 
 #: The smallest (width, height) the H.264 encoder takes: 1x1, 2x2, 3x3 and 4x2 frames fail inside x264.
 MIN_RECORD_SIZE = (2, 4)
+
+#: CPU seconds that warming the chain's filters may take before it counts as compiling (a cold Numba
+#: cache); loading from the cache takes a fraction of that, even on a busy machine.
+COLD_START_CPU_S = 3.0
 
 #: Filters offered on the number keys after the command-line chain (key 1), in this order.
 HOTKEY_FILTERS = ("edge", "cartoon", "sketch", "blur", "sharpen", "emboss", "box", "identity")
@@ -51,6 +59,7 @@ class LiveOptions:
     source: str = "auto"
     size: tuple[int, int] | None = None
     fps: float | None = None
+    loop: bool = False  # replay a file source until quit
     mirror: bool = False
     record: Path | None = None
     overwrite: bool = False  # replace an existing --record file
@@ -201,6 +210,56 @@ def _clip_audio(source: str, fps: float):
     return clip
 
 
+#: What MediaPipe / TFLite / absl print on stderr while a model graph starts (glog's "W0000 00:00:..."
+#: lines, TFLite's "INFO: Created ... delegate" and "WARNING: [model_load.cc:402] ..."): noise for a
+#: user of the app.
+_NATIVE_NOISE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]|(INFO|WARNING): )")
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Keep MediaPipe's log lines (`_NATIVE_NOISE`) off the terminal while the block runs.
+
+    Native code writes to file descriptor 2 directly, past Python's logging and past
+    GLOG_minloglevel (MediaPipe logs through absl, also from its worker threads), so fd 2
+    goes into a pipe whose other lines a thread passes on to the terminal; Python's own
+    stderr (``sys.stderr`` and the log handlers on it) writes to the terminal directly
+    meanwhile. Everything is passed on before the block ends.
+    """
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    direct = open(terminal, "w", buffering=1, encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
+                  errors="backslashreplace", closefd=False)
+    handlers = [h for h in logging.getLogger().handlers
+                if isinstance(h, logging.StreamHandler) and h.stream is sys.stderr]
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    thread = threading.Thread(target=_pass_on, args=(read_end, terminal), name="camfilters stderr", daemon=True)
+    thread.start()
+    previous, sys.stderr = sys.stderr, direct
+    for handler in handlers:
+        handler.setStream(direct)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.setStream(previous)
+        sys.stderr = previous
+        direct.flush()
+        os.dup2(terminal, 2)  # the pipe's last writer is gone: the thread reads to its end
+        thread.join(timeout=5.0)
+        os.close(terminal)
+
+
+def _pass_on(read_end: int, terminal: int) -> None:
+    """Copy the lines from ``read_end`` to ``terminal``, without `_NATIVE_NOISE`, until the pipe closes."""
+    with open(read_end, "rb") as pipe:
+        for line in pipe:
+            if not _NATIVE_NOISE.match(line.decode(errors="replace")):
+                os.write(terminal, line)
+
+
 def _unique(path: Path) -> Path:
     """``path`` or, if it exists, ``stem-2.ext``, ``stem-3.ext``, ..."""
     n, candidate = 2, path
@@ -211,7 +270,11 @@ def _unique(path: Path) -> Path:
 
 
 class LiveSession:
-    """One ``camfilters run``: owns the source, window, recorder and virtual camera."""
+    """One ``camfilters run``: owns the source, window, recorder and virtual camera.
+
+    Every hotkey action and failure is said once (`say`): logged, and shown as a toast in
+    the window for `overlay.Toasts.seconds`. A hotkey never ends the session; only quitting does.
+    """
 
     def __init__(self, options: LiveOptions) -> None:
         self.options = options
@@ -221,6 +284,7 @@ class LiveSession:
         self.palette = Palette(options.filters)
         self.chain = Pipeline(self.palette.stages(0))
         self.face = None
+        self._face_error: str | None = None  # why the face stage could not load (not retried on every f)
         self.pipeline = Pipeline([self.chain])
         if options.window:
             check_display()  # before anything starts: Qt would abort the process without a display
@@ -232,14 +296,17 @@ class LiveSession:
         self.show_status = True
         self.show_help = False
         self.recorder: Recorder | None = None
+        self._recording_since = 0.0
         self.vcam = None
         self.audio = None  # the Microphone with --audio (camfilters.audio), opened when the run starts
         self.window: Window | None = None
+        self.toasts = overlay.Toasts()
         self.stats = LiveStats()
         self._interval = EMA(0.05)  # seconds between shown frames; fps = 1 / its average
         self._mirror_buf: np.ndarray | None = None
-        self._display_buf: np.ndarray | None = None
         self._last: np.ndarray | None = None
+        self._size: tuple[int, int] = (0, 0)
+        self._source_fps = 30.0
 
     def _enable_face(self, lenses: list[str]) -> None:
         """Put the face stage in charge of the chain (it runs it, then draws the lenses)."""
@@ -249,10 +316,15 @@ class LiveSession:
                                      segmentation_model=self.options.segmentation_model)
         self.pipeline.stages = [self.face]
 
+    def say(self, text: str, *, error: bool = False) -> None:
+        """Log ``text`` once and show it as a toast (red when ``error``)."""
+        (log.error if error else log.info)("%s", text)
+        self.toasts.add(text, error=error)
+
     # -- hotkey actions -------------------------------------------------------------------
     def select(self, index: int) -> None:
         self.chain.stages = self.palette.stages(index)
-        log.info("filter: %s", self.chain.name)
+        self.say(f"filter: {self.chain.name}")
 
     def toggle_recording(self, size: tuple[int, int], fps: float) -> None:
         if self.recorder is not None:
@@ -267,8 +339,9 @@ class LiveSession:
                                  audio=audio)
         if self.audio is not None:
             self.audio.sink = self.recorder.write_audio
+        self._recording_since = time.monotonic()
         self.stats.recordings.append(path)
-        log.info("recording to %s", path)
+        self.say(f"recording to {path}")
 
     def _stop_recording(self) -> None:
         if self.recorder is not None:
@@ -281,7 +354,7 @@ class LiveSession:
             if recorder.failed:  # write() raised it, and that ends the run: never "saved" for a failed file
                 return
             self.stats.frames_recorded += recorder.frames_written
-            log.info("saved %s (%d frames)", recorder.path, recorder.frames_written)
+            self.say(f"saved {recorder.path} ({recorder.frames_written} frames)")
 
     def snapshot(self) -> None:
         """Save the last shown frame as a PNG in ``--output-dir`` (``-2``, ``-3``, ... if the name is taken)."""
@@ -295,48 +368,90 @@ class LiveSession:
         if not ok:
             raise RecordingError(f"could not write snapshot {path}: {_folder_problem(path.parent) or 'write failed'}")
         self.stats.snapshots.append(path)
-        log.info("snapshot saved to %s", path)
+        self.say(f"snapshot saved to {path}")
 
     def next_lens(self) -> None:
-        """Cycle the face lenses; the first press without --lens loads the face stage (if installed)."""
+        """Cycle the face lenses; the first press without --lens loads the face stage (if installed).
+
+        Without a filter chain (identity), lenses that only place the chain (face-only,
+        bg-only) would show nothing and are skipped. A face stage that cannot load (no
+        mediapipe, a model that cannot be downloaded) is tried once; later presses repeat why.
+        """
         if self.face is None:
-            try:
-                self._enable_face([])
-            except CamfiltersError as exc:
-                log.warning("%s", exc)
+            if self._face_error is None:
+                try:
+                    self._enable_face([])
+                except CamfiltersError as exc:
+                    self._face_error = str(exc)
+            if self.face is None:
+                self.say(f"no face lenses: {self._face_error}", error=True)
                 return
-        log.info("lens: %s", self.face.next_lens())
+        plain = all(s.name == "identity" for s in self.chain.stages)
+        for _ in range(len(self.face.modes)):
+            name = self.face.next_lens()
+            if not (plain and any(lens.needs_inner for lens in self.face.lenses)):
+                break
+        self.say(f"lens: {name}")
+
+    def save_preset(self) -> None:
+        """Save what is on screen now (chain, lenses, mirror, source, size, fps, folder, virtual camera) as a preset."""
+        opts = self.options
+        settings: dict = {"filters": [s.name for s in self.chain.stages if s.name != "identity"]}
+        if self.face is not None and self.face.lenses:
+            first = self.face.modes[0] == tuple(self.face.lenses)
+            settings["lenses"] = list(opts.lenses) if first and opts.lenses else [lens.name for lens in self.face.lenses]
+        settings.update(source=opts.source, mirror=self.mirror, output_dir=str(opts.output_dir))
+        if opts.size is not None:
+            settings["size"] = f"{opts.size[0]}x{opts.size[1]}"
+        if opts.fps is not None:
+            settings["fps"] = opts.fps
+        if opts.virtual_cam is not None:
+            settings["virtual_cam"] = opts.virtual_cam or True
+        name = f"saved-{datetime.now():%Y%m%d-%H%M%S}"
+        path = save_preset(name, settings)
+        self.say(f"preset {name} saved to {path} (camfilters run --preset {name})")
 
     def handle_key(self, key: int, size: tuple[int, int], fps: float) -> bool:
-        """Act on one key; return False when the key asks to quit."""
+        """Act on one key; return False when the key asks to quit. An action that fails is said, never raised."""
         char = chr(key) if key < 256 else ""
         if key == ESC or char == "q":
             return False
+        try:
+            self._act(char, size, fps)
+        except (CamfiltersError, OSError) as exc:
+            self.say(f"error: {exc}; the session goes on", error=True)
+        return True
+
+    def _act(self, char: str, size: tuple[int, int], fps: float) -> None:
         if char.isdigit() and char != "0":
             self.select(int(char) - 1)
-        elif char in "np":
+        elif char in ("n", "p"):
             self.select(self.palette.index + (1 if char == "n" else -1))
         elif char == " ":
             self.paused = not self.paused
-            log.info("paused" if self.paused else "resumed")
+            self.say("paused" if self.paused else "resumed")
         elif char == "m":
             self.mirror = not self.mirror
-            log.info("mirror %s", "on" if self.mirror else "off")
+            self.say(f"mirror {'on' if self.mirror else 'off'}")
         elif char == "r":
-            self._keep_going(self._record_key, size, fps)
+            self._record_key(size, fps)
         elif char == "s":
-            self._keep_going(self.snapshot)
+            self.snapshot()
         elif char == "i":
             self.show_status = not self.show_status
-            log.info("status bar %s", "on" if self.show_status else "off")
+            self.say(f"status bar {'on' if self.show_status else 'off'}")
         elif char == "h":
             self.show_help = not self.show_help
-            log.info("help %s", "on" if self.show_help else "off")
+            log.info("help %s", "on" if self.show_help else "off")  # the panel itself is the feedback
         elif char == "f":
             self.next_lens()
-        elif char == "v" and self.vcam is not None:
-            log.info("virtual camera %s", "paused" if self.vcam.toggle_pause() else "sending")
-        return True
+        elif char == "w":
+            self.save_preset()
+        elif char == "v":
+            if self.vcam is None:
+                self.say("no virtual camera: start with --virtual-cam to send to one", error=True)
+            else:
+                self.say(f"virtual camera {'paused' if self.vcam.toggle_pause() else 'sending'}")
 
     def _record_key(self, size: tuple[int, int], fps: float) -> None:
         """Start (checking the frame size first) or stop recording."""
@@ -344,66 +459,104 @@ class LiveSession:
             _check_recordable(size)
         self.toggle_recording(size, fps)
 
-    def _keep_going(self, action, *args) -> None:
-        """Run a hotkey action; a file it cannot write is one logged line and the session goes on."""
-        try:
-            action(*args)
-        except (RecordingError, OSError) as exc:
-            log.error("error: %s; the session goes on", exc)
-
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> LiveStats:
         """Run until quit, ``--max-frames``/``--duration``, or the source ends; always finalise files."""
         opts = self.options
-        self._warm_up()
-        if opts.audio is not None:  # before the source: a missing or busy microphone is one line, nothing started
-            from .audio import Microphone
-
-            self.audio = Microphone(opts.audio)
         try:
+            if opts.window:
+                self.window = Window()
+            self._warm_up(opts.size or (640, 360))  # before the source starts, which would drop frames meanwhile
+            if opts.audio is not None:  # before the source: a missing or busy microphone is one line
+                from .audio import Microphone
+
+                self.audio = Microphone(opts.audio)
             source = open_source(opts.source, size=opts.size, fps=opts.fps)
         except BaseException:
-            if self.audio is not None:
-                self.audio.close()
+            self.close()  # the window (and a face stage, a microphone) opened before the source
             raise
-        with source:
+        self._source = source
+        try:
             size, fps = source.size, source.fps or 30.0
             if self.audio is None:
                 self.audio = _clip_audio(opts.source, fps)
             log.debug("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
-            try:
-                if opts.virtual_cam is not None:
-                    from .virtualcam import VirtualCamera
+            if self.window is not None:
+                self.window.resize(size)
+            if opts.virtual_cam is not None:
+                from .virtualcam import VirtualCamera
 
-                    self.vcam = VirtualCamera(size, fps, device=opts.virtual_cam or None,
-                                              mirror=opts.virtual_cam_mirror)
-                if opts.window:
-                    self.window = Window()
-                if opts.record is not None:
-                    self._record_key(size, fps)
-                self._loop(source, size, fps)
-            finally:
-                self.stats.dropped = source.dropped
-                if self.stats.ended is None and source.ended is not None:
-                    self.stats.ended, self.stats.end_message = source.ended, source.end_message
+                self.vcam = VirtualCamera(size, fps, device=opts.virtual_cam or None,
+                                          mirror=opts.virtual_cam_mirror)
+            if opts.record is not None:
+                self._record_key(size, fps)
+            self._loop(size, fps)
+        finally:
+            source = self._source
+            self.stats.dropped = source.dropped
+            if self.stats.ended is None and source.ended is not None:
+                self.stats.ended, self.stats.end_message = source.ended, source.end_message
+            try:
                 self.close()
+            finally:
+                source.close()
         return self.stats
 
-    def _warm_up(self) -> None:
+    def _warm_up(self, size: tuple[int, int]) -> None:
         """Compile (or load from cache) the chain's own filters now, the other hotkey filters in the background.
 
         The chain's instances are warmed with their exact options (``box:ksize=31`` or a 5x5
-        ``kernel`` compile other code than the defaults), so frame one runs at full speed; a
-        filter picked later by hotkey does not stall the picture either. The library makes
-        the background thread safe on every Numba threading layer.
+        ``kernel`` compile other code than the defaults), so frame one runs at full speed.
+        When that took long (a cold Numba cache: the first start, about a minute), every
+        other filter is compiled now too, with progress in the window and on the terminal;
+        otherwise they load in the background, so a filter picked later by hotkey does not
+        stall the picture either. The library makes the background thread safe on every
+        Numba threading layer.
         """
         chain = [s.filter for s in self.chain.stages if isinstance(s, FilterStage)]
+        others = [n for n in filters.available() if n not in {f.spec for f in chain}]
+        self._message(size, "loading filters…")
+        started, cpu = time.monotonic(), time.process_time()
         filters.warm_up(chain)
-        warmed = {f.spec for f in chain}  # a default-options filter's spec is its name
-        filters.warm_up_in_background([n for n in filters.available() if n not in warmed])
+        if time.process_time() - cpu < COLD_START_CPU_S:
+            filters.warm_up_in_background(others)
+            return
+        log.info("compiling filters (first start only)…")
+        for done, name in enumerate(others, start=1):
+            progress = f"compiling filters (first start only)… {done}/{len(others)}"
+            self._message(size, progress, done / len(others))
+            if sys.stderr.isatty():
+                sys.stderr.write(f"\r\033[K{progress} {name}")
+                sys.stderr.flush()
+            filters.warm_up([name])
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\033[K")
+        log.info("filters compiled in %.0f s; later starts load them from the cache", time.monotonic() - started)
 
-    def _loop(self, source, size: tuple[int, int], fps: float) -> None:
+    def _message(self, size: tuple[int, int], text: str, progress: float | None = None) -> None:
+        """Show ``text`` (and a progress bar at ``progress``, 0..1) on black in the window, if there is one."""
+        if self.window is None or self.window.closed:
+            return
+        canvas = self.window.canvas(np.zeros((size[1], size[0], 3), np.uint8))
+        overlay.draw_message(canvas, text, progress)
+        self.window.show(canvas)
+        self.window.poll_key()
+
+    def _next_frame(self):
+        """The next source frame; with ``--loop`` a file that ended starts again."""
+        frame = self._source.read()
+        if frame is None and self.options.loop and isinstance(self._source, FileSource) \
+                and self._source.ended == EndReason.END_OF_FILE:
+            opts = self.options
+            self._source.close()
+            self._source = open_source(opts.source, size=self._size, fps=opts.fps)
+            log.debug("--loop: %s from the start", self._source.name)
+            frame = self._source.read()
+        return frame
+
+    def _loop(self, size: tuple[int, int], fps: float) -> None:
         opts, stats, stage = self.options, self.stats, self.stats.stage_ms
+        self._size = size
         start = last_status = time.monotonic()
         cpu_start = time.process_time()
         previous = None
@@ -416,7 +569,7 @@ class LiveSession:
                     stats.ended = EndReason.DURATION
                     break
                 asked = time.monotonic()
-                frame = source.read()
+                frame = self._next_frame()
                 if frame is None:
                     break
                 arrived = time.monotonic()
@@ -482,12 +635,18 @@ class LiveSession:
         self._last = out
         return out
 
+    def _timed_chain(self) -> str:
+        timings = dict(self.chain.timings_ms())
+        return " > ".join(f"{s.name} {timings[s.name]:.1f} ms" if s.name in timings else s.name
+                          for s in self.chain.stages) or "none"
+
+    @property
+    def fps(self) -> float:
+        return 1.0 / self._interval.value if self._interval.value else 0.0
+
     def status_text(self) -> str:
         """One line: each filter with its ms per frame, fps, lens cost, recording and virtual-camera state."""
-        timings = dict(self.chain.timings_ms())
-        chain = " > ".join(f"{s.name} {timings[s.name]:.1f} ms" if s.name in timings else s.name
-                           for s in self.chain.stages)
-        parts = [chain or "none", f"{1.0 / self._interval.value if self._interval.value else 0.0:.1f} fps"]
+        parts = [self._timed_chain(), f"{self.fps:.1f} fps"]
         if self.face is not None:
             parts.append(f"{self.face.name} {self.face.cost_ms:.0f} ms")
         if self.vcam is not None:
@@ -500,19 +659,42 @@ class LiveSession:
             parts.append("PAUSED")
         return " | ".join(parts)
 
+    def status(self) -> overlay.Status:
+        """What the window's status bar shows now."""
+        return overlay.Status(
+            chain=self.chain.name, fps=self.fps, lens=self.face.name if self.face is not None else None,
+            recording=time.monotonic() - self._recording_since if self.recorder is not None else None,
+            mirror=self.mirror, paused=self.paused, extra=["h: help"],
+            vcam=None if self.vcam is None else ("paused" if self.vcam.paused else "on"))
+
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The help panel: the hotkeys, which number is which filter, the lenses, and the current state."""
+        numbers = [(str(i + 1), entry if isinstance(entry, str) else " > ".join(s.name for s in entry) or "none")
+                   for i, entry in enumerate(self.palette.entries[:9])]
+        more = [n for n in self.palette.entries[9:] if isinstance(n, str)]
+        if more:
+            numbers.append(("n / p", "also " + ", ".join(more)))
+        try:
+            from .face import available_lenses
+
+            lenses = [("f", ", ".join(available_lenses()))]
+        except Exception:  # noqa: BLE001 - no face extra: say how to get it
+            lenses = [("f", 'pip install "camfilters[face]"')]
+        state = [("filter", self.chain.name), ("lens", self.face.name if self.face is not None else "none"),
+                 ("mirror", "on" if self.mirror else "off"),
+                 ("recording", str(self.recorder.path) if self.recorder is not None else "off"),
+                 ("virtual camera", "none" if self.vcam is None else ("paused" if self.vcam.paused else "on")),
+                 ("folder", str(self.options.output_dir))]
+        return [("keys", list(HOTKEYS)), ("filters", numbers), ("lenses", lenses), ("now", state)]
+
     def _decorate(self, image: np.ndarray) -> np.ndarray:
-        """The frame as shown in the window: a copy with the status bar / help drawn on it."""
-        if not (self.show_status or self.show_help):
-            return image
-        if self._display_buf is None or self._display_buf.shape != image.shape:
-            self._display_buf = np.empty_like(image)
-        shown = self._display_buf
-        np.copyto(shown, image)
+        """The frame as shown in the window: letterboxed at the window's size, with status bar, toasts and help."""
+        shown = self.window.canvas(image)
         if self.show_status:
-            colour = overlay.RED if self.recorder is not None else overlay.WHITE
-            overlay.draw_lines(shown, [(self.status_text(), colour), ("h: help", overlay.GREY)])
+            overlay.draw_status(shown, self.status())
+        self.toasts.draw(shown)
         if self.show_help:
-            overlay.draw_lines(shown, [(f"{k:>7}  {text}", overlay.WHITE) for k, text in HOTKEYS], where="centre")
+            overlay.draw_help(shown, self.help_sections())
         return shown
 
     def close(self) -> None:

@@ -1,49 +1,217 @@
-"""On-screen text drawn over the preview: the status bar and the hotkey help."""
+"""What the window draws over the picture: the status bar, toasts and the help panel.
+
+Text uses the anti-aliased FreeType font that Pillow bundles, sized from the height of the
+image drawn on (the window's size, see `camfilters.display`), so it stays legible at any
+window size. Each distinct text is rasterised once into an alpha mask (cached) and blended
+into the ``(H, W, 3) uint8 BGR`` image with integer arithmetic, so a frame's overlay costs
+a fraction of a millisecond. Everything here draws in place and never on what is recorded.
+"""
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
-FONT = cv2.FONT_HERSHEY_SIMPLEX
-
-
-def _scale(image: np.ndarray) -> float:
-    """Text scale that stays readable from 320 px to 4K wide frames."""
-    return max(0.4, min(1.2, image.shape[1] / 1280 * 0.7))
-
-
-def _panel(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
-    """Darken the rectangle [x0, x1) x [y0, y1) in place so text over it is readable."""
-    h, w = image.shape[:2]
-    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
-    if x1 > x0 and y1 > y0:
-        roi = image[y0:y1, x0:x1]
-        np.right_shift(roi, 2, out=roi)  # quarter brightness, no float round trip
-
-
-def draw_lines(image: np.ndarray, lines: list[tuple[str, tuple[int, int, int]]], *, where: str = "bottom") -> None:
-    """Draw ``(text, BGR colour)`` lines in place on a darkened panel at the bottom-left or the centre."""
-    if not lines:
-        return
-    scale = _scale(image)
-    thickness = 1 if scale < 0.8 else 2
-    sizes = [cv2.getTextSize(text, FONT, scale, thickness)[0] for text, _ in lines]
-    line_h = int(max(h for _, h in sizes) * 1.8)
-    pad = int(8 * scale) + 2
-    width = max(w for w, _ in sizes) + 2 * pad
-    height = line_h * len(lines) + pad
-    if where == "bottom":
-        x0, y0 = 0, max(0, image.shape[0] - height)
-    else:
-        x0 = max(0, (image.shape[1] - width) // 2)
-        y0 = max(0, (image.shape[0] - height) // 2)
-    _panel(image, x0, y0, x0 + width, y0 + height)
-    for i, (text, colour) in enumerate(lines):
-        y = y0 + pad + line_h * i + sizes[i][1]
-        cv2.putText(image, text, (x0 + pad, y), FONT, scale, colour, thickness, cv2.LINE_AA)
-
+__all__ = ["GREEN", "GREY", "RED", "WHITE", "YELLOW", "Status", "Toasts", "draw_help", "draw_message", "draw_status",
+           "put_text", "text_px", "text_size"]
 
 WHITE = (255, 255, 255)
-RED = (40, 40, 255)
-GREY = (200, 200, 200)
+GREY = (190, 190, 190)
+RED = (60, 60, 240)
+YELLOW = (80, 220, 255)
+GREEN = (120, 220, 120)
+_CACHE_SIZE = 256
+_masks: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+_fonts: dict[int, ImageFont.FreeTypeFont] = {}
+
+
+def text_px(image: np.ndarray, lines_on_screen: float = 26.0) -> int:
+    """The font size in pixels for text on ``image``: ``lines_on_screen`` lines fill its height (11..48)."""
+    return int(min(48, max(11, round(image.shape[0] / lines_on_screen))))
+
+
+def _font(px: int) -> ImageFont.FreeTypeFont:
+    if px not in _fonts:
+        _fonts[px] = ImageFont.load_default(size=px)
+    return _fonts[px]
+
+
+def _mask(text: str, px: int) -> np.ndarray:
+    """``text`` rasterised at ``px`` as an ``(h, w)`` uint8 coverage mask (cached)."""
+    key = (text, px)
+    mask = _masks.get(key)
+    if mask is None:
+        font = _font(px)
+        ascent, descent = font.getmetrics()
+        width = max(1, int(np.ceil(font.getlength(text))))
+        canvas = Image.new("L", (width, ascent + descent), 0)
+        ImageDraw.Draw(canvas).text((0, 0), text, fill=255, font=font)
+        mask = _masks[key] = np.asarray(canvas)
+        if len(_masks) > _CACHE_SIZE:
+            _masks.popitem(last=False)
+    else:
+        _masks.move_to_end(key)
+    return mask
+
+
+def text_size(text: str, px: int) -> tuple[int, int]:
+    """(width, height) in pixels that `put_text` covers."""
+    mask = _mask(text, px)
+    return mask.shape[1], mask.shape[0]
+
+
+def put_text(image: np.ndarray, text: str, x: int, y: int, px: int, colour: tuple[int, int, int]) -> int:
+    """Blend ``text`` with its top-left corner at (x, y), clipped to the image; returns its width."""
+    mask = _mask(text, px)
+    h, w = mask.shape
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(image.shape[1], x + w), min(image.shape[0], y + h)
+    if x1 > x0 and y1 > y0:
+        alpha = mask[y0 - y:y1 - y, x0 - x:x1 - x].astype(np.uint16)[..., None]
+        roi = image[y0:y1, x0:x1]
+        mixed = (roi.astype(np.uint16) * (255 - alpha) + np.array(colour, np.uint16) * alpha + 127) // 255
+        roi[...] = mixed.astype(np.uint8)
+    return w
+
+
+def shade(image: np.ndarray, x0: int, y0: int, x1: int, y1: int, opacity: float) -> None:
+    """Darken the rectangle [x0, x1) x [y0, y1) towards black by ``opacity`` (0..1), in place."""
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(image.shape[1], x1), min(image.shape[0], y1)
+    if x1 > x0 and y1 > y0:
+        keep = int(round(256 * (1.0 - opacity)))
+        roi = image[y0:y1, x0:x1]
+        roi[...] = ((roi.astype(np.uint16) * keep) >> 8).astype(np.uint8)
+
+
+@dataclass
+class Status:
+    """What the status bar shows. ``recording`` is the seconds recorded (None when not recording)."""
+
+    chain: str
+    fps: float
+    lens: str | None = None
+    recording: float | None = None
+    mirror: bool = False
+    vcam: str | None = None  # "on", "paused", or None without a virtual camera
+    paused: bool = False
+    extra: list[str] = field(default_factory=list)  # e.g. per-filter timings
+
+
+def draw_status(image: np.ndarray, status: Status) -> None:
+    """The status bar along the bottom: REC dot and time, chain, fps, lens, mirror / vcam / paused badges."""
+    px = text_px(image)
+    pad = max(3, px // 3)
+    height = px + 2 * pad + px // 4
+    top = image.shape[0] - height
+    shade(image, 0, top, image.shape[1], image.shape[0], 0.7)
+    x, y = pad, top + pad
+    if status.recording is not None:
+        radius = max(3, px // 3)
+        cv2.circle(image, (x + radius, y + px // 2 + 1), radius, RED, -1, cv2.LINE_AA)
+        x += 2 * radius + pad
+        seconds = int(status.recording)
+        x += put_text(image, f"REC {seconds // 60:02d}:{seconds % 60:02d}", x, y, px, RED) + 2 * pad
+    parts = [(status.chain, WHITE), (f"{status.fps:.0f} fps", GREY)]
+    if status.lens:
+        parts.append((f"lens {status.lens}", GREEN))
+    parts += [(text, GREY) for text in status.extra]
+    badges = [("MIRROR", WHITE)] if status.mirror else []
+    if status.vcam:
+        badges.append(("VCAM" if status.vcam == "on" else "VCAM paused", YELLOW if status.vcam == "on" else GREY))
+    if status.paused:
+        badges.append(("PAUSED", YELLOW))
+    for text, colour in parts:
+        x += put_text(image, text, x, y, px, colour) + 2 * pad
+    right = image.shape[1] - pad
+    for text, colour in reversed(badges):
+        width = text_size(text, px)[0]
+        right -= width
+        if right <= x:
+            break
+        put_text(image, text, right, y, px, colour)
+        right -= 2 * pad
+
+
+class Toasts:
+    """Short messages shown at the top centre for ``seconds`` each (errors in red), newest first.
+
+    ``clock`` gives the time in seconds (injectable for tests).
+    """
+
+    def __init__(self, seconds: float = 2.0, *, most: int = 3, clock=time.monotonic) -> None:
+        self.seconds = seconds
+        self.most = most
+        self.clock = clock
+        self._items: list[tuple[float, str, bool]] = []  # (shown until, text, error)
+
+    def add(self, text: str, *, error: bool = False) -> None:
+        self._items.insert(0, (self.clock() + self.seconds, text, error))
+        del self._items[self.most:]
+
+    @property
+    def active(self) -> list[str]:
+        """The texts on screen now, newest first."""
+        now = self.clock()
+        self._items = [item for item in self._items if item[0] > now]
+        return [text for _, text, _ in self._items]
+
+    def draw(self, image: np.ndarray) -> None:
+        self.active  # noqa: B018 - drops the expired ones
+        px = int(text_px(image) * 1.15)
+        pad = max(4, px // 2)
+        y = pad
+        for _, text, error in self._items:
+            width, height = text_size(text, px)
+            width = min(width, image.shape[1] - 4 * pad)
+            x = (image.shape[1] - width) // 2
+            shade(image, x - pad, y, x + width + pad, y + height + pad, 0.8)
+            put_text(image, text, x, y + pad // 2, px, RED if error else WHITE)
+            y += height + pad + pad // 2
+
+
+def draw_help(image: np.ndarray, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    """An opaque panel in the centre with aligned two-column sections: ``[(title, [(left, right), ...]), ...]``.
+
+    The font shrinks until every line fits the image.
+    """
+    rows = sum(len(items) + 1 for _, items in sections) + len(sections) - 1
+    px = min(text_px(image, 30.0), int(image.shape[0] * 0.9 / max(1, rows) / 1.25))
+    px = max(8, px)
+    line = int(px * 1.25)
+    pad = px
+    left_w = max((text_size(left, px)[0] for _, items in sections for left, _ in items), default=0)
+    right_w = max((text_size(right, px)[0] for _, items in sections for _, right in items), default=0)
+    title_w = max((text_size(title, px)[0] for title, _ in sections), default=0)
+    width = min(image.shape[1], max(title_w, left_w + pad + right_w) + 2 * pad)
+    height = min(image.shape[0], rows * line + 2 * pad)
+    x0, y0 = (image.shape[1] - width) // 2, (image.shape[0] - height) // 2
+    shade(image, x0, y0, x0 + width, y0 + height, 0.92)
+    y = y0 + pad
+    for index, (title, items) in enumerate(sections):
+        if index:
+            y += line
+        put_text(image, title, x0 + pad, y, px, YELLOW)
+        y += line
+        for left, right in items:
+            put_text(image, left, x0 + pad, y, px, WHITE)
+            put_text(image, right, x0 + pad + left_w + pad, y, px, GREY)
+            y += line
+
+
+def draw_message(image: np.ndarray, text: str, progress: float | None = None) -> None:
+    """``text`` centred on ``image`` (e.g. while starting), with a progress bar below it at ``progress`` (0..1)."""
+    px = int(text_px(image) * 1.3)
+    width, height = text_size(text, px)
+    x, y = max(0, (image.shape[1] - width) // 2), (image.shape[0] - height) // 2
+    put_text(image, text, x, y, px, WHITE)
+    if progress is not None:
+        bar_w, bar_h = min(image.shape[1] - 2 * px, max(width, 10 * px)), max(4, px // 3)
+        bx, by = (image.shape[1] - bar_w) // 2, y + height + px
+        cv2.rectangle(image, (bx, by), (bx + bar_w, by + bar_h), GREY, 1)
+        filled = int(round(bar_w * min(1.0, max(0.0, progress))))
+        if filled:
+            cv2.rectangle(image, (bx, by), (bx + filled, by + bar_h), WHITE, -1)

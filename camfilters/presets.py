@@ -153,7 +153,7 @@ def load_preset(name: str | None) -> dict[str, Any]:
     if name is not None:
         presets = data.get("presets", {})
         if name not in presets:
-            known = ", ".join(sorted(presets)) or f"none yet (save one with the P key, or edit {config_path()})"
+            known = ", ".join(sorted(presets)) or f"none yet (save one with the w key, or edit {config_path()})"
             raise ConfigError(f"no preset {name!r} in {config_path()}; presets: {known}")
         settings.update(presets[name])
     return settings

@@ -54,8 +54,11 @@ import cv2
 import numpy as np
 
 from camfilters.errors import OutputExistsError, ParameterError, RecordingError
+from camfilters.x264 import DEFAULT_CRF, DEFAULT_PRESET
+from camfilters.x264 import PRESETS as X264_PRESETS
 
 __all__ = [
+    "DEFAULT_CRF",
     "DEFAULT_PRESET",
     "LIVE_PRESET",
     "FORMATS",
@@ -88,7 +91,7 @@ class OutputFormat:
         return self.container in ("mp4", "mov")
 
 
-_X264 = {"crf": "23"}
+_X264 = {"crf": str(DEFAULT_CRF)}
 _FASTSTART = {"movflags": "+faststart"}
 # Crash-safe: the muxer holds back at most a quarter second, a fragment (empty_moov: the header holds no
 # samples; a new fragment at each keyframe and after 250 ms) or a cluster; flush_packets then sends it to
@@ -118,11 +121,7 @@ LIVE_AUDIO_CODECS = {"matroska": "libopus", "webm": "libopus"}
 #: recording: what a power cut may lose. A killed process loses only the last quarter second and
 #: the frames still queued for the encoder.
 CRASH_SAFE_INTERVAL_S = 1.0
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 _PREALLOCATED = 4  # frame buffers made up front; enough while the encoder keeps up
-# libx264 speed preset. CPU per 1280x720 frame measured on a busy 2-core machine: ultrafast 6-9 ms,
-# superfast 7-13 ms, veryfast 10-17 ms (1080p: 13-17, 23-31, 30-39 ms); veryfast files were ~3x smaller.
-DEFAULT_PRESET = "superfast"
 # Live recordings share 2 cores with capture, filters and display at up to 60 fps: ultrafast
 # halves the encoder's CPU (about 5 vs 10 ms per 720p frame measured) for ~1.5x larger files.
 LIVE_PRESET = "ultrafast"
@@ -175,6 +174,7 @@ class VideoOutput:
     (`camfilters.render`) the file is plain and only playable once closed.
     After a failed write, ``failed`` is true and the muxer is never called again
     (FFmpeg may crash writing into a file whose header failed).
+    ``preset`` and ``crf`` (0-51, default `DEFAULT_CRF`) set libx264's speed and quality.
     """
 
     def __init__(
@@ -185,10 +185,13 @@ class VideoOutput:
         *,
         time_base: Fraction | None = None,
         preset: str = DEFAULT_PRESET,
+        crf: int | None = None,
         crash_safe: bool = False,
     ) -> None:
         if preset not in X264_PRESETS:
             raise ParameterError(f"preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
+        if crf is not None and not (isinstance(crf, int) and 0 <= crf <= 51):
+            raise ParameterError(f"crf must be an integer from 0 to 51, got {crf!r}")
         self.path = path
         self.format = FORMATS[path.suffix.lower()]
         self.width, self.height = size[0] - size[0] % 2, size[1] - size[1] % 2  # yuv420p needs even sides
@@ -198,6 +201,8 @@ class VideoOutput:
         options = dict(self.format.video_options)
         if self.format.video_codec == "libx264":
             options["preset"] = preset
+            if crf is not None:
+                options["crf"] = str(crf)
         container_options = self.format.crash_safe_options if crash_safe else self.format.container_options
         try:
             self.container = av.open(str(path), "w", format=self.format.container, options=container_options)
@@ -689,7 +694,7 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name=f"Recorder({self.path.name})", daemon=True)
         self._thread.start()
         atexit.register(self.close)
-        log.debug("recording %dx%d at %.3g fps to %s", ew, eh, self.fps, self.path)
+        log.debug("encoder: %dx%d at %.3g fps (%s)", ew, eh, self.fps, self.path.name)
 
     def __repr__(self) -> str:
         return f"Recorder({str(self.path)!r}, size={self.size}, fps={self.fps:g})"

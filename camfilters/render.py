@@ -33,11 +33,16 @@ What happens to files:
   ``DURATION`` tags). Not detected: an AVI that lost its index with its tail.
 
 Inputs must be regular files at least 2x2 pixels (`SourceError` otherwise).
+
+A time range (``start``/``end`` in seconds) renders the frames shown from ``start``
+until before ``end``, and the audio of that span (whole packets when copied, about
+one audio frame of slack); the output's timestamps start at 0 with the first frame.
 """
 
 from __future__ import annotations
 
 import errno
+import glob
 import logging
 import os
 import queue
@@ -59,7 +64,9 @@ from tqdm import tqdm
 from camfilters.errors import CamfiltersError, ParameterError, RecordingError, SourceError
 from camfilters.recording import DEFAULT_PRESET, VideoOutput, check_output_path
 
-__all__ = ["RenderInterrupted", "RenderResult", "render"]
+Progress = Callable[[int], None]  # called with the number of frames just done
+
+__all__ = ["RenderInterrupted", "RenderResult", "check_range", "frame_total", "render", "temporary_files"]
 
 log = logging.getLogger(__name__)
 
@@ -128,16 +135,21 @@ def render(
     output_path: str | os.PathLike[str],
     process: Process,
     *,
-    progress: bool = True,
+    progress: bool | Progress = True,
     preset: str = DEFAULT_PRESET,
+    crf: int | None = None,
+    start: float | None = None,
+    end: float | None = None,
     overwrite: bool = False,
 ) -> RenderResult:
     """Write every frame of ``input_path`` through ``process(image, seconds) -> image`` to ``output_path``.
 
     ``process`` gets upright ``(H, W, 3) uint8 BGR`` frames and their presentation
     time in seconds (increasing) and must return a frame of the same shape; it may
-    reuse its output buffer. ``progress`` shows a tqdm bar on stderr; ``preset`` is
-    the libx264 speed preset. An existing output is refused (`OutputExistsError`)
+    reuse its output buffer. ``progress`` shows a tqdm bar on stderr, or is called
+    with the number of frames done as they are written; ``preset`` and ``crf`` are
+    libx264's speed preset and quality (`VideoOutput`); ``start``/``end`` (seconds)
+    render only that span (see the module docstring). An existing output is refused (`OutputExistsError`)
     unless ``overwrite``; the input as output is refused (`ParameterError`) always.
 
     Raises `SourceError` for an input that is missing, not a regular file, not a
@@ -148,6 +160,7 @@ def render(
     Ctrl-C/SIGTERM raises `RenderInterrupted` naming the partial file kept.
     """
     started = time.perf_counter()
+    check_range(start, end)
     input_path = Path(input_path)
     _check_input(input_path)
     if _same_file(input_path, output_path):
@@ -167,7 +180,7 @@ def render(
         temp = _temporary_file(destination)
         job: _Job | None = None
         try:
-            job = _Job(source, input_path, destination, temp, size, rotation, preset)
+            job = _Job(source, input_path, destination, temp, size, rotation, preset, crf, (start, end))
             frames, duration = job.run(process, progress)
         except KeyboardInterrupt:
             raise _keep_partial(temp, destination, job) from None
@@ -178,7 +191,9 @@ def render(
         source.close()
     if frames == 0:
         _shielded(lambda: temp.unlink(missing_ok=True))
-        raise SourceError(f"cannot render {input_path}: {job.damage or 'it has no video frames'}")
+        empty = "it has no video frames" if start is None and end is None else (
+            f"it has no video frames from {start or 0:g} s to {'the end' if end is None else f'{end:g} s'}")
+        raise SourceError(f"cannot render {input_path}: {job.damage or empty}")
     try:
         _shielded(lambda: _move(temp, destination))
     except KeyboardInterrupt:  # it came while the finished file was put in place, which _shielded completed
@@ -194,6 +209,15 @@ def render(
     )
     log.debug("rendered %d frames (%.2f s of video) to %s in %.1f s", frames, duration, output_path, result.elapsed)
     return result
+
+
+def check_range(start: float | None, end: float | None) -> None:
+    """`ParameterError` unless ``start`` >= 0 and ``end`` > ``start`` (seconds; None: the file's own)."""
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not 0 <= value < float("inf"):
+            raise ParameterError(f"--{name} must be a time from 0 s on, got {value!r}")
+    if end is not None and end <= (start or 0):
+        raise ParameterError(f"--end ({end:g} s) must be after --start ({start or 0:g} s)")
 
 
 def _check_input(path: Path) -> None:
@@ -250,11 +274,23 @@ def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
     return ((height, width) if rotation in (90, 270) else (width, height)), rotation
 
 
+def _temporary_name(destination: Path, token: str) -> str:
+    stem = destination.stem.encode()[:64].decode(errors="ignore")  # a legal output name gives a legal temporary one
+    return f".{stem}.{token}.tmp{destination.suffix}"
+
+
+def temporary_files(destination: str | os.PathLike[str]) -> list[Path]:
+    """The temporary files of renders to ``destination`` that have not finished (or were killed: a batch
+    removes these before it renders ``destination`` again)."""
+    destination = Path(destination)
+    head, _, tail = _temporary_name(destination, "/").partition("/")  # "/" is in no file name
+    return sorted(destination.parent.glob(glob.escape(head) + "[0-9a-f]" * 8 + glob.escape(tail)))
+
+
 def _temporary_file(destination: Path) -> Path:
     """A new, empty, hidden file beside ``destination`` with its extension (so its muxer is chosen)."""
-    stem = destination.stem.encode()[:64].decode(errors="ignore")  # a legal output name gives a legal temporary one
     while True:
-        temp = destination.with_name(f".{stem}.{secrets.token_hex(4)}.tmp{destination.suffix}")
+        temp = destination.with_name(_temporary_name(destination, secrets.token_hex(4)))
         try:
             with open(temp, "xb"):
                 pass
@@ -378,6 +414,8 @@ class _Job:
         size: tuple[int, int],
         rotation: int,
         preset: str,
+        crf: int | None,
+        span: tuple[float | None, float | None],
     ) -> None:
         self.source = source
         self.input_path = input_path
@@ -390,7 +428,7 @@ class _Job:
         self.rate = Fraction(self.video.average_rate or self.video.guessed_rate or 30)
         self.time_base = self.video.time_base
         try:
-            self.output = VideoOutput(temp, size, self.rate, time_base=self.time_base, preset=preset)
+            self.output = VideoOutput(temp, size, self.rate, time_base=self.time_base, preset=preset, crf=crf)
         except RecordingError as exc:
             raise RecordingError(f"cannot write {destination}: {_reason(exc.__cause__ or exc)}") from exc
         self.audio_out: av.stream.Stream | None = None
@@ -405,6 +443,12 @@ class _Job:
         self.errors: list[BaseException] = []
         self.damage: str | None = None  # why the input looks corrupt or truncated; set by the reader
         self.frames_written = 0  # video frames the writer has encoded
+        self.start, self.end = span
+        self.ranged = self.start is not None or self.end is not None
+        self.offset: Fraction | None = None if self.ranged else Fraction(0)  # seconds taken off every timestamp
+        self.base = self.video.start_time or 0  # pts of the video stream's start
+        self.held: list = []  # audio read before the range's first frame fixed the offset
+        self.past_end = {"video": False, "audio": self.sound is None}  # what has reached ``end``
         self.decoded, self.filtered = _Pipe(self.stop), _Pipe(self.stop)
 
     def _add_audio(self, sound: av.audio.stream.AudioStream) -> None:
@@ -416,10 +460,11 @@ class _Job:
             return
         codec = self.output.format.audio_codec
         stream = container.add_stream(codec, rate=48000 if codec == "libopus" else sound.rate or 48000)
-        stream.layout = sound.layout.name if sound.layout.nb_channels <= 2 else "stereo"
+        # by count: Matroska PCM says "2 channels" (no order), which the AAC encoder refuses
+        stream.layout = "mono" if sound.layout.nb_channels == 1 else "stereo"
         self.audio_out, self.audio_mode = stream, "re-encoded"
 
-    def run(self, process: Process, progress: bool) -> tuple[int, float]:
+    def run(self, process: Process, progress: bool | Progress) -> tuple[int, float]:
         """Read and write on two threads, filter on this one; (frames written, seconds of video)."""
         threads = [self._start(self._read), self._start(self._write)]
         result = 0, 0.0
@@ -461,6 +506,8 @@ class _Job:
         """
         streams = [self.video] if self.sound is None else [self.video, self.sound]
         packets, end = 0, None
+        if self.start:  # to the keyframe at or before start; _put_video drops the frames before it
+            self.source.seek(self.base + round(Fraction(self.start) / self.time_base), stream=self.video)
         try:
             for packet in self.source.demux(*streams):
                 if packet.stream.index == self.video.index:
@@ -471,10 +518,13 @@ class _Job:
                         self._put_video(frame)
                 elif self.audio_mode == "copied":
                     if packet.dts is not None and packet.size:  # not the end-of-stream marker
-                        self.decoded.put(("audio", packet))
+                        self._put_audio(packet)
                 else:
                     for frame in packet.decode():
-                        self.decoded.put(("audio", frame))
+                        self._put_audio(frame)
+                if all(self.past_end.values()):
+                    self.decoded.put(None)
+                    return
         except (OSError, av.FFmpegError) as exc:
             self.damage = f"decoding failed: {_reason(exc)}"
             try:  # the frames still inside the decoder
@@ -486,7 +536,25 @@ class _Job:
             self.damage = self._truncation(packets, end)
         self.decoded.put(None)
 
+    def _seconds(self, item: av.Packet | av.Frame) -> Fraction:
+        """``item``'s time in seconds from the video stream's start (what --start and --end count)."""
+        return item.pts * item.time_base - self.base * self.time_base
+
     def _put_video(self, frame: av.VideoFrame) -> None:
+        pts = frame.pts
+        if self.ranged and pts is not None:
+            seconds = self._seconds(frame)
+            if seconds < (self.start or 0):
+                return
+            if self.end is not None and seconds >= self.end:
+                self.past_end["video"] = True
+                return
+            if self.offset is None:  # the range's first frame: timestamps count from it
+                self.offset = pts * self.time_base
+                held, self.held = self.held, []
+                for item in held:
+                    self._put_audio(item)
+            pts -= round(self.offset / self.time_base)
         image = _to_bgr(frame)
         if self.rotate is not None:
             image = cv2.rotate(image, self.rotate)
@@ -495,12 +563,32 @@ class _Job:
                 f"cannot render {self.input_path}: its frames change size from "
                 f"{self.size[0]}x{self.size[1]} to {image.shape[1]}x{image.shape[0]}"
             )
-        self.decoded.put(("video", image, frame.pts, frame.duration))
+        self.decoded.put(("video", image, pts, frame.duration))
+
+    def _put_audio(self, item: av.Packet | av.AudioFrame) -> None:
+        """Pass on an audio packet (copied) or frame (re-encoded), cut and shifted to the range if there is one."""
+        if self.ranged and item.pts is not None:
+            seconds = self._seconds(item)
+            if self.end is not None and seconds >= self.end:
+                self.past_end["audio"] = True
+                return
+            if seconds < (self.start or 0):
+                return
+            if self.offset is None:  # kept until the first frame of the range fixes the offset
+                self.held.append(item)
+                return
+            if item.pts * item.time_base < self.offset:
+                return
+            shift = round(self.offset / item.time_base)
+            item.pts -= shift
+            if isinstance(item, av.Packet):
+                item.dts -= shift
+        self.decoded.put(("audio", item))
 
     def _truncation(self, packets: int, end: int | None) -> str | None:
         """Why the video stream looks cut short, or None: compared with its MP4/MOV sample table (exact), else
         with its stated duration (an AVI index may count a frame that holds no packet)."""
-        if self.video.frames and "mp4" in self.source.format.name.split(","):
+        if self.video.frames and "mp4" in self.source.format.name.split(",") and not self.ranged:
             return None if packets >= self.video.frames else f"{packets} of the {self.video.frames} frames indexed"
         stated = _stated_end(self.video)
         if stated is None or end is None:
@@ -510,12 +598,14 @@ class _Job:
             return f"ends at {float(end * self.time_base):.2f} s of the {float(stated * self.time_base):.2f} s stated"
         return None
 
-    def _filter(self, process: Process, progress: bool) -> tuple[int, float]:
+    def _filter(self, process: Process, progress: bool | Progress) -> tuple[int, float]:
         """Run ``process`` on each frame in order; pts made strictly increasing, missing ones filled in."""
         ticks = max(1, round(1 / (self.rate * self.time_base)))  # one frame at the nominal rate
         frames, first, last, end = 0, 0, -1, 0
-        total = _frame_total(self.source, self.video)
-        with tqdm(total=total, unit="frame", desc=self.input_path.name, file=sys.stderr, disable=not progress) as bar:
+        total = _frame_total(self.source, self.video, self.start, self.end)
+        report = progress if callable(progress) else None
+        with tqdm(total=total, unit="frame", desc=self.input_path.name, file=sys.stderr,
+                  disable=report is not None or not progress) as bar:
             while (item := self.decoded.get()) is not None:
                 if item[0] != "video":
                     self.filtered.put(item)
@@ -533,6 +623,8 @@ class _Job:
                 last, end = pts, pts + (duration or ticks)
                 frames += 1
                 bar.update()
+                if report is not None:
+                    report(1)
         self.filtered.put(None)
         return frames, float((end - first) * self.time_base)
 
@@ -567,13 +659,27 @@ class _Job:
         return _reason(exc)
 
 
-def _frame_total(source: av.container.InputContainer, video: av.video.stream.VideoStream) -> int | None:
-    """The number of frames the container says it holds, or estimates from its duration (None if neither)."""
-    if video.frames:
-        return video.frames
-    if source.duration and video.average_rate:
-        return round(source.duration / av.time_base * video.average_rate)
-    return None
+def frame_total(path: str | os.PathLike[str], start: float | None = None, end: float | None = None) -> int | None:
+    """How many frames a render of ``path`` (from ``start`` to ``end`` seconds) will do, from its header
+    (None if it does not say or cannot be read)."""
+    try:
+        with av.open(str(path)) as source:
+            return _frame_total(source, source.streams.video[0], start, end) if source.streams.video else None
+    except (OSError, av.FFmpegError):
+        return None
+
+
+def _frame_total(source: av.container.InputContainer, video: av.video.stream.VideoStream,
+                 start: float | None = None, end: float | None = None) -> int | None:
+    """The number of frames the container says it holds, or estimates from its duration (None if neither);
+    of the span from ``start`` to ``end`` seconds if given."""
+    total = video.frames or None
+    if not total and source.duration and video.average_rate:
+        total = round(source.duration / av.time_base * video.average_rate)
+    if total is None or (start is None and end is None) or not video.average_rate:
+        return total
+    first = round((start or 0) * video.average_rate)
+    return max(0, min(total, round(end * video.average_rate) if end is not None else total) - first)
 
 
 def _close_quietly(output: VideoOutput) -> None:

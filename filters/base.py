@@ -111,6 +111,8 @@ class Configurable:
     """Keyword options declared in ``options``: validated in the constructor, set as attributes, shown by repr."""
 
     name: ClassVar[str] = ""
+    #: what it does in plain words, for ``camfilters list`` (default: the docstring's first sentence)
+    summary: ClassVar[str] = ""
     options: ClassVar[tuple[Option, ...]] = ()
 
     @property

@@ -34,8 +34,7 @@ def ksize_option(default: int, text: str) -> Option:
 
 SIGMA_OPTION = Option(
     "sigma", float, 0.0,
-    "Gaussian standard deviation in pixels; 0 derives it from ksize as OpenCV does "
-    "(0.3*((ksize-1)*0.5-1)+0.8)",
+    "blur width in pixels (the Gaussian's standard deviation); 0 picks it from ksize",
     in_range(0.0, 100.0),
 )
 
@@ -98,8 +97,10 @@ class Blur(GaussianFilter):
     others through float32 sums of exact integers (``gaussian``).
     """
 
+    summary = "soft focus: smooths the picture (Gaussian blur)"
+
     options = (
-        ksize_option(5, "kernel width and height in pixels (odd, 3..255)"),
+        ksize_option(21, "kernel width and height in pixels (odd, 3..255); the default is clearly soft at 720p"),
         SIGMA_OPTION,
     )
 
@@ -118,6 +119,8 @@ class Box(Filter):
     up to ksize 15, running sums above (cost independent of ``ksize``); exact rounding, so
     within 1 level of ``cv2.blur(..., borderType=cv2.BORDER_REFLECT_101)`` (equal below
     the largest kernels)."""
+
+    summary = "a flat blur: each pixel becomes the average of a square around it"
 
     options = (ksize_option(9, "window width and height in pixels (odd, 3..255)"),)
 

@@ -78,6 +78,8 @@ class Cartoon(Filter):
     low-resolution pixels).
     """
 
+    summary = "a cartoon: flat colour areas with dark outlines"
+
     options = (
         Option("levels", int, 8, "luma levels, 2..32", check=in_range(2, 32)),
         Option("smooth", int, 2, "edge-preserving smoothing iterations, 0..6", check=in_range(0, 6)),

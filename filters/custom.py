@@ -62,6 +62,8 @@ class KernelFilter(Filter):
     sum of 1 keeps the brightness (an identity default would just copy, as ``identity``).
     """
 
+    summary = "your own 3x3, 5x5, ... kernel applied to every pixel (for experiments)"
+
     options = (
         Option("k", Kernel, SHARPEN, "kernel rows separated by ';', numbers by spaces"),
         Option("normalize", bool, False, "divide the kernel by its sum (the sum must not be zero)"),
@@ -92,6 +94,8 @@ class KernelFilter(Filter):
 @register_filter("identity")
 class Identity(Filter):
     """Copy the frame unchanged (a baseline for timing and a no-op pipeline stage)."""
+
+    summary = "the picture unchanged"
 
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
         np.copyto(out, src)

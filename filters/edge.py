@@ -38,6 +38,8 @@ class Edge(Filter):
     before saturation (large apertures give large values: try ``scale=0.25`` for ksize 5).
     """
 
+    summary = "white outlines on black where the picture changes sharply"
+
     options = (
         Option("method", str, "sobel", "gradient operator", choices=("sobel", "scharr", "laplacian")),
         Option("ksize", int, 3, "aperture size: sobel 1, 3, 5, 7; scharr 3; laplacian 1, 3, 5",

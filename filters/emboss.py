@@ -16,19 +16,22 @@ from .registry import register_filter
 class Emboss(Filter):
     """Relief: 3x3 correlation with ``[[-2s, -s, 0], [-s, c, s], [0, s, 2s]]`` (reflect-101).
 
-    Colour (default): ``c = 1``, so with ``strength`` ``s = 1`` this is the classic
+    ``gray`` (default): the BT.601 luma with ``c = 0`` plus 128, the grey stone look: flat
+    areas become mid-grey and only the relief shows (obvious at any size).
+    Colour (``gray=false``): ``c = 1``, so with ``strength`` ``s = 1`` this is the classic
     emboss kernel ``[[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]``: flat areas keep their colour
     and the light comes from the top left: a bright shape is lit along its top-left
-    edges and shadowed along its bottom-right ones.
-    ``gray``: the BT.601 luma with ``c = 0`` plus 128, the grey stone look: flat areas
-    become mid-grey and only the relief shows. Sums are float32, rounded half to even
-    and saturated, as ``cv2.filter2D(..., delta=128 if gray else 0)``.
+    edges and shadowed along its bottom-right ones (subtle on a smooth 720p picture).
+    Sums are float32, rounded half to even and saturated, as
+    ``cv2.filter2D(..., delta=128 if gray else 0)``.
     """
+
+    summary = "a stone relief lit from the top left"
 
     options = (
         Option("strength", float, 1.0, "relief depth, the weight s of the off-centre taps (0..10)",
                in_range(0.0, 10.0)),
-        Option("gray", bool, False, "grey relief around 128 instead of the coloured one"),
+        Option("gray", bool, True, "grey relief around 128; false keeps the colours (subtle)"),
     )
 
     def kernel(self) -> np.ndarray:

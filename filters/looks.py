@@ -40,6 +40,8 @@ class Vignette(Filter):
     the corners), so the vignette follows the frame's aspect ratio.
     """
 
+    summary = "darkened corners that draw the eye to the middle"
+
     options = (
         Option("strength", float, 0.6, "darkening at the corners: 0 none .. 1 black", in_range(0.0, 1.0)),
         Option("radius", float, 0.4, "where the darkening starts, as a fraction of the centre-to-corner distance",
@@ -71,6 +73,8 @@ class Grain(Filter):
     ``(-amplitude, amplitude)`` with ``amplitude = 48 * strength`` levels, from a hash of
     the pixel, the frame number and ``seed``.
     """
+
+    summary = "film grain: fine moving noise"
 
     options = (
         Option("strength", float, 0.5, "grain amplitude: 0 none .. 1 strong (48 levels)", in_range(0.0, 1.0)),

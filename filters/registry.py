@@ -6,6 +6,7 @@ by `filters.spec.parse_spec`, one grammar for every kind.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from importlib.metadata import entry_points
 from typing import Any, Callable, Generic, TypeVar
@@ -72,12 +73,14 @@ class Registry(Generic[T]):
         return list(self._classes)
 
     def get_class(self, name: str) -> T:
-        """The class registered as ``name``; an unknown name raises ParameterError listing the valid ones."""
+        """The class registered as ``name``; an unknown name raises ParameterError with the closest name and the valid ones."""
         self.load_plugins()
         try:
             return self._classes[name]
         except KeyError:
-            raise ParameterError(f"unknown {self.kind} {name!r}; valid {self.plural}: "
+            close = difflib.get_close_matches(name, self._classes, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ParameterError(f"unknown {self.kind} {name!r}; {hint}valid {self.plural}: "
                                  f"{', '.join(sorted(self._classes))}") from None
 
     @property

@@ -19,6 +19,8 @@ class Sharpen(GaussianFilter):
     blurred, -amount, 0)`` of OpenCV's own blur.
     """
 
+    summary = "crisper details and edges"
+
     options = (
         Option("amount", float, 1.0, "strength: 0 leaves the frame as it is (0..5)", in_range(0.0, 5.0)),
         ksize_option(5, "size of the Gaussian in pixels (odd, 3..255)"),

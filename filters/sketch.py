@@ -20,6 +20,8 @@ class Sketch(GaussianFilter):
     with ``BORDER_REFLECT_101``. Larger ``ksize`` gives broader, softer strokes.
     """
 
+    summary = "a pencil drawing on white paper"
+
     options = (
         ksize_option(21, "size of the Gaussian in pixels: stroke width (odd, 3..255)"),
         SIGMA_OPTION,

@@ -166,7 +166,7 @@ class Equivalent:
 
 #: Filter name -> its OpenCV equivalent, reading the filter's options where it has them.
 OPENCV_EQUIVALENTS: dict[str, Equivalent] = {
-    "blur": Equivalent("GaussianBlur ksize x ksize (5x5), sigma from ksize", gaussian_blur, ("ksize", "sigma")),
+    "blur": Equivalent("GaussianBlur ksize x ksize (21x21), sigma from ksize", gaussian_blur, ("ksize", "sigma")),
     "box": Equivalent("cv2.blur ksize x ksize (9x9)", box, ("ksize",)),
     "cartoon": Equivalent("bilateralFilter(9, 75, 75) + cvtColor + medianBlur 7 + adaptiveThreshold(mean, 9, 2)"
                           " + bitwise_and (the classic recipe; ours is another algorithm, hence the diff)", cartoon),

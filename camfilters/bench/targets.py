@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 TARGET_SIZE = (1920, 1080)  # the filters' targets hold at 1080p (else the largest size measured)
-SPEED_LIMITS_MS = {"cartoon": 33.0, "edge": 8.0, "blur": 8.0, "sharpen": 8.0}
+SPEED_LIMITS_MS = {"cartoon": 33.0, "edge": 8.0, "blur": 8.0, "sharpen": 8.0,
+                   # issue 13: the colour grades and looks
+                   **dict.fromkeys(("lut", "vintage", "sepia", "noir", "warm", "cool", "vignette", "grain"), 3.0)}
 WARM_START_LIMIT_S = 1.5
 LATENCY_FRAMES = 1.5  # capture-to-output latency budget, in frame times of the source
 

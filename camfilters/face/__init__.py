@@ -54,7 +54,7 @@ def lens_help() -> list[tuple[str, str]]:
     rows = []
     for name in LENSES.names():
         cls = LENSES.get_class(name)
-        opts = ",".join(f"{o.name}={'PATH' if o.name == 'image' else o.default}" for o in cls.options)
+        opts = ",".join(f"{o.name}={'PATH' if o.name in ('image', 'path') else o.default}" for o in cls.options)
         helps = "; ".join(f"{o.name}: {o.help}" for o in cls.options)
         rows.append((name + (f"[:{opts}]" if opts else ""), cls.help + (f" ({helps})" if helps else "")))
     return rows
@@ -109,8 +109,8 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         for lens in chosen:
             if lens.needs_inner and inner is None:
                 raise ParameterError(f"lens {lens.name} needs a filter chain to apply (give --filter), got none")
-        # Modifiers compose the filtered frame first; the other lenses draw on top.
-        chosen.sort(key=lambda lens: not lens.needs_inner)
+        # Modifiers compose the filtered frame first; the other lenses draw on top; a reframing lens (autoframe) last.
+        chosen.sort(key=lambda lens: (not lens.needs_inner, getattr(lens, "reframes", False)))
         modes = [tuple(chosen)] + ([(lens,) for lens in chosen] if len(chosen) > 1 else []) + [()]
     else:
         classes = [LENSES.get_class(name) for name in LENSES.names()]

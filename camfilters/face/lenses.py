@@ -480,3 +480,7 @@ class BgOnlyLens(_MaskLens):
         person = scene.person
         if person is not None:
             composite(frame, scene.inner.process(frame, scene.timestamp), person, frame)
+
+
+# The lens families kept in their own modules register on import, after the built-ins above.
+from . import autoframe, beauty, packs  # noqa: E402,F401

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +80,28 @@ def test_cluster_outputs_equal_local_outputs_frame_for_frame(cluster, archive, t
         assert len(ours) == len(theirs) == a.frames
         assert all(np.array_equal(x, y) for x, y in zip(ours, theirs))
         assert probe(a.job.output).audio_codec == probe(b.job.output).audio_codec
+
+
+def test_a_worker_killed_mid_batch_loses_no_file(cluster, tmp_path):
+    """SIGKILL of one of two workers while both write: its file is rendered again on the other, completely,
+    and nothing of the killed render (its temporary file) remains."""
+    address, workers = cluster
+    folder = tmp_path / "long"
+    folder.mkdir()
+    for name in ("a", "b", "c", "d"):
+        make_video(folder / f"{name}.mp4", 120, size=(320, 240), fps=30)
+    out = tmp_path / "out"
+    result = {}
+    runner = threading.Thread(target=lambda: result.setdefault(
+        "outcomes", run_jobs(with_render_options(plan([folder], out), ["cartoon"], []), scheduler=address)))
+    runner.start()
+    # both workers mid-file: each has its temporary file (renamed onto the output only when complete)
+    wait_for(lambda: out.exists() and len([p for p in out.iterdir() if p.name.startswith(".")]) >= 2, 300,
+             "both workers writing their temporary files")
+    workers[0].kill()
+    runner.join(timeout=600)
+    outcomes = result["outcomes"]
+    assert [o.status for o in outcomes] == ["done"] * 4, outcomes
+    for o in outcomes:
+        assert probe(o.job.output).frames == 120
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4", "c.mp4", "d.mp4"]  # no temporary files

@@ -180,6 +180,14 @@ def _row(name, size, ours, opencv):
     return {"filter": name, "size": list(size), "ours": {"median_ms": ours}, "ratio": ours / opencv}
 
 
+def test_looks_have_the_3_ms_target_at_1080p():
+    """Issue 13: every look and lut is checked against 3 ms per 1080p frame."""
+    rows = [_row(name, (1920, 1080), ms, 1.0) for name, ms in (("sepia", 2.5), ("lut", 4.0), ("grain", 1.0))]
+    met = {t["name"]: t["met"] for t in targets.evaluate_targets({"filters": rows}) if "ms at" in t["name"]}
+    assert met == {"sepia <= 3 ms at 1920x1080": True, "lut <= 3 ms at 1920x1080": False,
+                   "grain <= 3 ms at 1920x1080": True}
+
+
 def test_targets_use_1080p_and_compare_with_their_limits():
     result = {
         "filters": [_row("edge", (1280, 720), 9.0, 1.0), _row("edge", (1920, 1080), 7.0, 10.0),

@@ -10,9 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
+
+from camfilters.overlay import Toasts
 
 from cli_helpers import cli_env
 from helpers import MODELS, decode, wait_for, wait_for_text
@@ -175,13 +178,14 @@ def test_keys_switch_filter_record_snapshot_and_quit(app_factory, tmp_path):
 
 
 def still_picture(app: App) -> np.ndarray:
-    """Wait until two screenshots in a row are the same (the demo animates every frame) and return it."""
-    previous = [app.screenshot()]
+    """Wait until the picture stays the same for longer than a toast lasts (the demo animates every frame)."""
+    previous = [app.screenshot(), time.monotonic()]
 
     def same_twice():
         image = app.screenshot()
-        same, previous[0] = np.array_equal(image, previous[0]), image
-        return image if same else None
+        if not np.array_equal(image, previous[0]):
+            previous[:] = [image, time.monotonic()]
+        return image if time.monotonic() - previous[1] > Toasts().seconds + 0.5 else None
 
     return wait_for(same_twice, STEP_S, "a still picture")
 
@@ -276,4 +280,197 @@ def test_next_previous_and_face_lens_keys(app_factory):
         app.wait_log('pip install "camfilters[face]"')
     else:
         app.wait_log("lens: mesh")
+    assert app.quit() == 0
+
+
+# -- on-screen feedback: toasts, help panel, looping, ending, presets --------------------------------
+CLIP_FRAMES = 15  # half a second at 30 fps
+
+
+@pytest.fixture
+def still_clip(tmp_path, astronaut) -> Path:
+    """A short clip whose frames are all the same picture, so a screenshot only changes with the overlay."""
+    picture = cv2.resize(astronaut, (W, H), interpolation=cv2.INTER_AREA)
+    path = tmp_path / "still.mkv"
+    with av.open(str(path), "w") as container:  # lossless FFV1: every frame decodes to the same picture
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv444p"
+        for _ in range(CLIP_FRAMES):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="bgr24")))
+        container.mux(stream.encode())
+    frames, _, _ = decode(path)
+    assert len(frames) == CLIP_FRAMES and all(np.array_equal(f, frames[0]) for f in frames)
+    return path
+
+
+def said(app: App, prefix: str) -> str:
+    """The last log line of ``app`` starting with ``prefix`` (after "camfilters: "), as shown in its toast."""
+    lines = [line.removeprefix("camfilters: ") for line in app.text().splitlines()]
+    return [line for line in lines if line.startswith(prefix)][-1]
+
+
+def with_toast(base: np.ndarray, text: str, error: bool) -> np.ndarray:
+    """``base`` with the overlay's own rendering of the toast ``text`` (the reference for a screenshot)."""
+    expected = base.copy()
+    toasts = Toasts(clock=lambda: 0.0)
+    toasts.add(text, error=error)
+    toasts.draw(expected)
+    return expected
+
+
+def expect_toast(app: App, base: np.ndarray, key: str, prefix: str, *, error: bool = False) -> str:
+    """Press ``key``; wait for the log line starting with ``prefix`` and for exactly that text as a toast."""
+    app.key(key)
+    app.wait_log(prefix)
+    text = said(app, prefix)
+    expected = with_toast(base, text, error)
+    assert not np.array_equal(expected, base)
+    app.wait_picture(lambda image: np.array_equal(image, expected), f"the toast {text!r}")
+    return text
+
+
+def test_toasts_say_what_s_r_and_v_did_and_a_failing_r_keeps_the_session(app_factory, tmp_path, still_clip):
+    """Each key's message is drawn in the window, pixel for pixel as the overlay renders that text; a snapshot
+    and recording that cannot be written are red toasts, and the session goes on; the clip loops meanwhile."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be")
+    app = app_factory("--source", str(still_clip), "--loop", "--output-dir", str(blocker / "out"))
+    app.key("i")  # the status bar changes every frame (fps); toasts are drawn without it
+    app.wait_log("status bar off")
+    base = still_picture(app)
+    app.wait_log("from the start")  # --loop: the half-second clip started again
+    expect_toast(app, base, "v", "no virtual camera", error=True)
+    still_picture(app)
+    expect_toast(app, base, "r", "error: ", error=True)
+    assert "not-a-folder" in said(app, "error: ") and "the session goes on" in said(app, "error: ")
+    still_picture(app)
+    app.key("s")
+    app.wait_log("error: ", count=2)
+    assert "snapshot" in said(app, "error: ")
+    assert app.proc.poll() is None
+    assert app.quit() == 0
+    assert app.text().count("from the start") >= 2  # it played past the clip's length more than once
+
+
+def test_toasts_name_the_saved_snapshot_and_recording(app_factory, tmp_path, still_clip):
+    app = app_factory("--source", str(still_clip), "--loop")
+    app.key("i")
+    app.wait_log("status bar off")
+    base = still_picture(app)
+    text = expect_toast(app, base, "s", "snapshot saved to ")
+    snapshot = Path(text.removeprefix("snapshot saved to "))
+    assert cv2.imread(str(snapshot)).shape == (H, W, 3)
+    still_picture(app)
+    text = expect_toast(app, base, "r", "recording to ")
+    recording = Path(text.removeprefix("recording to "))
+    app.key("r")
+    app.wait_log(" frames)")  # "saved PATH (N frames)"
+    assert str(recording) in said(app, "saved ")
+    assert app.quit() == 0
+    frames, _, _ = decode(recording)
+    logged = int(re.search(r"\((\d+) frames\)", said(app, "saved ")).group(1))
+    assert len(frames) == logged > 0
+
+
+def best_match(image: np.ndarray, text: str) -> float:
+    """How well ``text``, drawn by the overlay at any size from 8 to 24 px, matches somewhere in ``image`` (0..1)."""
+    from camfilters.overlay import put_text, text_size
+
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    best = 0.0
+    for px in range(8, 25):
+        w, h = text_size(text, px)
+        template = np.zeros((h + 4, w + 4, 3), np.uint8)
+        put_text(template, text, 2, 2, px, (255, 255, 255))
+        score = cv2.matchTemplate(grey, cv2.cvtColor(template, cv2.COLOR_BGR2GRAY), cv2.TM_CCOEFF_NORMED).max()
+        best = max(best, float(score))
+    return best
+
+
+def test_help_panel_lists_the_filters(app_factory):
+    import filters
+
+    app = app_factory("--filter", "identity")
+    app.key("space")
+    app.wait_log("paused")
+    app.key("h")
+    app.wait_log("help on")
+    panel = app.wait_picture(lambda image: best_match(image, "sketch") > 0.9,
+                             "the help panel naming the sketch filter")
+    for name in ["edge", "cartoon", "sketch", "blur", "emboss"]:
+        assert name in filters.available()
+        assert best_match(panel, name) > 0.9, name
+    assert best_match(panel, "zqxjv wmk") < 0.8  # a control: text that is not there does not match
+    assert app.quit() == 0
+
+
+def test_a_window_destroyed_by_another_client_quits_and_finalises_the_recording(app_factory, tmp_path):
+    """``xdotool windowclose`` (XDestroyWindow, as a window manager does): the app notices, quits with 0 and
+    the recording is a complete, playable file."""
+    out = tmp_path / "kept.mp4"
+    app = app_factory("--record", str(out))
+    app.wait_log("recording to")
+    app.wait_picture(lambda image: image.mean() > 40, "the first frames")
+    app._xdotool("windowclose", app.window)
+    assert app.proc.wait(STEP_S) == 0
+    logged = int(re.search(r"saved \S+ \((\d+) frames\)", app.text()).group(1))
+    frames, _, _ = decode(out)
+    assert len(frames) == logged > 0
+
+
+def test_a_killed_window_connection_ends_the_process_with_a_playable_recording(app_factory, tmp_path):
+    """``xdotool windowkill`` cuts the app's X connection and Qt exits the process at once (exit 1, Qt's own
+    line); the crash-safe recording still plays."""
+    out = tmp_path / "kept.mp4"
+    app = app_factory("--record", str(out))
+    app.wait_log("recording to")
+    app.wait_picture(lambda image: image.mean() > 40, "the first frames")
+    wait_for(lambda: out.exists() and out.stat().st_size > 20_000, STEP_S, "a complete part in the recording")
+    app._xdotool("windowkill", app.window)
+    app.proc.wait(STEP_S)
+    assert len(decode(out)[0]) > 0
+
+
+def test_a_preset_saved_with_w_starts_the_same_session(app_factory, tmp_path, monkeypatch):
+    from camfilters.presets import CONFIG_ENV, load_preset
+
+    config = tmp_path / "config" / "config.toml"
+    app_factory.env_extra[CONFIG_ENV] = str(config)
+    app = app_factory("--filter", "identity", "--mirror")
+    app.key("2")
+    app.wait_log("filter: edge")
+    app.key("w")
+    app.wait_log("preset saved-")
+    name = re.search(r"preset (saved-\d{8}-\d{6}) saved", app.text()).group(1)
+    assert app.quit() == 0
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    assert load_preset(name) == {"filters": ["edge"], "source": "demo", "mirror": True, "output_dir": str(tmp_path),
+                                 "size": f"{W}x{H}", "fps": 30.0}
+    # The preset alone gives that session; a flag on the command line wins over it.
+    app = app_factory("--preset", name)
+    app.key("i")
+    app.wait_log("status bar off")
+    app.wait_picture(edge_like, "the preset's edge filter")
+    assert app.quit() == 0
+    app = app_factory("--preset", name, "--filter", "identity")
+    app.key("i")
+    app.wait_log("status bar off")
+    assert not edge_like(app.wait_picture(lambda image: image.mean() > 40, "a frame"))
+    assert app.quit() == 0
+
+
+def test_a_resized_window_letterboxes_the_picture_in_black(app_factory):
+    """The frame is scaled into the window's size: black bars (not Qt's grey), the picture in the middle."""
+    app = app_factory()
+    app.wait_picture(lambda image: image.mean() > 40, "the first frame")
+    app._xdotool("windowsize", app.window, "1000", "360")
+
+    def letterboxed(image: np.ndarray) -> bool:
+        if image.shape[:2] != (360, 1000):
+            return False
+        above_status = image[: 360 * 3 // 4]
+        bars = np.concatenate([above_status[:, :150], above_status[:, -150:]])
+        return bool((bars == 0).all() and above_status[:, 300:700].mean() > 40)
+
+    app.wait_picture(letterboxed, "a 1000x360 window with black bars left and right of a 640x360 picture")
     assert app.quit() == 0

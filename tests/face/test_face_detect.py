@@ -207,7 +207,7 @@ def test_live_mode_never_draws_an_analysis_more_than_two_frames_old(make_stage, 
     two frames before it (the stage waits for the worker rather than draw older faces)."""
     clip = list(moving_clip(astronaut, coffee, 12))
     with make_stage(["face-blur"], synchronous=False) as stage:
-        for i, (frame, box) in enumerate(clip):
+        for i, (frame, _box) in enumerate(clip):
             stage.process(frame, i / 30.0)
             result = stage.result
             assert i + 1 - result.frame <= 2, f"frame {i + 1} drawn with the analysis of frame {result.frame}"

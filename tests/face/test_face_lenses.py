@@ -150,13 +150,13 @@ def test_hotkey_cycle(make_stage, astronaut):
 
 def test_no_lens_cycles_through_every_lens(make_stage):
     stage = make_stage([], Invert())
-    names = [stage.name] + [stage.next_lens() for _ in range(10)]
+    names = [stage.name] + [stage.next_lens() for _ in range(13)]
     assert names == ["none", "mesh", "glasses", "face-blur", "face-pixelate", "big-eyes", "bg-blur",
-                     "bg-replace", "face-only", "bg-only", "none"]
+                     "bg-replace", "face-only", "bg-only", "autoframe", "beauty", "pack", "none"]
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ("sparkles", r"unknown lens 'sparkles'; valid lenses: bg-blur, bg-only, "),
+    ("sparkles", r"unknown lens 'sparkles'; valid lenses: autoframe, beauty, bg-blur, bg-only, "),
     ("bg-blur:radius=3", r"lens bg-blur: unknown option 'radius'; valid options: strength"),
     ("bg-blur:strength=0", r"lens bg-blur: option strength must be between 1.0 and 100.0, got 0.0"),
     ("bg-blur:strength", r"lens bg-blur: expected key=value in 'bg-blur:strength', got 'strength'"),

@@ -43,7 +43,7 @@ def test_colour_then_another_option(tmp_path):
 @pytest.mark.parametrize(("spec", "message"), [
     ("bg-blur:strength=3,strength=4", r"^lens bg-blur: option 'strength' given twice in 'bg-blur:strength=3,strength=4'$"),
     ("glasses:tint=0.5,tint=0.6", r"^lens glasses: option 'tint' given twice"),
-    ("sparkles:x=1", r"^unknown lens 'sparkles'; valid lenses: bg-blur, bg-only, bg-replace, big-eyes, "),
+    ("sparkles:x=1", r"^unknown lens 'sparkles'; valid lenses: autoframe, beauty, bg-blur, bg-only, bg-replace, big-eyes, "),
     (":strength=3", r"^empty lens name in ':strength=3'"),
     ("bg-blur:3", r"^lens bg-blur: expected key=value in 'bg-blur:3', got '3'$"),
     ("bg-replace:color=0,177", r"option color must be three numbers 0..255 'R,G,B', got '0,177'$"),

@@ -18,7 +18,7 @@ import filters
 from camfilters.bench import recipes
 from filters import ParameterError
 
-from helpers import max_diff
+from helpers import max_diff, mean_abs
 
 B101 = cv2.BORDER_REFLECT_101
 TINY = [(1, 1), (1, 7), (7, 1), (7, 3), (2, 2)]
@@ -76,10 +76,17 @@ def test_emboss_matches_opencv_on_photos(request, photo, strength, gray, toleran
     assert max_diff(result, cv_emboss(src, strength, gray)) <= tolerance
 
 
-def test_emboss_default_is_the_classic_kernel(astronaut) -> None:
+def test_colour_emboss_is_the_classic_kernel(astronaut) -> None:
     kernel = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], np.float32)
-    np.testing.assert_array_equal(filters.get("emboss").kernel(), kernel)
-    assert max_diff(filters.get("emboss")(astronaut), cv2.filter2D(astronaut, -1, kernel, borderType=B101)) == 0
+    np.testing.assert_array_equal(filters.get("emboss", gray=False).kernel(), kernel)
+    assert max_diff(filters.get("emboss", gray=False)(astronaut),
+                    cv2.filter2D(astronaut, -1, kernel, borderType=B101)) == 0
+
+
+def test_default_emboss_is_the_grey_relief(astronaut) -> None:
+    """The default must be obvious: the grey relief, far from the picture itself."""
+    assert filters.get("emboss").gray
+    assert mean_abs(filters.get("emboss")(astronaut), astronaut) > 40
 
 
 def test_grey_emboss_of_flat_frame_is_mid_grey() -> None:
