@@ -298,7 +298,7 @@ class LiveSession:
         self.recorder: Recorder | None = None
         self._recording_since = 0.0
         self.vcam = None
-        self.audio = None  # the Microphone with --audio (camfilters.audio), opened when the run starts
+        self.audio = None  # camfilters.audio: the Microphone with --audio, else a file source's ClipAudio, or None
         self.window: Window | None = None
         self.toasts = overlay.Toasts()
         self.stats = LiveStats()
