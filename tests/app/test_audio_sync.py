@@ -95,19 +95,22 @@ import math, sys, time
 import numpy as np, sounddevice as sd
 t0, fps, every, rate, seconds = map(float, sys.argv[1:])
 click = (0.8 * np.sin(2 * np.pi * 2000 * np.arange(240) / rate)).astype(np.float32)  # 5 ms at 2 kHz
-offsets = []
+offsets, step = [], round(fps * every)
+state = {"next": step, "rest": np.zeros(0, np.float32)}  # the next flash index to click; a click's unplayed end
 def callback(out, frames, info, status):
     offsets.append(time.monotonic() - info.currentTime)
     del offsets[:-100]
     dac = info.outputBufferDacTime + min(offsets)  # when out[0] is heard, on time.monotonic
     out.fill(0)
-    for i in range(max(1, math.ceil((dac - len(click) / rate - t0) * fps)),
-                   math.floor((dac + frames / rate - t0) * fps) + 1):
-        if i % round(fps * every):
-            continue
-        at = round((t0 + i / fps - dac) * rate)  # where the click starts in this block (may be < 0)
-        part = click[max(0, -at) : max(0, frames - at)]
-        out[max(0, at) : max(0, at) + len(part), 0] = part
+    rest = state["rest"][:frames]
+    out[: len(rest), 0] = rest
+    state["rest"] = state["rest"][len(rest) :]
+    while t0 + state["next"] / fps < dac + frames / rate:  # every click is played: a late one at once
+        at = max(0, round((t0 + state["next"] / fps - dac) * rate))
+        part = click[: frames - at]
+        out[at : at + len(part), 0] = part
+        state["rest"] = click[len(part) :]
+        state["next"] += step
 with sd.OutputStream(device="pulse", samplerate=rate, channels=1, dtype="float32", blocksize=480, latency="low",
                      callback=callback):
     time.sleep(seconds)
