@@ -507,6 +507,8 @@ class _AudioTrack:
         self._drift = 0.0  # smoothed (block time - its place on the timeline), samples
         self._carry = 0.0  # correction owed, samples (applied a whole sample at a time)
         self._outlier = False  # the last block's time was far from its place (a gap is two such blocks in a row)
+        self.gaps: list[tuple[float, int]] = []  # (s into the track, samples of silence put in)
+        self.cuts: list[tuple[float, int]] = []  # (s into the track, samples left out)
 
     def add(self, samples: np.ndarray, timestamp: float) -> None:
         """Place ``(n, channels) float32`` samples whose first was captured at ``timestamp`` (monotonic s)."""
@@ -529,7 +531,9 @@ class _AudioTrack:
         elif error >= self.GAP_S * self.rate:
             self._place(np.zeros((round(error), self.channels), np.float32))
             self._drift = 0.0
+            self.gaps.append((self.placed / self.rate, round(error)))
         elif error <= -self.OVERLAP_S * self.rate:
+            self.cuts.append((self.placed / self.rate, min(n, round(-error))))
             samples = samples[round(-error) :]
             self._drift = 0.0
         else:  # a slow average of the clipped difference: one late callback's timestamp barely moves it
@@ -585,6 +589,9 @@ class _AudioTrack:
         if missing > 0:
             self._place(np.zeros((missing, self.channels), np.float32))
         self.release(end)
+        log.debug("sound: %d gaps filled with silence %s, %d overlaps cut %s, %d stalls", len(self.gaps),
+                  [(round(t, 2), n) for t, n in self.gaps[:20]], len(self.cuts),
+                  [(round(t, 2), n) for t, n in self.cuts[:20]], self.stalls)
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ def test_each_flash_and_its_click_are_within_40_ms_over_a_minute(tmp_path):
                                     str(TAKE_S + 120)], env=sound.env)
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "camfilters", "run", "--source", server.url, "--no-window",
+                [sys.executable, "-m", "camfilters", "-v", "run", "--source", server.url, "--no-window",
                  "--duration", str(TAKE_S), "--record", str(out), "--audio"],
                 stdout=subprocess.DEVNULL, stderr=log_path.open("w"), env=sound.env)
             try:
