@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import math
 import threading
 import time
 from dataclasses import dataclass
@@ -129,7 +128,6 @@ class Microphone:
         self.sink: Sink | None = None
         self.level = 0.0
         self.blocks = 0  # blocks captured
-        self.last_block = math.nan  # time.monotonic() of the last callback
         self._offsets: collections.deque[float] = collections.deque(maxlen=OFFSET_WINDOW)
         self._lock = threading.Lock()  # close() vs a callback in progress
         self._settled = threading.Event()
@@ -153,7 +151,6 @@ class Microphone:
         adc = info.inputBufferAdcTime or info.currentTime - frames / self.rate  # 0: not reported
         captured = adc + min(self._offsets)
         self.blocks += 1
-        self.last_block = now
         self.level = float(np.abs(data).max()) if frames else 0.0
         if self.blocks < SETTLE_BLOCKS:
             return
