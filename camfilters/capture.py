@@ -34,7 +34,6 @@ import contextlib
 import logging
 import math
 import os
-import queue
 import re
 import sys
 import threading
@@ -48,6 +47,7 @@ import numpy as np
 
 from .demo import DemoScene
 from .errors import CameraNotFound, EndReason, ParameterError, SourceError
+from .threads import CancellableQueue, Cancelled, LatestSlot
 
 __all__ = ["CameraSource", "DemoSource", "Device", "FileSource", "Frame", "Source", "StreamSource",
            "list_devices", "open_source", "source_file"]
@@ -102,6 +102,7 @@ class Source:
         self.ended: EndReason | None = None
         self.end_message: str | None = None
         self._closed = False
+        self._end_lock = threading.Lock()  # the producer and the reader may both end the stream
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.size[0]}x{self.size[1]} at {self.fps:.1f} fps>"
@@ -131,10 +132,12 @@ class Source:
 
     def _end(self, reason: EndReason, message: str) -> None:
         """Record the first end of the stream (later ones are ignored); ``message`` names the source."""
-        if self.ended is None:
+        with self._end_lock:
+            if self.ended is not None:
+                return
             self.ended, self.end_message = reason, message
-            if reason is not EndReason.CLOSED:
-                log.debug("%s", message)  # the live loop's caller reports how the run ended
+        if reason is not EndReason.CLOSED:
+            log.debug("%s", message)  # the live loop's caller reports how the run ended
 
     def _release(self) -> None:
         """Subclass hook: stop threads, release handles."""
@@ -154,10 +157,7 @@ class _LiveSource(Source):
 
     def __init__(self) -> None:
         super().__init__()
-        self._cond = threading.Condition()
-        self._pending: Frame | None = None  # newest frame not read yet
-        self._count = 0  # frames published
-        self._dropped = 0
+        self._slot: LatestSlot[Frame] = LatestSlot()  # the newest frame not read yet
         self._last_ts = -math.inf
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -188,7 +188,7 @@ class _LiveSource(Source):
 
     @property
     def dropped(self) -> int:
-        return self._dropped
+        return self._slot.replaced
 
     @property
     def measured_fps(self) -> float | None:
@@ -199,49 +199,39 @@ class _LiveSource(Source):
         return (len(times) - 1) / (times[-1] - times[0])
 
     def _publish(self, image: np.ndarray, timestamp: float) -> np.ndarray | None:
-        """Offer a new frame; returns the buffer of the unread frame it replaced, for reuse."""
-        with self._cond:
-            if self.ended is not None:
-                return image
-            timestamp = max(timestamp, self._last_ts + 1e-6)
-            replaced = self._pending
-            self._pending = Frame(image, timestamp, self._count)
-            self._count += 1
-            self._last_ts = timestamp
-            self._times.append(timestamp)
-            if replaced is not None:
-                self._dropped += 1
-            self._cond.notify_all()
+        """Offer a new frame (producer thread only); returns the buffer of the unread frame it replaced, for reuse."""
+        timestamp = max(timestamp, self._last_ts + 1e-6)
+        frame = Frame(image, timestamp, self._slot.puts)
+        replaced = self._slot.put(frame)
+        if replaced is frame:  # the stream has ended
+            return image
+        self._last_ts = timestamp
+        self._times.append(timestamp)
         return None if replaced is None else replaced.image
 
     def _finish(self, reason: EndReason, message: str) -> None:
         """End the stream from the producer side (a pending frame is still delivered)."""
-        with self._cond:
-            self._end(reason, message)
-            self._cond.notify_all()
+        self._end(reason, message)
+        self._slot.close()
 
-    def _wait_first(self, timeout: float) -> bool:
-        """Block until the first frame or the end; True if a frame arrived."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._count > 0 or self.ended is not None, timeout)
-            return self._count > 0
+    def _wait_first(self, timeout: float) -> Frame | None:
+        """The first frame, left unread, once it arrives (None if the stream ended or ``timeout`` s passed)."""
+        return self._slot.peek(timeout)
 
     def read(self, timeout: float | None = None) -> Frame | None:
         if timeout is None:
             timeout = max(READ_TIMEOUT, 3.0 / self.fps)  # --fps 0.4 is slow, not a dead source
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._pending is not None or self.ended is not None, timeout):
-                self._end(EndReason.SOURCE_LOST, f"{self.name} delivered no frame for {timeout:g} s")
-            frame, self._pending = self._pending, None
+        frame = self._slot.take(timeout)
         if frame is None:
+            if self._slot.timed_out:
+                self._end(EndReason.SOURCE_LOST, f"{self.name} delivered no frame for {timeout:g} s")
             self._stop.set()
         return frame
 
     def _release(self) -> None:
         self._stop.set()
-        with self._cond:
-            self._pending = None
-            self._cond.notify_all()
+        self._slot.close()
+        self._slot.take(timeout=0)  # drop an unread frame
         if self._thread is not None and self._thread is not threading.current_thread():
             # A capture stuck in a blocking read may outlive this; it releases its handle itself.
             self._thread.join(timeout=2.0)
@@ -257,12 +247,12 @@ class _CaptureSource(_LiveSource):
         self.fps = _valid_fps(cap.get(cv2.CAP_PROP_FPS)) or DEFAULT_FPS
         self.size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self._start()
-        if not self._wait_first(FIRST_FRAME_TIMEOUT):
+        first = self._wait_first(FIRST_FRAME_TIMEOUT)
+        if first is None:
             reason = self.end_message or f"no frame within {FIRST_FRAME_TIMEOUT:g} s"
             self.close()
             raise SourceError(f"{name} opened but delivered no frame ({reason})")
-        with self._cond:
-            height, width = self._pending.image.shape[:2]
+        height, width = first.image.shape[:2]
         self.size = (width, height)
 
     def _produce(self) -> None:
@@ -279,7 +269,7 @@ class _CaptureSource(_LiveSource):
                 continue
             failures = 0
             spare = self._publish(image, time.monotonic())
-            if self._count == 30 and (measured := self.measured_fps):
+            if self._slot.puts == 30 and (measured := self.measured_fps):
                 self.fps = measured
 
     def _cleanup(self) -> None:
@@ -365,7 +355,7 @@ class DemoSource(_LiveSource):
                 break
             buf = free.pop() if free else np.empty((height, width, 3), np.uint8)
             now = time.monotonic()
-            self.scene.render(buf, now - start, index=self._count)
+            self.scene.render(buf, now - start, index=self._slot.puts)
             spare = self._publish(buf, now)
             if spare is not None and len(free) < 2:
                 free.append(spare)
@@ -426,8 +416,8 @@ class FileSource(Source):
         self.size = size or (first.shape[1], first.shape[0])
         self.realtime = realtime
         self._cap = cap
-        self._queue: queue.Queue[np.ndarray | _End] = queue.Queue(maxsize=read_ahead)
         self._stop = threading.Event()
+        self._queue: CancellableQueue[np.ndarray | _End] = CancellableQueue(read_ahead, self._stop)
         self._index = 0
         self._next_release: float | None = None
         self._t0: float | None = None
@@ -466,13 +456,11 @@ class FileSource(Source):
 
     def _put(self, item: np.ndarray | _End) -> bool:
         """Queue ``item`` unless closed meanwhile; False if closed."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        try:
+            self._queue.put(item)
+        except Cancelled:
+            return False
+        return True
 
     def read(self, timeout: float | None = None) -> Frame | None:
         """The next frame of the file (waiting until its release time when ``realtime``), or None at the end."""
@@ -481,8 +469,10 @@ class FileSource(Source):
         timeout = READ_TIMEOUT if timeout is None else timeout
         try:
             item = self._queue.get(timeout=timeout)
-        except queue.Empty:
+        except TimeoutError:
             self._end(EndReason.SOURCE_LOST, f"{self.name}: the decoder delivered no frame for {timeout:g} s")
+            return None
+        except Cancelled:  # closed
             return None
         if isinstance(item, _End):
             self._end(item.reason, item.message)
@@ -507,10 +497,7 @@ class FileSource(Source):
         return frame
 
     def _release(self) -> None:
-        self._stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._queue.get_nowait()
+        self._queue.cancel()  # sets _stop and wakes the decoder thread if it waits for room
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
 

@@ -59,6 +59,12 @@ class LatestSlot(Generic[T]):
             item, self._item = self._item, None
             return item
 
+    def peek(self, timeout: float | None = None) -> T | None:
+        """The unread item without taking it, waiting up to ``timeout`` seconds for one (None if none came)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._item is not None or self._closed, timeout)
+            return self._item
+
     def close(self) -> None:
         """Refuse further items and wake the waiters; an unread item can still be taken. Idempotent."""
         with self._cond:

@@ -34,8 +34,9 @@ class Table3D:
     def apply(self, src: np.ndarray, out: np.ndarray, strength: float, tetrahedral: bool) -> None:
         """Grade ``src`` into ``out``, both C-contiguous ``(H, W, 3)`` uint8 BGR."""
         height = src.shape[0]
-        kernels.apply_3d(src.reshape(height, -1), self.offset, self.frac, self.table, self.size,
-                         np.float32(strength), tetrahedral, out.reshape(height, -1))
+        kernel = kernels.apply_tetrahedral if tetrahedral else kernels.apply_trilinear
+        kernel(src.reshape(height, -1), self.offset, self.frac, self.table, self.size, np.float32(strength),
+               out.reshape(height, -1))
 
 
 def _through_domain(values: np.ndarray, domain: np.ndarray) -> np.ndarray:

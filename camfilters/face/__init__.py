@@ -42,17 +42,17 @@ def _require_mediapipe() -> None:
 
 def available_lenses() -> list[str]:
     """Every lens name, plugins (entry-point group ``camfilters.lenses``) included, in the hotkey cycle's order."""
-    from .lenses import LENSES
+    from .lenses import cycle_order
 
-    return LENSES.names()
+    return cycle_order()
 
 
 def lens_help() -> list[tuple[str, str]]:
     """(name with its options' syntax, one-line description) of every lens, for ``camfilters list``."""
-    from .lenses import LENSES
+    from .lenses import LENSES, cycle_order
 
     rows = []
-    for name in LENSES.names():
+    for name in cycle_order():
         cls = LENSES.get_class(name)
         opts = ",".join(f"{o.name}={'PATH' if o.name in ('image', 'path') else o.default}" for o in cls.options)
         helps = "; ".join(f"{o.name}: {o.help}" for o in cls.options)
@@ -100,7 +100,7 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
     if not 0.0 <= hold <= 5.0:
         raise ParameterError(f"hold must be between 0 and 5 seconds, got {hold}")
     _require_mediapipe()
-    from .lenses import LENSES, parse_lens
+    from .lenses import LENSES, cycle_order, parse_lens
     from .models import resolve_model
     from .stage import Analyzer, FaceStage
 
@@ -113,7 +113,7 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         chosen.sort(key=lambda lens: (not lens.needs_inner, getattr(lens, "reframes", False)))
         modes = [tuple(chosen)] + ([(lens,) for lens in chosen] if len(chosen) > 1 else []) + [()]
     else:
-        classes = [LENSES.get_class(name) for name in LENSES.names()]
+        classes = [LENSES.get_class(name) for name in cycle_order()]
         chosen = [cls() for cls in classes if inner is not None or not cls.needs_inner]
         modes = [()] + [(lens,) for lens in chosen]
     need_landmarks = any(lens.needs_faces and lens.needs_landmarks for lens in chosen)

@@ -482,5 +482,18 @@ class BgOnlyLens(_MaskLens):
             composite(frame, scene.inner.process(frame, scene.timestamp), person, frame)
 
 
+def cycle_order() -> list[str]:
+    """Every lens name in the hotkey cycle's order: the built-ins above, the families kept in their own
+    modules of this package by name, then plugins, each group in registration order.
+
+    Not plain registration order: which family module registers first depends on which one was imported first.
+    """
+    def group(name: str) -> int:
+        module = LENSES.get_class(name).__module__
+        return 0 if module == __name__ else 1 if module.startswith(__package__ + ".") else 2
+
+    return sorted(LENSES.names(), key=lambda name: (group(name), name if group(name) == 1 else ""))
+
+
 # The lens families kept in their own modules register on import, after the built-ins above.
 from . import autoframe, beauty, packs  # noqa: E402,F401

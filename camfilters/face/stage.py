@@ -184,7 +184,9 @@ class _Worker:
 
     @property
     def idle(self) -> bool:
-        return not self._busy and self._job is None
+        """No job queued and none running (read under the lock the worker thread writes them under)."""
+        with self._cond:  # re-entrant: wait() reads it while holding the lock
+            return not self._busy and self._job is None
 
     def submit(self, *job: Any) -> None:
         with self._cond:
@@ -221,10 +223,12 @@ class _Worker:
                     self._busy = False
                     self._cond.notify_all()
         except CamfiltersError as exc:  # re-raised in the caller's thread by FaceStage.process
-            self.error = exc
+            with self._cond:
+                self.error = exc
         except Exception as exc:
-            self.error = exc
             log.exception("face analysis failed")
+            with self._cond:
+                self.error = exc
         finally:
             with self._cond:
                 self._busy = False

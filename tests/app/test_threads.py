@@ -116,3 +116,13 @@ def test_queue_stop_event_set_elsewhere_is_noticed_by_polling():
 def test_queue_refuses_a_zero_size():
     with pytest.raises(ValueError, match="maxsize must be >= 1, got 0"):
         CancellableQueue(0, threading.Event())
+
+
+def test_slot_peek_waits_for_an_item_and_leaves_it_unread():
+    slot: LatestSlot[str] = LatestSlot()
+    assert slot.peek(timeout=0) is None
+    threading.Timer(0.05, slot.put, args=("first",)).start()
+    assert slot.peek(timeout=30) == "first"
+    assert slot.take(timeout=0) == "first"  # still there to take
+    slot.close()
+    assert slot.peek() is None  # closed and empty: no wait

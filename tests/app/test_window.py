@@ -410,7 +410,7 @@ def test_a_window_destroyed_by_another_client_quits_and_finalises_the_recording(
     out = tmp_path / "kept.mp4"
     app = app_factory("--record", str(out))
     app.wait_log("recording to")
-    app.wait_picture(lambda image: image.mean() > 40, "the first frames")
+    wait_for(lambda: out.exists() and out.stat().st_size > 20_000, STEP_S, "frames in the recording")
     app._xdotool("windowclose", app.window)
     assert app.proc.wait(STEP_S) == 0
     logged = int(re.search(r"saved \S+ \((\d+) frames\)", app.text()).group(1))
@@ -424,7 +424,6 @@ def test_a_killed_window_connection_ends_the_process_with_a_playable_recording(a
     out = tmp_path / "kept.mp4"
     app = app_factory("--record", str(out))
     app.wait_log("recording to")
-    app.wait_picture(lambda image: image.mean() > 40, "the first frames")
     wait_for(lambda: out.exists() and out.stat().st_size > 20_000, STEP_S, "a complete part in the recording")
     app._xdotool("windowkill", app.window)
     app.proc.wait(STEP_S)

@@ -292,3 +292,10 @@ def test_a_held_face_that_moved_off_the_frame_is_dropped():
         tracks.update([Detection((560.0 + 20.0 * i, 100.0, 40.0, 40.0), 0.9)], i / 30.0, (640, 480))
     assert len(tracks.update([], 4 / 30.0, (640, 480))) == 1
     assert tracks.update([], 10 / 30.0, (640, 480)) == []
+
+
+def test_the_detector_keeps_faces_down_to_the_lowest_lens_threshold(make_stage):
+    """The lenses filter by score; the detector must not drop what a lens with a lower threshold wants."""
+    assert make_stage(["face-blur"])._analyzer.min_score == 0.6
+    assert make_stage(["face-blur:threshold=0.3", "face-pixelate"])._analyzer.min_score == 0.3
+
