@@ -15,7 +15,7 @@ FAST := -m "not gui and not face"
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[face,vcam,dev,cluster]"
+	$(PY) -m pip install --quiet -e ".[face,vcam,audio,dev,cluster]"
 	@echo "compiling the filters once (cached on disk; later starts take a second)..."
 	$(PY) -c "import filters; filters.warm_up()"
 	touch $@

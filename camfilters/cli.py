@@ -37,8 +37,8 @@ examples:
 EXIT_CODES = """\
 exit codes:
   0    done
-  1    runtime error (an output that cannot be written, a filter that failed, ...)
-  2    usage error (bad command line, option or value); nothing was started
+  1    runtime error (an output that cannot be written, a filter that failed, no or a busy microphone, ...)
+  2    usage error (bad command line, option or value, an unknown --audio DEVICE); nothing was started
   3    the source failed, or the input is corrupt or truncated (what was read is kept)
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP); recordings are finalised
 """
@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mirror", action=argparse.BooleanOptionalAction,
                      help="flip the picture left-right (selfie view)")
     run.add_argument("--record", type=path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, ...)")
+    run.add_argument("--audio", nargs="?", const="", default=None, metavar="DEVICE",
+                     help="record the microphone too (audio extra): the default input, or DEVICE, an index or "
+                          "part of a name from `camfilters devices`; AAC in .mp4/.mov, Opus in .mkv/.webm")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --record file")
     run.add_argument("--output-dir", type=path, help="folder for hotkey recordings and snapshots (default: here)")
     run.add_argument("--no-window", dest="window", action="store_false", help="no preview window (headless)")
@@ -143,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="filters and lenses with their options and defaults")
     sub.add_parser("presets", help="the saved presets (camfilters run --preset NAME) and where they are kept")
-    sub.add_parser("devices", help="cameras found, with their resolution")
+    sub.add_parser("devices", help="cameras found, with their resolution, and audio inputs")
 
     explain = sub.add_parser("explain", help="show what a convolution (correlation) computes, step by step")
     explain.add_argument("--kernel", required=True, help='rows separated by ";", e.g. "0 1; 1 0"')
@@ -197,7 +200,7 @@ def _run(args: argparse.Namespace) -> int:
         filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps, loop=args.loop,
         mirror=bool(args.mirror), record=args.record, overwrite=args.overwrite, output_dir=args.output_dir, window=args.window,
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
-        virtual_cam_mirror=args.virtual_cam_mirror,
+        virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio,
         face_model=None if args.face_model is None else str(args.face_model),
         segmentation_model=None if args.segmentation_model is None else str(args.segmentation_model))
     with quiet_native_stderr():  # MediaPipe's start-up lines
@@ -303,9 +306,23 @@ def _devices(args: argparse.Namespace) -> int:
     devices = list_devices()
     if not devices:
         print("no cameras found; use --source PATH to play a video file, or --source demo")
-        return ExitCode.OK
+    else:
+        print("cameras (--source INDEX):")
     for d in devices:
         print(f"  {d.index}: {d.width}x{d.height} at {d.fps:.0f} fps ({d.backend})")
+    from .audio import AudioError, list_inputs
+
+    try:
+        inputs = list_inputs()
+    except AudioError as exc:  # no sounddevice / PortAudio: the cameras are still listed
+        print(f"audio inputs: unavailable ({exc})")
+        return ExitCode.OK
+    if not inputs:
+        print("no audio inputs found")
+    else:
+        print("audio inputs (--audio DEVICE):")
+    for a in inputs:
+        print(f"  {a.index}: {a.name} ({a.channels} ch, {a.rate:.0f} Hz, {a.host_api})")
     return ExitCode.OK
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import re
 import sys
@@ -70,6 +71,7 @@ class LiveOptions:
     virtual_cam_mirror: bool = False
     face_model: str | None = None
     segmentation_model: str | None = None
+    audio: str | None = None  # record this microphone ("" = the default input); None = no microphone is opened
 
 
 #: Per-frame samples kept for the statistics: the last 10 minutes at 60 fps.
@@ -183,6 +185,31 @@ def _prepare_output_dir(folder: Path) -> None:
         log.warning("--output-dir: %s; hotkey recordings and snapshots will fail", problem)
 
 
+def level_meter(peak: float, width: int = 8) -> str:
+    """A text meter for a 0..1 peak on a -48..0 dBFS scale, e.g. ``[#####---]``."""
+    db = 20 * math.log10(peak) if peak > 0 else -math.inf
+    filled = max(0, min(width, round((db + 48) / 48 * width))) if math.isfinite(db) else 0
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+def _clip_audio(source: str, fps: float):
+    """The sound of a video file source (`ClipAudio`) to record with its frames, or None (no file, no sound)."""
+    path = source_file(source)
+    if path is None:
+        return None
+    from .audio import ClipAudio
+
+    clip = ClipAudio(path)
+    if not clip.has_audio:
+        return None
+    if abs(fps - clip.fps) > 1e-3 * fps:  # --fps asked for another speed
+        log.warning("--fps %g plays %s at another speed than its own (%g fps): its sound is not recorded",
+                    fps, path.name, clip.fps)
+        clip.close()
+        return None
+    return clip
+
+
 #: What MediaPipe / TFLite / absl print on stderr while a model graph starts (glog's "W0000 00:00:..."
 #: lines, TFLite's "INFO: Created ... delegate" and "WARNING: [model_load.cc:402] ..."): noise for a
 #: user of the app.
@@ -271,6 +298,7 @@ class LiveSession:
         self.recorder: Recorder | None = None
         self._recording_since = 0.0
         self.vcam = None
+        self.audio = None  # camfilters.audio: the Microphone with --audio, else a file source's ClipAudio, or None
         self.window: Window | None = None
         self.toasts = overlay.Toasts()
         self.stats = LiveStats()
@@ -306,7 +334,11 @@ class LiveSession:
             path = self.options.record  # the path asked for; the Recorder refuses it if it exists without -y
         else:
             path = _unique(self.options.record or self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
-        self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET, overwrite=self.options.overwrite)
+        audio = (self.audio.rate, self.audio.channels) if self.audio is not None else None
+        self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET, overwrite=self.options.overwrite,
+                                 audio=audio)
+        if self.audio is not None:
+            self.audio.sink = self.recorder.write_audio
         self._recording_since = time.monotonic()
         self.stats.recordings.append(path)
         self.say(f"recording to {path}")
@@ -314,7 +346,11 @@ class LiveSession:
     def _stop_recording(self) -> None:
         if self.recorder is not None:
             recorder, self.recorder = self.recorder, None
-            recorder.close()  # raises the failure (one line naming what was kept) unless write() already did
+            try:
+                recorder.close()  # raises the failure (one line naming what was kept) unless write() already did
+            finally:
+                if self.audio is not None:
+                    self.audio.detach()
             if recorder.failed:  # write() raised it, and that ends the run: never "saved" for a failed file
                 return
             self.stats.frames_recorded += recorder.frames_written
@@ -431,13 +467,19 @@ class LiveSession:
             if opts.window:
                 self.window = Window()
             self._warm_up(opts.size or (640, 360))  # before the source starts, which would drop frames meanwhile
+            if opts.audio is not None:  # before the source: a missing or busy microphone is one line
+                from .audio import Microphone
+
+                self.audio = Microphone(opts.audio)
             source = open_source(opts.source, size=opts.size, fps=opts.fps)
         except BaseException:
-            self.close()  # the window (and a face stage) opened before the source
+            self.close()  # the window (and a face stage, a microphone) opened before the source
             raise
         self._source = source
         try:
             size, fps = source.size, source.fps or 30.0
+            if self.audio is None:
+                self.audio = _clip_audio(opts.source, fps)
             log.debug("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
             if self.window is not None:
                 self.window.resize(size)
@@ -531,6 +573,8 @@ class LiveSession:
                 if frame is None:
                     break
                 arrived = time.monotonic()
+                if self.audio is not None and not self.paused:
+                    self.audio.frame_shown(frame.index, frame.timestamp)
                 stage["capture_wait"].append((arrived - asked) * 1000.0)
                 stage["frame_age"].append((arrived - frame.timestamp) * 1000.0)
                 shown = self._process(frame.image, frame.timestamp)
@@ -609,6 +653,8 @@ class LiveSession:
             parts.append(f"vcam {self.vcam.device}{' (paused)' if self.vcam.paused else ''}")
         if self.recorder is not None:
             parts.append(f"REC {self.recorder.path.name}")
+            if self.audio is not None:
+                parts.append(f"audio {level_meter(self.audio.level)}")
         if self.paused:
             parts.append("PAUSED")
         return " | ".join(parts)
@@ -656,6 +702,8 @@ class LiveSession:
         try:
             self._stop_recording()
         finally:
+            if self.audio is not None:
+                self.audio.close()
             if self.vcam is not None:
                 self.vcam.close()
             if self.face is not None:

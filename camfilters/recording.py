@@ -14,7 +14,9 @@ quarter second and at each keyframe), Matroska/WebM as a cluster every quarter
 second; each goes to the file at once, so a killed process loses only that last
 quarter second and the frames still queued for the encoder. The file is synced to
 the disk and the encoder makes a keyframe at least once a second (a power cut
-loses at most that). A clean close turns a fragmented MP4/MOV into a regular
+loses at most that). A sound track (``Recorder(audio=...)``) is in the same fragments and
+clusters; the muxer holds a stream's packets back at most half a second waiting for the
+other's, and silence stands in for a microphone that stops, so it keeps up. A clean close turns a fragmented MP4/MOV into a regular
 fast-start one (packets copied, not re-encoded: written to a hidden temporary
 file beside it, then renamed over it), as OBS's hybrid MP4 does; if that fails
 (e.g. the disk is full) the fragmented file, which plays, is kept and a warning
@@ -95,9 +97,10 @@ _FASTSTART = {"movflags": "+faststart"}
 # samples; a new fragment at each keyframe and after 250 ms) or a cluster; flush_packets then sends it to
 # the file at once instead of leaving it in FFmpeg's I/O buffer. A fragment or cluster may start between
 # keyframes: the frames it depends on are already in the file.
+# With an audio track, max_interleave_delta bounds what the muxer holds back waiting for the other stream.
 _FRAGMENTED = {"movflags": "+frag_keyframe+empty_moov+default_base_moof", "frag_duration": "250000",
-               "flush_packets": "1"}  # microseconds
-_CLUSTERED = {"cluster_time_limit": "250", "flush_packets": "1"}  # milliseconds
+               "flush_packets": "1", "max_interleave_delta": "500000"}  # microseconds
+_CLUSTERED = {"cluster_time_limit": "250", "flush_packets": "1", "max_interleave_delta": "500000"}  # ms, us
 FORMATS: dict[str, OutputFormat] = {
     ".mkv": OutputFormat("matroska", "libx264", "aac", Fraction(1, 1000), _X264, {}, _CLUSTERED),
     ".mov": OutputFormat("mov", "libx264", "aac", Fraction(1, 90000), _X264, _FASTSTART, _FRAGMENTED),
@@ -112,6 +115,8 @@ FORMATS: dict[str, OutputFormat] = {
         _CLUSTERED,
     ),
 }
+#: The audio codec of live recordings (`Recorder` with ``audio``), by muxer: Opus in Matroska/WebM, else AAC.
+LIVE_AUDIO_CODECS = {"matroska": "libopus", "webm": "libopus"}
 #: Seconds between keyframes (at most) and between syncs of the file to the disk in a crash-safe
 #: recording: what a power cut may lose. A killed process loses only the last quarter second and
 #: the frames still queued for the encoder.
@@ -226,6 +231,42 @@ class VideoOutput:
         self._next_key = 0  # pts from which the next frame is made a keyframe
         self._sync_fd: int | None = None
         self._next_sync = 0.0  # time.monotonic() of the next sync to the disk
+        self.audio: av.audio.stream.AudioStream | None = None
+        self._audio_held = np.zeros((0, 1), np.float32)  # samples waiting for a full encoder frame
+        self._audio_pts = 0  # samples sent to the audio encoder
+
+    def add_audio(self, rate: int, channels: int, codec: str | None = None) -> None:
+        """Add an audio stream fed by `encode_audio` (``codec``: the format's by default); before the first `encode`."""
+        stream = self.container.add_stream(codec or self.format.audio_codec, rate=rate,
+                                           layout="mono" if channels == 1 else "stereo")
+        formats = [f.name for f in stream.codec_context.codec.audio_formats]
+        stream.format = "fltp" if "fltp" in formats else "flt"  # AAC takes planar floats, Opus packed ones
+        stream.time_base = Fraction(1, rate)
+        stream.codec_context.time_base = Fraction(1, rate)
+        self.audio = stream
+        self._audio_held = np.zeros((0, channels), np.float32)
+
+    def encode_audio(self, samples: np.ndarray) -> None:
+        """Encode and mux ``(n, channels) float32`` samples that follow the ones before without a gap."""
+        held = np.concatenate((self._audio_held, samples)) if len(self._audio_held) else samples
+        size = self.audio.codec_context.frame_size or 1024
+        whole = len(held) - len(held) % size
+        for start in range(0, whole, size):
+            self._encode_audio_frame(held[start : start + size])
+        self._audio_held = held[whole:].copy()
+
+    def _encode_audio_frame(self, samples: np.ndarray | None) -> None:
+        if samples is None:
+            self.mux(self.audio.encode(None))
+            return
+        ctx = self.audio.codec_context
+        planar = ctx.format.is_planar
+        data = np.ascontiguousarray(samples.T if planar else samples.reshape(1, -1))
+        frame = av.AudioFrame.from_ndarray(data, format=ctx.format.name, layout=ctx.layout.name)
+        # in samples: the stream's own time base becomes the muxer's (Matroska: ms) once the header is written
+        frame.sample_rate, frame.pts, frame.time_base = ctx.sample_rate, self._audio_pts, Fraction(1, ctx.sample_rate)
+        self._audio_pts += len(samples)
+        self.mux(self.audio.encode(frame))
 
     def encode(self, image: np.ndarray, pts: int, duration: int) -> None:
         """Encode and mux one ``(H, W, 3) uint8 BGR`` frame (cropped to the even size)."""
@@ -278,6 +319,10 @@ class VideoOutput:
         try:
             if not self.failed:
                 self.mux(self.stream.encode(None))
+                if self.audio is not None:
+                    if len(self._audio_held):
+                        self._encode_audio_frame(self._audio_held)  # a short last frame
+                    self._encode_audio_frame(None)
         finally:
             container, self.container = self.container, None
             self._finish(container)
@@ -422,6 +467,154 @@ def _ebml_vint(data: bytes, pos: int) -> tuple[int, int] | None:
     return value, pos + width
 
 
+class _AudioTrack:
+    """Places timed audio blocks on the video's timeline and feeds them to a `VideoOutput`'s audio stream.
+
+    Sample 0 belongs at ``start`` (the first video frame's timestamp, set by `begin`;
+    blocks before it wait, the last second of them, and are cut to it). A block whose
+    time is more than `GAP_S` after the samples so far is preceded by silence (a gap:
+    overflows, a paused device); one more than `OVERLAP_S` before loses its
+    overlapping start; either only from the second such block in a row (a single block's
+    time can be off by that much on a loaded machine). Smaller differences are clock drift, jitter, or a single lost
+    block: blocks are resampled by at most `MAX_STRETCH` to bring the smoothed
+    difference back to zero, so audio stays in sync over hours. Samples are encoded only up to the video's end
+    so far (`release`), so the file's audio never outlasts its video; `finish` ends it
+    exactly there.
+    """
+
+    GAP_S = 0.06  # three blocks: the times of blocks step by up to one, which is no gap
+    OVERLAP_S = 0.06
+    # The timestamps of blocks jitter and step by up to a block (~20 ms, PulseAudio's latency estimate),
+    # while real clocks drift by 10-1000 ppm: the correction follows a slow average (about 2 s of blocks)
+    # and removes a share of it per block (about 10 s to correct a step), so a step bends the pitch by
+    # ~0.2 % for a few seconds, and a 1000 ppm drift is held ~10 ms away from sync.
+    MAX_STRETCH = 0.005  # 0.5 %: a 5 ms correction per second at most
+    GAIN = 0.002  # share of the smoothed difference corrected per block
+    SMOOTH = 0.01  # weight of each block's difference in the smoothed one
+    JITTER_S = 0.02  # a block's difference counts at most this much in it
+    STALL_S = 1.0  # no sound for this long behind the video: silence is recorded in its place
+    START_S = 3.0  # the same before the first sound: a device may take a while to start
+
+    def __init__(self, output: VideoOutput, rate: int, channels: int) -> None:
+        self.output, self.rate, self.channels = output, rate, channels
+        self.start: float | None = None
+        self.placed = 0  # samples on the timeline (encoded or held)
+        self.written = 0  # samples encoded
+        self.stalls = 0  # times silence was put in for a microphone that went quiet
+        self._heard = False  # a block has been placed
+        self._held: collections.deque[np.ndarray] = collections.deque()
+        self._early: collections.deque[tuple[np.ndarray, float]] = collections.deque()  # the last second
+        self._drift = 0.0  # smoothed (block time - its place on the timeline), samples
+        self._carry = 0.0  # correction owed, samples (applied a whole sample at a time)
+        self._outlier = False  # the last block's time was far from its place (a gap is two such blocks in a row)
+        self.gaps: list[tuple[float, int]] = []  # (s into the track, samples of silence put in)
+        self.cuts: list[tuple[float, int]] = []  # (s into the track, samples left out)
+
+    def add(self, samples: np.ndarray, timestamp: float) -> None:
+        """Place ``(n, channels) float32`` samples whose first was captured at ``timestamp`` (monotonic s)."""
+        if self.start is None:
+            self._early.append((samples, timestamp))
+            while self._early[0][1] < timestamp - 1.0:
+                self._early.popleft()
+            return
+        if timestamp < self.start:  # captured before the first frame: only what follows it counts
+            cut = round((self.start - timestamp) * self.rate)
+            if cut >= len(samples):
+                return
+            samples, timestamp = samples[cut:], self.start
+        error = (timestamp - self.start) * self.rate - self.placed
+        n = len(samples)
+        far = error >= self.GAP_S * self.rate or error <= -self.OVERLAP_S * self.rate
+        self._outlier, outlier = far, far and not self._outlier
+        if outlier:  # one block's time far off is taken for a glitch of its timestamp: placed as it comes
+            pass
+        elif error >= self.GAP_S * self.rate:
+            self._place(np.zeros((round(error), self.channels), np.float32))
+            self._drift = 0.0
+            self.gaps.append((self.placed / self.rate, round(error)))
+        elif error <= -self.OVERLAP_S * self.rate:
+            self.cuts.append((self.placed / self.rate, min(n, round(-error))))
+            samples = samples[round(-error) :]
+            self._drift = 0.0
+        else:  # a slow average of the clipped difference: one late callback's timestamp barely moves it
+            jitter = self.JITTER_S * self.rate
+            self._drift += self.SMOOTH * (max(-jitter, min(jitter, error)) - self._drift)
+            limit = n * self.MAX_STRETCH
+            self._carry = max(-limit, min(limit, self._carry + self._drift * self.GAIN))
+            change = round(self._carry)
+            self._carry -= change
+            if change:
+                samples = _stretch(samples, n + change)
+        if len(samples):
+            self._place(samples)
+            self._heard = True
+
+    def begin(self, start: float) -> None:
+        """Set the time of sample 0 and place the blocks that came before."""
+        self.start = start
+        early, self._early = list(self._early), collections.deque()
+        for samples, timestamp in early:
+            self.add(samples, timestamp)
+
+    def _place(self, samples: np.ndarray) -> None:
+        self._held.append(samples)
+        self.placed += len(samples)
+
+    def release(self, until: float) -> None:
+        """Encode the samples placed before ``until`` (monotonic s: the video's end so far)."""
+        if self.start is None:
+            return
+        end = round((until - self.start) * self.rate)
+        quiet = self.STALL_S if self._heard else self.START_S
+        if self.placed < end - quiet * self.rate:
+            # the microphone went quiet (or never started): silence in its place, so the file keeps up
+            if not self.stalls:
+                log.warning("no sound from the microphone for %.1f s (unplugged?); recording silence until it "
+                            "returns", quiet)
+            self.stalls += 1
+            self._place(np.zeros((end - self.placed, self.channels), np.float32))
+        while self._held and self.written < end:
+            block = self._held.popleft()
+            take = min(len(block), end - self.written)
+            if take < len(block):
+                self._held.appendleft(block[take:])
+            self.output.encode_audio(block[:take])
+            self.written += take
+
+    def finish(self, end: float) -> None:
+        """End the track at ``end`` (monotonic s, the video's end): silence to it, or cut after it."""
+        if self.start is None:
+            self.begin(end)
+        missing = round((end - self.start) * self.rate) - self.placed
+        if missing > 0:
+            self._place(np.zeros((missing, self.channels), np.float32))
+        self.release(end)
+        log.debug("sound: %d gaps filled with silence %s, %d overlaps cut %s, %d stalls", len(self.gaps),
+                  [(round(t, 2), n) for t, n in self.gaps[:20]], len(self.cuts),
+                  [(round(t, 2), n) for t, n in self.cuts[:20]], self.stalls)
+
+
+@dataclass(frozen=True)
+class _Audio:
+    """An audio block in the recorder's queue (frames are bare arrays)."""
+
+    samples: np.ndarray
+
+
+#: Audio blocks the recorder's queue takes at most (a writer that stalls loses sound, never blocks the callback).
+_MAX_QUEUED_AUDIO = 2000
+#: Seconds `Recorder.close` waits for the sound of the last frame to arrive.
+_AUDIO_TAIL_WAIT_S = 0.5
+
+
+def _stretch(samples: np.ndarray, n: int) -> np.ndarray:
+    """``(m, channels)`` samples resampled to ``n`` (linear interpolation, first and last kept)."""
+    m = len(samples)
+    where = np.linspace(0.0, m - 1, n)
+    return np.stack([np.interp(where, np.arange(m), samples[:, c]) for c in range(samples.shape[1])],
+                    axis=1).astype(np.float32)
+
+
 class Recorder:
     """Writes frames with their capture times to a video file, encoding on a writer thread.
 
@@ -429,7 +622,10 @@ class Recorder:
     `check_output_path`; ``size`` is the frame size every `write` must have; ``fps``
     is the nominal rate written in the stream header (the real timing comes from the
     timestamps). ``preset`` is the libx264 speed preset (ignored for ``.webm``);
-    an existing file is refused unless ``overwrite``.
+    an existing file is refused unless ``overwrite``. ``audio=(rate, channels)`` adds
+    a sound track (`LIVE_AUDIO_CODECS`: AAC, Opus in Matroska/WebM) fed by
+    `write_audio` with timed blocks, placed on the frames' timeline by `_AudioTrack`
+    (gaps are silence, drift is resampled, it starts and ends with the video).
 
     `write` copies the frame into a buffer from a pool and returns; the writer
     thread encodes in order. No frame is ever dropped: when the encoder falls behind,
@@ -460,6 +656,7 @@ class Recorder:
         preset: str = DEFAULT_PRESET,
         max_buffer_bytes: int = 256 * 2**20,
         overwrite: bool = False,
+        audio: tuple[int, int] | None = None,
     ) -> None:
         width, height = size
         if not (isinstance(width, int) and isinstance(height, int) and width >= 2 and height >= 2):
@@ -473,6 +670,16 @@ class Recorder:
         self.fps = float(fps)
         rate = Fraction(fps).limit_denominator(1001)
         self._output = VideoOutput(self.path, self.size, rate, preset=preset, crash_safe=True)
+        self._audio: _AudioTrack | None = None
+        if audio is not None:
+            try:
+                self._output.add_audio(*audio, codec=LIVE_AUDIO_CODECS.get(self._output.format.container))
+            except BaseException:
+                self._output.close()
+                raise
+            self._audio = _AudioTrack(self._output, *audio)
+        self._audio_end = -math.inf  # monotonic end of the last audio block queued
+        self._video_end = -math.inf  # monotonic end of the last frame queued (its time + one nominal frame)
         self._time_base = self._output.time_base
         self._frame_ticks = max(1, round(1 / (self.fps * self._time_base)))
         ew, eh = self._output.width, self._output.height
@@ -482,7 +689,7 @@ class Recorder:
         self._free = [self._new_buffer() for _ in range(min(_PREALLOCATED, self._max_buffers))]
         self._allocated = len(self._free)
         self._inflight = 0  # buffers taken by write() and not yet queued
-        self._queue: collections.deque[tuple[np.ndarray, float]] = collections.deque()
+        self._queue: collections.deque[tuple[np.ndarray | _Audio, float]] = collections.deque()
         self._closing = False
         self._closed = False
         self._error: RecordingError | None = None  # set by the writer thread once the file is finalised
@@ -544,6 +751,7 @@ class Recorder:
             with self._cond:
                 if copied:
                     self._queue.append((buffer, float(timestamp)))
+                    self._video_end = float(timestamp) + 1.0 / self.fps
                     self.frames_written += 1
                 elif buffer is None:
                     self._allocated -= 1
@@ -551,6 +759,21 @@ class Recorder:
                     self._free.append(buffer)
                 self._inflight -= 1
                 self._cond.notify_all()
+
+    def write_audio(self, samples: np.ndarray, timestamp: float) -> None:
+        """Queue ``(n, channels) float32`` samples whose first was captured at ``timestamp`` (monotonic s).
+
+        Never blocks (safe in an audio callback); ignored once closing, failed, or if the
+        recorder has no audio. The recorder places blocks by their times (see `_AudioTrack`).
+        """
+        if self._audio is None:
+            return
+        with self._cond:
+            if self._closing or self._failing or len(self._queue) > _MAX_QUEUED_AUDIO:
+                return
+            self._queue.append((_Audio(samples), timestamp))
+            self._audio_end = max(self._audio_end, timestamp + len(samples) / self._audio.rate)
+            self._cond.notify_all()
 
     @property
     def failed(self) -> bool:
@@ -573,6 +796,9 @@ class Recorder:
             if self._closed:
                 return
             with self._cond:
+                if self._audio is not None:  # the sound of the last frame is still on its way: wait for it a little
+                    self._cond.wait_for(lambda: self._audio_end >= self._video_end or self._error is not None,
+                                        _AUDIO_TAIL_WAIT_S)
                 self._closing = True
                 self._cond.notify_all()
             interrupted = False
@@ -608,15 +834,23 @@ class Recorder:
                 if not self._queue:
                     break
                 buffer, timestamp = self._queue.popleft()
+            if isinstance(buffer, _Audio):
+                if not self._failing:
+                    self._audio.add(buffer.samples, timestamp)
+                continue
             if not self._failing:
                 if first is None:
                     first = timestamp
+                    if self._audio is not None:
+                        self._audio.begin(first)
                 pts = max(round((timestamp - first) / self._time_base), last_pts + 1)
                 if last_pts >= 0:
                     duration = pts - last_pts  # the last frame lasts as long as the one before it
                 try:
                     self._output.encode(buffer, pts, duration)
                     self.frames_encoded += 1
+                    if self._audio is not None:
+                        self._audio.release(first + float(pts * self._time_base))
                 except BaseException as exc:  # noqa: BLE001 - reported by write()/close()
                     self._fail(exc)
                 last_pts = pts
@@ -625,6 +859,8 @@ class Recorder:
                 self._cond.notify_all()
         if not self._failing:
             try:
+                if self._audio is not None and first is not None:  # the muxer gives the last frame a nominal length
+                    self._audio.finish(first + float((last_pts + self._frame_ticks) * self._time_base))
                 self._output.close()
             except BaseException as exc:  # noqa: BLE001 - reported by close()
                 self._fail(exc)

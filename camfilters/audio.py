@@ -1,0 +1,282 @@
+"""The microphone: audio inputs found, and capture stamped on the video frames' clock.
+
+Opt-in (``camfilters run --audio [DEVICE]``): nothing here opens a device unless asked.
+Without it, a video file source's own sound is recorded instead (`ClipAudio`).
+Uses PortAudio through ``sounddevice`` (the ``audio`` extra). `Microphone` hands each
+block of ``(n, channels) float32`` samples in [-1, 1] to a sink (the `Recorder`'s
+`~camfilters.recording.Recorder.write_audio`) with the `time.monotonic` time its first
+sample was captured: PortAudio's ``inputBufferAdcTime``, on the stream's clock, moved onto
+the monotonic clock by the offset seen between the callback's ``currentTime`` and
+`time.monotonic` (the smallest over the last second: the callback's own delay only adds).
+The recorder places blocks by these times, so gaps become silence and clock drift is
+resampled away there (see `camfilters.recording`).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .errors import CamfiltersError, ParameterError
+
+__all__ = ["AudioDevice", "AudioError", "ClipAudio", "Microphone", "UnknownAudioDevice", "find_input", "list_inputs"]
+
+log = logging.getLogger(__name__)
+
+#: Samples per second recorded: what Opus takes, and AAC's usual rate.
+SAMPLE_RATE = 48000
+#: Samples per block handed to the sink: 20 ms.
+BLOCK = 960
+#: Blocks a new stream delivers before it is used, and the seconds it may take: PulseAudio starts a stream
+#: with a burst of buffered blocks whose times are off by up to ~0.2 s, steady after about a second.
+SETTLE_BLOCKS = 75
+SETTLE_TIMEOUT_S = 5.0
+#: Callbacks over which the smallest (monotonic - stream clock) offset is kept: one second of blocks.
+OFFSET_WINDOW = SAMPLE_RATE // BLOCK
+
+Sink = Callable[[np.ndarray, float], None]
+
+
+class AudioError(CamfiltersError, RuntimeError):
+    """No audio input, or one that cannot be opened (busy, gone); exit code 1."""
+
+
+class UnknownAudioDevice(AudioError, ParameterError):
+    """``--audio DEVICE`` names no input found; a usage error, exit code 2."""
+
+
+@dataclass(frozen=True)
+class AudioDevice:
+    """One audio input as PortAudio lists it."""
+
+    index: int
+    name: str
+    channels: int  # input channels
+    rate: float  # default sample rate, Hz
+    host_api: str
+
+    def __str__(self) -> str:
+        return f"{self.index}: {self.name}"
+
+
+def _sounddevice():
+    try:
+        import sounddevice
+    except (ImportError, OSError) as exc:  # OSError: the PortAudio library is missing
+        raise AudioError(f"audio needs sounddevice and PortAudio ({exc}); "
+                         'install them with: pip install "camfilters[audio]" and apt install libportaudio2') from exc
+    return sounddevice
+
+
+def list_inputs() -> list[AudioDevice]:
+    """The audio inputs PortAudio finds (empty if none, or if PortAudio cannot start)."""
+    sd = _sounddevice()
+    apis = sd.query_hostapis()
+    return [AudioDevice(i, d["name"], d["max_input_channels"], d["default_samplerate"], apis[d["hostapi"]]["name"])
+            for i, d in enumerate(sd.query_devices()) if d["max_input_channels"] > 0]
+
+
+def _found(inputs: list[AudioDevice]) -> str:
+    return "found: " + ", ".join(map(str, inputs)) if inputs else "no audio input found"
+
+
+def find_input(spec: str | None) -> AudioDevice:
+    """The input ``spec`` names: None or "" for the default, an index, or a unique part of a name.
+
+    `UnknownAudioDevice` (naming the inputs found) when it names none; `AudioError` when there is no input at all.
+    """
+    sd = _sounddevice()
+    inputs = list_inputs()
+    if not inputs:
+        raise AudioError("no audio input found (is a microphone connected and the sound server running?); "
+                         "run without --audio to record video only")
+    if not spec:
+        default = sd.default.device[0]
+        return next((d for d in inputs if d.index == default), inputs[0])
+    if spec.isdigit():
+        match = [d for d in inputs if d.index == int(spec)]
+    else:
+        match = [d for d in inputs if d.name == spec] or [d for d in inputs if spec.lower() in d.name.lower()]
+    if len(match) != 1:
+        what = "no audio input" if not match else "more than one audio input"
+        raise UnknownAudioDevice(f"--audio {spec}: {what} by that name; {_found(inputs)}; "
+                                 "see camfilters devices")
+    return match[0]
+
+
+class Microphone:
+    """Captures an audio input in PortAudio's thread; ``sink`` gets each block with its capture time.
+
+    ``Microphone(spec)`` finds the device (`find_input`) and opens it at once, so a
+    busy or broken device is one `AudioError` line before anything else starts.
+    ``sink`` (set and cleared by the owner; None drops the blocks) is called in the
+    audio thread and must not block. ``level`` is the last block's peak, 0..1, for a
+    meter. Use as a context manager, or `close`.
+    """
+
+    def __init__(self, spec: str | None = None, *, channels: int = 1) -> None:
+        sd = _sounddevice()
+        self.device = find_input(spec)
+        self.channels = min(channels, self.device.channels)
+        self.rate = SAMPLE_RATE
+        self.sink: Sink | None = None
+        self.level = 0.0
+        self.blocks = 0  # blocks captured
+        self._offsets: collections.deque[float] = collections.deque(maxlen=OFFSET_WINDOW)
+        self._lock = threading.Lock()  # close() vs a callback in progress
+        self._settled = threading.Event()
+        try:
+            self._stream = sd.InputStream(device=self.device.index, samplerate=self.rate, channels=self.channels,
+                                          dtype="float32", blocksize=BLOCK, latency="low", callback=self._callback)
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise AudioError(f"cannot open audio input {self.device} ({exc}); it may be busy or gone; "
+                             f"{_found(list_inputs())}") from exc
+        if not self._settled.wait(SETTLE_TIMEOUT_S):
+            self.close()
+            raise AudioError(f"audio input {self.device} gives no sound ({self.blocks} blocks in "
+                             f"{SETTLE_TIMEOUT_S:g} s); check it, or choose another: {_found(list_inputs())}")
+        log.info("audio: %s at %d Hz, %d channel%s", self.device.name, self.rate, self.channels,
+                 "" if self.channels == 1 else "s")
+
+    def _callback(self, data: np.ndarray, frames: int, info, status) -> None:
+        now = time.monotonic()
+        self._offsets.append(now - info.currentTime)
+        adc = info.inputBufferAdcTime or info.currentTime - frames / self.rate  # 0: not reported
+        captured = adc + min(self._offsets)
+        self.blocks += 1
+        self.level = float(np.abs(data).max()) if frames else 0.0
+        if self.blocks < SETTLE_BLOCKS:
+            return
+        self._settled.set()
+        with self._lock:
+            sink = self.sink
+            if sink is not None:
+                sink(data.copy(), captured)
+
+    def frame_shown(self, index: int, timestamp: float) -> None:
+        """Nothing: the microphone keeps its own time (`ClipAudio` follows the frames)."""
+
+    def detach(self) -> None:
+        """Stop handing blocks to the sink; once this returns, no callback is still inside it."""
+        with self._lock:
+            self.sink = None
+
+    def close(self) -> None:
+        """Stop and release the device; idempotent."""
+        self.detach()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close(ignore_errors=True)
+            except Exception as exc:  # noqa: BLE001 - a device gone mid-take; nothing to keep here
+                log.debug("closing the audio input: %r", exc)
+
+    def __enter__(self) -> Microphone:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ClipAudio:
+    """A video file's own sound, handed to the sink in step with the file's frames as they are shown.
+
+    ``ClipAudio(path)`` decodes the file's first audio stream (PyAV, resampled to
+    `SAMPLE_RATE` mono float) on a thread. `frame_shown` is called with each frame's
+    index and the time it was shown (its timestamp): the samples of the frame's span of the
+    file, ``[index / fps, (index + 1) / fps)`` (``fps``: the file's frame rate), go to the
+    sink stamped with that time, so the recording carries them in sync with the frames. A
+    frame shown late (a slow loop) is preceded by silence: the recorder gets gapless sound.
+    The whole track is kept in memory (48 kHz mono float: 11.5 MB a minute).
+    `has_audio` tells if the file has sound. Same sink, ``level``, `detach` and
+    `close` as `Microphone`.
+    """
+
+    def __init__(self, path, fps: float | None = None) -> None:
+        import av
+
+        self.rate, self.channels = SAMPLE_RATE, 1
+        self.fps = fps or 0.0
+        self.sink: Sink | None = None
+        self.level = 0.0
+        self._lock = threading.Lock()  # guards _blocks/_decoded (decoder thread vs frame_shown)
+        self._blocks: list[np.ndarray] = []
+        self._decoded = 0  # samples decoded so far
+        self._next: float | None = None  # when the sound handed to the sink so far ends (monotonic s)
+        self._stop = threading.Event()
+        try:
+            self._container = av.open(str(path))
+        except (OSError, av.FFmpegError):
+            self._container = None
+        self.has_audio = self._container is not None and bool(self._container.streams.audio)
+        if self.has_audio and not self.fps and self._container.streams.video:
+            video = self._container.streams.video[0]
+            self.fps = float(video.average_rate or video.guessed_rate or 0)
+        if not self.fps:
+            self.has_audio = False  # no frame rate to follow
+        if not self.has_audio:
+            self.close()
+            return
+        self._thread = threading.Thread(target=self._decode, name="camfilters clip audio", daemon=True)
+        self._thread.start()
+
+    def _decode(self) -> None:
+        import av
+
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
+        try:
+            for frame in self._container.decode(audio=0):
+                if self._stop.is_set():
+                    return
+                for out in resampler.resample(frame):
+                    self._append(out.to_ndarray().reshape(-1, 1))
+            for out in resampler.resample(None):
+                self._append(out.to_ndarray().reshape(-1, 1))
+        except (OSError, av.FFmpegError) as exc:  # a damaged audio track: the video goes on, silent from here
+            log.warning("the sound of the source stops at %.1f s: %s", self._decoded / self.rate, exc)
+        finally:
+            self._container.close()
+
+    def _append(self, samples: np.ndarray) -> None:
+        with self._lock:
+            self._blocks.append(samples)
+            self._decoded += len(samples)
+
+    def _span(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` decoded so far (fewer if not yet decoded)."""
+        with self._lock:
+            if len(self._blocks) > 1:
+                self._blocks = [np.concatenate(self._blocks)]
+            data = self._blocks[0] if self._blocks else np.zeros((0, 1), np.float32)
+        return data[start:stop]
+
+    def frame_shown(self, index: int, timestamp: float) -> None:
+        """Hand the sound of frame ``index`` (shown at ``timestamp``, monotonic s) to the sink."""
+        samples = self._span(round(index / self.fps * self.rate), round((index + 1) / self.fps * self.rate))
+        self.level = float(np.abs(samples).max()) if len(samples) else 0.0
+        with self._lock:
+            sink = self.sink
+        if sink is None:
+            self._next = None
+            return
+        late = 0 if self._next is None else round((timestamp - self._next) * self.rate)
+        if late > 0:  # the frame came late (a slow loop): the previous one stayed on screen, in silence
+            sink(np.zeros((late, 1), np.float32), self._next)
+        if len(samples):
+            sink(samples.copy(), timestamp)
+        self._next = timestamp + len(samples) / self.rate
+
+    def detach(self) -> None:
+        with self._lock:
+            self.sink = None
+
+    def close(self) -> None:
+        self.detach()
+        self._stop.set()
