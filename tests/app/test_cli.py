@@ -245,14 +245,17 @@ def test_virtual_cam_missing_device_is_one_line(tmp_path):
 
 
 def test_mismatched_opencv_wheels_stop_with_the_fix(tmp_path):
-    """A second OpenCV wheel of another version in cv2/ (the mediapipe trap): one line with the reinstall command."""
+    """A second OpenCV wheel of another version in cv2/ (the mediapipe trap): one line with the fix, which
+    removes the other wheel and reinstalls the contrib one at the version installed here."""
+    from importlib.metadata import version
+
     site = tmp_path / "site"
-    dist = site / "opencv_contrib_python-4.12.0.88.dist-info"
+    dist = site / "opencv_python-4.12.0.88.dist-info"
     dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: opencv-contrib-python\nVersion: 4.12.0.88\n")
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: opencv-python\nVersion: 4.12.0.88\n")
     proc = camfilters("list", env=cli_env(PYTHONPATH=with_path(site)))
-    assert_one_line_error(proc, "opencv-contrib-python 4.12.0.88", "pip install --force-reinstall",
-                          '"opencv-contrib-python==4.14.0.94"')
+    assert_one_line_error(proc, "opencv-python 4.12.0.88", "pip uninstall -y opencv-python",
+                          f'"opencv-contrib-python=={version("opencv-contrib-python")}"')
 
 
 @pytest.mark.face
