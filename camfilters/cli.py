@@ -300,29 +300,27 @@ def _presets(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _print_section(items: list, title: str, empty: str, row) -> None:
+    """``title`` then one ``row(item)`` line per item, or the ``empty`` line when there is none."""
+    print(title if items else empty)
+    for item in items:
+        print("  " + row(item))
+
+
 def _devices(args: argparse.Namespace) -> int:
+    from .audio import AudioError, list_inputs
     from .capture import list_devices
 
-    devices = list_devices()
-    if not devices:
-        print("no cameras found; use --source PATH to play a video file, or --source demo")
-    else:
-        print("cameras (--source INDEX):")
-    for d in devices:
-        print(f"  {d.index}: {d.width}x{d.height} at {d.fps:.0f} fps ({d.backend})")
-    from .audio import AudioError, list_inputs
-
+    _print_section(list_devices(), "cameras (--source INDEX):",
+                   "no cameras found; use --source PATH to play a video file, or --source demo",
+                   lambda d: f"{d.index}: {d.width}x{d.height} at {d.fps:.0f} fps ({d.backend})")
     try:
         inputs = list_inputs()
     except AudioError as exc:  # no sounddevice / PortAudio: the cameras are still listed
         print(f"audio inputs: unavailable ({exc})")
         return ExitCode.OK
-    if not inputs:
-        print("no audio inputs found")
-    else:
-        print("audio inputs (--audio DEVICE):")
-    for a in inputs:
-        print(f"  {a.index}: {a.name} ({a.channels} ch, {a.rate:.0f} Hz, {a.host_api})")
+    _print_section(inputs, "audio inputs (--audio DEVICE):", "no audio inputs found",
+                   lambda a: f"{a.index}: {a.name} ({a.channels} ch, {a.rate:.0f} Hz, {a.host_api})")
     return ExitCode.OK
 
 
