@@ -301,6 +301,7 @@ class LiveSession:
         self.audio = None  # camfilters.audio: the Microphone with --audio, else a file source's ClipAudio, or None
         self.window: Window | None = None
         self.toasts = overlay.Toasts()
+        self._early_keys: list[int] = []  # keys pressed during start-up, handled with the first frame
         self.stats = LiveStats()
         self._interval = EMA(0.05)  # seconds between shown frames; fps = 1 / its average
         self._mirror_buf: np.ndarray | None = None
@@ -540,7 +541,9 @@ class LiveSession:
         canvas = self.window.canvas(np.zeros((size[1], size[0], 3), np.uint8))
         overlay.draw_message(canvas, text, progress)
         self.window.show(canvas)
-        self.window.poll_key()
+        key = self.window.poll_key()
+        if key is not None:  # pressed while starting: acted on with the first frame, not lost
+            self._early_keys.append(key)
 
     def _next_frame(self):
         """The next source frame; with ``--loop`` a file that ended starts again."""
@@ -587,7 +590,8 @@ class LiveSession:
                     self.window.show(self._decorate(shown))
                     key = self.window.poll_key()  # paints the frame
                     stage["display"].append((time.monotonic() - shown_at) * 1000.0)
-                    quit_asked = self.window.closed or (key is not None and not self.handle_key(key, size, fps))
+                    keys, self._early_keys = self._early_keys + ([] if key is None else [key]), []
+                    quit_asked = self.window.closed or any(not self.handle_key(k, size, fps) for k in keys)
                 now = time.monotonic()
                 stats.latencies_ms.append((now - frame.timestamp) * 1000.0)
                 stats.frames += 1
