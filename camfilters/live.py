@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -269,6 +270,23 @@ def _unique(path: Path) -> Path:
     return candidate
 
 
+@contextlib.contextmanager
+def _sigint_held():
+    """Hold a Ctrl-C until the block ends: one arriving while Numba loads compiled code lands in a ctypes
+    callback, where Python drops it (seen under load), and the run would go on."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 class LiveSession:
     """One ``camfilters run``: owns the source, window, recorder and virtual camera.
 
@@ -514,6 +532,10 @@ class LiveSession:
         stall the picture either. The library makes the background thread safe on every
         Numba threading layer.
         """
+        with _sigint_held():
+            self._warm_up_filters(size)
+
+    def _warm_up_filters(self, size: tuple[int, int]) -> None:
         chain = [s.filter for s in self.chain.stages if isinstance(s, FilterStage)]
         others = [n for n in filters.available() if n not in {f.spec for f in chain}]
         self._message(size, "loading filters…")
