@@ -143,8 +143,9 @@ class FaceDetector:
     """
 
     def __init__(self, model_path: str, *, analysis_size: int = 960, tile: int = 192, min_score: float = 0.6,
-                 change_level: float = 8.0, refresh: int = 30) -> None:
+                 change_level: float = 8.0, refresh: int = 30, edge: float = 0.1) -> None:
         self.analysis_size = analysis_size
+        self.edge = edge
         self.tile = tile
         self.min_score = min_score
         self.change_level = change_level
@@ -173,23 +174,33 @@ class FaceDetector:
         small = image if s == 1.0 else cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
                                                    interpolation=cv2.INTER_AREA)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        sx, sy = w / rgb.shape[1], h / rgb.shape[0]
-        found = [_rescale(d, sx, sy) for d in self._model.detect(rgb)]
-        tiles = tile_grid(rgb.shape[1::-1], self.tile)
+        sw, sh = rgb.shape[1], rgb.shape[0]
+        sx, sy = w / sw, h / sh
+        # The whole frame, mirrored out to a square (the model letterboxes to one anyway, so the longer
+        # side costs nothing) plus a band of ``edge`` on the sides: a face cut by the frame edge meets its mirror
+        # image and reads as a whole face.
+        px, py = round(self.edge * sw), round(self.edge * sh)
+        px, py = _clamp_pads(max(px, (sh + 2 * py - sw) // 2), max(py, (sw + 2 * px - sh) // 2), sw, sh)
+        found = [_rescale(d, sx, sy) for d in self._model.detect(_mirror_pad(rgb, px, py), (-px, -py))]
+        # Tiles over the frame mirrored out by a quarter tile: small faces at the edges too.
+        tx, ty = _clamp_pads(self.tile // 4, self.tile // 4, sw, sh)
+        padded = _mirror_pad(rgb, tx, ty)
+        tiles = tile_grid(padded.shape[1::-1], self.tile)
         self.searched = 0
         if len(tiles) > 1:
-            grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+            grey = cv2.cvtColor(padded, cv2.COLOR_RGB2GRAY)
             for x, y, side in tiles:
                 thumb = cv2.resize(grey[y:y + side, x:x + side], (max(1, side // 8),) * 2,
                                    interpolation=cv2.INTER_AREA).astype(np.int16)
                 known = self._tiles.get((x, y, side))
                 if known is None or np.abs(thumb - known[0]).max() > self.change_level:
-                    faces = [_rescale(d, sx, sy) for d in self._model.detect(rgb[y:y + side, x:x + side], (x, y))]
+                    faces = [_rescale(d, sx, sy)
+                             for d in self._model.detect(padded[y:y + side, x:x + side], (x - tx, y - ty))]
                     known = thumb, faces
                     self._tiles[(x, y, side)] = known
                     self.searched += 1
                 found += known[1]
-        return nms(found)
+        return nms([d for d in found if _mostly_inside(d.box, (w, h))])
 
     def close(self) -> None:
         self._model.close()
@@ -199,3 +210,22 @@ def _rescale(d: Detection, sx: float, sy: float) -> Detection:
     x, y, w, h = d.box
     keypoints = None if d.keypoints is None else d.keypoints * np.array([sx, sy], np.float32)
     return Detection((x * sx, y * sy, w * sx, h * sy), d.score, keypoints)
+
+
+def _clamp_pads(px: int, py: int, width: int, height: int) -> tuple[int, int]:
+    """Mirror padding (px on the left and right, py at the top and bottom) that ``BORDER_REFLECT_101``
+    allows on an image of ``width`` x ``height``: less than each side."""
+    return max(0, min(px, width - 1)), max(0, min(py, height - 1))
+
+
+def _mirror_pad(rgb: np.ndarray, px: int, py: int) -> np.ndarray:
+    return cv2.copyMakeBorder(rgb, py, py, px, px, cv2.BORDER_REFLECT_101) if px or py else rgb
+
+
+def _mostly_inside(box: Box, size: tuple[int, int]) -> bool:
+    """Whether the face ``box`` has its centre inside the frame of ``size`` (W, H) or at most a quarter face out:
+    a face at least about a quarter inside, not the mirror image of a face inside (its centre lies at least
+    half a face out)."""
+    x, y, w, h = box
+    cx, cy = x + w / 2, y + h / 2
+    return -0.25 * w <= cx <= size[0] + 0.25 * w and -0.25 * h <= cy <= size[1] + 0.25 * h

@@ -124,7 +124,7 @@ class FaceTracks:
     """Every face over time: each analysis' detections matched to tracks, faces held through misses.
 
     A detection continues the track whose centre, moved on at its velocity, is nearest
-    (within ``max_jump`` times the larger of the two face widths); other detections start new
+    (within ``max_jump`` times the larger of the two face widths, and of half to twice its width); other detections start new
     tracks, with no limit on their number. A track missed by the detector is held for ``hold``
     s after its last detection (its box moving at the track's velocity, at most ``max_speed``
     face widths per second, and dilated by ``margin`` of its size on each side plus half the
@@ -150,7 +150,8 @@ class FaceTracks:
     def update(self, detections: list[Detection], t: float, size: tuple[int, int] | None = None) -> list[Face]:
         """Update with the ``detections`` (frame px) of the frame taken at ``t`` (s); return every face.
 
-        With the frame ``size`` (W, H), a held face whose box has moved wholly off the frame is dropped.
+        With the frame ``size`` (W, H), a held face whose predicted centre has left the frame (so that at
+        most half of it is still inside) is dropped.
         """
         tracks = self._tracks
         predicted = [track.predict(t) for track in tracks]
@@ -164,8 +165,9 @@ class FaceTracks:
         for dist, i, j in pairs:
             if i in matched or j in used:
                 continue
-            if dist > self.max_jump * max(float(tracks[j].size[0]), detections[i].box[2], 1.0):
-                continue
+            width, track_width = detections[i].box[2], float(tracks[j].size[0])
+            if dist > self.max_jump * max(track_width, width, 1.0) or not 0.5 <= width / max(track_width, 1.0) <= 2.0:
+                continue  # too far, or another face (half or twice the size)
             matched[i] = tracks[j]
             used.add(j)
         faces: list[Face] = []
@@ -192,9 +194,8 @@ class FaceTracks:
             # also covers the last place the face was seen should its motion have changed.
             moved = np.abs(predicted[j] - track.centre)
             (cx, cy), (w, h) = predicted[j], track.size * (1.0 + 2.0 * self.margin) + moved
-            if size is not None and not (cx + w / 2 > 0 and cx - w / 2 < size[0] and cy + h / 2 > 0
-                                         and cy - h / 2 < size[1]):
-                continue
+            if size is not None and not (0 <= cx <= size[0] and 0 <= cy <= size[1]):
+                continue  # at least half of it out of the frame: the face left
             kept.append(track)
             faces.append(Face(track.track_id, (float(cx - w / 2), float(cy - h / 2), float(w), float(h)),
                               track.score, None, False, t))
