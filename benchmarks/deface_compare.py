@@ -24,7 +24,7 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "face"))
+sys.path[:0] = [str(ROOT / "tests" / "face"), str(ROOT / "tests")]  # clips, and the helpers it imports
 import clips  # noqa: E402
 
 MODEL = clips.MODELS / "face_landmarker.task"

@@ -269,7 +269,7 @@ def test_unchanged_tiles_keep_their_faces_and_changed_ones_are_searched(detector
     frame, boxes = composite(astronaut, coffee, (1280, 720), 0.04, 4, seed=2)
     noisy = lambda: np.clip(frame + rng.normal(0.0, 3.0, frame.shape), 0, 255).astype(np.uint8)  # noqa: E731
     first = detector.detect(noisy())
-    every = len(tile_grid((960 + 96, 540 + 96), 192))  # tiles of the 960 px copy mirrored out by 48 px
+    every = len(tile_grid((960 + 96, 540 + 84), 192))  # tiles of the 960 px copy mirrored out by 48 and 42 px
     assert detector.searched == every
     again = detector.detect(noisy())
     assert detector.searched == 0
