@@ -258,6 +258,7 @@ def with_render_options(pairs: list[tuple[Path, Path]], filters: Iterable[str], 
 # -- one job, in whichever process runs it ------------------------------------------------------
 _progress_queue = None  # set in local worker processes by _init_worker
 _busy = False  # whether this local worker is rendering (SIGTERM then stops the render)
+_stopping = False  # whether SIGTERM came while rendering: the worker ends when its render has stopped
 
 
 def _init_worker(queue, threads: int, parent: int) -> None:
@@ -275,12 +276,15 @@ def _init_worker(queue, threads: int, parent: int) -> None:
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    # Once: PR_SET_PDEATHSIG fires as each thread of the dying parent exits, so a killed parent
-    # sends several, and a second one would cut short the removal of the unfinished files.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if _busy:
+    global _stopping
+    if not _busy:
+        os._exit(ExitCode.INTERRUPTED)
+    # Raised once: PR_SET_PDEATHSIG fires as each thread of a killed parent exits, and a second
+    # interrupt would cut short the removal of the unfinished files. In case this one is lost
+    # (raised inside a native callback, which drops it), the next frame raises it again.
+    if not _stopping:
+        _stopping = True
         raise KeyboardInterrupt("SIGTERM")
-    os._exit(ExitCode.INTERRUPTED)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -331,6 +335,8 @@ def _reporter(key: str) -> Callable[[int], None] | None:
     send((key, 0))
 
     def frame_done(count: int = 1) -> None:
+        if _stopping:
+            raise KeyboardInterrupt("SIGTERM")
         state["frames"] += count
         now = time.monotonic()
         if now - state["at"] >= PROGRESS_PERIOD_S:
@@ -424,11 +430,14 @@ def _run_local_job(job: Job) -> Outcome:
     _busy = True
     try:
         _warm_up(job.filters)
-        return run_job(job)
+        outcome = run_job(job)
     except (Stopped, KeyboardInterrupt):
         os._exit(ExitCode.INTERRUPTED)
     finally:
         _busy = False
+    if _stopping:  # the interrupt was lost and the file finished (complete, in place): stop now
+        os._exit(ExitCode.INTERRUPTED)
+    return outcome
 
 
 # -- running many ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import hashlib
 import multiprocessing
 import signal
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +154,33 @@ def test_a_killed_worker_has_its_file_tried_again(tmp_path):
     assert [o.status for o in result["outcomes"]] == ["done", "done"], result["outcomes"]
     assert [probe(out / f"{n}.mp4").frames for n in ("a", "b")] == [150, 150]
     assert hidden(out) == []
+
+
+def test_a_worker_sent_sigterm_again_and_again_removes_its_file_once_and_the_file_is_rendered_again(tmp_path):
+    """A killed parent's death signal comes once per thread of it: a worker sent SIGTERM every millisecond stops
+    its render, removes the unfinished file (no partial, no temporary file), and the batch renders it again."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    make_video(folder / "a.mp4", 150, size=(320, 240), fps=30)
+    out = tmp_path / "out"
+    result = {}
+    runner = threading.Thread(target=lambda: result.setdefault(
+        "outcomes", run_jobs(with_render_options(plan([folder], out), ["cartoon"], []), workers=1)))
+    runner.start()
+    wait_for(lambda: hidden(out) if out.exists() else [], 300, "the worker writing its temporary file")
+    worker = psutil.Process(multiprocessing.active_children()[0].pid)
+    signals = 0
+    while worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE:
+        try:
+            worker.send_signal(signal.SIGTERM)
+            signals += 1
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.001)
+    runner.join(timeout=600)
+    assert signals >= 2
+    assert [o.status for o in result["outcomes"]] == ["done"], result["outcomes"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4"] and probe(out / "a.mp4").frames == 150
 
 
 def test_the_render_progress_callback_gets_every_frame(tmp_path):
