@@ -48,16 +48,16 @@ class Table3D:
         # the original pixel's share (1 - strength) * byte in its channel's field, plus the rounding half level
         share = np.floor((1.0 - strength) * np.arange(256) * 8.0 * ONE + 0.5).astype(np.uint64)
         if tetrahedral:
-            strides = np.array([size * size, size, 1], np.int64)[:, None]
-            self.offset = np.ascontiguousarray(low * strides)
+            strides = np.array([size * size, size, 1], np.uint64)[:, None]
+            self.offset = np.ascontiguousarray(low.astype(np.uint64) * strides)
             self.weight = np.floor(frac * ONE + 0.5).astype(np.uint64)
             self.extra = np.stack([share, share << np.uint64(21), share << np.uint64(42)])
             self.extra[0] += ROUND
             self.table = _pack(strength * bgr.reshape(-1, 3).astype(np.float64))
         else:
-            self.b_offset = low[0] * 65536
+            self.b_offset = low[0].astype(np.uint64) * np.uint64(65536)
             self.b_weight = np.floor(frac[0] * ONE + 0.5).astype(np.uint64)
-            self.g_offset = np.arange(256, dtype=np.int64) * 256
+            self.g_offset = np.arange(256, dtype=np.uint64) * np.uint64(256)
             self.extra = share + ROUND  # green and red's shares are in the planes
             self.planes = np.empty((size, 256, 256), np.uint64)
             kernels.build_planes(bgr, low[1], frac[1].astype(np.float32), low[2], frac[2].astype(np.float32),

@@ -61,7 +61,7 @@ def build_planes(bgr, g_low, g_frac, r_low, r_frac, strength, planes):
                 planes[bi, g, r] = packed
 
 
-# Index arithmetic is int64 and the green offset comes from a table: computing ``g * 256 + r``
+# The green offset comes from a table: computing ``g * 256 + r``
 # from the two adjacent bytes lets LLVM merge them into one 16-bit big-endian load (movbe)
 # whose partial-register write chains every pixel to the one before: 4x slower (measured).
 @njit(cache=True, nogil=True, parallel=True)
@@ -72,7 +72,7 @@ def apply_trilinear(src, b_offset, b_weight, g_offset, extra, planes, out):
     two grid neighbours (``b_offset[b]``: the lower one's first entry, ``b_weight[b]``: the
     upper one's weight in 1/1024). ``extra[b]`` adds rounding and blue's share of the original.
     """
-    step = np.int64(planes.shape[1] * planes.shape[2])
+    step = np.uint64(planes.shape[1] * planes.shape[2])  # unsigned indices: no negative-index wraparound code
     flat = planes.reshape(-1)
     one = np.uint64(1024)
     for y in prange(src.shape[0]):
@@ -80,7 +80,7 @@ def apply_trilinear(src, b_offset, b_weight, g_offset, extra, planes, out):
         orow = out[y]
         for x in range(src.shape[1] // 3):
             b = row[3 * x]
-            i = b_offset[b] + g_offset[row[3 * x + 1]] + np.int64(row[3 * x + 2])
+            i = b_offset[b] + g_offset[row[3 * x + 1]] + np.uint64(row[3 * x + 2])
             w = b_weight[b]
             _store(orow, x, flat[i] * (one - w) + flat[i + step] * w + extra[b])
 
@@ -93,8 +93,8 @@ def apply_tetrahedral(src, offset, weight, extra, table, size, out):
     ``weight[k, v]``: the upper one's weight in 1/1024; ``extra[k, v]``: see the module.
     The corners walk from the lower one to the upper one along the largest fraction first.
     """
-    db = np.int64(size * size)
-    dg = np.int64(size)
+    db = np.uint64(size * size)  # unsigned indices: no negative-index wraparound code
+    dg = np.uint64(size)
     for y in prange(src.shape[0]):
         row = src[y]
         orow = out[y]
@@ -106,22 +106,20 @@ def apply_tetrahedral(src, offset, weight, extra, table, size, out):
             fb = weight[0, b]
             fg = weight[1, g]
             fr = weight[2, r]
-            # the two middle corners and the four weights of the tetrahedron holding (fr, fg, fb)
-            if fr > fg:
-                if fg > fb:
-                    m1, m2, f1, f2, f3 = base + 1, base + dg + 1, fr, fg, fb
-                elif fr > fb:
-                    m1, m2, f1, f2, f3 = base + 1, base + db + 1, fr, fb, fg
-                else:
-                    m1, m2, f1, f2, f3 = base + db, base + db + 1, fb, fr, fg
-            elif fb > fg:
-                m1, m2, f1, f2, f3 = base + db, base + db + dg, fb, fg, fr
-            elif fb > fr:
-                m1, m2, f1, f2, f3 = base + dg, base + db + dg, fg, fb, fr
-            else:
-                m1, m2, f1, f2, f3 = base + dg, base + dg + 1, fg, fr, fb
-            v = (table[base] * (np.uint64(1024) - f1) + table[m1] * (f1 - f2)
-                 + table[m2] * (f2 - f3) + table[base + db + dg + 1] * f3)
+            # The walk's first step is along the largest fraction, its last along the smallest.
+            # Selects, not branches: the order changes from pixel to pixel (branchy: 2x slower).
+            # Ties go to red, green, blue first for the largest and the reverse for the smallest,
+            # so the two steps are along different axes.
+            r_max = (fr >= fg) & (fr >= fb)
+            b_min = (fb <= fg) & (fb <= fr)
+            first = np.uint64(1) if r_max else (dg if fg >= fb else db)
+            last = db if b_min else (dg if fg <= fr else np.uint64(1))
+            f1 = max(fr, max(fg, fb))
+            f3 = min(fr, min(fg, fb))
+            f2 = fr + fg + fb - f1 - f3
+            top = base + db + dg + np.uint64(1)
+            v = (table[base] * (np.uint64(1024) - f1) + table[base + first] * (f1 - f2)
+                 + table[top - last] * (f2 - f3) + table[top] * f3)
             _store(orow, x, v + extra[0, b] + extra[1, g] + extra[2, r])
 
 
