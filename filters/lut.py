@@ -49,10 +49,12 @@ class Table3D:
         share = np.floor((1.0 - strength) * np.arange(256) * 8.0 * ONE + 0.5).astype(np.uint64)
         if tetrahedral:
             strides = np.array([size * size, size, 1], np.uint64)[:, None]
-            self.offset = np.ascontiguousarray(low.astype(np.uint64) * strides)
-            self.weight = np.floor(frac * ONE + 0.5).astype(np.uint64)
-            self.extra = np.stack([share, share << np.uint64(21), share << np.uint64(42)])
-            self.extra[0] += ROUND
+            weight = np.floor(frac * ONE + 0.5).astype(np.uint64)
+            self.cells = np.ascontiguousarray(low.astype(np.uint64) * strides | weight << np.uint64(32))
+            self.extra = None
+            if strength != 1.0:
+                self.extra = np.stack([share, share << np.uint64(21), share << np.uint64(42)])
+                self.extra[0] += ROUND
             self.table = _pack(strength * bgr.reshape(-1, 3).astype(np.float64))
         else:
             self.b_offset = low[0].astype(np.uint64) * np.uint64(65536)
@@ -68,8 +70,7 @@ class Table3D:
         height = src.shape[0]
         rows, out_rows = src.reshape(height, -1), out.reshape(height, -1)
         if self.tetrahedral:
-            kernels.apply_tetrahedral(rows, self.offset, self.weight, self.extra, self.table, self.size,
-                                      out_rows)
+            kernels.apply_tetrahedral(rows, self.cells, self.extra, self.table, self.size, out_rows)
         else:
             kernels.apply_trilinear(rows, self.b_offset, self.b_weight, self.g_offset, self.extra, self.planes,
                                     out_rows)

@@ -86,15 +86,19 @@ def apply_trilinear(src, b_offset, b_weight, g_offset, extra, planes, out):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def apply_tetrahedral(src, offset, weight, extra, table, size, out):
+def apply_tetrahedral(src, cells, extra, table, size, out):
     """Tetrahedral look-up in ``table`` (``N**3`` packed entries, index ``(b*N + g)*N + r``): 4 of the cell's 8 corners.
 
-    ``offset[k, v]``: byte ``v`` of channel ``k``'s lower grid index times its stride;
-    ``weight[k, v]``: the upper one's weight in 1/1024; ``extra[k, v]``: see the module.
+    ``cells[k, v]``: for byte ``v`` of channel ``k``, its lower grid index times the
+    channel's stride in the low 32 bits and the upper one's weight (in 1/1024) above
+    (one load instead of two: loads bound this kernel); ``extra[k, v]``: see the module,
+    or None when ``strength`` is 1 (then only the rounding half level is added).
     The corners walk from the lower one to the upper one along the largest fraction first.
     """
     db = np.uint64(size * size)  # unsigned indices: no negative-index wraparound code
     dg = np.uint64(size)
+    low = np.uint64(0xFFFFFFFF)
+    half = np.uint64(4096 | (4096 << 21) | (4096 << 42))
     for y in prange(src.shape[0]):
         row = src[y]
         orow = out[y]
@@ -102,10 +106,13 @@ def apply_tetrahedral(src, offset, weight, extra, table, size, out):
             b = row[3 * x]
             g = row[3 * x + 1]
             r = row[3 * x + 2]
-            base = offset[0, b] + offset[1, g] + offset[2, r]
-            fb = weight[0, b]
-            fg = weight[1, g]
-            fr = weight[2, r]
+            cb = cells[0, b]
+            cg = cells[1, g]
+            cr = cells[2, r]
+            base = (cb & low) + (cg & low) + (cr & low)
+            fb = cb >> np.uint64(32)
+            fg = cg >> np.uint64(32)
+            fr = cr >> np.uint64(32)
             # The walk's first step is along the largest fraction, its last along the smallest.
             # Selects, not branches: the order changes from pixel to pixel (branchy: 2x slower).
             # Ties go to red, green, blue first for the largest and the reverse for the smallest,
@@ -120,7 +127,11 @@ def apply_tetrahedral(src, offset, weight, extra, table, size, out):
             top = base + db + dg + np.uint64(1)
             v = (table[base] * (np.uint64(1024) - f1) + table[base + first] * (f1 - f2)
                  + table[top - last] * (f2 - f3) + table[top] * f3)
-            _store(orow, x, v + extra[0, b] + extra[1, g] + extra[2, r])
+            if extra is None:
+                v += half
+            else:
+                v += extra[0, b] + extra[1, g] + extra[2, r]
+            _store(orow, x, v)
 
 
 @njit(cache=True, nogil=True, parallel=True)
