@@ -9,7 +9,8 @@ next, and an output byte is a field's bits 13..20 (``8 * 1024 = 2**13``).
 
 ``extra[k, v]`` (packed like the entries) is added per input byte ``v`` of channel ``k``:
 it holds the rounding half-level and the ``(1 - strength) * v`` share of the original
-pixel; the table entries already hold ``strength`` times the grade.
+pixel; the table entries already hold ``strength`` times the grade. Entries are clipped to
+0..255 levels, so an out-of-range grade is clipped before the last interpolation step.
 
 Why not floats: the float kernel needed 24 scalar loads and ~120 instructions per pixel
 (LLVM does not vectorise these gathers), ~22 ms per 1080p frame on one core.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
 
 @njit(cache=True, nogil=True, inline="always")
 def _store(orow, x, v):
@@ -61,9 +63,9 @@ def build_planes(bgr, g_low, g_frac, r_low, r_frac, strength, planes):
                 planes[bi, g, r] = packed
 
 
-# The green offset comes from a table: computing ``g * 256 + r``
-# from the two adjacent bytes lets LLVM merge them into one 16-bit big-endian load (movbe)
-# whose partial-register write chains every pixel to the one before: 4x slower (measured).
+# The green offset comes from a table: computing ``g * 256 + r`` from the two adjacent bytes
+# lets LLVM merge them into one 16-bit big-endian load (movbe) whose partial-register write
+# chains every pixel to the one before: 4x slower (measured).
 @njit(cache=True, nogil=True, parallel=True)
 def apply_trilinear(src, b_offset, b_weight, g_offset, extra, planes, out):
     """Trilinear look-up of every pixel of ``src`` into ``out`` (both ``(H, W*3)`` uint8) through `build_planes`' planes.
