@@ -112,20 +112,20 @@ def apply_tetrahedral(src, cells, extra, table, size, out):
             cg = cells[1, g]
             cr = cells[2, r]
             base = (cb & low) + (cg & low) + (cr & low)
-            fb = cb >> np.uint64(32)
-            fg = cg >> np.uint64(32)
-            fr = cr >> np.uint64(32)
-            # The walk's first step is along the largest fraction, its last along the smallest.
-            # Selects, not branches: the order changes from pixel to pixel (branchy: 2x slower).
-            # Ties go to red, green, blue first for the largest and the reverse for the smallest,
-            # so the two steps are along different axes.
-            r_max = (fr >= fg) & (fr >= fb)
-            b_min = (fb <= fg) & (fb <= fr)
-            first = np.uint64(1) if r_max else (dg if fg >= fb else db)
-            last = db if b_min else (dg if fg <= fr else np.uint64(1))
-            f1 = max(fr, max(fg, fb))
-            f3 = min(fr, min(fg, fb))
-            f2 = fr + fg + fb - f1 - f3
+            # Keys: a weight (high half) with its axis' stride (low half). The walk's first step is
+            # along the largest weight, its last along the smallest; on ties the strides order the
+            # keys, so the two steps are along different axes. Max and min, not branches: the order
+            # changes from pixel to pixel (branchy: 2x slower, measured).
+            kb = (cb & ~low) | db
+            kg = (cg & ~low) | dg
+            kr = (cr & ~low) | np.uint64(1)
+            k1 = max(kr, max(kg, kb))
+            k3 = min(kr, min(kg, kb))
+            f1 = k1 >> np.uint64(32)
+            f3 = k3 >> np.uint64(32)
+            f2 = (cb >> np.uint64(32)) + (cg >> np.uint64(32)) + (cr >> np.uint64(32)) - f1 - f3
+            first = k1 & low
+            last = k3 & low
             top = base + db + dg + np.uint64(1)
             v = (table[base] * (np.uint64(1024) - f1) + table[base + first] * (f1 - f2)
                  + table[top - last] * (f2 - f3) + table[top] * f3)
