@@ -24,7 +24,7 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "face"))
+sys.path[:0] = [str(ROOT / "tests" / "face"), str(ROOT / "tests")]  # clips, and the helpers it imports
 import clips  # noqa: E402
 
 MODEL = clips.MODELS / "face_landmarker.task"
@@ -104,9 +104,12 @@ def main() -> int:
                         help="virtualenv for deface (created if missing)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="deface-compare-") as work:
         rows = compare(args.frames, args.venv, Path(work))
     print(json.dumps(rows, indent=1) if args.json else table(rows))
+    # The machine may be shared: the seconds depend on the load, the ratio much less.
+    print(f"load average (1 min): {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; {os.cpu_count()} cores")
     return 0
 
 

@@ -275,6 +275,9 @@ def _init_worker(queue, threads: int, parent: int) -> None:
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
+    # Once: PR_SET_PDEATHSIG fires as each thread of the dying parent exits, so a killed parent
+    # sends several, and a second one would cut short the removal of the unfinished files.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if _busy:
         raise KeyboardInterrupt("SIGTERM")
     os._exit(ExitCode.INTERRUPTED)

