@@ -20,7 +20,7 @@ class Look(Graded):
 
     def __init__(self, **options) -> None:
         super().__init__(**options)
-        self._table = Table3D(table_of(GRADES[self.grade]), np.tile(BYTES, (3, 1)))
+        self._table = Table3D(table_of(GRADES[self.grade]), np.tile(BYTES, (3, 1)), self.strength, False)
 
 
 def _look(name: str, doc: str) -> type[Look]:

@@ -79,10 +79,11 @@ def frame(rng) -> np.ndarray:
 
 
 @pytest.mark.parametrize("interp", ["trilinear", "tetrahedral"])
-@pytest.mark.parametrize("n", [2, 17, 33])
-def test_identity_cube_gives_the_input_back(tmp_path, frame, n, interp):
+@pytest.mark.parametrize("n", [2, 17, 33, 65])
+def test_identity_cube_gives_the_input_back_exactly(tmp_path, frame, n, interp):
+    """The fixed-point kernels' rounding (table entries in 1/8 level, weights in 1/1024) stays under half a level."""
     lut = filters.get("lut", file=write(tmp_path, cube_text(identity(n))), interp=interp)
-    assert max_level_diff(lut(frame), frame) <= 1
+    np.testing.assert_array_equal(lut(frame), frame)
 
 
 @pytest.mark.parametrize("n", [2, 17, 33])
@@ -100,6 +101,16 @@ def test_random_3d_lut_tetrahedral_matches_the_corner_walk_within_one_level(tmp_
     assert max_level_diff(result, tetrahedral_reference(table, frame)) <= 1
     if n > 2:  # the two interpolations really differ on a random table
         assert max_level_diff(result, trilinear_reference(table, frame)) > 1
+
+
+@pytest.mark.parametrize("interp", ["trilinear", "tetrahedral"])
+@pytest.mark.parametrize("n", [2, 33, 65])
+def test_partial_strength_blends_the_reference_with_the_original(tmp_path, frame, rng, n, interp):
+    table = rng.random((n, n, n, 3))
+    reference = trilinear_reference if interp == "trilinear" else tetrahedral_reference
+    lut = filters.get("lut", file=write(tmp_path, cube_text(table)), interp=interp, strength=0.3)
+    expected = np.floor(frame + 0.3 * (reference(table, frame).astype(float) - frame) + 0.5)
+    assert max_level_diff(lut(frame), expected) <= 1
 
 
 def test_1d_lut_matches_np_interp(tmp_path, frame, rng):
