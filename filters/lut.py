@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels import lut as kernels
+from ._parallel import launch_lock
 from .base import Filter, Option, in_range
 from .cube import CubeLUT, read_cube
 from .grades import GRADES, table_of
@@ -62,8 +63,9 @@ class Table3D:
             self.g_offset = np.arange(256, dtype=np.uint64) * np.uint64(256)
             self.extra = share + ROUND  # green and red's shares are in the planes
             self.planes = np.empty((size, 256, 256), np.uint64)
-            kernels.build_planes(bgr, low[1], frac[1].astype(np.float32), low[2], frac[2].astype(np.float32),
-                                 np.float32(strength), self.planes)
+            with launch_lock():  # a parallel kernel, and filters are built on any thread
+                kernels.build_planes(bgr, low[1], frac[1].astype(np.float32), low[2], frac[2].astype(np.float32),
+                                     np.float32(strength), self.planes)
 
     def apply(self, src: np.ndarray, out: np.ndarray) -> None:
         """Grade ``src`` into ``out``, both C-contiguous ``(H, W, 3)`` uint8 BGR."""
