@@ -65,6 +65,23 @@ def text_size(text: str, px: int) -> tuple[int, int]:
     return mask.shape[1], mask.shape[0]
 
 
+def fit_text(text: str, px: int, width: int) -> str:
+    """``text``, or if wider than ``width`` px at ``px``, its start and end around an ellipsis (a path's file
+    name is at its end, so the end is kept longer)."""
+    if text_size(text, px)[0] <= width:
+        return text
+    low, high = 0, len(text)  # the most characters kept that fit
+    while low < high:
+        keep = (low + high + 1) // 2
+        head = keep // 3
+        if text_size(text[:head] + "…" + text[len(text) - (keep - head):], px)[0] <= width:
+            low = keep
+        else:
+            high = keep - 1
+    head = low // 3
+    return text[:head] + "…" + text[len(text) - (low - head):] if low else "…"
+
+
 def put_text(image: np.ndarray, text: str, x: int, y: int, px: int, colour: tuple[int, int, int]) -> int:
     """Blend ``text`` with its top-left corner at (x, y), clipped to the image; returns its width."""
     mask = _mask(text, px)
@@ -165,8 +182,8 @@ class Toasts:
         pad = max(4, px // 2)
         y = pad
         for _, text, error in self._items:
+            text = fit_text(text, px, image.shape[1] - 4 * pad)
             width, height = text_size(text, px)
-            width = min(width, image.shape[1] - 4 * pad)
             x = (image.shape[1] - width) // 2
             shade(image, x - pad, y, x + width + pad, y + height + pad, 0.8)
             put_text(image, text, x, y + pad // 2, px, RED if error else WHITE)

@@ -52,6 +52,21 @@ def test_an_error_toast_is_red_and_drawn_at_the_top_centre():
     assert ((r - np.maximum(b, g)) > 100).sum() > 50  # red text
 
 
+def test_a_toast_too_wide_for_the_window_keeps_the_file_name_after_an_ellipsis():
+    path = "/home/someone/Videos/camfilters/" + "a-rather-long-folder-name/" * 4 + "camfilters-20261130-040631.png"
+    toasts = overlay.Toasts(clock=Clock())
+    toasts.add(f"snapshot saved to {path}")
+    image = np.zeros((360, 640, 3), np.uint8)
+    toasts.draw(image)
+    px = int(overlay.text_px(image) * 1.15)
+    shown = overlay.fit_text(f"snapshot saved to {path}", px, 640 - 4 * max(4, px // 2))
+    assert shown.startswith("snapshot saved to ") and shown.endswith("/camfilters-20261130-040631.png")
+    assert "…" in shown and overlay.text_size(shown, px)[0] <= 640 - 4 * max(4, px // 2)
+    changed = np.argwhere(image.any(axis=2))
+    assert changed[:, 1].min() > 0 and changed[:, 1].max() < 639  # the whole text inside, not cut at the edges
+    assert overlay.fit_text("saved a.mp4", px, 640) == "saved a.mp4"
+
+
 def test_status_bar_shows_a_red_rec_dot_and_time_only_while_recording():
     plain = np.full((720, 1280, 3), 128, np.uint8)
     idle, recording = plain.copy(), plain.copy()
