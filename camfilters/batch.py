@@ -259,6 +259,7 @@ def with_render_options(pairs: list[tuple[Path, Path]], filters: Iterable[str], 
 _progress_queue = None  # set in local worker processes by _init_worker
 _busy = False  # whether this local worker is rendering (SIGTERM then stops the render)
 _stopping = False  # whether SIGTERM came while rendering: the worker ends when its render has stopped
+_current: Job | None = None  # the job this local worker renders
 
 
 def _init_worker(queue, threads: int, parent: int) -> None:
@@ -272,6 +273,7 @@ def _init_worker(queue, threads: int, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent's to handle
     signal.signal(signal.SIGTERM, _on_sigterm)
     _die_with_parent(parent)
+    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
     _limit_threads(threads)
 
 
@@ -285,6 +287,20 @@ def _on_sigterm(signum: int, frame: object) -> None:
     if not _stopping:
         _stopping = True
         raise KeyboardInterrupt("SIGTERM")
+
+
+def _watch_parent(parent: int) -> None:
+    """Backstop for the death signal: once the parent is gone, stop as SIGTERM does; if the render has
+    not stopped within STOP_TIMEOUT_S (an interrupt lost or stuck), remove its files here and end."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGTERM)  # ignored if the death signal came already
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while _busy and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _current is not None:
+        _remove_leftovers(_current)
+    os._exit(ExitCode.INTERRUPTED)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -426,15 +442,15 @@ def _warm_up(specs: Iterable[str]) -> None:
 
 def _run_local_job(job: Job) -> Outcome:
     """`run_job` in a local worker process: SIGTERM stops it, its files removed, and ends the process."""
-    global _busy
-    _busy = True
+    global _busy, _current
+    _busy, _current = True, job
     try:
         _warm_up(job.filters)
         outcome = run_job(job)
     except (Stopped, KeyboardInterrupt):
         os._exit(ExitCode.INTERRUPTED)
     finally:
-        _busy = False
+        _busy, _current = False, None
     if _stopping:  # the interrupt was lost and the file finished (complete, in place): stop now
         os._exit(ExitCode.INTERRUPTED)
     return outcome
