@@ -22,8 +22,8 @@ from helpers import MODELS, decode, wait_for, wait_for_text
 from x11_close import request_close
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(300),
-              pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
-                                 reason="needs Xvfb and xdotool (make test installs them)")]
+              pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool") and shutil.which("import")),
+                                 reason="needs Xvfb, xdotool and ImageMagick (make test installs them)")]
 
 W, H = 640, 360
 #: how long a step may take on a loaded machine (both cores busy): generous, it costs nothing when quiet
@@ -85,19 +85,12 @@ class App:
         wait_for_text(self.log, needle, STEP_S, count)
 
     def screenshot(self, name: str | None = None) -> np.ndarray:
-        """The window's picture as (H, W, 3) uint8 BGR, grabbed from the X server in this process (and saved).
-
-        In-process, not ImageMagick's ``import``: that takes seconds to start on a busy machine,
-        longer than a toast is shown.
-        """
-        from PIL import ImageGrab
-
-        where = dict(line.split("=") for line in self._xdotool("getwindowgeometry", "--shell", self.window).split())
-        x, y, w, h = (int(where[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
-        image = cv2.cvtColor(np.asarray(ImageGrab.grab((x, y, x + w, y + h), xdisplay=self.display)),
-                             cv2.COLOR_RGB2BGR)
+        """The window's picture as (H, W, 3) uint8 BGR, from an X screenshot."""
         self.shots += 1
-        cv2.imwrite(str(self.tmp / f"{name or f'shot{self.shots}'}.png"), image)
+        path = self.tmp / f"{name or f'shot{self.shots}'}.png"
+        subprocess.run(["import", "-window", self.window, str(path)], env=self.env, check=True, timeout=30)
+        image = cv2.imread(str(path))
+        assert image is not None
         return image
 
     def wait_picture(self, condition, what: str) -> np.ndarray:
