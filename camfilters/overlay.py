@@ -68,18 +68,21 @@ def text_size(text: str, px: int) -> tuple[int, int]:
 def fit_text(text: str, px: int, width: int) -> str:
     """``text``, or if wider than ``width`` px at ``px``, its start and end around an ellipsis (a path's file
     name is at its end, so the end is kept longer)."""
+
+    def elided(keep: int) -> str:  # ``keep`` characters: a third from the start, the rest from the end
+        head = keep // 3
+        return text[:head] + "…" + text[len(text) - (keep - head):]
+
     if text_size(text, px)[0] <= width:
         return text
     low, high = 0, len(text)  # the most characters kept that fit
     while low < high:
         keep = (low + high + 1) // 2
-        head = keep // 3
-        if text_size(text[:head] + "…" + text[len(text) - (keep - head):], px)[0] <= width:
+        if text_size(elided(keep), px)[0] <= width:
             low = keep
         else:
             high = keep - 1
-    head = low // 3
-    return text[:head] + "…" + text[len(text) - (low - head):] if low else "…"
+    return elided(low) if low else "…"
 
 
 def put_text(image: np.ndarray, text: str, x: int, y: int, px: int, colour: tuple[int, int, int]) -> int:
