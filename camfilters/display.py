@@ -80,6 +80,12 @@ class _XWindowWatch:
     destroys its window: the app would run on without one. xcb reports a missing window
     as an error reply (never Xlib's process-ending error handler). Without libxcb or an
     X display, `gone` is always False.
+
+    Where no window manager has taken the window (its parent is the root window: a bare X
+    session, Xvfb), it is mapped once more when first found. Qt sometimes misses the first
+    map there when the CPU is busy (1 start in ~6 with both cores loaded) and then never
+    paints: the window stays black for the whole session. The second map is what a
+    window manager does anyway.
     """
 
     _XCB_ATOM_CARDINAL = 6
@@ -121,6 +127,9 @@ class _XWindowWatch:
         xcb.xcb_get_property_value_length.argtypes = [vp]
         xcb.xcb_get_window_attributes.restype = cookie
         xcb.xcb_get_window_attributes.argtypes = [vp, u32]
+        for request in ("xcb_map_window", "xcb_unmap_window"):
+            getattr(xcb, request).argtypes = [vp, u32]
+        xcb.xcb_flush.argtypes = [vp]
         for reply in ("intern_atom", "query_tree", "get_property", "get_window_attributes"):
             function = getattr(xcb, f"xcb_{reply}_reply")
             function.restype = vp
@@ -150,12 +159,14 @@ class _XWindowWatch:
         finally:
             self._libc.free(reply)
 
-    def _children(self, window: int) -> list[int]:
+    def _tree(self, window: int) -> tuple[int, int, list[int]]:
+        """``window``'s root, parent and children (0, 0, [] when it is gone)."""
         reply = self._reply("query_tree", self._xcb.xcb_query_tree(self._conn, window))
         if not reply:
-            return []
+            return 0, 0, []
         try:
-            return self._xcb.xcb_query_tree_children(reply)[:self._xcb.xcb_query_tree_children_length(reply)]
+            root, parent = ctypes.cast(reply, ctypes.POINTER(ctypes.c_uint32))[2:4]  # after type, pad, seq, length
+            return root, parent, self._xcb.xcb_query_tree_children(reply)[:self._xcb.xcb_query_tree_children_length(reply)]
         finally:
             self._libc.free(reply)
 
@@ -169,7 +180,7 @@ class _XWindowWatch:
             if self._property(window, self._XCB_ATOM_WM_NAME) == self.title and \
                     self._property(window, self._pid_atom) == pid:
                 return window
-            todo += self._children(window)
+            todo += self._tree(window)[2]
         return None
 
     def gone(self) -> bool:
@@ -178,6 +189,12 @@ class _XWindowWatch:
             return False
         if self._window is None:
             self._window = self._find()
+            if self._window is not None:
+                root, parent, _ = self._tree(self._window)
+                if parent == root:  # no window manager: map it again (see the class docstring)
+                    self._xcb.xcb_unmap_window(self._conn, self._window)
+                    self._xcb.xcb_map_window(self._conn, self._window)
+                    self._xcb.xcb_flush(self._conn)
             return False
         reply = self._reply("get_window_attributes", self._xcb.xcb_get_window_attributes(self._conn, self._window))
         if reply:
