@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .argtypes import between, frame_size, path, positive, seconds, source_spec
 from .exitcodes import ExitCode
-from .hotkeys import HOTKEYS
+from .hotkeys import HOTKEYS, TOAST_SECONDS
 
 # Only the standard library and tiny modules above: the heavy imports happen in `main`, where a Ctrl-C
 # while starting up ends quietly with exit code 130 (see `_StartUp`).
@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "part of a name from `camfilters devices`; AAC in .mp4/.mov, Opus in .mkv/.webm")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --record file")
     run.add_argument("--output-dir", type=path, help="folder for hotkey recordings and snapshots (default: here)")
+    run.add_argument("--toast-seconds", type=positive(float), metavar="SECONDS",
+                     help=f"how long each message stays at the top of the window (default {TOAST_SECONDS:g})")
     run.add_argument("--no-window", dest="window", action="store_false", help="no preview window (headless)")
     run.add_argument("--max-frames", type=positive(int), metavar="N", help="stop after N frames")
     run.add_argument("--duration", type=positive(float), metavar="SECONDS", help="stop after this many seconds")
@@ -176,7 +178,7 @@ def _apply_preset(args: argparse.Namespace) -> None:
 
     settings = load_preset(args.preset)
     converters = {"filters": list, "lenses": list, "source": source_spec, "size": frame_size, "fps": float,
-                  "mirror": bool, "output_dir": lambda v: Path(v).expanduser(),
+                  "toast_seconds": float, "mirror": bool, "output_dir": lambda v: Path(v).expanduser(),
                   "virtual_cam": lambda v: ("" if v is True else None) if isinstance(v, bool) else v}
     for key, value in settings.items():
         if getattr(args, key) in (None, []):
@@ -188,6 +190,8 @@ def _apply_preset(args: argparse.Namespace) -> None:
         args.source = "auto"
     if args.output_dir is None:
         args.output_dir = Path(".")
+    if args.toast_seconds is None:
+        args.toast_seconds = TOAST_SECONDS
     if args.preset is not None:
         log.info("preset %s", args.preset)
 
@@ -198,7 +202,8 @@ def _run(args: argparse.Namespace) -> int:
     _apply_preset(args)
     options = LiveOptions(
         filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps, loop=args.loop,
-        mirror=bool(args.mirror), record=args.record, overwrite=args.overwrite, output_dir=args.output_dir, window=args.window,
+        mirror=bool(args.mirror), toast_seconds=args.toast_seconds, record=args.record, overwrite=args.overwrite,
+        output_dir=args.output_dir, window=args.window,
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
         virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio,
         face_model=None if args.face_model is None else str(args.face_model),

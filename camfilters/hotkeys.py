@@ -1,5 +1,8 @@
 """The window's hotkeys, for the help overlay and ``--help`` (the actions live in live.py)."""
 
+#: How long (s) each key's message stays at the top of the window, unless ``--toast-seconds`` says otherwise.
+TOAST_SECONDS = 2.0
+
 HOTKEYS: tuple[tuple[str, str], ...] = (
     ("1-9", "pick a filter (1 = the chain from the command line)"),
     ("n / p", "next / previous filter"),

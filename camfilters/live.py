@@ -62,6 +62,7 @@ class LiveOptions:
     fps: float | None = None
     loop: bool = False  # replay a file source until quit
     mirror: bool = False
+    toast_seconds: float = overlay.TOAST_SECONDS  # how long a message stays in the window
     record: Path | None = None
     overwrite: bool = False  # replace an existing --record file
     output_dir: Path = Path(".")
@@ -318,7 +319,7 @@ class LiveSession:
         self.vcam = None
         self.audio = None  # camfilters.audio: the Microphone with --audio, else a file source's ClipAudio, or None
         self.window: Window | None = None
-        self.toasts = overlay.Toasts()
+        self.toasts = overlay.Toasts(options.toast_seconds)
         self._early_keys: list[int] = []  # keys pressed during start-up, handled with the first frame
         self.stats = LiveStats()
         self._interval = EMA(0.05)  # seconds between shown frames; fps = 1 / its average
@@ -413,7 +414,8 @@ class LiveSession:
         self.say(f"lens: {name}")
 
     def save_preset(self) -> None:
-        """Save what is on screen now (chain, lenses, mirror, source, size, fps, folder, virtual camera) as a preset."""
+        """Save what is on screen now (chain, lenses, mirror, source, size, fps, message time, folder, virtual camera)
+        as a preset."""
         opts = self.options
         settings: dict = {"filters": [s.name for s in self.chain.stages if s.name != "identity"]}
         if self.face is not None and self.face.lenses:
@@ -424,6 +426,8 @@ class LiveSession:
             settings["size"] = f"{opts.size[0]}x{opts.size[1]}"
         if opts.fps is not None:
             settings["fps"] = opts.fps
+        if opts.toast_seconds != overlay.TOAST_SECONDS:
+            settings["toast_seconds"] = opts.toast_seconds
         if opts.virtual_cam is not None:
             settings["virtual_cam"] = opts.virtual_cam or True
         name = f"saved-{datetime.now():%Y%m%d-%H%M%S}"

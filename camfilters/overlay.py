@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .hotkeys import TOAST_SECONDS
+
 __all__ = ["GREEN", "GREY", "RED", "WHITE", "YELLOW", "Status", "Toasts", "draw_help", "draw_message", "draw_status",
            "put_text", "text_px", "text_size"]
 
@@ -162,7 +164,7 @@ class Toasts:
     ``clock`` gives the time in seconds (injectable for tests).
     """
 
-    def __init__(self, seconds: float = 2.0, *, most: int = 3, clock=time.monotonic) -> None:
+    def __init__(self, seconds: float = TOAST_SECONDS, *, most: int = 3, clock=time.monotonic) -> None:
         self.seconds = seconds
         self.most = most
         self.clock = clock

@@ -12,7 +12,7 @@ Linux), or the path in ``CAMFILTERS_CONFIG``::
     size = "1280x720"
     virtual_cam = true
 
-Keys (`KEYS`): filters, lenses (lists of specs), source, size ("WxH"), fps, mirror,
+Keys (`KEYS`): filters, lenses (lists of specs), source, size ("WxH"), fps, toast_seconds, mirror,
 output_dir, virtual_cam (true for the default device, or a device name). Command-line
 flags override the preset, the preset overrides the defaults. A bad file is refused with
 one line naming the file, the line and the key. `save_preset` rewrites only its own
@@ -57,7 +57,7 @@ def _size(value: Any) -> str | None:
     return None if ok else 'must look like "1280x720"'
 
 
-def _fps(value: Any) -> str | None:
+def _positive(value: Any) -> str | None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
     return None if ok else "must be a positive number"
 
@@ -76,8 +76,8 @@ def _device(value: Any) -> str | None:
 
 
 #: Each key a preset may hold, with its check (an error text, or None when the value is fine).
-KEYS = {"filters": _strings, "lenses": _strings, "source": _text, "size": _size, "fps": _fps, "mirror": _flag,
-        "output_dir": _text, "virtual_cam": _device}
+KEYS = {"filters": _strings, "lenses": _strings, "source": _text, "size": _size, "fps": _positive,
+        "toast_seconds": _positive, "mirror": _flag, "output_dir": _text, "virtual_cam": _device}
 
 
 def config_path() -> Path:

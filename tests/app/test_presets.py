@@ -57,6 +57,7 @@ def test_saving_replaces_only_its_own_table_and_keeps_comments(config):
 @pytest.mark.parametrize(("text", "match"), [
     ("[defaults]\nmirror = yes\n", r"config.toml: Invalid value \(at line 2, column 10\)"),
     ("[defaults]\nmirror = true\nfps = -3\n", r"config.toml line 3: \[defaults\] fps must be a positive number"),
+    ("[presets.a]\ntoast_seconds = 0\n", r"line 2: \[presets.a\] toast_seconds must be a positive number"),
     ("[presets.a]\nsize = 'big'\n", r"line 2: \[presets.a\] size must look like \"1280x720\""),
     ("[presets.a]\nfilter = ['edge']\n", r"line 2: \[presets.a\] filter is not a setting \(use filters, lenses"),
     ("[presets.a]\nfilters = 'edge'\n", r"line 2: \[presets.a\] filters must be a list of strings"),

@@ -303,28 +303,44 @@ def still_clip(tmp_path, astronaut) -> Path:
     return path
 
 
+def clip_picture(clip: Path) -> np.ndarray:
+    """The picture of a still clip, as the window shows it without status bar and toasts (same size, no scaling)."""
+    return decode(clip)[0][0]
+
+
 def said(app: App, prefix: str) -> str:
     """The last log line of ``app`` starting with ``prefix`` (after "camfilters: "), as shown in its toast."""
     lines = [line.removeprefix("camfilters: ") for line in app.text().splitlines()]
     return [line for line in lines if line.startswith(prefix)][-1]
 
 
-def with_toast(base: np.ndarray, text: str, error: bool) -> np.ndarray:
-    """``base`` with the overlay's own rendering of the toast ``text`` (the reference for a screenshot)."""
+#: Toasts stay this long (s) in the toast tests, so that a screenshot taken late on a busy machine still
+#: finds them (a screenshot program can take more than the default 2 s to start under load).
+TOAST_S = "600"
+
+
+def with_toasts(base: np.ndarray, shown: list[tuple[str, bool]]) -> np.ndarray:
+    """``base`` with the overlay's own rendering of the toasts ``shown`` ((text, error), oldest first): the
+    reference for a screenshot."""
     expected = base.copy()
     toasts = Toasts(clock=lambda: 0.0)
-    toasts.add(text, error=error)
+    for text, error in shown:
+        toasts.add(text, error=error)
     toasts.draw(expected)
     return expected
 
 
-def expect_toast(app: App, base: np.ndarray, key: str, prefix: str, *, error: bool = False) -> str:
-    """Press ``key``; wait for the log line starting with ``prefix`` and for exactly that text as a toast."""
+def expect_toast(app: App, base: np.ndarray, shown: list[tuple[str, bool]], key: str, prefix: str, *,
+                 error: bool = False) -> str:
+    """Press ``key``; wait for the log line starting with ``prefix`` and for exactly that text as the newest
+    toast, above the earlier ones in ``shown`` (still on screen for `TOAST_S`); add it to ``shown``."""
     app.key(key)
     app.wait_log(prefix)
     text = said(app, prefix)
-    expected = with_toast(base, text, error)
-    assert not np.array_equal(expected, base)
+    before = with_toasts(base, shown)
+    shown.append((text, error))
+    expected = with_toasts(base, shown)
+    assert not np.array_equal(expected, before)
     app.wait_picture(lambda image: np.array_equal(image, expected), f"the toast {text!r}")
     return text
 
@@ -334,16 +350,16 @@ def test_toasts_say_what_s_r_and_v_did_and_a_failing_r_keeps_the_session(app_fac
     and recording that cannot be written are red toasts, and the session goes on; the clip loops meanwhile."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the output folder should be")
-    app = app_factory("--source", str(still_clip), "--loop", "--output-dir", str(blocker / "out"))
+    app = app_factory("--source", str(still_clip), "--loop", "--output-dir", str(blocker / "out"),
+                      "--toast-seconds", TOAST_S)
     app.key("i")  # the status bar changes every frame (fps); toasts are drawn without it
     app.wait_log("status bar off")
-    base = still_picture(app)
+    base, shown = clip_picture(still_clip), [("status bar off", False)]
+    app.wait_picture(lambda image: np.array_equal(image, with_toasts(base, shown)), "the clip and the i toast")
     app.wait_log("from the start")  # --loop: the half-second clip started again
-    expect_toast(app, base, "v", "no virtual camera", error=True)
-    still_picture(app)
-    expect_toast(app, base, "r", "error: ", error=True)
+    expect_toast(app, base, shown, "v", "no virtual camera", error=True)
+    expect_toast(app, base, shown, "r", "error: ", error=True)
     assert "not-a-folder" in said(app, "error: ") and "the session goes on" in said(app, "error: ")
-    still_picture(app)
     app.key("s")
     app.wait_log("error: ", count=2)
     assert "snapshot" in said(app, "error: ")
@@ -353,15 +369,14 @@ def test_toasts_say_what_s_r_and_v_did_and_a_failing_r_keeps_the_session(app_fac
 
 
 def test_toasts_name_the_saved_snapshot_and_recording(app_factory, tmp_path, still_clip):
-    app = app_factory("--source", str(still_clip), "--loop")
+    app = app_factory("--source", str(still_clip), "--loop", "--toast-seconds", TOAST_S)
     app.key("i")
     app.wait_log("status bar off")
-    base = still_picture(app)
-    text = expect_toast(app, base, "s", "snapshot saved to ")
+    base, shown = clip_picture(still_clip), [("status bar off", False)]
+    text = expect_toast(app, base, shown, "s", "snapshot saved to ")
     snapshot = Path(text.removeprefix("snapshot saved to "))
     assert cv2.imread(str(snapshot)).shape == (H, W, 3)
-    still_picture(app)
-    text = expect_toast(app, base, "r", "recording to ")
+    text = expect_toast(app, base, shown, "r", "recording to ")
     recording = Path(text.removeprefix("recording to "))
     app.key("r")
     app.wait_log(" frames)")  # "saved PATH (N frames)"
