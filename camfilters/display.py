@@ -85,7 +85,8 @@ class _XWindowWatch:
     session, Xvfb), it is mapped once more when first found. Qt sometimes misses the first
     map there when the CPU is busy (1 start in ~6 with both cores loaded) and then never
     paints: the window stays black for the whole session. The second map is what a
-    window manager does anyway.
+    window manager does anyway. Unmapping takes the keyboard focus away, so a window that
+    had it gets it back (a key pressed during start-up would be lost otherwise).
     """
 
     _XCB_ATOM_CARDINAL = 6
@@ -129,8 +130,11 @@ class _XWindowWatch:
         xcb.xcb_get_window_attributes.argtypes = [vp, u32]
         for request in ("xcb_map_window", "xcb_unmap_window"):
             getattr(xcb, request).argtypes = [vp, u32]
+        xcb.xcb_get_input_focus.restype = cookie
+        xcb.xcb_get_input_focus.argtypes = [vp]
+        xcb.xcb_set_input_focus.argtypes = [vp, ctypes.c_uint8, u32, u32]
         xcb.xcb_flush.argtypes = [vp]
-        for reply in ("intern_atom", "query_tree", "get_property", "get_window_attributes"):
+        for reply in ("intern_atom", "query_tree", "get_property", "get_window_attributes", "get_input_focus"):
             function = getattr(xcb, f"xcb_{reply}_reply")
             function.restype = vp
             function.argtypes = [vp, cookie, vp]
@@ -183,6 +187,19 @@ class _XWindowWatch:
             todo += self._tree(window)[2]
         return None
 
+    def _map_again(self, window: int) -> None:
+        """Unmap and map ``window``, giving it back the keyboard focus if it had it."""
+        reply = self._reply("get_input_focus", self._xcb.xcb_get_input_focus(self._conn))
+        focused = False
+        if reply:
+            focused = ctypes.cast(reply, ctypes.POINTER(ctypes.c_uint32))[2] == window  # after type, revert, seq, length
+            self._libc.free(reply)
+        self._xcb.xcb_unmap_window(self._conn, window)
+        self._xcb.xcb_map_window(self._conn, window)
+        if focused:  # revert to the parent, at the current time: what xdotool and window managers ask
+            self._xcb.xcb_set_input_focus(self._conn, 2, window, 0)
+        self._xcb.xcb_flush(self._conn)
+
     def gone(self) -> bool:
         """True once the window, found earlier, no longer exists."""
         if self._conn is None:
@@ -192,9 +209,7 @@ class _XWindowWatch:
             if self._window is not None:
                 root, parent, _ = self._tree(self._window)
                 if parent == root:  # no window manager: map it again (see the class docstring)
-                    self._xcb.xcb_unmap_window(self._conn, self._window)
-                    self._xcb.xcb_map_window(self._conn, self._window)
-                    self._xcb.xcb_flush(self._conn)
+                    self._map_again(self._window)
             return False
         reply = self._reply("get_window_attributes", self._xcb.xcb_get_window_attributes(self._conn, self._window))
         if reply:
