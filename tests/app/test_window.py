@@ -65,8 +65,9 @@ class App:
             [sys.executable, "-m", "camfilters", "-v", "run", "--source", "demo", "--size", f"{W}x{H}", "--fps", "30",
              "--output-dir", str(tmp), *args],
             stdout=subprocess.DEVNULL, stderr=self.log.open("w"), env=self.env, cwd=tmp)
-        self.window = self._xdotool("search", "--sync", "--onlyvisible", "--name", "^camfilters$",
-                                    timeout=STEP_S).split()[0]
+        # This process's window: the one a test quit just before can outlive its process for a moment.
+        self.window = self._xdotool("search", "--sync", "--onlyvisible", "--pid", str(self.proc.pid), "--name",
+                                    "^camfilters$", timeout=STEP_S).split()[0]
 
     def _xdotool(self, *args: str, timeout: float = 30) -> str:
         return subprocess.run(["xdotool", *args], capture_output=True, text=True, env=self.env, timeout=timeout,
