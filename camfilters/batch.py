@@ -458,15 +458,28 @@ def _run_local_job(job: Job) -> Outcome:
 
 # -- running many ----------------------------------------------------------------------------
 class _Frames:
-    """Frame counts reported per job, passed on as increments; a job that starts again takes its count back."""
+    """Frame counts reported per job, passed on as increments; a job that starts again takes its count back,
+    and a finished one counts the frames of its outcome."""
 
     def __init__(self, on_frames: Callable[[int], None]) -> None:
         self.on_frames = on_frames
         self.by_key: dict[str, int] = {}
         self.started: set[str] = set()  # the jobs seen starting (cleared by the caller as it likes)
+        self.finished: set[str] = set()
+
+    def finish(self, outcome: Outcome) -> None:
+        """``outcome``'s job ended: a done file counts its frames (its last reports can come after its result,
+        from another process or over the network), and reports still to come for it are ignored."""
+        key = outcome.job.key
+        if outcome.status == "done" and outcome.frames != self.by_key.get(key, 0):
+            self.on_frames(outcome.frames - self.by_key.get(key, 0))
+            self.by_key[key] = outcome.frames
+        self.finished.add(key)
 
     def __call__(self, message: tuple[str, int]) -> None:
         key, frames = message
+        if key in self.finished:
+            return
         if frames == 0:  # (re)started
             frames = -self.by_key.get(key, 0)
             self.by_key[key] = 0
@@ -537,6 +550,7 @@ def _run_locally(jobs: list[Job], workers: int, frames: _Frames, on_outcome) -> 
                             outcome = Outcome(job, "failed", message=f"{type(exc).__name__}: {exc}",
                                               code=ExitCode.ERROR)
                         outcomes[job.key] = outcome
+                        frames.finish(outcome)
                         on_outcome(outcome)
             except BaseException:
                 _stop(pool, futures)
@@ -554,6 +568,7 @@ def _run_locally(jobs: list[Job], workers: int, frames: _Frames, on_outcome) -> 
             else:
                 outcomes[job.key] = Outcome(job, "failed", message="its worker process died twice while rendering "
                                             "it (crashed or killed; see the messages above)", code=ExitCode.ERROR)
+                frames.finish(outcomes[job.key])
                 on_outcome(outcomes[job.key])
     return [outcomes[job.key] for job in jobs]
 
@@ -640,15 +655,10 @@ def _run_on_cluster(jobs: list[Job], address: str, frames: _Frames, on_outcome) 
                     except Exception as exc:  # noqa: BLE001 - the task failed on every try (e.g. workers died)
                         outcome = Outcome(job, "failed", message=f"{type(exc).__name__}: {exc}", code=ExitCode.ERROR)
                     outcomes[job.key] = outcome
+                    frames.finish(outcome)
                     on_outcome(outcome)
                 if not ready:
                     time.sleep(PROGRESS_PERIOD_S)
-            # a file's last progress event may come after its result
-            deadline = time.monotonic() + 10 * PROGRESS_PERIOD_S
-            while time.monotonic() < deadline and any(frames.by_key.get(o.job.key, 0) < o.frames
-                                                      for o in outcomes.values()):
-                time.sleep(PROGRESS_PERIOD_S / 5)
-                deliver()
         finally:
             client.unsubscribe_topic(_TOPIC)
             client.cancel(list(futures))
