@@ -471,8 +471,9 @@ class _Frames:
         """``outcome``'s job ended: a done file counts its frames (its last reports can come after its result,
         from another process or over the network), and reports still to come for it are ignored."""
         key = outcome.job.key
-        if outcome.status == "done" and outcome.frames != self.by_key.get(key, 0):
-            self.on_frames(outcome.frames - self.by_key.get(key, 0))
+        missing = outcome.frames - self.by_key.get(key, 0)
+        if outcome.status == "done" and missing:
+            self.on_frames(missing)
             self.by_key[key] = outcome.frames
         self.finished.add(key)
 
