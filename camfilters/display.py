@@ -283,7 +283,9 @@ class Window:
         return canvas
 
     def resize(self, size: tuple[int, int]) -> None:
-        """Make the picture area ``size`` (width, height) pixels, e.g. the source's frame size."""
+        """Make the picture area ``size`` (width, height) pixels, e.g. the source's frame size (not once closed)."""
+        if self.closed:  # HighGUI raises for a window that is gone
+            return
         cv2.resizeWindow(self.title, *size)
         self._size = size
 

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -274,14 +275,17 @@ def _unique(path: Path) -> Path:
 @contextlib.contextmanager
 def _sigint_held():
     """Hold a Ctrl-C until the block ends: one arriving while Numba loads compiled code lands in a ctypes
-    callback, where Python drops it (seen under load), and the run would go on."""
+    callback, where Python drops it (seen under load), and the run would go on.
+
+    Yields a list that is non-empty once a Ctrl-C came, so long work in the block can stop early.
+    """
+    caught: list[bool] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield caught
         return
-    caught = []
     previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
     try:
-        yield
+        yield caught
     finally:
         signal.signal(signal.SIGINT, previous)
     if caught:
@@ -490,6 +494,10 @@ class LiveSession:
             if opts.window:
                 self.window = Window()
             self._warm_up(opts.size or (640, 360))  # before the source starts, which would drop frames meanwhile
+            if self.window is not None and self.window.closed:  # closed while starting: quit, nothing to open
+                self.stats.ended = EndReason.QUIT
+                self.close()
+                return self.stats
             if opts.audio is not None:  # before the source: a missing or busy microphone is one line
                 from .audio import Microphone
 
@@ -534,12 +542,13 @@ class LiveSession:
         other filter is compiled now too, with progress in the window and on the terminal;
         otherwise they load in the background, so a filter picked later by hotkey does not
         stall the picture either. The library makes the background thread safe on every
-        Numba threading layer.
+        Numba threading layer. Closing the window or Ctrl-C stops the compiling after the
+        filter in hand (the cache keeps what was compiled).
         """
-        with _sigint_held():
-            self._warm_up_filters(size)
+        with _sigint_held() as interrupted:
+            self._warm_up_filters(size, lambda: bool(interrupted) or (self.window is not None and self.window.closed))
 
-    def _warm_up_filters(self, size: tuple[int, int]) -> None:
+    def _warm_up_filters(self, size: tuple[int, int], stop: Callable[[], bool]) -> None:
         chain = [s.filter for s in self.chain.stages if isinstance(s, FilterStage)]
         others = [n for n in filters.available() if n not in {f.spec for f in chain}]
         self._message(size, "loading filters…")
@@ -551,7 +560,11 @@ class LiveSession:
         log.info("compiling filters (first start only)…")
         for done, name in enumerate(others, start=1):
             progress = f"compiling filters (first start only)… {done}/{len(others)}"
-            self._message(size, progress, done / len(others))
+            self._message(size, progress, done / len(others))  # handles the window's events: a close shows now
+            if stop():
+                log.info("stopped compiling filters at %d of %d; the next start compiles the rest", done - 1,
+                         len(others))
+                return
             if sys.stderr.isatty():
                 sys.stderr.write(f"\r\033[K{progress} {name}")
                 sys.stderr.flush()

@@ -4,6 +4,7 @@ letterboxing, the f cycle and the console."""
 from __future__ import annotations
 
 import re
+import signal
 
 import numpy as np
 import pytest
@@ -243,3 +244,24 @@ def test_the_window_says_compiling_with_progress_only_on_a_cold_start(session, m
     overlay.draw_message(last, f"compiling filters (first start only)… {len(others)}/{len(others)}", 1.0)
     np.testing.assert_array_equal(session.window.shown[-1], last)
     assert caplog.text.count("compiling filters (first start only)…") == 1
+
+
+def test_ctrl_c_while_compiling_stops_after_the_filter_in_hand(session, monkeypatch):
+    """A first start compiles for about a minute: Ctrl-C is held (see `live._sigint_held`) but not for all of it."""
+    import filters
+    from camfilters import live
+
+    warmed = []
+
+    def warm_up(targets):
+        warmed.append(list(targets))
+        if len(warmed) == 3:  # Ctrl-C while the second of the other filters compiles
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(filters, "warm_up", warm_up)
+    cpu = iter(np.arange(0.0, 1e4, 10.0))  # 10 CPU seconds per call: compiling
+    monkeypatch.setattr(live.time, "process_time", lambda: float(next(cpu)))
+    session.window = _FakeWindow()
+    with pytest.raises(KeyboardInterrupt):
+        session._warm_up((320, 180))
+    assert len(warmed) == 3  # the chain, then two others; not the remaining ones

@@ -218,7 +218,19 @@ def test_pause_mirror_help_and_escape(app_factory):
 def test_closing_the_window_quits(app_factory):
     app = app_factory()
     request_close(app.display, int(app.window))
-    assert app.proc.wait(STEP_S) == 0
+    assert app.proc.wait(STEP_S) == 0, app.text()
+
+
+def test_closing_the_window_while_compiling_quits_after_the_filter_in_hand(app_factory, tmp_path):
+    """On the first start (an empty Numba cache) filters compile for about a minute; closing the window then
+    quits with 0 and no traceback (resizing the closed window raised), without compiling the rest."""
+    app_factory.env_extra["NUMBA_CACHE_DIR"] = str(tmp_path / "numba-cache")
+    app = app_factory("--filter", "blur")
+    app.wait_log("compiling filters (first start only)")
+    request_close(app.display, int(app.window))
+    assert app.proc.wait(STEP_S) == 0, app.text()
+    assert re.search(r"stopped compiling filters at \d+ of \d+", app.text()), app.text()
+    assert "Traceback" not in app.text() and "source:" not in app.text()  # quit before the source opened
 
 
 def test_virtual_cam_key_v_pauses_sending_with_window_and_recording(app_factory, tmp_path):
