@@ -99,21 +99,22 @@ def recursive_horizontal(img, dh, lut):
         g = row[1]
         r = row[2]
         for i in range(1, lw):
-            v = lut[d[i]]
-            b = row[3 * i] + v * (b - row[3 * i])
-            g = row[3 * i + 1] + v * (g - row[3 * i + 1])
-            r = row[3 * i + 2] + v * (r - row[3 * i + 2])
-            row[3 * i] = b
-            row[3 * i + 1] = g
-            row[3 * i + 2] = r
+            b, g, r = _feed_back(row, i, lut[d[i]], b, g, r)
         for i in range(lw - 2, -1, -1):
-            v = lut[d[i + 1]]
-            b = row[3 * i] + v * (b - row[3 * i])
-            g = row[3 * i + 1] + v * (g - row[3 * i + 1])
-            r = row[3 * i + 2] + v * (r - row[3 * i + 2])
-            row[3 * i] = b
-            row[3 * i + 1] = g
-            row[3 * i + 2] = r
+            b, g, r = _feed_back(row, i, lut[d[i + 1]], b, g, r)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _feed_back(row, i, v, b, g, r):
+    """Pixel ``i`` of the interleaved BGR ``row`` pulled towards the previous output ``(b, g, r)`` by weight
+    ``v``, in place; returns the new value, which feeds the next pixel."""
+    b = row[3 * i] + v * (b - row[3 * i])
+    g = row[3 * i + 1] + v * (g - row[3 * i + 1])
+    r = row[3 * i + 2] + v * (r - row[3 * i + 2])
+    row[3 * i] = b
+    row[3 * i + 1] = g
+    row[3 * i + 2] = r
+    return b, g, r
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath={"contract"})
