@@ -558,20 +558,23 @@ class LiveSession:
             filters.warm_up_in_background(others)
             return
         log.info("compiling filters (first start only)…")
-        for done, name in enumerate(others, start=1):
-            progress = f"compiling filters (first start only)… {done}/{len(others)}"
-            self._message(size, progress, done / len(others))  # handles the window's events: a close shows now
+        compiled = 0
+        for name in others:
+            progress = f"compiling filters (first start only)… {compiled + 1}/{len(others)}"
+            self._message(size, progress, (compiled + 1) / len(others))  # polls the window: a close shows now
             if stop():
-                log.info("stopped compiling filters at %d of %d; the next start compiles the rest", done - 1,
-                         len(others))
-                return
+                break
             if sys.stderr.isatty():
                 sys.stderr.write(f"\r\033[K{progress} {name}")
                 sys.stderr.flush()
             filters.warm_up([name])
+            compiled += 1
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")
-        log.info("filters compiled in %.0f s; later starts load them from the cache", time.monotonic() - started)
+        if compiled < len(others):
+            log.info("stopped compiling filters at %d of %d; the next start compiles the rest", compiled, len(others))
+        else:
+            log.info("filters compiled in %.0f s; later starts load them from the cache", time.monotonic() - started)
 
     def _message(self, size: tuple[int, int], text: str, progress: float | None = None) -> None:
         """Show ``text`` (and a progress bar at ``progress``, 0..1) on black in the window, if there is one."""
