@@ -331,6 +331,23 @@ def _limit_threads(threads: int) -> None:
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
+def _dask_worker():
+    """The Dask worker running this task, or None (a local worker, or no Dask)."""
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
+
+
+def _share_dask_worker_cores() -> None:
+    """On a Dask worker, size this task thread's Numba and OpenCV threads to its share of the machine's
+    cores: cores // the worker's task threads (``dask worker`` runs one task per core by default)."""
+    if (worker := _dask_worker()) is not None:
+        _limit_threads(max(1, (os.cpu_count() or 1) // worker.state.nthreads))
+
+
 def _reporter(key: str) -> Callable[[int], None] | None:
     """A per-frame callback sending this job's frame count to the parent, at most every PROGRESS_PERIOD_S.
 
@@ -339,14 +356,10 @@ def _reporter(key: str) -> Callable[[int], None] | None:
     """
     if _progress_queue is not None:
         send = _progress_queue.put
-    else:
-        try:
-            from distributed import get_worker
-
-            worker = get_worker()
-        except (ImportError, ValueError):
-            return None
+    elif (worker := _dask_worker()) is not None:
         send = lambda item: worker.log_event(_TOPIC, item)  # noqa: E731
+    else:
+        return None
     state = {"frames": 0, "sent": 0, "at": time.monotonic()}
     send((key, 0))
 
@@ -397,6 +410,7 @@ def run_job(job: Job) -> Outcome:
     started = time.perf_counter()
     if (skipped := _skipped(job)) is not None:
         return skipped
+    _share_dask_worker_cores()
     report = _reporter(job.key)
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)

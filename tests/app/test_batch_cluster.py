@@ -105,3 +105,31 @@ def test_a_worker_killed_mid_batch_loses_no_file(cluster, tmp_path):
     for o in outcomes:
         assert probe(o.job.output).frames == 120
     assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4", "c.mp4", "d.mp4"]  # no temporary files
+
+
+def _task_threads() -> tuple[int, int]:
+    """In a task: what a file's render would filter with after `run_job` sized its threads."""
+    import cv2
+    import numba
+
+    from camfilters.batch import _share_dask_worker_cores
+
+    _share_dask_worker_cores()
+    return numba.get_num_threads(), cv2.getNumThreads()
+
+
+def test_a_dask_worker_task_uses_its_share_of_the_cores():
+    """A worker running 2 tasks at once gives each half the cores (`dask worker` runs one per core by default),
+    not every core to each: cores x threads would fight over the CPU."""
+    import cv2
+    import numba
+    from distributed import Client, LocalCluster
+
+    opencv_threads = cv2.getNumThreads()
+    share = max(1, min(numba.config.NUMBA_NUM_THREADS, (os.cpu_count() or 1) // 2))
+    try:
+        with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,  # in-process: no port opened
+                          dashboard_address=None) as local, Client(local) as client:
+            assert client.submit(_task_threads, pure=False).result(timeout=60) == (share, share)
+    finally:
+        cv2.setNumThreads(opencv_threads)
