@@ -4,8 +4,8 @@ overhead per file. Prints one line per measurement with the load average at the 
     PYTHONPATH=. python benchmarks/batch_throughput.py [--seconds 10] [--files 2] [--tiny 24]
 
 Makes a 1280x720 clip with faces (tests/face/clips.py) and renders copies of it with `edge`
-and with `face-blur`. The Dask cluster is a scheduler and two single-threaded workers on
-127.0.0.1, started here and stopped at the end.
+and with `face-blur`. The Dask clusters are a scheduler with two single-threaded workers, and
+one with a single two-threaded worker, on 127.0.0.1, started here and stopped at the end.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def measure(label: str, folder: Path, out: Path, specs: dict, **where) -> None:
           f"{seconds / len(jobs):6.2f} s/file  load {load:.1f}->{os.getloadavg()[0]:.1f}", flush=True)
 
 
-def cluster(tmp: Path) -> tuple[str, list[subprocess.Popen]]:
-    info = tmp / "scheduler.json"
+def cluster(tmp: Path, workers: int, threads: int) -> tuple[str, list[subprocess.Popen]]:
+    info = tmp / f"scheduler-{workers}x{threads}.json"
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
                                "--port", "0", "--no-dashboard", "--scheduler-file", str(info)], cwd=tmp,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -49,12 +49,12 @@ def cluster(tmp: Path) -> tuple[str, list[subprocess.Popen]]:
         time.sleep(0.1)
     address = json.loads(info.read_text())["address"]
     procs += [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1",
-                                "--nthreads", "1", "--no-dashboard", "--name", f"w{i}"], cwd=tmp,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
+                                "--nthreads", str(threads), "--no-dashboard", "--name", f"w{i}"], cwd=tmp,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(workers)]
     from distributed import Client
 
     with Client(address) as client:
-        client.wait_for_workers(2, timeout=300)
+        client.wait_for_workers(workers, timeout=300)
     return address, procs
 
 
@@ -85,12 +85,15 @@ def main() -> None:
              "face-blur": {"lenses": ["face-blur"], "options": {"face_model": str(MODELS / "face_landmarker.task")}}}
     sections = args.sections.split(",")
     print(f"{os.cpu_count()} cores; {args.files} x 1280x720 {args.seconds:g} s clips; load {os.getloadavg()}")
-    address, procs = cluster(tmp)
+    address, procs = cluster(tmp, 2, 1)
+    single, more = cluster(tmp, 1, 2)
+    procs += more
     try:
         for name in [s for s in sections if s in specs]:
             for jobs in (1, 2):
                 measure(f"{name} local --jobs {jobs}", folder, tmp / "out", specs[name], workers=jobs)
             measure(f"{name} dask 2 workers x 1 thread", folder, tmp / "out", specs[name], scheduler=address)
+            measure(f"{name} dask 1 worker x 2 threads", folder, tmp / "out", specs[name], scheduler=single)
         if "tiny" in sections:
             measure("tiny 160x120x5 edge local --jobs 2", tiny, tmp / "out", specs["edge"], workers=2)
             measure("tiny 160x120x5 edge dask", tiny, tmp / "out", specs["edge"], scheduler=address)
