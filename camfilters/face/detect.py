@@ -252,29 +252,24 @@ class FaceDetector:
         frame is smaller), mirrored past the frame's edges; the detection there that reaches ``min_score``
         with its centre inside the candidate's box is the face."""
         h, w = image.shape[:2]
-        jobs, kept = [], []
-        for d in candidates:
+        faces: list[Detection | None] = [None] * len(candidates)
+        jobs, looked = [], []  # the squares to search, and the index of the candidate each is for
+        for i, d in enumerate(candidates):
             side = min(max(192, round(5 * d.box[2])), w, h)
             cx, cy = d.centre
             x, y = round(cx - side / 2), round(cy - side / 2)
             x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + side), min(h, y + side)
             pads = (y0 - y, y + side - y1, x0 - x, x + side - x1)  # top, bottom, left, right: mirrored
             if min(x1 - x0, y1 - y0) <= max(pads):  # further out than the frame's mirror image reaches
-                kept.append(None)
                 continue
             square = cv2.copyMakeBorder(image[y0:y1, x0:x1], *pads, cv2.BORDER_REFLECT_101)
             small = cv2.resize(square, (192, 192), interpolation=cv2.INTER_AREA) if side > 192 else square
             jobs.append((cv2.cvtColor(small, cv2.COLOR_BGR2RGB), (x, y), side / 192))
-            kept.append(d)
-        seen = iter(self._search(jobs))
-        faces: list[Detection | None] = []
-        for d in kept:
-            if d is None:
-                faces.append(None)
-                continue
-            bx, by, bw, bh = d.box
-            faces.append(next((s for s in next(seen) if s.score >= self.min_score
-                               and bx <= s.centre[0] <= bx + bw and by <= s.centre[1] <= by + bh), None))
+            looked.append(i)
+        for i, seen in zip(looked, self._search(jobs)):
+            bx, by, bw, bh = candidates[i].box
+            faces[i] = next((s for s in seen if s.score >= self.min_score
+                             and bx <= s.centre[0] <= bx + bw and by <= s.centre[1] <= by + bh), None)
         return faces
 
     def _search(self, jobs: list[tuple[np.ndarray, tuple[int, int], float]]) -> list[list[Detection]]:
