@@ -6,17 +6,16 @@ import argparse
 import functools
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
+from . import signals
 from .argtypes import between, frame_size, path, positive, seconds, source_spec
 from .exitcodes import ExitCode
 from .hotkeys import HOTKEYS, TOAST_SECONDS
 
 # Only the standard library and tiny modules above: the heavy imports happen in `main`, where a Ctrl-C
-# while starting up ends quietly with exit code 130 (see `_StartUp`).
+# while starting up ends quietly with exit code 130 (see `main`).
 
 log = logging.getLogger(__name__)
 
@@ -355,65 +354,45 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-class _StartUp:
-    """While the command starts (imports, argparse), Ctrl-C only takes note; `end` says if it came.
-
-    A KeyboardInterrupt raised inside an import can be swallowed by importlib ("Exception ignored
-    in ... _get_module_lock") and the Ctrl-C lost, so it is not raised until the work starts.
-    """
-
-    def __init__(self) -> None:
-        self.interrupted = False
-        self._previous = None
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when Ctrl-C is ignored
-            self._previous = signal.signal(signal.SIGINT, self._note)
-
-    def _note(self, signum: int, frame: object) -> None:
-        self.interrupted = True
-
-    def end(self) -> bool:
-        """Make Ctrl-C raise KeyboardInterrupt again; True if it was pressed while starting."""
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-        return self.interrupted
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``camfilters`` console script; returns the exit code (`ExitCode`)."""
     # Numba's idle OpenMP threads otherwise spin and halve OpenCV's speed in the same process; it takes
     # effect here because the OpenMP library loads with the first parallel kernel.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    start = _StartUp()
+    signals.allow_interrupt()  # a run started from a script's background job could not be stopped with SIGINT
     try:
-        return _main(argv, start)
+        # A KeyboardInterrupt raised inside an import can be swallowed by importlib ("Exception ignored in ...
+        # _get_module_lock") and the Ctrl-C lost: one while starting up is held, then ends the run quietly.
+        with signals.deferred_interrupts():
+            args = _start(argv)
     except KeyboardInterrupt:  # Ctrl-C while starting up: nothing was started
         return ExitCode.INTERRUPTED
-    finally:
-        start.end()
+    return args if isinstance(args, int) else _execute(args)
 
 
-def _main(argv: list[str] | None, start: _StartUp) -> int:
+def _start(argv: list[str] | None) -> argparse.Namespace | int:
+    """The parsed command line, or the exit code when there is nothing to run (help, no usable OpenCV)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return ExitCode.USAGE
     _configure_logging(args.verbose)
-    from .errors import CamfiltersError, exit_code
+    from . import errors, recording  # noqa: F401 - the heavy imports (av, cv2, numpy), while Ctrl-C is held
     from .opencv_check import opencv_problem
 
     problem = opencv_problem()
     if problem:
         log.error("error: %s", problem)
         return ExitCode.ERROR
-    from .recording import interrupt_on_sigterm
+    return args
 
-    if start.end():  # Ctrl-C while starting: quietly, nothing was started
-        return ExitCode.INTERRUPTED
+
+def _execute(args: argparse.Namespace) -> int:
+    from .errors import CamfiltersError, exit_code
+
     try:
-        with interrupt_on_sigterm():  # SIGTERM finalises recordings like Ctrl-C
+        with signals.interrupt_on_sigterm():  # SIGTERM finalises recordings like Ctrl-C
             return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         log.warning("stopped")

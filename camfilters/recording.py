@@ -27,19 +27,17 @@ output only counts once complete.
 
 Closing still matters for the last second and the fast-start layout: run the
 recorder in a ``with`` block, or close it in ``finally``, and turn SIGTERM and
-SIGHUP into `KeyboardInterrupt` with `interrupt_on_sigterm`.
+SIGHUP into `KeyboardInterrupt` with `camfilters.signals.interrupt_on_sigterm`.
 """
 
 from __future__ import annotations
 
 import atexit
 import collections
-import contextlib
 import errno
 import logging
 import math
 import os
-import signal
 import stat
 import tempfile
 import threading
@@ -47,13 +45,15 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import av
 import cv2
 import numpy as np
 
 from camfilters.errors import OutputExistsError, ParameterError, RecordingError
+from camfilters.signals import join_holding
+from camfilters.threads import Worker
 from camfilters.x264 import DEFAULT_CRF, DEFAULT_PRESET
 from camfilters.x264 import PRESETS as X264_PRESETS
 
@@ -67,7 +67,6 @@ __all__ = [
     "VideoOutput",
     "X264_PRESETS",
     "check_output_path",
-    "interrupt_on_sigterm",
 ]
 
 log = logging.getLogger(__name__)
@@ -692,14 +691,13 @@ class Recorder:
         self._queue: collections.deque[tuple[np.ndarray | _Audio, float]] = collections.deque()
         self._closing = False
         self._closed = False
-        self._error: RecordingError | None = None  # set by the writer thread once the file is finalised
         self._error_raised = False
-        self._failing = False  # the writer thread hit an error (set before _error)
+        self._failing = False  # the writer thread hit an error (set before the writer publishes it)
         self._warned_full = False
         self.frames_written = 0
         self.frames_encoded = 0
-        self._thread = threading.Thread(target=self._run, name=f"Recorder({self.path.name})", daemon=True)
-        self._thread.start()
+        # Publishes any error (once the file is finalised, when `_fail` handles it) and wakes write() and close().
+        self._writer = Worker(f"Recorder({self.path.name})", self._run, cond=self._cond).start()
         atexit.register(self.close)
         log.debug("encoder: %dx%d at %.3g fps (%s)", ew, eh, self.fps, self.path.name)
 
@@ -731,7 +729,8 @@ class Recorder:
             self._raise_if_failed(always=True)
             if self._closing:
                 raise RecordingError(f"recording to {self.path} is closed")
-            while not self._free and self._allocated >= self._max_buffers and self._error is None:
+            while not self._free and self._allocated >= self._max_buffers and self._writer.error is None \
+                    and not self._writer.finished:
                 if not self._warned_full:
                     log.warning("the encoder is behind: recording waits for it (%d frames buffered)", self._allocated)
                     self._warned_full = True
@@ -778,7 +777,7 @@ class Recorder:
     @property
     def failed(self) -> bool:
         """Whether writing failed; the file then holds only the frames the error message names."""
-        return self._error is not None
+        return self._writer.error is not None
 
     def _new_buffer(self) -> np.ndarray:
         buffer = np.empty((self._output.height, self._output.width, 3), np.uint8)
@@ -797,33 +796,32 @@ class Recorder:
                 return
             with self._cond:
                 if self._audio is not None:  # the sound of the last frame is still on its way: wait for it a little
-                    self._cond.wait_for(lambda: self._audio_end >= self._video_end or self._error is not None,
-                                        _AUDIO_TAIL_WAIT_S)
+                    self._writer.wait_for(lambda: self._audio_end >= self._video_end, _AUDIO_TAIL_WAIT_S)
                 self._closing = True
                 self._cond.notify_all()
-            interrupted = False
-            while self._thread.is_alive():
-                try:
-                    self._thread.join()
-                except KeyboardInterrupt:
-                    log.warning("finishing %s before stopping", self.path)
-                    interrupted = True
-            self._closed = True
-            atexit.unregister(self.close)
-            log.debug("recorded %d frames to %s", self.frames_encoded, self.path)
-        if interrupted:
-            raise KeyboardInterrupt
+            try:
+                join_holding([self._writer], note=lambda: log.warning("finishing %s before stopping", self.path))
+            finally:
+                self._closed = True
+                atexit.unregister(self.close)
+                log.debug("recorded %d frames to %s", self.frames_encoded, self.path)
         with self._cond:
             self._raise_if_failed()
 
     def _raise_if_failed(self, *, always: bool = False) -> None:
         """Raise the writer thread's error: always (write), or if no call has raised it yet (close)."""
-        if self._error is not None and (always or not self._error_raised):
+        error = self._writer.error
+        if error is not None and (always or not self._error_raised):
             self._error_raised = True
-            raise self._error
+            if isinstance(error, RecordingError):
+                raise error
+            raise RecordingError(f"recording to {self.path} failed: {_reason(error)}") from error
 
     def _run(self) -> None:
-        """The writer thread: encode queued frames in order until closed and drained, then finalise."""
+        """The writer thread: encode queued items in order until closed and drained, then finalise.
+
+        Any error while encoding stops it (`_fail`); the queue is still drained, so `write` never waits.
+        """
         first: float | None = None
         last_pts = -1
         duration = self._frame_ticks
@@ -834,29 +832,29 @@ class Recorder:
                 if not self._queue:
                     break
                 buffer, timestamp = self._queue.popleft()
-            if isinstance(buffer, _Audio):
-                if not self._failing:
-                    self._audio.add(buffer.samples, timestamp)
-                continue
             if not self._failing:
-                if first is None:
-                    first = timestamp
-                    if self._audio is not None:
-                        self._audio.begin(first)
-                pts = max(round((timestamp - first) / self._time_base), last_pts + 1)
-                if last_pts >= 0:
-                    duration = pts - last_pts  # the last frame lasts as long as the one before it
                 try:
+                    if isinstance(buffer, _Audio):
+                        self._audio.add(buffer.samples, timestamp)
+                        continue
+                    if first is None:
+                        first = timestamp
+                        if self._audio is not None:
+                            self._audio.begin(first)
+                    pts = max(round((timestamp - first) / self._time_base), last_pts + 1)
+                    if last_pts >= 0:
+                        duration = pts - last_pts  # the last frame lasts as long as the one before it
+                    last_pts = pts
                     self._output.encode(buffer, pts, duration)
                     self.frames_encoded += 1
                     if self._audio is not None:
                         self._audio.release(first + float(pts * self._time_base))
                 except BaseException as exc:  # noqa: BLE001 - reported by write()/close()
                     self._fail(exc)
-                last_pts = pts
-            with self._cond:
-                self._free.append(buffer)
-                self._cond.notify_all()
+            if not isinstance(buffer, _Audio):
+                with self._cond:
+                    self._free.append(buffer)
+                    self._cond.notify_all()
         if not self._failing:
             try:
                 if self._audio is not None and first is not None:  # the muxer gives the last frame a nominal length
@@ -886,9 +884,7 @@ class Recorder:
             message = f"recording to {self.path} failed: {_reason(exc)}; {kept}"
         error = RecordingError(message)
         error.__cause__ = exc
-        with self._cond:
-            self._error = error
-            self._cond.notify_all()
+        self._writer.publish(error)
 
 
 def _frames_in(path: Path) -> tuple[int, float]:
@@ -917,30 +913,3 @@ def _mount_point(path: Path) -> Path:
     while not os.path.ismount(folder):
         folder = folder.parent
     return folder
-
-
-@contextlib.contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise `KeyboardInterrupt` in the main thread, as Ctrl-C does.
-
-    So ``finally`` blocks and ``with`` exits run (closing a `Recorder`) when the app
-    is terminated or its terminal closes. One warning names the signal as it arrives
-    (finalising may take a while), the exception's message names it too
-    (``"signal SIGHUP"``). Call from the main thread; the old handlers are restored after.
-    """
-
-    def handler(signum: int, frame: object) -> None:
-        name = signal.Signals(signum).name
-        log.warning("%s: finishing the files and stopping", _SIGNALS[name])
-        raise KeyboardInterrupt(f"signal {name}")
-
-    previous = {sig: signal.signal(sig, handler) for name in _SIGNALS if (sig := getattr(signal, name, None))}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-#: The signals `interrupt_on_sigterm` turns into `KeyboardInterrupt`, with what they mean.
-_SIGNALS = {"SIGTERM": "terminated (SIGTERM)", "SIGHUP": "the terminal hung up (SIGHUP)"}
