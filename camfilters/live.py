@@ -12,7 +12,6 @@ import logging
 import math
 import os
 import re
-import signal
 import sys
 import threading
 import time
@@ -27,7 +26,7 @@ import numpy as np
 
 import filters
 
-from . import overlay
+from . import overlay, signals
 from .capture import FileSource, open_source, source_file
 from .display import ESC, Window, check_display
 from .errors import CamfiltersError, EndReason, RecordingError
@@ -270,26 +269,6 @@ def _unique(path: Path) -> Path:
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
     return candidate
-
-
-@contextlib.contextmanager
-def _sigint_held():
-    """Hold a Ctrl-C until the block ends: one arriving while Numba loads compiled code lands in a ctypes
-    callback, where Python drops it (seen under load), and the run would go on.
-
-    Yields a list that is non-empty once a Ctrl-C came, so long work in the block can stop early.
-    """
-    caught: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield caught
-        return
-    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
-    try:
-        yield caught
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
 
 
 class LiveSession:
@@ -545,7 +524,8 @@ class LiveSession:
         Numba threading layer. Closing the window or Ctrl-C stops the compiling after the
         filter in hand (the cache keeps what was compiled).
         """
-        with _sigint_held() as interrupted:
+        # Held: a Ctrl-C while Numba loads compiled code lands in a ctypes callback, where Python drops it.
+        with signals.deferred_interrupts() as interrupted:
             self._warm_up_filters(size, lambda: bool(interrupted) or (self.window is not None and self.window.closed))
 
     def _warm_up_filters(self, size: tuple[int, int], stop: Callable[[], bool]) -> None:
@@ -744,15 +724,13 @@ class LiveSession:
         return shown
 
     def close(self) -> None:
-        """Finalise the recording and close the outputs; safe to call more than once."""
-        try:
-            self._stop_recording()
-        finally:
-            if self.audio is not None:
-                self.audio.close()
-            if self.vcam is not None:
-                self.vcam.close()
-            if self.face is not None:
-                self.face.close()
-            if self.window is not None:
-                self.window.close()
+        """Finalise the recording, then close the sound, virtual camera, face stage and window; idempotent.
+
+        Each is closed even if one before it fails; a Ctrl-C or SIGTERM meanwhile is held until all are.
+        """
+        held = signals.deferred_interrupts(note=lambda: log.warning("finishing the files before stopping"))
+        with held, contextlib.ExitStack() as stack:
+            for part in (self.window, self.face, self.vcam, self.audio):  # closed in the reverse order
+                if part is not None:
+                    stack.callback(part.close)
+            stack.callback(self._stop_recording)

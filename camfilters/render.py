@@ -22,7 +22,7 @@ What happens to files:
   disk) the temporary file is removed and an existing output keeps its bytes.
 - The output may not be the input, also not through a hard link, a symlink or a
   bind mount (same device and inode), even with ``overwrite``.
-- Interrupted (Ctrl-C, or SIGTERM through `camfilters.recording.interrupt_on_sigterm`):
+- Interrupted (Ctrl-C, or SIGTERM through `camfilters.signals.interrupt_on_sigterm`):
   the frames done so far are finalised into ``OUT-partial.EXT`` beside the output
   (``OUT-partial-2.EXT``, ... if taken; an existing output is never touched) and
   `RenderInterrupted` names it. Nothing is kept when no frame was done.
@@ -62,7 +62,8 @@ from tqdm import tqdm
 
 from camfilters.errors import CamfiltersError, ParameterError, RecordingError, SourceError
 from camfilters.recording import DEFAULT_PRESET, VideoOutput, check_output_path
-from camfilters.threads import CancellableQueue, Cancelled
+from camfilters.signals import join_holding
+from camfilters.threads import CancellableQueue, Cancelled, Worker
 
 Progress = Callable[[int], None]  # called with the number of frames just done
 
@@ -321,26 +322,14 @@ def _shielded(work: Callable[[], object]) -> object:
     An interrupt that came meanwhile is raised afterwards.
     """
     outcome: list = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, work()))
-        except BaseException as exc:  # noqa: BLE001 - raised again on the calling thread
-            outcome.append((False, exc))
-
-    thread = threading.Thread(target=run, name="render-finish", daemon=True)
-    thread.start()
-    interrupted = False
+    worker = Worker("render-finish", lambda: outcome.append(work())).start()
     try:
-        _join([thread])
+        join_holding([worker])
     except KeyboardInterrupt:
-        interrupted = True
-    ok, value = outcome[0]
-    if not ok:  # the error first: it says what happened to the file
-        raise value
-    if interrupted:
-        raise KeyboardInterrupt
-    return value
+        worker.raise_error()  # the error first: it says what happened to the file
+        raise
+    worker.raise_error()
+    return outcome[0]
 
 
 def _reason(exc: BaseException) -> str:
@@ -447,9 +436,9 @@ class _Job:
             pass
         except BaseException:
             self.stop.set()
-            _join(threads)
+            join_holding(threads)
             raise
-        _join(threads)
+        join_holding(threads)
         if self.errors:
             exc = self.errors[0]
             if isinstance(exc, CamfiltersError):
@@ -457,7 +446,7 @@ class _Job:
             raise RecordingError(f"cannot render {self.input_path}: {_reason(exc)}") from exc
         return result
 
-    def _start(self, stage: Callable[[], None]) -> threading.Thread:
+    def _start(self, stage: Callable[[], None]) -> Worker:
         def run() -> None:
             try:
                 stage()
@@ -467,9 +456,7 @@ class _Job:
                 self.errors.append(exc)
                 self.stop.set()
 
-        thread = threading.Thread(target=run, name=f"render{stage.__name__}", daemon=True)
-        thread.start()
-        return thread
+        return Worker(f"render{stage.__name__}", run).start()
 
     def _read(self) -> None:
         """Demux; decode video to upright BGR frames; pass audio on as packets (copied) or frames (re-encoded).
@@ -661,16 +648,3 @@ def _close_quietly(output: VideoOutput) -> None:
         output.close()
     except (OSError, av.FFmpegError, ValueError) as exc:
         log.warning("could not finalise %s: %s", output.path, _reason(exc))
-
-
-def _join(threads: list[threading.Thread]) -> None:
-    """Join ``threads``, holding back a `KeyboardInterrupt` until they have finished."""
-    interrupted = False
-    for thread in threads:
-        while thread.is_alive():
-            try:
-                thread.join()
-            except KeyboardInterrupt:
-                interrupted = True
-    if interrupted:
-        raise KeyboardInterrupt
