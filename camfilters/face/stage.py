@@ -24,7 +24,6 @@ only on faces whose ``landmarks`` is not None.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +33,7 @@ import numpy as np
 
 from camfilters.errors import CamfiltersError
 from camfilters.pipeline import EMA
+from camfilters.threads import Worker
 from filters import check_frame
 
 from .detect import BUNDLED_DETECTOR, FaceDetector
@@ -169,49 +169,44 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class _Worker:
-    """A thread analysing the most recently submitted frame; older unprocessed frames are dropped."""
+class _Worker(Worker):
+    """A thread analysing the most recently submitted frame; older unprocessed frames are dropped.
+
+    An error ends it and is raised in the caller's thread by `FaceStage.process`.
+    """
 
     def __init__(self, analyzer: Analyzer, on_cost: EMA) -> None:
+        super().__init__("camfilters-face")
         self._analyzer = analyzer
         self._cost = on_cost
-        self._cond = threading.Condition()
         self._job: tuple[Any, ...] | None = None
         self._busy = False
         self._stop = False
         self.latest: Analysis | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="camfilters-face", daemon=True)
-        self._thread.start()
+        self.start()
 
     @property
     def idle(self) -> bool:
         """No job queued and none running (read under the lock the worker thread writes them under)."""
-        with self._cond:  # re-entrant: wait() reads it while holding the lock
+        with self.cond:  # re-entrant: wait() reads it while holding the lock
             return not self._busy and self._job is None
 
     def submit(self, *job: Any) -> None:
-        with self._cond:
+        with self.cond:
             self._job = job
-            self._cond.notify_all()
+            self.cond.notify_all()
 
     def wait(self, ready: Any, timeout: float) -> bool:
         """Wait until ``ready()`` holds, the worker is idle or failed, or ``timeout`` s pass; return ``ready()``."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not ready() and not self.idle and self.error is None and self._thread.is_alive():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            return bool(ready())
+        self.wait_for(lambda: ready() or self.idle, timeout)
+        return bool(ready())
 
-    def _run(self) -> None:
+    def run(self) -> None:
         try:
             while True:
-                with self._cond:
+                with self.cond:
                     while self._job is None and not self._stop:
-                        self._cond.wait()
+                        self.cond.wait()
                     if self._stop:
                         return
                     job, self._job = self._job, None
@@ -220,28 +215,25 @@ class _Worker:
                 result = self._analyzer.analyse(image, timestamp, **flags)
                 result.frame = frame
                 self._cost.add(result.cost_ms)
-                with self._cond:
+                with self.cond:
                     self.latest = result
                     self._busy = False
-                    self._cond.notify_all()
-        except CamfiltersError as exc:  # re-raised in the caller's thread by FaceStage.process
-            with self._cond:
-                self.error = exc
-        except Exception as exc:
+                    self.cond.notify_all()
+        except CamfiltersError:  # one line, said by the caller
+            raise
+        except Exception:
             log.exception("face analysis failed")
-            with self._cond:
-                self.error = exc
+            raise
         finally:
-            with self._cond:
+            with self.cond:
                 self._busy = False
-                self._cond.notify_all()
             self._analyzer.close()
 
     def close(self) -> None:
-        with self._cond:
+        with self.cond:
             self._stop = True
-            self._cond.notify_all()
-        self._thread.join(timeout=5.0)
+            self.cond.notify_all()
+        self.join(timeout=5.0)
 
 
 class FaceStage:
@@ -358,8 +350,7 @@ class FaceStage:
             if not worker.wait(fresh, self.timeout) and worker.error is None and worker.idle:
                 worker.submit(image.copy(), timestamp, frame, flags)
                 worker.wait(fresh, self.timeout)
-        if worker.error is not None:
-            raise worker.error
+        worker.raise_error()
         if not fresh():
             raise AnalysisError(f"face analysis gave no result within {self.timeout:g} s")
         return worker.latest
