@@ -47,7 +47,7 @@ import numpy as np
 
 from .demo import DemoScene
 from .errors import CameraNotFound, EndReason, ParameterError, SourceError
-from .threads import CancellableQueue, Cancelled, LatestSlot
+from .threads import CancellableQueue, Cancelled, LatestSlot, Worker
 
 __all__ = ["CameraSource", "DemoSource", "Device", "FileSource", "Frame", "Source", "StreamSource",
            "list_devices", "open_source", "source_file"]
@@ -160,12 +160,11 @@ class _LiveSource(Source):
         self._slot: LatestSlot[Frame] = LatestSlot()  # the newest frame not read yet
         self._last_ts = -math.inf
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: Worker | None = None
         self._times: collections.deque[float] = collections.deque(maxlen=31)
 
     def _start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"camfilters {self.name}", daemon=True)
-        self._thread.start()
+        self._thread = Worker(f"camfilters {self.name}", self._run).start()
 
     def _run(self) -> None:
         try:
@@ -174,11 +173,13 @@ class _LiveSource(Source):
             log.debug("%s producer failed", self.name, exc_info=True)
             self._finish(EndReason.SOURCE_LOST, f"{self.name} failed: {type(exc).__name__}: {exc}")
         finally:
-            self._cleanup()
-            if self._stop.is_set():
-                self._finish(EndReason.CLOSED, f"{self.name} closed")
-            else:
-                self._finish(EndReason.SOURCE_LOST, f"{self.name} stopped")
+            try:
+                self._cleanup()
+            finally:  # the reader waits on the slot: always close it
+                if self._stop.is_set():
+                    self._finish(EndReason.CLOSED, f"{self.name} closed")
+                else:
+                    self._finish(EndReason.SOURCE_LOST, f"{self.name} stopped")
 
     def _produce(self) -> None:
         raise NotImplementedError
@@ -232,7 +233,7 @@ class _LiveSource(Source):
         self._stop.set()
         self._slot.close()
         self._slot.take(timeout=0)  # drop an unread frame
-        if self._thread is not None and self._thread is not threading.current_thread():
+        if self._thread is not None and not self._thread.is_current():
             # A capture stuck in a blocking read may outlive this; it releases its handle itself.
             self._thread.join(timeout=2.0)
 
@@ -422,9 +423,7 @@ class FileSource(Source):
         self._next_release: float | None = None
         self._t0: float | None = None
         self._last_ts = -math.inf
-        self._thread = threading.Thread(target=self._decode, args=(first,), name=f"camfilters {self.name}",
-                                        daemon=True)
-        self._thread.start()
+        self._thread = Worker(f"camfilters {self.name}", lambda: self._decode(first)).start()
 
     def _decode(self, first: np.ndarray) -> None:
         image: np.ndarray | None = first
@@ -498,7 +497,7 @@ class FileSource(Source):
 
     def _release(self) -> None:
         self._queue.cancel()  # sets _stop and wakes the decoder thread if it waits for room
-        if self._thread is not threading.current_thread():
+        if not self._thread.is_current():
             self._thread.join(timeout=2.0)
 
 

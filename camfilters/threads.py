@@ -183,6 +183,10 @@ class Worker:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
+    def is_current(self) -> bool:
+        """Whether the caller runs on this worker's thread (which must not join itself)."""
+        return threading.current_thread() is self._thread
+
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
@@ -193,6 +197,7 @@ class Worker:
             log.debug("%s failed: %r", self._thread.name, exc)
             self.publish(exc)
         finally:
+            self._target = None  # drop what it holds (a first frame, say)
             with self.cond:
                 self.finished = True
                 self.cond.notify_all()
