@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from camfilters.errors import RecordingError
-from camfilters.recording import Recorder, _AudioTrack
+from camfilters.media.avsync import AudioTrack
+from camfilters.recording import Recorder
 from camfilters.threads import Worker
 
 from media import frame_image
@@ -64,7 +65,7 @@ def _broken(monkeypatch, method: str) -> None:
     def fail(self, *args) -> None:
         raise RuntimeError(f"{method} failed")
 
-    monkeypatch.setattr(_AudioTrack, method, fail)
+    monkeypatch.setattr(AudioTrack, method, fail)
 
 
 def _recorder(tmp_path) -> Recorder:
@@ -74,7 +75,7 @@ def _recorder(tmp_path) -> Recorder:
 
 @pytest.mark.parametrize("method", ["add", "begin"])
 def test_an_audio_error_on_the_writer_thread_is_raised_by_write(tmp_path, monkeypatch, method):
-    """`_AudioTrack.add` / `begin` raising on the writer thread: `write` raises it, never waits forever."""
+    """`AudioTrack.add` / `begin` raising on the writer thread: `write` raises it, never waits forever."""
     _broken(monkeypatch, method)
     rec = _recorder(tmp_path)
 
