@@ -365,9 +365,9 @@ def main(argv: list[str] | None = None) -> int:
         # _get_module_lock") and the Ctrl-C lost: one while starting up is held, then ends the run quietly.
         with signals.deferred_interrupts():
             args = _start(argv)
+        return args if isinstance(args, int) else _execute(args)
     except KeyboardInterrupt:  # Ctrl-C while starting up: nothing was started
         return ExitCode.INTERRUPTED
-    return args if isinstance(args, int) else _execute(args)
 
 
 def _start(argv: list[str] | None) -> argparse.Namespace | int:
