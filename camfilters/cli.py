@@ -378,13 +378,14 @@ def _start(argv: list[str] | None) -> argparse.Namespace | int:
         parser.print_help()
         return ExitCode.USAGE
     _configure_logging(args.verbose)
-    from . import errors, recording  # noqa: F401 - the heavy imports (av, cv2, numpy), while Ctrl-C is held
+    from . import errors  # noqa: F401 - the heavy imports, while Ctrl-C is held
     from .opencv_check import opencv_problem
 
     problem = opencv_problem()
     if problem:
         log.error("error: %s", problem)
         return ExitCode.ERROR
+    from . import recording  # noqa: F401 - after cv2, as before: PyAV first made cv2.namedWindow hang (Xvfb)
     return args
 
 
