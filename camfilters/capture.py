@@ -59,6 +59,7 @@ DEFAULT_FPS = 30.0
 FIRST_FRAME_TIMEOUT = 5.0  # s a camera or stream may take to deliver its first frame when opened
 MAX_READ_FAILURES = 10  # consecutive failed reads that end a camera or stream
 READ_TIMEOUT = 2.0  # s without a frame that ends a live source (at least 3 frame periods)
+_MAX_INDEX = 2**31 - 1  # the largest camera index OpenCV takes (a C int)
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -288,9 +289,10 @@ class CameraSource(_CaptureSource):
         name = f"camera {index}"
         api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
         with _quiet_opencv():
-            cap = cv2.VideoCapture(index, api)
-            if not cap.isOpened():
-                cap.release()
+            cap = cv2.VideoCapture(index, api) if 0 <= index <= _MAX_INDEX else None  # a bigger one is a cv2.error
+            if cap is None or not cap.isOpened():
+                if cap is not None:
+                    cap.release()
                 raise CameraNotFound(f"camera {index} could not be opened; run `camfilters devices` to list "
                                   f"cameras, or use --source PATH|demo")
             cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
@@ -401,8 +403,8 @@ class FileSource(Source):
             raise SourceError(f"cannot open video file {path}: {exc.strerror or exc}") from None
         if not is_file:
             raise SourceError(f"video file {path} {'is not a file' if path.exists() else 'does not exist'}")
-        with _quiet_opencv():
-            cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        with _quiet_opencv(), _opencv_name(path) as name:
+            cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
             ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok:
             cap.release()
@@ -597,6 +599,33 @@ def _valid_fps(value: float) -> float | None:
 def _redact(url: str) -> str:
     """``url`` without a password (rtsp://user:secret@host -> rtsp://user:***@host)."""
     return re.sub(r"^([^:/]+://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+@contextlib.contextmanager
+def _opencv_name(path: Path) -> Iterator[str]:
+    """A name for the file at ``path`` that OpenCV's Python binding takes.
+
+    The binding crashes the process (SIGSEGV) on a ``str`` holding surrogates, which is how Python
+    holds a file name that is not UTF-8; such a file is named by a descriptor open on it
+    (``/proc/self/fd/N``, Linux) while OpenCV opens it.
+    """
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        if not os.path.isdir("/proc/self/fd"):
+            raise SourceError(f"{name!r}: OpenCV cannot open a file whose name is not UTF-8; rename it") from None
+    else:
+        yield name
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise SourceError(f"cannot open video file {name!r}: {exc.strerror or exc}") from None
+    try:
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
 
 
 _QUIET_LOCK = threading.Lock()
