@@ -16,6 +16,7 @@ import numpy as np
 
 from filters import Configurable, Option, ParameterError, Registry, composite, in_range
 
+from ..images import read_image
 from .segmentation import refine_person
 from .tracking import Face
 
@@ -448,7 +449,10 @@ class BgReplaceLens(_MaskLens):
         self._bgr = _parse_colour(self.color)
         self._picture = None
         if self.image is not None:
-            self._picture = cv2.imread(self.image, cv2.IMREAD_COLOR)
+            try:
+                self._picture = read_image(self.image, cv2.IMREAD_COLOR)
+            except ParameterError as exc:
+                raise ParameterError(f"lens bg-replace: option image: {exc}") from None
             if self._picture is None:
                 raise ParameterError(f"lens bg-replace: option image must be a readable picture file, got {self.image!r}")
         self._background: np.ndarray | None = None

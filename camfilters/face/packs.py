@@ -8,7 +8,7 @@ A pack is a folder holding ``lens.json`` and the PNG layers it names::
 
 Per layer (landmark indices are those of the 478-point MediaPipe face mesh, 0..477):
 
-- ``image``: PNG file in the folder (with or without alpha; no alpha = opaque).
+- ``image``: PNG file in the folder (with or without alpha; no alpha = opaque), at most 4096 px a side.
 - ``anchor``: landmark indices whose mean is the anchor point (e.g. ``[10]``: forehead centre).
 - ``axis``: two landmark indices ``[a, b]``; the vector a -> b gives the roll and the unit
   length ``d`` (px) of the other fields. Default ``[127, 356]``: temple to temple.
@@ -38,12 +38,14 @@ import numpy as np
 from filters.base import Option
 from filters.errors import ParameterError
 
+from ..images import MAX_STICKER_SIDE, read_image
 from .lenses import Lens, Scene, _box, register_lens
 from .tracking import N_LANDMARKS
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
 DEFAULT_AXIS = (127, 356)
 DEFAULT_PACK = "hat"  # the built-in pack of a bare "pack"
+MAX_JSON_BYTES = 2**20  # a lens.json is a few hundred bytes
 
 
 def builtin_packs() -> list[str]:
@@ -166,7 +168,10 @@ def _read_png(path: Path, fields: _Fields, where: str) -> np.ndarray:
     """``(h, w, 4) uint8`` BGRA of the PNG at ``path`` (opaque when it has no alpha)."""
     if not path.is_file():
         raise fields.fail(f"{where}.image", f"file {path.name!r} not found in {path.parent}")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    try:
+        image = read_image(path, cv2.IMREAD_UNCHANGED, max_side=MAX_STICKER_SIDE)
+    except ParameterError as exc:
+        raise fields.fail(f"{where}.image", str(exc)) from None
     if image is None or image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
         raise fields.fail(f"{where}.image", f"{path.name!r} is not a readable PNG")
     if image.dtype == np.uint16:
@@ -183,16 +188,26 @@ def _read_png(path: Path, fields: _Fields, where: str) -> np.ndarray:
 def load_pack(folder: str | Path) -> Pack:
     """The pack in ``folder`` (see the module docstring); raises ParameterError naming the file and field."""
     folder = Path(folder).expanduser()
+    if folder.is_file():
+        if folder.name != "lens.json":
+            raise ParameterError(f"lens pack {folder} is a file, not a folder; give the folder holding lens.json")
+        folder = folder.parent
     path = folder / "lens.json"
     fields = _Fields(path)
     if not path.is_file():
         raise ParameterError(f"lens pack {folder}: no lens.json in it (a pack is a folder with lens.json and PNG layers)")
     try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = file.read(MAX_JSON_BYTES + 1)
+        if len(data) > MAX_JSON_BYTES:
+            raise ParameterError(f"lens pack {path}: over {MAX_JSON_BYTES // 2**20} MB, too big to be a lens.json")
+        spec = json.loads(data.decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise ParameterError(f"lens pack {path}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ParameterError(f"lens pack {path}: cannot read it: {exc}") from None
+    except RecursionError:
+        raise ParameterError(f"lens pack {path}: nested too deeply to be a lens pack") from None
     if not isinstance(spec, dict):
         raise fields.fail("top level", f"must be an object {{...}}, got {type(spec).__name__}")
     layers = spec.get("layers")
