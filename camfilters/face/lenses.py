@@ -9,6 +9,7 @@ feathered edge), the eyes, or the background (outside the person mask).
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Callable, ClassVar
 
 import cv2
@@ -450,7 +451,7 @@ class BgReplaceLens(_MaskLens):
         self._picture = None
         if self.image is not None:
             try:
-                self._picture = read_image(self.image, cv2.IMREAD_COLOR)
+                self._picture = read_image(self.image, cv2.IMREAD_COLOR) if os.path.isfile(self.image) else None
             except ParameterError as exc:
                 raise ParameterError(f"lens bg-replace: option image: {exc}") from None
             if self._picture is None:

@@ -109,7 +109,7 @@ def test_huge_picture_file_is_refused_without_reading_it(tmp_path):
 
 def test_background_from_dev_zero_is_refused(tmp_path):
     """A device that never ends is not read to its end."""
-    with pytest.raises(ParameterError, match=r"lens bg-replace: option image: '/dev/zero' is not a regular file"):
+    with pytest.raises(ParameterError, match=r"lens bg-replace: option image must be a readable picture file, got '/dev/zero'"):
         parse_lens("bg-replace:image=/dev/zero")
 
 
