@@ -24,6 +24,7 @@ only on faces whose ``landmarks`` is not None.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -117,7 +118,7 @@ class Analyzer:
                 path = self.segmentation_model
                 self._segmenter = Segmenter(path)
         except (RuntimeError, ValueError, OSError) as exc:
-            raise ModelError(f"cannot load the model {path}: {_first_line(exc)}") from None
+            raise ModelError(f"cannot load the model {path}: {_model_problem(path) or _first_line(exc)}") from None
 
     def analyse(self, image: np.ndarray, timestamp: float, *, faces: bool, mask: bool,
                 landmarks: bool = False) -> Analysis:
@@ -162,6 +163,15 @@ def person_alpha(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     small = np.clip((mask - 0.25) * 2.0, 0.0, 1.0)
     small = cv2.GaussianBlur(small, (0, 0), max(0.8, small.shape[1] / 320.0))
     return cv2.resize(cv2.convertScaleAbs(small, alpha=255.0), size, interpolation=cv2.INTER_LINEAR)
+
+
+def _model_problem(path: str | None) -> str | None:
+    """What is plainly wrong with the model file at ``path`` (MediaPipe's own words are obscure), if anything."""
+    try:
+        empty = path is not None and os.path.getsize(path) == 0
+    except OSError:
+        return None
+    return "the file is empty (0 bytes); pass a MediaPipe model file" if empty else None
 
 
 def _first_line(exc: BaseException) -> str:
