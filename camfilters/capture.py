@@ -45,6 +45,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from .argtypes import FPS_RANGE
 from .demo import DemoScene
 from .errors import CameraNotFound, EndReason, ParameterError, SourceError
 from .threads import CancellableQueue, Cancelled, LatestSlot
@@ -586,8 +587,9 @@ def _check_size(size: tuple[int, int] | None) -> tuple[int, int] | None:
 def _check_fps(fps: float | None) -> float | None:
     if fps is None:
         return None
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (math.isfinite(fps) and 0 < fps <= 1000):
-        raise ParameterError(f"fps must be a number in (0, 1000], got {fps!r}")
+    low, high = FPS_RANGE
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not low <= fps <= high:
+        raise ParameterError(f"fps must be a number from {low:g} to {high:g}, got {fps!r}")
     return float(fps)
 
 

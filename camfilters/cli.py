@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .argtypes import between, frame_size, path, positive, seconds, source_spec
+from .argtypes import FPS_RANGE, between, frame_size, path, positive, seconds, source_spec
 from .exitcodes import ExitCode
 from .hotkeys import HOTKEYS, TOAST_SECONDS
 
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--source", type=source_spec,
                      help="auto (camera 0, else the demo), a camera INDEX, a video PATH or URL, or demo")
     run.add_argument("--size", type=frame_size, metavar="WxH", help="ask the camera / demo for this size")
-    run.add_argument("--fps", type=positive(float), help="ask the camera / demo for this frame rate")
+    run.add_argument("--fps", type=between(float, *FPS_RANGE), help="ask the camera / demo for this frame rate")
     run.add_argument("--loop", action="store_true", help="replay a video file source until you quit")
     run.add_argument("--mirror", action=argparse.BooleanOptionalAction,
                      help="flip the picture left-right (selfie view)")

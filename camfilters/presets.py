@@ -102,6 +102,9 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: {exc}; fix the TOML or delete the file") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path}: arrays or tables nested too deeply; fix the TOML or delete "
+                          "the file") from None
     for key in data:
         if key not in ("defaults", "presets"):
             raise ConfigError(f"config file {path} line {_line_of(text, key)}: unknown table {key!r}; "
@@ -179,14 +182,20 @@ def save_preset(name: str, settings: dict[str, Any]) -> Path:
         end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
         new = "".join(lines[:start]) + table + ("\n" if end < len(lines) else "") + "".join(lines[end:])
     tomllib.loads(new)  # never write a file we could not read back
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:  # its message would name the hidden temporary file
+        raise ConfigError(f"cannot save preset {name}: the config folder {path.parent} cannot be written "
+                          f"({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(new)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ConfigError(f"cannot save preset {name} to {path}: {exc.strerror or exc}") from None
         raise
     return path
 
