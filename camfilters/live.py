@@ -30,7 +30,7 @@ import filters
 from . import overlay
 from .capture import FileSource, open_source, source_file
 from .display import ESC, Window, check_display
-from .errors import CamfiltersError, EndReason, RecordingError
+from .errors import CamfiltersError, EndReason, RecordingError, StageFailed
 from .hotkeys import HOTKEYS
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .presets import save_preset
@@ -549,11 +549,15 @@ class LiveSession:
             self._warm_up_filters(size, lambda: bool(interrupted) or (self.window is not None and self.window.closed))
 
     def _warm_up_filters(self, size: tuple[int, int], stop: Callable[[], bool]) -> None:
-        chain = [s.filter for s in self.chain.stages if isinstance(s, FilterStage)]
-        others = [n for n in filters.available() if n not in {f.spec for f in chain}]
+        stages = [s for s in self.chain.stages if isinstance(s, FilterStage)]
+        others = [n for n in filters.available() if n not in {s.filter.spec for s in stages}]
         self._message(size, "loading filters…")
         started, cpu = time.monotonic(), time.process_time()
-        filters.warm_up(chain)
+        for stage in stages:
+            try:
+                filters.warm_up([stage.filter])
+            except Exception as exc:  # it would fail on the first frame: the same one line, before anything starts
+                raise StageFailed(stage.name, exc) from exc
         if time.process_time() - cpu < COLD_START_CPU_S:
             filters.warm_up_in_background(others)
             return
