@@ -395,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None, start: _StartUp) -> int:
+    _configure_logging(False)  # already for what building the parser imports (the filters' kernels)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
