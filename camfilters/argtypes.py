@@ -23,7 +23,7 @@ def frame_size_at_least(min_width: int, min_height: int) -> Callable[[str], tupl
         w, sep, h = text.lower().partition("x")
         if not (sep and w.isdigit() and h.isdigit() and int(w) >= min_width and int(h) >= min_height):
             least = f" (at least {min_width}x{min_height})" if (min_width, min_height) != (1, 1) else ""
-            raise argparse.ArgumentTypeError(f"size must look like 1280x720{least}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"size must look like 1280x720{least}, got {_short(text)!r}")
         return int(w), int(h)
 
     return convert

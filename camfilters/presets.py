@@ -30,6 +30,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from filters.errors import shorten
+
 from .errors import CamfiltersError
 
 if sys.version_info >= (3, 11):
@@ -157,7 +159,7 @@ def load_preset(name: str | None) -> dict[str, Any]:
         presets = data.get("presets", {})
         if name not in presets:
             known = ", ".join(sorted(presets)) or f"none yet (save one with the w key, or edit {config_path()})"
-            raise ConfigError(f"no preset {name!r} in {config_path()}; presets: {known}")
+            raise ConfigError(f"no preset {shorten(name)!r} in {config_path()}; presets: {known}")
         settings.update(presets[name])
     return settings
 

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from filters import Configurable, Option, ParameterError, Registry, composite, in_range
+from filters.errors import shorten
 
 from ..images import read_image
 from .segmentation import refine_person
@@ -431,7 +432,7 @@ def _parse_colour(text: str) -> tuple[int, int, int]:
     except ValueError:
         rgb = []
     if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
-        raise ParameterError(f"lens bg-replace: option color must be three numbers 0..255 'R,G,B', got {text!r}")
+        raise ParameterError(f"lens bg-replace: option color must be three numbers 0..255 'R,G,B', got {shorten(text)!r}")
     return rgb[2], rgb[1], rgb[0]
 
 

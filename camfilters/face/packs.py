@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from filters.base import Option
-from filters.errors import ParameterError
+from filters.errors import ParameterError, shorten
 
 from ..images import MAX_STICKER_SIDE, read_image
 from .lenses import Lens, Scene, _box, register_lens
@@ -128,14 +128,14 @@ class _Fields:
     def number(self, obj: dict, key: str, where: str, default: float, low: float, high: float) -> float:
         value = obj.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise self.fail(f"{where}.{key}", f"must be a number between {low:g} and {high:g}, got {value!r}")
+            raise self.fail(f"{where}.{key}", f"must be a number between {low:g} and {high:g}, got {shorten(repr(value))}")
         return float(value)
 
     def pair(self, obj: dict, key: str, where: str, default: tuple[float, float] | None) -> tuple[float, float]:
         value = obj.get(key, default)
         if (not isinstance(value, (list, tuple)) or len(value) != 2
                 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value)):
-            raise self.fail(f"{where}.{key}", f"must be two numbers [x, y], got {value!r}")
+            raise self.fail(f"{where}.{key}", f"must be two numbers [x, y], got {shorten(repr(value))}")
         return float(value[0]), float(value[1])
 
     def indices(self, obj: dict, key: str, where: str, default: Any, count: int | None) -> tuple[int, ...]:
@@ -144,11 +144,11 @@ class _Fields:
             raise self.fail(f"{where}.{key}", "is missing (a list of face-mesh landmark indices)")
         if not isinstance(value, (list, tuple)) or not value or (count is not None and len(value) != count):
             n = f"{count} " if count else "a non-empty list of "
-            raise self.fail(f"{where}.{key}", f"must be {n}landmark indices, got {value!r}")
+            raise self.fail(f"{where}.{key}", f"must be {n}landmark indices, got {shorten(repr(value))}")
         for i, x in enumerate(value):
             if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < N_LANDMARKS:
                 raise self.fail(f"{where}.{key}[{i}]", f"landmark index must be an integer 0..{N_LANDMARKS - 1}, "
-                                                      f"got {x!r}")
+                                                      f"got {shorten(repr(x))}")
         return tuple(value)
 
 
@@ -212,19 +212,19 @@ def load_pack(folder: str | Path) -> Pack:
         raise fields.fail("top level", f"must be an object {{...}}, got {type(spec).__name__}")
     layers = spec.get("layers")
     if not isinstance(layers, list) or not layers:
-        raise fields.fail("layers", f"must be a non-empty list of layers, got {layers!r}")
+        raise fields.fail("layers", f"must be a non-empty list of layers, got {shorten(repr(layers))}")
     pack = Pack(str(spec.get("name", folder.name)), str(spec.get("description", "")))
     for i, obj in enumerate(layers):
         where = f"layers[{i}]"
         if not isinstance(obj, dict):
-            raise fields.fail(where, f"must be an object {{...}}, got {obj!r}")
+            raise fields.fail(where, f"must be an object {{...}}, got {shorten(repr(obj))}")
         unknown = sorted(set(obj) - {"image", "anchor", "axis", "pivot", "scale", "rotation", "offset"})
         if unknown:
-            raise fields.fail(f"{where}.{unknown[0]}", "unknown field; valid: image, anchor, axis, pivot, scale, "
+            raise fields.fail(f"{where}.{shorten(unknown[0])}", "unknown field; valid: image, anchor, axis, pivot, scale, "
                                                       "rotation, offset")
         image = obj.get("image")
         if not isinstance(image, str) or not image:
-            raise fields.fail(f"{where}.image", f"must be a PNG file name, got {image!r}")
+            raise fields.fail(f"{where}.image", f"must be a PNG file name, got {shorten(repr(image))}")
         png = _read_png(folder / image, fields, where)
         h, w = png.shape[:2]
         pack.layers.append(Layer(
