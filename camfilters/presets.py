@@ -42,6 +42,7 @@ else:  # pragma: no cover - Python 3.10
 __all__ = ["CONFIG_ENV", "KEYS", "ConfigError", "config_path", "list_presets", "load_preset", "save_preset"]
 
 CONFIG_ENV = "CAMFILTERS_CONFIG"
+MAX_CONFIG_BYTES = 2**20  # a config of presets is a few kB
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -96,7 +97,11 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
     if not path.exists():
         return {}, ""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)  # never more: CAMFILTERS_CONFIG=/dev/zero
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {path} is over {MAX_CONFIG_BYTES // 2**20} MB; is it the right file?")
+        text = raw.decode("utf-8")
         data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None

@@ -79,3 +79,15 @@ def test_saving_a_preset_into_a_read_only_folder_names_the_folder(tmp_path, monk
     message = str(info.value)
     assert message == f"cannot save preset p: the config folder {folder} cannot be written (Permission denied)"
     assert ".config.toml." not in message
+
+
+@pytest.mark.parametrize("endless", [True, False])
+def test_config_file_is_not_read_without_bound(tmp_path, endless):
+    """CAMFILTERS_CONFIG=/dev/zero (or a 1 GB file) is refused after 1 MB, not read until memory runs out."""
+    config = "/dev/zero" if endless else str(tmp_path / "config.toml")
+    if not endless:
+        with open(config, "wb") as f:
+            f.truncate(2**30)  # sparse
+    proc = camfilters("presets", env=cli_env(CAMFILTERS_CONFIG=config), timeout=60)
+    assert proc.returncode == ExitCode.ERROR, proc.stderr
+    assert_one_line_error(proc, f"config file {config} is over 1 MB")
