@@ -11,6 +11,7 @@ import filters
 from filters.errors import shorten
 
 from .errors import ParameterError, RecordingError
+from .images import write_image
 
 
 def _fmt(v: float) -> str:
@@ -93,8 +94,8 @@ def write_picture(path: Path, panels: list[tuple[str, np.ndarray]]) -> None:
             parts.append(sep)
     canvas = cv2.copyMakeBorder(np.hstack(parts), 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=(255, 255, 255))
     try:
-        ok = cv2.imwrite(str(path), canvas)
-    except cv2.error:
+        ok = write_image(path, canvas)
+    except OSError:
         ok = False
     if not ok:
         raise RecordingError(f"cannot write {path}; check the folder exists and the name ends in .png")

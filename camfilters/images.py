@@ -1,10 +1,10 @@
-"""Picture files (lens-pack stickers, bg-replace backgrounds) read under any file name, with bounded memory.
+"""Picture files read (lens-pack stickers, bg-replace backgrounds) with bounded memory, and written (snapshots,
+explain), under any file name: OpenCV's ``imread``/``imwrite`` crash the process on a name that is not UTF-8.
 
 Limits, checked before decoding: a file of at most `MAX_FILE_BYTES` (256 MB), a picture of at most
 `MAX_SIDE` (8192) pixels a side; a sticker at most `MAX_STICKER_SIDE` (4096), as it is kept in
 float32 at several sizes. The size is read from the header (Pillow's lazy open), so a picture that
-would decode to gigabytes is refused at once; the bytes are decoded by OpenCV from memory, which also
-takes names that are not UTF-8 (OpenCV's ``imread`` crashes the process on those).
+would decode to gigabytes is refused at once; the bytes are decoded by OpenCV from memory.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["MAX_FILE_BYTES", "MAX_SIDE", "MAX_STICKER_SIDE", "read_image"]
+__all__ = ["MAX_FILE_BYTES", "MAX_SIDE", "MAX_STICKER_SIDE", "read_image", "write_image"]
 
 MAX_FILE_BYTES = 256 * 2**20
 MAX_SIDE = 8192
@@ -56,6 +56,22 @@ def read_image(path: str | os.PathLike[str], flags: int = cv2.IMREAD_UNCHANGED, 
     except OSError as exc:
         raise ParameterError(f"cannot read {name}: {exc.strerror or exc}") from None
     return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+
+
+def write_image(path: str | os.PathLike[str], image: np.ndarray) -> bool:
+    """Write ``image`` in the format of ``path``'s extension (``.png``, ``.jpg``, ...), as ``cv2.imwrite``.
+
+    False when OpenCV writes no picture format of that extension; OSError when the file cannot be written.
+    """
+    try:
+        ok, data = cv2.imencode(Path(path).suffix, image)
+    except cv2.error:
+        return False
+    if not ok:
+        return False
+    with open(path, "wb") as file:
+        file.write(data)
+    return True
 
 
 def _header_size(file) -> tuple[int, int] | None:

@@ -32,6 +32,7 @@ from .capture import FileSource, open_source, source_file
 from .display import ESC, Window, check_display
 from .errors import CamfiltersError, EndReason, RecordingError, StageFailed
 from .hotkeys import HOTKEYS
+from .images import write_image
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .presets import save_preset
 from .recording import LIVE_PRESET, Recorder, check_output_path
@@ -386,8 +387,8 @@ class LiveSession:
             return
         path = _unique(self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
         try:
-            ok = cv2.imwrite(str(path), self._last)
-        except cv2.error:
+            ok = write_image(path, self._last)
+        except OSError:
             ok = False
         if not ok:
             raise RecordingError(f"could not write snapshot {path}: {_folder_problem(path.parent) or 'write failed'}")

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
 from camfilters.errors import ExitCode
@@ -65,3 +68,28 @@ def test_render_writes_to_a_non_utf8_name(tmp_path):
     proc = camfilters("render", str(clip), "-o", str(out), "--no-progress")
     assert proc.returncode == ExitCode.OK, (proc.returncode, proc.stderr)
     assert len(decode_frames(out)) == 12
+
+
+def test_explain_picture_to_a_non_utf8_name(tmp_path):
+    """cv2.imwrite crashed the process on such a name (exit 139)."""
+    import cv2
+
+    out = tmp_path / os.fsdecode(b"explain\xff.png")
+    proc = subprocess.run([sys.executable, "-m", "camfilters", "explain", "--kernel", "0 1; 1 0", "-o", str(out)],
+                          capture_output=True, text=True, errors="surrogateescape", timeout=120, cwd=tmp_path)
+    assert proc.returncode == ExitCode.OK, (proc.returncode, proc.stderr)
+    assert f"picture written to {out}" in proc.stdout
+    assert cv2.imdecode(np.fromfile(out, np.uint8), cv2.IMREAD_COLOR).shape[2] == 3
+
+
+def test_snapshot_into_a_non_utf8_folder(tmp_path):
+    """The s key's PNG lands in an --output-dir whose name is not UTF-8 (in a child: a crash is a code)."""
+    folder = tmp_path / os.fsdecode(b"snaps\xfe")
+    folder.mkdir()
+    code = ("import sys, numpy as np\nfrom pathlib import Path\nfrom camfilters.live import LiveOptions, LiveSession\n"
+            "s = LiveSession(LiveOptions(source='demo', window=False, output_dir=Path(sys.argv[1])))\n"
+            "s._last = np.full((48, 64, 3), 9, np.uint8)\ns.snapshot()\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    (saved,) = folder.iterdir()
+    assert saved.suffix == ".png" and saved.stat().st_size > 0
