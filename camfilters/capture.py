@@ -51,7 +51,7 @@ from .errors import CameraNotFound, EndReason, ParameterError, SourceError
 from .threads import CancellableQueue, Cancelled, LatestSlot
 
 __all__ = ["CameraSource", "DemoSource", "Device", "FileSource", "Frame", "Source", "StreamSource",
-           "list_devices", "open_source", "source_file"]
+           "list_devices", "native_name", "open_source", "source_file"]
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +404,7 @@ class FileSource(Source):
             raise SourceError(f"cannot open video file {path}: {exc.strerror or exc}") from None
         if not is_file:
             raise SourceError(f"video file {path} {'is not a file' if path.exists() else 'does not exist'}")
-        with _quiet_opencv(), _opencv_name(path) as name:
+        with _quiet_opencv(), native_name(path) as name:
             cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
             ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok:
@@ -604,12 +604,12 @@ def _redact(url: str) -> str:
 
 
 @contextlib.contextmanager
-def _opencv_name(path: Path) -> Iterator[str]:
-    """A name for the file at ``path`` that OpenCV's Python binding takes.
+def native_name(path: str | os.PathLike[str]) -> Iterator[str]:
+    """A name for the file at ``path`` that native libraries (OpenCV, MediaPipe) take, while they open it.
 
-    The binding crashes the process (SIGSEGV) on a ``str`` holding surrogates, which is how Python
-    holds a file name that is not UTF-8; such a file is named by a descriptor open on it
-    (``/proc/self/fd/N``, Linux) while OpenCV opens it.
+    Their Python bindings crash the process (OpenCV: SIGSEGV) or refuse a ``str`` holding surrogates,
+    which is how Python holds a file name that is not UTF-8; such a file is named by a descriptor open
+    on it (``/proc/self/fd/N``, Linux).
     """
     name = str(path)
     try:

@@ -33,6 +33,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from camfilters.capture import native_name
 from camfilters.errors import CamfiltersError
 from camfilters.pipeline import EMA
 from filters import check_frame
@@ -109,14 +110,17 @@ class Analyzer:
         try:
             if faces and self._detector is None:
                 path = self.detector_model
-                self._detector = FaceDetector(path, analysis_size=self.detect_size, tile=self.tile,
-                                              min_score=self.min_score, threads=self.detect_threads)
+                with native_name(path) as name:
+                    self._detector = FaceDetector(name, analysis_size=self.detect_size, tile=self.tile,
+                                                  min_score=self.min_score, threads=self.detect_threads)
             if landmarks and self.face_model is not None and self._finder is None:
                 path = self.face_model
-                self._finder = FaceFinder(path, num_faces=self.num_faces, analysis_size=self.analysis_size)
+                with native_name(path) as name:
+                    self._finder = FaceFinder(name, num_faces=self.num_faces, analysis_size=self.analysis_size)
             if mask and self.segmentation_model is not None and self._segmenter is None:
                 path = self.segmentation_model
-                self._segmenter = Segmenter(path)
+                with native_name(path) as name:
+                    self._segmenter = Segmenter(name)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"cannot load the model {path}: {_model_problem(path) or _first_line(exc)}") from None
 
