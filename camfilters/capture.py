@@ -616,14 +616,15 @@ def native_name(path: str | os.PathLike[str]) -> Iterator[str]:
         name.encode("utf-8")
     except UnicodeEncodeError:
         if not os.path.isdir("/proc/self/fd"):
-            raise SourceError(f"{name!r}: OpenCV cannot open a file whose name is not UTF-8; rename it") from None
+            raise SourceError(f"cannot open {name!r}: its name is not UTF-8, which OpenCV and MediaPipe do not "
+                              "take here; rename it") from None
     else:
         yield name
         return
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
-        raise SourceError(f"cannot open video file {name!r}: {exc.strerror or exc}") from None
+        raise SourceError(f"cannot open {name!r}: {exc.strerror or exc}") from None
     try:
         yield f"/proc/self/fd/{fd}"
     finally:

@@ -220,8 +220,8 @@ def load_pack(folder: str | Path) -> Pack:
             raise fields.fail(where, f"must be an object {{...}}, got {shorten(repr(obj))}")
         unknown = sorted(set(obj) - {"image", "anchor", "axis", "pivot", "scale", "rotation", "offset"})
         if unknown:
-            raise fields.fail(f"{where}.{shorten(unknown[0])}", "unknown field; valid: image, anchor, axis, pivot, scale, "
-                                                      "rotation, offset")
+            raise fields.fail(f"{where}.{shorten(unknown[0])}",
+                              "unknown field; valid: image, anchor, axis, pivot, scale, rotation, offset")
         image = obj.get("image")
         if not isinstance(image, str) or not image:
             raise fields.fail(f"{where}.image", f"must be a PNG file name, got {shorten(repr(image))}")
