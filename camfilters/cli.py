@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--source", type=source_spec,
                      help="auto (camera 0, else the demo), a camera INDEX, a video PATH or URL, or demo")
     run.add_argument("--size", type=frame_size, metavar="WxH", help="ask the camera / demo for this size")
-    run.add_argument("--fps", type=between(float, *FPS_RANGE), help="ask the camera / demo for this frame rate")
+    run.add_argument("--fps", type=between(float, *FPS_RANGE),
+                     help="ask the camera / demo for this frame rate (0.01 to 1000)")
     run.add_argument("--loop", action="store_true", help="replay a video file source until you quit")
     run.add_argument("--mirror", action=argparse.BooleanOptionalAction,
                      help="flip the picture left-right (selfie view)")
