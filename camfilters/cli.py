@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from . import signals
-from .argtypes import between, frame_size, path, positive, seconds, source_spec
+from .argtypes import FPS_RANGE, between, frame_size, path, positive, seconds, source_spec
 from .exitcodes import ExitCode
 from .hotkeys import HOTKEYS, TOAST_SECONDS
 
@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--source", type=source_spec,
                      help="auto (camera 0, else the demo), a camera INDEX, a video PATH or URL, or demo")
     run.add_argument("--size", type=frame_size, metavar="WxH", help="ask the camera / demo for this size")
-    run.add_argument("--fps", type=positive(float), help="ask the camera / demo for this frame rate")
+    run.add_argument("--fps", type=between(float, *FPS_RANGE),
+                     help="ask the camera / demo for this frame rate (0.01 to 1000)")
     run.add_argument("--loop", action="store_true", help="replay a video file source until you quit")
     run.add_argument("--mirror", action=argparse.BooleanOptionalAction,
                      help="flip the picture left-right (selfie view)")
@@ -372,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _start(argv: list[str] | None) -> argparse.Namespace | int:
     """The parsed command line, or the exit code when there is nothing to run (help, no usable OpenCV)."""
+    _configure_logging(False)  # already for what building the parser imports (the filters' kernels)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -29,8 +29,9 @@ import filters
 from . import overlay, signals
 from .capture import FileSource, open_source, source_file
 from .display import ESC, Window, check_display
-from .errors import CamfiltersError, EndReason, RecordingError
+from .errors import CamfiltersError, EndReason, RecordingError, StageFailed
 from .hotkeys import HOTKEYS
+from .images import write_image
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .presets import save_preset
 from .recording import LIVE_PRESET, Recorder, check_output_path
@@ -365,8 +366,8 @@ class LiveSession:
             return
         path = _unique(self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
         try:
-            ok = cv2.imwrite(str(path), self._last)
-        except cv2.error:
+            ok = write_image(path, self._last)
+        except OSError:
             ok = False
         if not ok:
             raise RecordingError(f"could not write snapshot {path}: {_folder_problem(path.parent) or 'write failed'}")
@@ -529,11 +530,15 @@ class LiveSession:
             self._warm_up_filters(size, lambda: bool(interrupted) or (self.window is not None and self.window.closed))
 
     def _warm_up_filters(self, size: tuple[int, int], stop: Callable[[], bool]) -> None:
-        chain = [s.filter for s in self.chain.stages if isinstance(s, FilterStage)]
-        others = [n for n in filters.available() if n not in {f.spec for f in chain}]
+        stages = [s for s in self.chain.stages if isinstance(s, FilterStage)]
+        others = [n for n in filters.available() if n not in {s.filter.spec for s in stages}]
         self._message(size, "loading filters…")
         started, cpu = time.monotonic(), time.process_time()
-        filters.warm_up(chain)
+        for stage in stages:
+            try:
+                filters.warm_up([stage.filter])
+            except Exception as exc:  # it would fail on the first frame: the same one line, before anything starts
+                raise StageFailed(stage.name, exc) from exc
         if time.process_time() - cpu < COLD_START_CPU_S:
             filters.warm_up_in_background(others)
             return

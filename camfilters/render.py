@@ -248,7 +248,7 @@ def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
 
 
 def _temporary_name(destination: Path, token: str) -> str:
-    stem = destination.stem.encode()[:64].decode(errors="ignore")  # a legal output name gives a legal temporary one
+    stem = os.fsencode(destination.stem)[:64].decode(errors="ignore")  # a legal output name gives a legal temporary one
     return f".{stem}.{token}.tmp{destination.suffix}"
 
 

@@ -24,6 +24,7 @@ only on faces whose ``landmarks`` is not None.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from camfilters.capture import native_name
 from camfilters.errors import CamfiltersError
 from camfilters.pipeline import EMA
 from camfilters.threads import Worker
@@ -108,16 +110,19 @@ class Analyzer:
         try:
             if faces and self._detector is None:
                 path = self.detector_model
-                self._detector = FaceDetector(path, analysis_size=self.detect_size, tile=self.tile,
-                                              min_score=self.min_score, threads=self.detect_threads)
+                with native_name(path) as name:
+                    self._detector = FaceDetector(name, analysis_size=self.detect_size, tile=self.tile,
+                                                  min_score=self.min_score, threads=self.detect_threads)
             if landmarks and self.face_model is not None and self._finder is None:
                 path = self.face_model
-                self._finder = FaceFinder(path, num_faces=self.num_faces, analysis_size=self.analysis_size)
+                with native_name(path) as name:
+                    self._finder = FaceFinder(name, num_faces=self.num_faces, analysis_size=self.analysis_size)
             if mask and self.segmentation_model is not None and self._segmenter is None:
                 path = self.segmentation_model
-                self._segmenter = Segmenter(path)
+                with native_name(path) as name:
+                    self._segmenter = Segmenter(name)
         except (RuntimeError, ValueError, OSError) as exc:
-            raise ModelError(f"cannot load the model {path}: {_first_line(exc)}") from None
+            raise ModelError(f"cannot load the model {path}: {_model_problem(path) or _first_line(exc)}") from None
 
     def analyse(self, image: np.ndarray, timestamp: float, *, faces: bool, mask: bool,
                 landmarks: bool = False) -> Analysis:
@@ -162,6 +167,15 @@ def person_alpha(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     small = np.clip((mask - 0.25) * 2.0, 0.0, 1.0)
     small = cv2.GaussianBlur(small, (0, 0), max(0.8, small.shape[1] / 320.0))
     return cv2.resize(cv2.convertScaleAbs(small, alpha=255.0), size, interpolation=cv2.INTER_LINEAR)
+
+
+def _model_problem(path: str | None) -> str | None:
+    """What is plainly wrong with the model file at ``path`` (MediaPipe's own words are obscure), if anything."""
+    try:
+        empty = path is not None and os.path.getsize(path) == 0
+    except OSError:
+        return None
+    return "the file is empty (0 bytes); pass a MediaPipe model file" if empty else None
 
 
 def _first_line(exc: BaseException) -> str:
