@@ -13,11 +13,11 @@ What a batch does to files:
 
 - A file that fails is reported with its reason (`Outcome`) and the others go on.
 - An output that exists is skipped unless ``overwrite``: outputs are written to a
-  temporary file and renamed (`camfilters.render`), so a finished output is complete
-  and a re-run of an interrupted batch does only the files left.
-- Before a file is rendered, the temporary files that a killed render of the same
-  output left (`camfilters.render.temporary_files`, and those of its faces CSV) are
-  removed. So two batches must not write the same output at the same time.
+  temporary file and renamed (`camfilters.media.atomic`), so a finished output is
+  complete and a re-run of an interrupted batch does only the files left. An input
+  that is corrupt or truncated fails, and nothing of it is kept.
+- Each output is locked while it is rendered: one that another batch renders now is
+  skipped, and the temporary files a killed render of it left are removed first.
 - Interrupted (Ctrl-C, SIGTERM, or the parent process killed), local workers stop and
   remove their unfinished files: a batch keeps no partial output. A local worker
   process that dies while rendering a file (a crash, the OOM killer) has the file
@@ -27,7 +27,6 @@ What a batch does to files:
 from __future__ import annotations
 
 import concurrent.futures
-import glob
 import logging
 import multiprocessing
 import os
@@ -41,18 +40,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import CamfiltersError, ExitCode, ParameterError, exit_code
+from .batch_plan import VIDEO_EXTENSIONS, check_scheduler, one_file, plan
+from .errors import CamfiltersError, ExitCode, OutputExistsError, ParameterError, SourceError, exit_code
+from .media.atomic import OutputBusyError
 
 if TYPE_CHECKING:
     from .render import RenderResult
 
-__all__ = ["VIDEO_EXTENSIONS", "Job", "Outcome", "Stopped", "check_options", "faces_csv_beside", "one_file", "plan",
-           "render_file", "run_batch", "run_job", "run_jobs", "summary", "with_render_options"]
+__all__ = ["VIDEO_EXTENSIONS", "Job", "Outcome", "Stopped", "check_options", "check_scheduler", "faces_csv_beside",
+           "one_file", "plan", "render_file", "run_batch", "run_job", "run_jobs", "summary", "with_render_options"]
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = frozenset({".3gp", ".avi", ".flv", ".m2ts", ".m4v", ".mkv", ".mov", ".mp4", ".mpeg", ".mpg",
-                              ".mts", ".ts", ".webm", ".wmv"})
 PROGRESS_PERIOD_S = 0.25  # how often a worker reports its frame count
 STOP_TIMEOUT_S = 30.0  # how long interrupted local workers get to remove their files before they are killed
 _TOPIC = "camfilters-progress"
@@ -138,10 +137,10 @@ def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), len
     Returns the `RenderResult` and the number of faces written to ``faces_csv`` (None
     without one). Raises as `render` does; interrupted, `RenderInterrupted` names the
     partial file, or with ``keep_partial=False`` the partial file and the CSV are
-    removed and `Stopped` is raised.
+    removed and `Stopped` is raised, and for a truncated input nothing is kept.
     """
     from .pipeline import Pipeline, stage_from_spec
-    from .render import RenderInterrupted, render
+    from .render import InputTruncated, RenderInterrupted, render
 
     filters, lenses = list(filters), list(lenses)
     pipeline = Pipeline([stage_from_spec(s) for s in filters])
@@ -154,6 +153,12 @@ def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), len
                 raise
             exc.partial.unlink(missing_ok=True)
             raise Stopped(f"interrupted: {input_path} was not finished and nothing of it was kept") from None
+        except InputTruncated as exc:
+            if keep_partial:
+                raise
+            exc.partial.unlink(missing_ok=True)
+            raise SourceError(f"{input_path} is corrupt or truncated after frame {exc.frames}: nothing of it was "
+                              f"kept (render it alone to keep the frames that decode)") from None
 
     if not lenses:
         check_options(filters, lenses, faces_csv=faces_csv, face_model=face_model, detector_model=detector_model,
@@ -169,79 +174,7 @@ def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), len
     return result, found.csv.rows if found.csv is not None else None
 
 
-# -- planning ------------------------------------------------------------------------------------
-def plan(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str], *, suffix: str = "",
-         ext: str | None = None) -> list[tuple[Path, Path]]:
-    """(input, output) pairs for the command line's inputs; `ParameterError` for ones that match nothing.
-
-    A file stands for itself; a folder for its video files (`VIDEO_EXTENSIONS`, any depth,
-    sorted); anything else is a glob (``**`` recurses). With one plain file, ``output`` is
-    the output file (unless it is a folder); otherwise it is a folder and each output keeps the input's path
-    relative to the folder given (or to the glob's fixed part), with ``suffix`` added to
-    the stem and the extension replaced by ``ext`` (default: the input's if it can be
-    written, else ``.mp4``). Two inputs that would land on the same output are refused.
-    """
-    from .recording import FORMATS
-
-    inputs, output = [str(i) for i in inputs], Path(output)
-    if ext is not None and (ext if ext.startswith(".") else "." + ext).lower() not in FORMATS:
-        raise ParameterError(f"--ext must be one of {', '.join(sorted(FORMATS))}, got {ext!r}")
-    found: list[tuple[Path, Path]] = []  # (input, path relative to its root)
-    for text in inputs:
-        path = Path(text).expanduser()
-        if os.path.isfile(path):  # os.path: a name too long is no file, not an error
-            found.append((path, Path(path.name)))
-        elif os.path.isdir(path):
-            videos = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
-            if not videos:
-                raise ParameterError(f"folder {path} holds no video files ({', '.join(sorted(VIDEO_EXTENSIONS))})")
-            found += [(p, p.relative_to(path)) for p in videos]
-        else:
-            matches = sorted(Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True))
-            files = [m for m in matches if m.is_file()]
-            if not files:
-                raise ParameterError(f"no such file, folder or matching files: {text}")
-            root = Path(os.path.dirname(_fixed_prefix(os.path.expanduser(text))))
-            found += [(m, m.relative_to(root) if m.is_relative_to(root) else Path(m.name)) for m in files]
-    if len(inputs) == 1 and len(found) == 1 and os.path.isfile(Path(inputs[0]).expanduser()) and not os.path.isdir(output):
-        return [(found[0][0], output)]
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise ParameterError(f"with several inputs the output must be a folder, and {output} is a file")
-    pairs, seen = [], {}
-    for source, relative in found:
-        new_ext = (ext if ext.startswith(".") else "." + ext) if ext else relative.suffix.lower()
-        new_ext = new_ext if new_ext in FORMATS else ".mp4"
-        target = output / relative.with_name(relative.stem + suffix + new_ext)
-        if target in seen:
-            raise ParameterError(f"{source} and {seen[target]} would both be written to {target}; "
-                                 f"use --suffix or separate runs")
-        seen[target] = source
-        pairs.append((source, target))
-    return pairs
-
-
-def one_file(inputs: list[str | os.PathLike[str]]) -> bool:
-    """Whether the command line's inputs are one file (to render in this process): one input that is
-    not a folder, and exists or is no glob. A missing or unreadable one is left to `render` to name."""
-    if len(inputs) != 1:
-        return False
-    text = os.fspath(inputs[0])
-    path = Path(text).expanduser()
-    try:
-        if path.is_dir():
-            return False
-        return os.path.lexists(path) or _fixed_prefix(text) == text
-    except (OSError, ValueError):  # a name too long, a NUL byte: render says so in one line
-        return True
-
-
-def _fixed_prefix(pattern: str) -> str:
-    """The part of a glob before its first wildcard."""
-    cut = min((i for i in (pattern.find(c) for c in "*?[") if i >= 0), default=len(pattern))
-    return pattern[:cut]
-
-
-
+# -- planning (`camfilters.batch_plan`) -----------------------------------------------------------
 def with_render_options(pairs: list[tuple[Path, Path]], filters: Iterable[str], lenses: Iterable[str],
                         **render_options) -> list[Job]:
     """One `Job` per (input, output) pair with the same filters, lenses and `render_file` options.
@@ -270,6 +203,11 @@ def _init_worker(queue, threads: int, parent: int) -> None:
 
     faulthandler.enable()  # a crash in native code (FFmpeg, OpenCV, Numba) leaves its stack on stderr
     _progress_queue = queue
+    from tqdm import tqdm
+
+    # tqdm's default lock holds a multiprocessing semaphore, which a worker ending with os._exit (interrupted)
+    # would leave to the resource tracker ("leaked semaphore" warning); a worker's bars are never shown anyway.
+    tqdm.set_lock(threading.RLock())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent's to handle
     signal.signal(signal.SIGTERM, _on_sigterm)
     _die_with_parent(parent)
@@ -382,15 +320,11 @@ def _reporter(key: str) -> Callable[[int], None] | None:
 
 
 def _remove_leftovers(job: Job) -> None:
-    """Remove what a killed render of ``job.output`` (and of its faces CSV) left: hidden temporary files."""
-    from .render import temporary_files
+    """Remove the temporary files of ``job.output`` and of its faces CSV (this process holds their locks)."""
+    from .media.atomic import temporary_files
 
-    leftovers = temporary_files(job.output)
     csv = job.render.get("faces_csv")
-    if csv is not None:
-        csv = Path(csv)
-        leftovers += sorted(csv.parent.glob(glob.escape(f".{csv.name}.") + "*.part"))
-    for path in leftovers:
+    for path in temporary_files(job.output) + (temporary_files(csv) if csv is not None else []):
         log.info("removing %s, left by an unfinished render", path)
         path.unlink(missing_ok=True)
 
@@ -414,9 +348,10 @@ def run_job(job: Job) -> Outcome:
     report = _reporter(job.key)
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(job)
         result, _ = render_file(job.input, job.output, job.filters, job.lenses, keep_partial=False,
                                 progress=report or False, **job.render)
+    except (OutputBusyError, OutputExistsError) as exc:  # another batch renders it now, or has just done so
+        return Outcome(job, "skipped", seconds=time.perf_counter() - started, message=str(exc))
     except CamfiltersError as exc:
         return Outcome(job, "failed", seconds=time.perf_counter() - started, message=str(exc), code=exit_code(exc))
     except OSError as exc:  # e.g. the output's folder cannot be made
@@ -568,7 +503,7 @@ def _run_locally(jobs: list[Job], workers: int, frames: _Frames, on_outcome) -> 
                         frames.finish(outcome)
                         on_outcome(outcome)
             except BaseException:
-                _stop(pool, futures)
+                _stop(pool)
                 raise
             _drain(queue, frames)
         todo = []
@@ -601,10 +536,12 @@ def _deaths(processes: Iterable[multiprocessing.Process]) -> str:
     return ", ".join(ends) or "no exit status"
 
 
-def _stop(pool: concurrent.futures.ProcessPoolExecutor, futures) -> None:
-    """After an interrupt: cancel what has not started, have the workers remove their unfinished files, end them."""
-    for future in futures:
-        future.cancel()
+def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """After an interrupt: have the workers remove their unfinished files and end; what has not started never does.
+
+    No future is cancelled: the pool, broken by its workers' ends, sets an error on each one it
+    still holds, and on a cancelled one that raises in its thread (InvalidStateError, Python < 3.12).
+    """
     processes = list(getattr(pool, "_processes", {}).values())
     for process in processes:
         if process.is_alive():
@@ -616,7 +553,7 @@ def _stop(pool: concurrent.futures.ProcessPoolExecutor, futures) -> None:
             log.warning("worker %d did not stop in %g s; killing it", process.pid, STOP_TIMEOUT_S)
             process.kill()
             process.join()
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=False)
 
 
 def _drain(queue, frames: _Frames) -> None:

@@ -218,19 +218,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .batch import (
-        check_options,
-        faces_csv_beside,
-        one_file,
-        plan,
-        render_file,
-        run_batch,
-        summary,
-        with_render_options,
-    )
+    from .batch import check_options, faces_csv_beside, render_file, run_batch, summary, with_render_options
+    from .batch_plan import check_scheduler, one_file, plan
     from .errors import ParameterError
     from .render import RenderInterrupted, check_range
 
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
     check_range(args.start, args.end)
     check_options(args.filters, args.lenses, faces_csv=args.faces_csv, face_model=args.face_model,
                   detector_model=args.detector_model, segmentation_model=args.segmentation_model)
