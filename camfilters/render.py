@@ -10,7 +10,7 @@ duration, so the output has the same frame count, frame rate and duration.
   does, and the output carries no rotation.
 - Audio: the first audio stream is copied packet for packet when the output
   container holds its codec well (MP4 only takes AAC, MP3, AC-3, E-AC-3 and
-  ALAC), else re-encoded (AAC, or Opus for ``.webm``).
+  ALAC; MOV those and PCM, no Opus), else re-encoded (AAC, or Opus for ``.webm``).
 - Format: follows the output's extension as for recording
   (`camfilters.recording.FORMATS`); odd sizes lose their last column/row.
 
@@ -74,7 +74,7 @@ log = logging.getLogger(__name__)
 Process = Callable[[np.ndarray, float], np.ndarray]
 _QUEUE_FRAMES = 4  # frames in flight between two stages
 _BT601 = {2, 5, 6}  # AVCOL_SPC_UNSPECIFIED, BT470BG, SMPTE170M: what cv2's I420 conversion assumes
-# Audio codecs copied into MP4 as they are; players expect these there (PCM and mu-law are QuickTime-only).
+# Audio codecs copied into MP4/MOV as they are; players expect these there (PCM also in MOV: QuickTime-only).
 _MP4_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac"})
 # Turning a frame upright, by its display rotation in degrees counter-clockwise (as FFmpeg reports it).
 _UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
@@ -387,7 +387,9 @@ class _Job:
         """A copy of ``sound`` if the output container holds its codec well, else a new encoder."""
         container = self.output.container
         name = sound.codec_context.name
-        if name in container.supported_codecs and (self.output.format.container != "mp4" or name in _MP4_AUDIO):
+        muxer = self.output.format.container
+        held = name in _MP4_AUDIO or (muxer == "mov" and name.startswith("pcm_"))  # what MP4/MOV hold well
+        if name in container.supported_codecs and (muxer not in ("mp4", "mov") or held):
             self.audio_out, self.audio_mode = container.add_stream_from_template(sound), "copied"
             return
         codec = self.output.format.audio_codec
