@@ -53,8 +53,7 @@ __all__ = ["VIDEO_EXTENSIONS", "Job", "Outcome", "Stopped", "check_options", "ch
 log = logging.getLogger(__name__)
 
 PROGRESS_PERIOD_S = 0.25  # how often a worker reports its frame count
-STOP_TIMEOUT_S = 30.0  # how long interrupted local workers get to remove their files before they are killed
-_TOPIC = "camfilters-progress"
+STOP_TIMEOUT_S = 30.0  # how long interrupted workers get to remove their files before they are killed
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,7 @@ class Job:
     lenses: tuple[str, ...] = ()
     render: dict = field(default_factory=dict)
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    stop: str = ""  # on a cluster: the name of the Dask Event that stops it (`camfilters.batch_cluster`)
 
 
 @dataclass(frozen=True)
@@ -286,16 +286,19 @@ def _share_dask_worker_cores() -> None:
         _limit_threads(max(1, (os.cpu_count() or 1) // worker.state.nthreads))
 
 
-def _reporter(key: str) -> Callable[[int], None] | None:
+def _reporter(key: str, stopped: Callable[[], bool] = lambda: False) -> Callable[[int], None] | None:
     """A per-frame callback sending this job's frame count to the parent, at most every PROGRESS_PERIOD_S.
 
     It sends ``(key, 0)`` at once: "this job (re)starts", so the parent can take back
-    the frames a dead worker had reported for it.
+    the frames a dead worker had reported for it. When it reports, it asks ``stopped()``
+    and stops the render (KeyboardInterrupt) if so.
     """
     if _progress_queue is not None:
         send = _progress_queue.put
     elif (worker := _dask_worker()) is not None:
-        send = lambda item: worker.log_event(_TOPIC, item)  # noqa: E731
+        from .batch_cluster import TOPIC
+
+        send = lambda item: worker.log_event(TOPIC, item)  # noqa: E731
     else:
         return None
     state = {"frames": 0, "sent": 0, "at": time.monotonic()}
@@ -309,6 +312,8 @@ def _reporter(key: str) -> Callable[[int], None] | None:
         if now - state["at"] >= PROGRESS_PERIOD_S:
             send((key, state["frames"] - state["sent"]))
             state["sent"], state["at"] = state["frames"], now
+            if stopped():
+                raise KeyboardInterrupt("stopped by the batch")
 
     def flush() -> None:
         if state["frames"] > state["sent"]:
@@ -342,10 +347,16 @@ def run_job(job: Job) -> Outcome:
     Raises `Stopped` (or KeyboardInterrupt) when interrupted, having removed the file's unfinished output.
     """
     started = time.perf_counter()
+    stopped = lambda: False  # noqa: E731
+    if job.stop and _dask_worker() is not None:
+        from .batch_cluster import stop_check
+
+        if (stopped := stop_check(job.stop))():
+            raise Stopped(f"stopped: {job.input} was not started")
     if (skipped := _skipped(job)) is not None:
         return skipped
     _share_dask_worker_cores()
-    report = _reporter(job.key)
+    report = _reporter(job.key, stopped)
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
         result, _ = render_file(job.input, job.output, job.filters, job.lenses, keep_partial=False,
@@ -460,7 +471,9 @@ def run_jobs(jobs: list[Job], *, workers: int | None = None, scheduler: str | No
     todo = [job for job in jobs if job.key not in outcomes]
     if todo:
         frames = _Frames(on_frames)
-        run = _run_on_cluster if scheduler else _run_locally
+        from .batch_cluster import run_on_cluster
+
+        run = run_on_cluster if scheduler else _run_locally
         done = run(todo, scheduler or workers or os.cpu_count() or 1, frames, on_outcome)
         outcomes.update((o.job.key, o) for o in done)
     return [outcomes[job.key] for job in jobs]
@@ -565,56 +578,6 @@ def _drain(queue, frames: _Frames) -> None:
         except (queue_module.Empty, OSError, ValueError):
             return
         frames(message)
-
-
-def _run_on_cluster(jobs: list[Job], address: str, frames: _Frames, on_outcome) -> list[Outcome]:
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise ParameterError('--scheduler needs Dask distributed: pip install "camfilters[cluster]"') from None
-    messages: list[tuple[str, int]] = []
-    lock = threading.Lock()
-
-    def on_event(event) -> None:  # runs on the client's event loop thread
-        with lock:
-            messages.append(event[1])
-
-    def deliver() -> None:
-        with lock:
-            batch, messages[:] = list(messages), []
-        for message in batch:
-            frames(message)
-
-    try:
-        client = Client(address, timeout=10)
-    except (OSError, TimeoutError) as exc:
-        raise CamfiltersError(f"cannot reach the Dask scheduler at {address}: {exc}; "
-                              f"start one with `dask scheduler` or check the address") from None
-    outcomes: dict[str, Outcome] = {}
-    with client:
-        client.subscribe_topic(_TOPIC, on_event)
-        futures = {client.submit(run_job, job, key=f"camfilters-{job.key}", pure=False, retries=2): job
-                   for job in jobs}
-        try:
-            finished = as_completed(futures)
-            while not finished.is_empty():
-                ready = finished.next_batch(block=False) if finished.has_ready() else []
-                deliver()
-                for future in ready:
-                    job = futures[future]
-                    try:
-                        outcome = future.result()
-                    except Exception as exc:  # noqa: BLE001 - the task failed on every try (e.g. workers died)
-                        outcome = Outcome(job, "failed", message=f"{type(exc).__name__}: {exc}", code=ExitCode.ERROR)
-                    outcomes[job.key] = outcome
-                    frames.finish(outcome)
-                    on_outcome(outcome)
-                if not ready:
-                    time.sleep(PROGRESS_PERIOD_S)
-        finally:
-            client.unsubscribe_topic(_TOPIC)
-            client.cancel(list(futures))
-    return [outcomes.get(job.key) or Outcome(job, "failed", message="not run") for job in jobs]
 
 
 # -- the command's view --------------------------------------------------------------------------
