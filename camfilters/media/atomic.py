@@ -14,7 +14,8 @@ the one-call form for small files.
         out.temp.write_bytes(data)
         out.commit()
 
-Locks are per machine: two writers on different machines of a cluster are not kept apart.
+Locks are per machine: two writers on different machines of a cluster are not kept apart. Without
+a writable temporary folder a file is written unlocked, and no stale temporary file is removed.
 """
 
 from __future__ import annotations
@@ -88,19 +89,21 @@ class AtomicOutput:
     def __init__(self, destination: str | os.PathLike[str], *, overwrite: bool = True, what: str | None = None) -> None:
         self.path = Path(destination)
         self.what = what or str(self.path)
+        self._lock: FileLock | None = None
         try:
-            self._lock: FileLock | None = FileLock(_lock_file(self.path))
-            self._lock.acquire(timeout=0)
+            lock = FileLock(_lock_file(self.path))
+            lock.acquire(timeout=0)
+            self._lock = lock
         except Timeout:
             raise OutputBusyError(f"{self.what} is being written by another camfilters process now; "
                                   "let it finish or choose another name") from None
-        except OSError as exc:
-            raise RecordingError(f"cannot write {self.what}: cannot lock it ({_reason(exc)})") from None
+        except OSError as exc:  # no writable temporary folder: write unlocked, and remove nothing
+            log.debug("writing %s without a lock: %s", self.path, _reason(exc))
         try:
             if not overwrite and os.path.lexists(self.path):
                 raise OutputExistsError(f"{self.what} already exists; add -y (--overwrite) to replace it, "
                                         "or choose another name")
-            for stale in temporary_files(self.path):
+            for stale in temporary_files(self.path) if self._lock is not None else ():
                 log.info("removing %s, left by a writer that did not finish", stale)
                 stale.unlink(missing_ok=True)
             self.temp: Path | None = self._new_temporary()
