@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from camfilters.errors import ParameterError, RecordingError
+from camfilters.errors import OutputExistsError, ParameterError, RecordingError
 from camfilters.media.atomic import AtomicOutput
 
 from .tracking import Face
@@ -40,6 +40,9 @@ class FacesCsv:
         self.path = Path(path).expanduser()
         if self.path.is_dir():
             raise RecordingError(f"cannot write --faces-csv {self.path}: it is a folder; give a file name")
+        if os.path.lexists(self.path) and not overwrite:  # checked again under the lock
+            raise OutputExistsError(f"{self.path} already exists; add -y (--overwrite) to replace it, "
+                                    "or choose another name")
         self._out = AtomicOutput(self.path, overwrite=overwrite, what=f"--faces-csv {self.path}")
         try:
             self._file = open(self._out.temp, "w", newline="", encoding="utf-8")
