@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from .batch_local import STOP_TIMEOUT_S
 from .errors import CamfiltersError, ExitCode, ParameterError
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ __all__ = ["run_on_cluster", "stop_check"]
 log = logging.getLogger(__name__)
 
 TOPIC = "camfilters-progress"  # the worker events that carry progress
-STOP_TIMEOUT_S = 30.0  # how long stopped tasks get to remove their files before the client stops waiting
 
 
 def stop_check(name: str) -> Callable[[], bool]:
