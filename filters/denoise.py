@@ -17,12 +17,13 @@ from .registry import register_filter
 
 PAD = kernels.RADIUS
 BANDS = 8  # brightness bands of the noise estimate (of B + G + R)
-TOP = 2048  # histogram bins of |noise operator|; larger values land in the last one
+TOP = 1024  # histogram bins of |noise operator|; larger values land in the last one
 MIN_SAMPLES = 400  # a band with fewer samples takes its neighbours' level
-T_LO, T_HI = 2.0, 5.0  # motion test: keep the history fully below T_LO, drop it above T_HI
+TAU, BETA = 1.15, 16.0  # motion test: innovation above TAU noise variances counts, BETA times (temporal_update)
 NMAX = 32.0  # the longest average, in frames (lighting may drift)
 H2 = 2.0  # range of the smoothing's weights, in noise variances
 REACH = 8  # the largest global shift looked for, in pixels per frame
+SHIFT_STEP = 6  # the shift test compares every 6th pixel of every 6th row
 SIGMA_MEDIAN = 0.6745 * 6.0 * np.sqrt(3.0)  # median |operator| of unit Gaussian noise per channel
 EMA = 0.3  # weight of the newest frame's noise estimate
 
@@ -64,7 +65,7 @@ class Denoise(Filter):
 
     def _reset(self, shape: tuple[int, int]) -> None:
         self._shape = shape
-        self._variance: np.ndarray | None = None  # per band, smoothed over frames
+        self._model: np.ndarray | None = None  # the noise model (var0, var1), smoothed over frames
         self._profiles: tuple[np.ndarray, np.ndarray] | None = None
         self._flip = 0
         self.frames = 0
@@ -80,9 +81,7 @@ class Denoise(Filter):
         colsum = self._buffer("colsum", (n, width))
         rowsum = self._buffer("rowsum", (height,))
         kernels.analyse(rows, 4, hist, colsum, rowsum)
-        varlut = self._buffer("varlut", (256,))
-        varlut[:] = np.interp(np.arange(256), (np.arange(BANDS) + 0.5) * 256 / BANDS, self._noise(hist))
-        varlut *= self.strength**2
+        var0, var1 = (np.float32(v * self.strength**2) for v in self._noise(hist))
 
         shape = (3, height + 2 * PAD, width + 2 * PAD)
         states = (self._buffer("state0", shape), self._buffer("state1", shape))
@@ -100,38 +99,52 @@ class Denoise(Filter):
             prevn = self._buffer("nothing", (height, width))
             prevn[:] = 0
         self.shift = (dy, dx)
-        kernels.temporal(rows, prev, prevn, dy, dx, varlut, np.float32(T_LO), np.float32(T_HI), np.float32(NMAX),
-                         cur, curn, self._buffer("diff", (height, width)), self._buffer("vbuf", (n, width + 2)))
+        diff = self._buffer("diff", (height, width))
+        kernels.temporal(rows, prev, prevn, dy, dx, var0, var1, cur, diff)
+        kernels.temporal_update(prev, prevn, dy, dx, np.float32(TAU), np.float32(BETA), np.float32(NMAX), cur, curn,
+                                diff, self._buffer("vbuf", (n, 2, width + 4)))
         rowmap = border_index(height, PAD, PAD, "reflect101")
         colmap = border_index(width, PAD, PAD, "reflect101")
         kernels.fill_border(cur, PAD, rowmap, colmap)
         guide = self._buffer("guide", shape[1:])
-        kernels.guide(cur, PAD, guide)
+        kernels.guide(cur, PAD, guide, self._buffer("cbuf", (n, width + 2)))
         kernels.fill_border(guide[None], PAD, rowmap, colmap)
-        kernels.smooth(cur, curn, guide, varlut, np.float32(H2), self._taps, rows_of(out),
+        kernels.smooth(cur, curn, guide, var0, var1, np.float32(H2), self._taps, rows_of(out),
                        self._buffer("ih", (height, width)),
                        self._buffer("acc", (n, 4, width)))
         self.frames += 1
 
-    def _noise(self, hist: np.ndarray) -> np.ndarray:
-        """Noise variance per channel in each brightness band, from this frame's histograms (smoothed over frames)."""
+    def _noise(self, hist: np.ndarray) -> tuple[float, float]:
+        """The noise model ``(var0, var1)``: variance per channel ``var0 + var1 * v`` at brightness ``v`` (0..255).
+
+        Fitted (least squares, weighted by samples) to the median-based variance of each
+        brightness band of this frame, and smoothed over frames when ``temporal``.
+        """
         merged = hist.sum(axis=0)
         totals = merged.sum(axis=1)
         medians = (np.cumsum(merged, axis=1) < (totals[:, None] + 1) // 2).sum(axis=1) + 0.5
-        sigma = medians / SIGMA_MEDIAN
+        variance = (medians / SIGMA_MEDIAN) ** 2
         good = totals >= MIN_SAMPLES
         if not good.any():
             good = totals > 0
-        if good.any():
-            centres = np.arange(BANDS)
-            variance = np.interp(centres, centres[good], sigma[good] ** 2)
-        else:  # too small a frame to measure: the last estimate, or webcam-like noise
-            variance = self._variance if self._variance is not None else np.full(BANDS, 100.0)
-        if self.temporal and self._variance is not None:
-            variance = (1 - EMA) * self._variance + EMA * variance
+        if not good.any():  # too small a frame to measure: the last estimate, or webcam-like noise
+            model = self._model if self._model is not None else np.array([100.0, 0.0])
+        elif good.sum() == 1:
+            model = np.array([variance[good][0], 0.0])
+        else:
+            level = (np.arange(BANDS) + 0.5) * 256 / BANDS
+            weight = np.sqrt(totals[good])
+            design = np.stack([np.ones(good.sum()), level[good]], axis=1) * weight[:, None]
+            model = np.linalg.lstsq(design, variance[good] * weight, rcond=None)[0]
+            if model[1] < 0:  # noise does not fall with brightness: a constant
+                model = np.array([np.average(variance[good], weights=totals[good]), 0.0])
+            elif model[0] < 0:  # photon noise alone
+                model = np.array([0.0, np.average(variance[good] / level[good], weights=totals[good])])
+        if self.temporal and self._model is not None:
+            model = (1 - EMA) * self._model + EMA * model
         if self.temporal:
-            self._variance = variance
-        return variance
+            self._model = model
+        return float(model[0]), float(model[1])
 
     def _global_shift(self, rows: np.ndarray, prev: np.ndarray, col: np.ndarray, row: np.ndarray) -> tuple[int, int]:
         """The shift ``(dy, dx)`` of the picture since the last frame: ``(y, x)`` now shows ``(y + dy, x + dx)`` then."""
@@ -140,11 +153,12 @@ class Denoise(Filter):
             return 0, 0
         dy = kernels.best_shift(row, last[0], min(REACH, len(row) // 4))
         dx = kernels.best_shift(col, last[1], min(REACH, len(col) // 4))
-        if (dy, dx) == (0, 0):
-            return 0, 0
-        still = kernels.shift_cost(rows, prev, 0, 0, 4)
-        moved = kernels.shift_cost(rows, prev, dy, dx, 4)
-        return (dy, dx) if moved < 0.9 * still else (0, 0)
+        # The profiles give the shift to a pixel or so; the frame against the average decides
+        # among its neighbours, the last shift and none (which wins ties).
+        candidates = {(0, 0), self.shift} | {(dy + i, dx + j) for i in (-1, 0, 1) for j in (-1, 0, 1)}
+        costs = {c: kernels.shift_cost(rows, prev, c[0], c[1], SHIFT_STEP) for c in candidates}
+        best = min(costs, key=costs.get)
+        return best if costs[best] < 0.97 * costs[(0, 0)] else (0, 0)
 
 
 def rows_of(frame: np.ndarray) -> np.ndarray:

@@ -96,20 +96,20 @@ def shift_cost(src, state, dy, dx, step):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def temporal(src, prev, prevn, dy, dx, varlut, t_lo, t_hi, nmax, cur, curn, diff, vbuf):
-    """One step of the per-pixel recursive average, motion-tested against the noise level.
+def temporal(src, prev, prevn, dy, dx, var0, var1, cur, diff):
+    """Pass 1 of the per-pixel recursive average, motion-tested against the noise level.
 
     ``src`` ``(H, W*3)`` uint8; ``prev`` / ``cur`` states ``(3, H+2P, W+2P)`` float32 (the
     last average and the new one; ``cur``'s border is left for ``fill_border``);
     ``prevn`` / ``curn`` ``(H, W)`` float32: how many frames each average holds (0: none).
     The frame's pixel ``(y, x)`` continues the average at ``(y + dy, x + dx)`` of ``prev``
-    (the global shift); pixels shifted in from outside start anew. ``varlut`` ``(256,)``
-    float32: noise variance per channel by brightness (Y / sqrt(3)). Motion test: ``m``
+    (the global shift); pixels shifted in from outside start anew. The noise variance
+    per channel at brightness ``v`` (0..255, the mean of B, G, R) is ``var0 + var1 * v``
+    (Poisson-Gaussian: read noise plus photon noise). Motion test: ``m``
     is the squared colour difference between frame and average, averaged over 3x3 pixels
     and the 3 channels and divided by its expected value under noise alone,
-    ``var * (1 + 1/n)``; the history is kept with weight 1 for ``m <= t_lo``, 0 for
-    ``m >= t_hi``, linearly between, and capped at ``nmax`` frames. Scratch ``diff``
-    ``(H, W)`` and ``vbuf`` ``(n, W + 2)`` float32.
+    ``var * (1 + 1/n)``: pass 1 (this kernel) writes that ratio per pixel into ``diff``
+    ``(H, W)`` float32; ``temporal_update`` turns it into the new average.
     """
     height = prevn.shape[0]
     width = prevn.shape[1]
@@ -138,57 +138,93 @@ def temporal(src, prev, prevn, dy, dx, varlut, t_lo, t_hi, nmax, cur, curn, diff
             continue
         d[:x0] = np.float32(0.0)
         d[x1:] = np.float32(0.0)
-        py = prev[0, pad + ys]
-        pu = prev[1, pad + ys]
-        pv = prev[2, pad + ys]
-        pn = prevn[ys]
-        o = pad + dx
-        for x in range(x0, x1):
-            e0 = cy[x] - py[o + x]
-            e1 = cu[x] - pu[o + x]
-            e2 = cv[x] - pv[o + x]
-            n0 = max(pn[x + dx], tiny)
-            level = min(max(np.int32(py[o + x] * _S3), 0), 255)
-            d[x] = (e0 * e0 + e1 * e1 + e2 * e2) * third * n0 / (varlut[level] * (n0 + np.float32(1.0)))
-    # Pass 2: 3x3 mean of diff -> weight of the history -> the new average.
+        span = x1 - x0
+        o = pad + x0 + dx
+        py = prev[0, pad + ys, o:o + span]
+        pu = prev[1, pad + ys, o:o + span]
+        pv = prev[2, pad + ys, o:o + span]
+        pn = prevn[ys, x0 + dx:x1 + dx]
+        qy = cy[x0:x1]
+        qu = cu[x0:x1]
+        qv = cv[x0:x1]
+        ds = d[x0:x1]
+        for x in range(span):
+            e0 = qy[x] - py[x]
+            e1 = qu[x] - pu[x]
+            e2 = qv[x] - pv[x]
+            n0 = max(pn[x], tiny)
+            var = max(var0 + var1 * py[x] * _S3, tiny)
+            ds[x] = (e0 * e0 + e1 * e1 + e2 * e2) * third * n0 / (var * (n0 + np.float32(1.0)))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def temporal_update(prev, prevn, dy, dx, tau, beta, nmax, cur, curn, diff, vbuf):
+    """Pass 2 of ``temporal``: 5x5 mean of ``diff`` -> weight of the history -> the new average.
+
+    A Kalman filter per pixel whose process noise is the innovation in excess of the
+    noise: with ``m`` the 5x5 mean of ``diff`` (edges replicated) (1 on average where nothing changes),
+    the picture is taken to have changed by ``q = beta * max(0, m - tau) * (1 + 1/n)``
+    noise variances since the last frame, so the history of ``n`` frames now counts as
+    ``1 / (1/n + q)`` frames: all of it where the picture is still, next to nothing
+    after a cut, and a few frames where a texture moves too faintly to be sure.
+    ``vbuf`` ``(n, 2, W + 4)`` float32 scratch.
+    """
+    height = prevn.shape[0]
+    width = prevn.shape[1]
+    pad = (cur.shape[1] - height) // 2
+    x0 = max(0, -dx)
+    x1 = max(x0, min(width, width - dx))
     nchunks = vbuf.shape[0]
-    inv_span = np.float32(1.0) / max(t_hi - t_lo, np.float32(1e-6))
-    ninth = np.float32(1.0 / 9.0)
+    box = np.float32(1.0 / 25.0)
     for chunk in prange(nchunks):
-        v = vbuf[chunk]
+        v = vbuf[chunk, 0]
+        w = vbuf[chunk, 1]
         for y in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
             cn = curn[y]
             ys = y + dy
             if ys < 0 or ys >= height:
                 cn[:] = np.float32(1.0)
                 continue
-            above = diff[max(y - 1, 0)]
+            a2 = diff[max(y - 2, 0)]
+            a1 = diff[max(y - 1, 0)]
             here = diff[y]
-            below = diff[min(y + 1, height - 1)]
+            b1 = diff[min(y + 1, height - 1)]
+            b2 = diff[min(y + 2, height - 1)]
             for x in range(width):
-                v[x + 1] = above[x] + here[x] + below[x]
-            v[0] = v[1]
-            v[width + 1] = v[width]
+                v[x + 2] = a2[x] + a1[x] + here[x] + b1[x] + b2[x]
+            v[0] = v[2]
+            v[1] = v[2]
+            v[width + 2] = v[width + 1]
+            v[width + 3] = v[width + 1]
             cn[:x0] = np.float32(1.0)
             cn[x1:] = np.float32(1.0)
-            cy = cur[0, pad + y, pad:pad + width]
-            cu = cur[1, pad + y, pad:pad + width]
-            cv = cur[2, pad + y, pad:pad + width]
-            py = prev[0, pad + ys]
-            pu = prev[1, pad + ys]
-            pv = prev[2, pad + ys]
-            pn = prevn[ys]
-            o = pad + dx
-            for x in range(x0, x1):
-                n0 = min(pn[x + dx], nmax)
-                m = (v[x] + v[x + 1] + v[x + 2]) * ninth
-                keep = min(max((t_hi - m) * inv_span, np.float32(0.0)), np.float32(1.0)) * n0
+            # slices that start at x0, so that every index below is a plain loop index
+            # (an index that might be negative keeps LLVM from vectorising)
+            span = x1 - x0
+            o = pad + x0 + dx
+            cy = cur[0, pad + y, pad + x0:pad + x1]
+            cu = cur[1, pad + y, pad + x0:pad + x1]
+            cv = cur[2, pad + y, pad + x0:pad + x1]
+            py = prev[0, pad + ys, o:o + span]
+            pu = prev[1, pad + ys, o:o + span]
+            pv = prev[2, pad + ys, o:o + span]
+            pn = prevn[ys, x0 + dx:x1 + dx]
+            cs = cn[x0:x1]
+            vs = v[x0:x1 + 4]
+            for x in range(span):  # few store streams per loop, or LLVM gives up on vectorising
+                n0 = max(min(pn[x], nmax), np.float32(1e-6))
+                m = (vs[x] + vs[x + 1] + vs[x + 2] + vs[x + 3] + vs[x + 4]) * box
+                q = beta * max(m - tau, np.float32(0.0)) * (np.float32(1.0) + np.float32(1.0) / n0)
+                keep = n0 / (np.float32(1.0) + q * n0)
                 n = keep + np.float32(1.0)
-                a = keep / n
-                cy[x] += a * (py[o + x] - cy[x])
-                cu[x] += a * (pu[o + x] - cu[x])
-                cv[x] += a * (pv[o + x] - cv[x])
-                cn[x] = n
+                w[x] = keep / n
+                cs[x] = n
+            for x in range(span):
+                cy[x] += w[x] * (py[x] - cy[x])
+            for x in range(span):
+                cu[x] += w[x] * (pu[x] - cu[x])
+            for x in range(span):
+                cv[x] += w[x] * (pv[x] - cv[x])
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -215,28 +251,37 @@ def fill_border(planes, pad, rowmap, colmap):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def guide(state, pad, out):
-    """``out`` interior: the 3x3 mean of the state's Y plane (its border must be filled); ``out`` ``(H+2P, W+2P)``."""
+def guide(state, pad, out, cbuf):
+    """``out`` interior: the 3x3 mean of the state's Y plane (its border must be filled).
+
+    ``out`` ``(H+2P, W+2P)``; scratch ``cbuf`` ``(n, W+2)`` float32 (column sums).
+    """
     height = out.shape[0] - 2 * pad
     width = out.shape[1] - 2 * pad
+    nchunks = cbuf.shape[0]
     ninth = np.float32(1.0 / 9.0)
-    for y in prange(height):
-        a = state[0, pad + y - 1]
-        b = state[0, pad + y]
-        c = state[0, pad + y + 1]
-        o = out[pad + y]
-        for x in range(pad, pad + width):
-            o[x] = (a[x - 1] + a[x] + a[x + 1] + b[x - 1] + b[x] + b[x + 1] + c[x - 1] + c[x] + c[x + 1]) * ninth
+    for chunk in prange(nchunks):
+        c = cbuf[chunk]
+        for y in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
+            a = state[0, pad + y - 1, pad - 1:pad + width + 1]
+            b = state[0, pad + y, pad - 1:pad + width + 1]
+            d = state[0, pad + y + 1, pad - 1:pad + width + 1]
+            for x in range(width + 2):
+                c[x] = a[x] + b[x] + d[x]
+            o = out[pad + y, pad:pad + width]
+            for x in range(width):
+                o[x] = (c[x] + c[x + 1] + c[x + 2]) * ninth
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def smooth(state, count, g, varlut, h2, taps, out, ih, acc):
+def smooth(state, count, g, var0, var1, h2, taps, out, ih, acc):
     """Edge-aware smoothing of the average ``state`` into the BGR frame ``out`` ``(H, W*3)`` uint8.
 
-    Each pixel becomes the weighted mean of its 5x5 window, the weight of a neighbour
+    Each pixel becomes the weighted mean of its 5x5 window less the corners (21 taps), the weight of a neighbour
     ``taps[dy, dx] * max(0, 1 - (g' - g)**2 / (h2 * var / n))``: ``g`` is the 3x3 mean
     of Y (a cheap patch distance), ``var / n`` the noise variance left in the average of
-    ``n = count`` frames at that brightness, ``h2`` the range in noise variances. An
+    ``n = count`` frames at that brightness (``var`` as in ``temporal``), ``h2`` the
+    range in noise variances. An
     average of many frames is thus hardly smoothed, a new one (motion) fully.
     Scratch: ``ih`` ``(H, W)``, ``acc`` ``(n, 4, W)`` float32. The five taps of a window
     row are written out so that each pass over a row adds five of them (the sums'
@@ -258,14 +303,13 @@ def smooth(state, count, g, varlut, h2, taps, out, ih, acc):
             cn = count[y]
             k = ih[y]
             for x in range(width):
-                level = min(max(np.int32(sy[pad + x] * _S3), 0), 255)
-                k[x] = cn[x] / max(h2 * varlut[level], np.float32(1e-6))
+                k[x] = cn[x] / max(h2 * (var0 + var1 * sy[pad + x] * _S3), np.float32(1e-6))
                 ay[x] = zero
                 au[x] = zero
                 av[x] = zero
                 aw[x] = zero
             g0 = g[pad + y, pad:pad + width]
-            for ty in range(5):
+            for ty in range(1, 4):  # the middle three rows of the window: five taps each
                 t0 = taps[ty, 0]
                 t1 = taps[ty, 1]
                 t2 = taps[ty, 2]
@@ -293,6 +337,28 @@ def smooth(state, count, g, varlut, h2, taps, out, ih, acc):
                     au[x] += w0 * ur[x] + w1 * ur[x + 1] + w2 * ur[x + 2] + w3 * ur[x + 3] + w4 * ur[x + 4]
                     av[x] += w0 * vr[x] + w1 * vr[x + 1] + w2 * vr[x + 2] + w3 * vr[x + 3] + w4 * vr[x + 4]
                     aw[x] += w0 + w1 + w2 + w3 + w4
+            for ty in (0, 4):  # the top and bottom rows: three taps, the corners left out
+                t1 = taps[ty, 1]
+                t2 = taps[ty, 2]
+                t3 = taps[ty, 3]
+                r = y + ty + pad - 2
+                gr = g[r, pad - 1:]
+                yr = state[0, r, pad - 1:]
+                ur = state[1, r, pad - 1:]
+                vr = state[2, r, pad - 1:]
+                for x in range(width):
+                    c0 = g0[x]
+                    kk = k[x]
+                    e = gr[x] - c0
+                    w1 = t1 * max(one - e * e * kk, zero)
+                    e = gr[x + 1] - c0
+                    w2 = t2 * max(one - e * e * kk, zero)
+                    e = gr[x + 2] - c0
+                    w3 = t3 * max(one - e * e * kk, zero)
+                    ay[x] += w1 * yr[x] + w2 * yr[x + 1] + w3 * yr[x + 2]
+                    au[x] += w1 * ur[x] + w2 * ur[x + 1] + w3 * ur[x + 2]
+                    av[x] += w1 * vr[x] + w2 * vr[x + 1] + w3 * vr[x + 2]
+                    aw[x] += w1 + w2 + w3
             o = out[y]
             for x in range(width):
                 inv = one / aw[x]
