@@ -72,6 +72,9 @@ class Denoise(Filter):
         self.shift = (0, 0)
 
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
+        if self.strength == 0:  # the weights' floor would still mix pixels whose 3x3 means are equal
+            out[...] = src
+            return
         height, width, _ = src.shape
         if (height, width) != self._shape:
             self._reset((height, width))
