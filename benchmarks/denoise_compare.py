@@ -89,7 +89,7 @@ def clean_clip(name: str, motion: str, frames: int) -> list[np.ndarray]:
     clip = []
     for k in range(frames):
         frame = still.copy()
-        y, x = 200 + OBJECT[0] * k, 200 + OBJECT[1] * k
+        y, x = HEIGHT // 4 + OBJECT[0] * k, WIDTH // 6 + OBJECT[1] * k
         frame[y:y + patch.shape[0], x:x + patch.shape[1]] = patch
         clip.append(frame)
     return clip

@@ -22,6 +22,7 @@ MIN_SAMPLES = 400  # a band with fewer samples takes its neighbours' level
 TAU, BETA = 1.15, 16.0  # motion test: innovation above TAU noise variances counts, BETA times (temporal_update)
 NMAX = 32.0  # the longest average, in frames (lighting may drift)
 H2 = 2.0  # range of the smoothing's weights, in noise variances
+POWER = 3  # the smoothing's range shrinks as 1 / n**POWER over an average of n frames
 REACH = 8  # the largest global shift looked for, in pixels per frame
 SHIFT_STEP = 6  # the shift test compares every 6th pixel of every 6th row
 SIGMA_MEDIAN = 0.6745 * 6.0 * np.sqrt(3.0)  # median |operator| of unit Gaussian noise per channel
@@ -112,7 +113,7 @@ class Denoise(Filter):
         guide = self._buffer("guide", shape[1:])
         kernels.guide(cur, PAD, guide, self._buffer("cbuf", (n, width + 2)))
         kernels.fill_border(guide[None], PAD, rowmap, colmap)
-        kernels.smooth(cur, curn, guide, var0, var1, np.float32(H2), self._taps, rows_of(out),
+        kernels.smooth(cur, curn, guide, var0, var1, np.float32(H2), POWER, self._taps, rows_of(out),
                        self._buffer("ih", (height, width)),
                        self._buffer("acc", (n, 4, width)))
         self.frames += 1

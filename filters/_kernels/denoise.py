@@ -274,7 +274,7 @@ def guide(state, pad, out, cbuf):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def smooth(state, count, g, var0, var1, h2, taps, out, ih, acc):
+def smooth(state, count, g, var0, var1, h2, power, taps, out, ih, acc):
     """Edge-aware smoothing of the average ``state`` into the BGR frame ``out`` ``(H, W*3)`` uint8.
 
     Each pixel becomes the weighted mean of its 5x5 window less the corners (21 taps), the weight of a neighbour
@@ -303,7 +303,11 @@ def smooth(state, count, g, var0, var1, h2, taps, out, ih, acc):
             cn = count[y]
             k = ih[y]
             for x in range(width):
-                k[x] = cn[x] / max(h2 * (var0 + var1 * sy[pad + x] * _S3), np.float32(1e-6))
+                n = cn[x]
+                sharp = n
+                for _ in range(power - 1):
+                    sharp *= n
+                k[x] = sharp / max(h2 * (var0 + var1 * sy[pad + x] * _S3), np.float32(1e-6))
                 ay[x] = zero
                 au[x] = zero
                 av[x] = zero
