@@ -2,7 +2,8 @@
 picture is still, edge-aware smoothing where it moves.
 
 The noise level is measured on every frame (Immerkaer's operator, a robust median, per
-brightness band, so noise that grows with brightness is followed); ``strength`` scales it.
+brightness band, fitted with a Poisson-Gaussian model so that noise that grows with
+brightness is followed); ``strength`` scales it.
 """
 
 from __future__ import annotations
@@ -40,13 +41,14 @@ class Denoise(Filter):
     edge-aware smoothing where it moves; the noise level is measured on each frame.
 
     Each pixel keeps a running average of its past frames (following the camera's
-    global shift, found from luma profiles); when the new pixel differs from it by more
-    than the noise explains (a 3x3 colour test), the history is dropped, so moving
-    edges leave no trail. The result is then smoothed by a 5x5 weighted mean whose
-    weights fall with the difference of 3x3 luma means, scaled by the noise left in the
-    average: pixels averaged over many frames stay sharp, new ones are smoothed. Colours
-    are processed in an orthonormal opponent space. The state resets when the frame size
-    changes. With ``temporal=false`` each frame is smoothed alone (a pure function of it).
+    global shift, found from luma profiles); where the frame differs from it by more
+    than the noise explains (a 5x5 colour test), a Kalman step keeps little of the
+    history, so moving edges leave no trail. The result is then smoothed by a 5x5
+    weighted mean whose weights fall with the difference of 3x3 luma means, with a
+    range that shrinks as the average grows: pixels averaged over many frames stay
+    sharp, new ones are smoothed. Colours are processed in an orthonormal opponent
+    space. The state resets when the frame size changes. With ``temporal=false`` each
+    frame is smoothed alone (a pure function of it).
     """
 
     summary = "video noise removal: averages still parts over time, smooths moving ones"

@@ -106,8 +106,9 @@ def temporal(src, prev, prevn, dy, dx, var0, var1, cur, diff):
     (the global shift); pixels shifted in from outside start anew. The noise variance
     per channel at brightness ``v`` (0..255, the mean of B, G, R) is ``var0 + var1 * v``
     (Poisson-Gaussian: read noise plus photon noise). Motion test: ``m``
-    is the squared colour difference between frame and average, averaged over 3x3 pixels
-    and the 3 channels and divided by its expected value under noise alone,
+    is the squared colour difference between frame and average, averaged over the 3
+    channels (and, in ``temporal_update``, over 5x5 pixels) and divided by its expected
+    value under noise alone,
     ``var * (1 + 1/n)``: pass 1 (this kernel) writes that ratio per pixel into ``diff``
     ``(H, W)`` float32; ``temporal_update`` turns it into the new average.
     """
@@ -277,12 +278,13 @@ def guide(state, pad, out, cbuf):
 def smooth(state, count, g, var0, var1, h2, power, taps, out, ih, acc):
     """Edge-aware smoothing of the average ``state`` into the BGR frame ``out`` ``(H, W*3)`` uint8.
 
-    Each pixel becomes the weighted mean of its 5x5 window less the corners (21 taps), the weight of a neighbour
-    ``taps[dy, dx] * max(0, 1 - (g' - g)**2 / (h2 * var / n))``: ``g`` is the 3x3 mean
-    of Y (a cheap patch distance), ``var / n`` the noise variance left in the average of
-    ``n = count`` frames at that brightness (``var`` as in ``temporal``), ``h2`` the
-    range in noise variances. An
-    average of many frames is thus hardly smoothed, a new one (motion) fully.
+    Each pixel becomes the weighted mean of its 5x5 window less the corners (21 taps),
+    the weight of a neighbour ``taps[dy, dx] * max(0, 1 - (g' - g)**2 * n**power / (h2 * var))``:
+    ``g`` is the 3x3 mean of Y (a cheap patch distance), ``n = count`` the frames in the
+    average, ``var`` the noise variance at that brightness (as in ``temporal``), ``h2``
+    the range in noise variances. An average of many frames is thus hardly smoothed, a
+    new one (motion) fully; ``power`` 3, not the 1 that the noise left (``var / n``)
+    suggests: the smoothing's bias on texture outweighs the little noise it removes there.
     Scratch: ``ih`` ``(H, W)``, ``acc`` ``(n, 4, W)`` float32. The five taps of a window
     row are written out so that each pass over a row adds five of them (the sums'
     loads and stores are the bottleneck otherwise); the loops over a row vectorise.
