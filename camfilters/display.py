@@ -15,6 +15,8 @@ import numpy as np
 from .errors import DisplayError
 
 ESC = 27
+#: Codes `Window.poll_key` gives for keys without a character (X keysyms, as OpenCV's Qt and GTK backends report).
+LEFT, UP, RIGHT, DOWN, PAGE_UP, PAGE_DOWN = 0xFF51, 0xFF52, 0xFF53, 0xFF54, 0xFF55, 0xFF56
 
 #: Seconds between asking the X server whether the window still exists.
 WATCH_PERIOD_S = 0.3
@@ -97,6 +99,7 @@ class _XWindowWatch:
         self._window: int | None = None
         self._xcb = self._conn = None
         self._pid_atom = 0
+        self._shifted = False
         name = ctypes.util.find_library("xcb")
         if sys.platform.startswith(("win", "darwin")) or not name or not os.environ.get("DISPLAY"):
             return
@@ -134,6 +137,9 @@ class _XWindowWatch:
         xcb.xcb_get_input_focus.argtypes = [vp]
         xcb.xcb_set_input_focus.argtypes = [vp, ctypes.c_uint8, u32, u32]
         xcb.xcb_flush.argtypes = [vp]
+        xcb.xcb_change_window_attributes.argtypes = [vp, u32, u32, ctypes.POINTER(u32)]
+        xcb.xcb_poll_for_event.restype = vp
+        xcb.xcb_poll_for_event.argtypes = [vp]
         for reply in ("intern_atom", "query_tree", "get_property", "get_window_attributes", "get_input_focus"):
             function = getattr(xcb, f"xcb_{reply}_reply")
             function.restype = vp
@@ -207,6 +213,10 @@ class _XWindowWatch:
         if self._window is None:
             self._window = self._find()
             if self._window is not None:
+                # Key presses come here too (X lets several clients listen), for the Shift state Qt drops.
+                key_press = ctypes.c_uint32(1)
+                self._xcb.xcb_change_window_attributes(self._conn, self._window, 1 << 11, ctypes.byref(key_press))
+                self._xcb.xcb_flush(self._conn)
                 root, parent, _ = self._tree(self._window)
                 if parent == root:  # no window manager: map it again (see the class docstring)
                     self._map_again(self._window)
@@ -215,6 +225,18 @@ class _XWindowWatch:
         if reply:
             self._libc.free(reply)
         return not reply
+
+    def last_key_shifted(self) -> bool:
+        """Whether Shift was held at the last key press the X server sent here (False before any)."""
+        while self._conn is not None:
+            event = self._xcb.xcb_poll_for_event(self._conn)
+            if not event:
+                break
+            raw = ctypes.string_at(event, 32)
+            if raw[0] & 0x7F == 2:  # KeyPress: its modifier state is the u16 at byte 28, Shift = bit 0
+                self._shifted = bool(int.from_bytes(raw[28:30], sys.byteorder) & 1)
+            self._libc.free(event)
+        return self._shifted
 
     def close(self) -> None:
         if self._conn is not None:
@@ -249,6 +271,9 @@ class Window:
         self._canvas: np.ndarray | None = None
         self._watch: _XWindowWatch | None = None
         self._next_watch = 0.0  # when to ask the X server again (monotonic seconds)
+        self._picture = (0, 0, 0, 0)  # where the last `canvas` put the frame: x, y, width, height
+        self._mouse: list[tuple[int, int, int, int]] = []  # (event, x, y, flags) since the last `poll_mouse`
+        cv2.setMouseCallback(title, self._on_mouse)
 
     def __enter__(self) -> Window:
         return self
@@ -260,6 +285,23 @@ class Window:
     def size(self) -> tuple[int, int] | None:
         """The picture area's (width, height) in pixels, None before the first frame is shown."""
         return self._size
+
+    @property
+    def picture(self) -> tuple[int, int, int, int]:
+        """Where the last `canvas` put the frame, in window pixels: (x, y, width, height)."""
+        return self._picture
+
+    def _on_mouse(self, event: int, x: int, y: int, flags: int, _param: object) -> None:
+        if event != cv2.EVENT_MOUSEMOVE:
+            self._mouse.append((event, x, y, flags))
+
+    def poll_mouse(self) -> list[tuple[int, int, int, int]]:
+        """The mouse events (``cv2.EVENT_*``, x, y, flags) since the last call, in window pixels; moves left out.
+
+        Collected while `poll_key` pumps the GUI events. A wheel event's step is ``cv2.getMouseWheelDelta(flags)``.
+        """
+        events, self._mouse = self._mouse, []
+        return events
 
     def canvas(self, image: np.ndarray) -> np.ndarray:
         """A copy of ``image`` scaled to fit the window, centred in black bars: (h, w, 3) uint8 at the window's size.
@@ -273,10 +315,12 @@ class Window:
         canvas = self._canvas
         if (cw, ch) == (w, h):
             np.copyto(canvas, image)
+            self._picture = (0, 0, w, h)
             return canvas
         scale = min(cw / w, ch / h)
         sw, sh = max(1, min(cw, round(w * scale))), max(1, min(ch, round(h * scale)))
         x, y = (cw - sw) // 2, (ch - sh) // 2
+        self._picture = (x, y, sw, sh)
         canvas[:y], canvas[y + sh:], canvas[:, :x], canvas[:, x + sw:] = 0, 0, 0, 0
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         cv2.resize(image, (sw, sh), dst=canvas[y:y + sh, x:x + sw], interpolation=interpolation)
@@ -300,8 +344,12 @@ class Window:
         self._shown = True
 
     def poll_key(self, delay_ms: int = 1) -> int | None:
-        """The key pressed since the last call (its code, ``ord("q")`` etc.), or None; notes the window's size."""
-        key = cv2.waitKey(delay_ms)
+        """The key pressed since the last call, or None; notes the window's size.
+
+        A key with a character gives its code (``ord("q")``, 27 for Esc; Qt gives letters in lower case
+        even with Shift, see `shift_held`), others their X keysym (`LEFT`, `PAGE_UP`, ...).
+        """
+        key = cv2.waitKeyEx(delay_ms)
         if self._shown and self._open:
             try:
                 _, _, w, h = cv2.getWindowImageRect(self.title)
@@ -309,7 +357,15 @@ class Window:
                 w = h = 0
             if w > 0 and h > 0:
                 self._size = (w, h)
-        return None if key < 0 else key & 0xFF
+        if key < 0:
+            return None
+        return key if key >= 0xFF00 else key & 0xFF
+
+    def shift_held(self) -> bool:
+        """Whether Shift was held for the key `poll_key` just gave (X11 only; False elsewhere)."""
+        if self._watch is None:
+            self._destroyed()
+        return self._watch is not None and self._watch.last_key_shifted()
 
     @property
     def closed(self) -> bool:

@@ -123,8 +123,11 @@ class Status:
     extra: list[str] = field(default_factory=list)  # e.g. per-filter timings
 
 
-def draw_status(image: np.ndarray, status: Status) -> None:
-    """The status bar along the bottom: REC dot and time, chain, fps, lens, mirror / vcam / paused badges."""
+def draw_status(image: np.ndarray, status: Status) -> dict[str, tuple[int, int, int, int]]:
+    """The status bar along the bottom: REC dot and time, chain, fps, lens, mirror / vcam / paused badges.
+
+    Returns where the chain and the lens items are, (x0, y0, x1, y1) by "chain" and "lens", for clicks.
+    """
     px = text_px(image)
     pad = max(3, px // 3)
     height = px + 2 * pad + px // 4
@@ -137,17 +140,21 @@ def draw_status(image: np.ndarray, status: Status) -> None:
         x += 2 * radius + pad
         seconds = int(status.recording)
         x += put_text(image, f"REC {seconds // 60:02d}:{seconds % 60:02d}", x, y, px, RED) + 2 * pad
-    parts = [(status.chain, WHITE), (f"{status.fps:.0f} fps", GREY)]
+    parts = [(status.chain, WHITE, "chain"), (f"{status.fps:.0f} fps", GREY, "")]
     if status.lens:
-        parts.append((f"lens {status.lens}", GREEN))
-    parts += [(text, GREY) for text in status.extra]
+        parts.append((f"lens {status.lens}", GREEN, "lens"))
+    parts += [(text, GREY, "") for text in status.extra]
     badges = [("MIRROR", WHITE)] if status.mirror else []
     if status.vcam:
         badges.append(("VCAM" if status.vcam == "on" else "VCAM paused", YELLOW if status.vcam == "on" else GREY))
     if status.paused:
         badges.append(("PAUSED", YELLOW))
-    for text, colour in parts:
-        x += put_text(image, text, x, y, px, colour) + 2 * pad
+    items = {}
+    for text, colour, item in parts:
+        width = put_text(image, text, x, y, px, colour)
+        if item:
+            items[item] = (x - pad, top, x + width + pad, image.shape[0])
+        x += width + 2 * pad
     right = image.shape[1] - pad
     for text, colour in reversed(badges):
         width = text_size(text, px)[0]
@@ -156,6 +163,7 @@ def draw_status(image: np.ndarray, status: Status) -> None:
             break
         put_text(image, text, right, y, px, colour)
         right -= 2 * pad
+    return items
 
 
 class Toasts:
