@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 
 from . import overlay
-from .display import DOWN, ESC, LEFT, PAGE_DOWN, PAGE_UP, RIGHT, UP
+from .display import DOWN, ESC, LEFT, PAGE_DOWN, PAGE_UP, RIGHT, UP, wheel_delta
 from .errors import CamfiltersError
 from .grid import Effect, Grid, pane_at
 from .hotkeys import HOTKEYS, TABLE
@@ -87,7 +87,7 @@ class Controller:
         """Act on one mouse event at window pixel (x, y) (see `display.Window.poll_mouse`)."""
         try:
             if event == cv2.EVENT_MOUSEWHEEL:
-                step = 1 if cv2.getMouseWheelDelta(flags) > 0 else -1
+                step = 1 if wheel_delta(flags) > 0 else -1
                 self._turn(-step) if self.grid_open else self._tune(step)
             elif event == cv2.EVENT_LBUTTONDOWN and self.grid_open:
                 index = pane_at(x, y, self.session.window.picture)
@@ -361,9 +361,11 @@ class Controller:
                 vcam=None if s.vcam is None else ("paused" if s.vcam.paused else "on")))
         else:
             self._status_items = {}
-        s.toasts.draw(canvas)
+        _, py, _, ph = s.window.picture
+        s.toasts.draw(canvas, top=py + round(ph * 0.12) if s.source_name == "demo" else 0)  # below its banner
         if s.show_help:
-            overlay.draw_help(canvas, self.help_sections())
+            overlay.draw_help(canvas, self.help_sections(),
+                              bottom=overlay.status_height(canvas) if s.show_status or self.grid_open else 0)
 
     def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """The help panel: the hotkeys, which number is which filter, the lens cycles, and the current state."""

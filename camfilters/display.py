@@ -22,6 +22,15 @@ LEFT, UP, RIGHT, DOWN, PAGE_UP, PAGE_DOWN = 0xFF51, 0xFF52, 0xFF53, 0xFF54, 0xFF
 WATCH_PERIOD_S = 0.3
 
 
+def wheel_delta(flags: int) -> int:
+    """The signed step of a ``cv2.EVENT_MOUSEWHEEL`` (+120 a notch away from the user), kept in its flags' high 16 bits.
+
+    >>> wheel_delta(120 << 16 | 1), wheel_delta(-120 << 16 | 2)
+    (120, -120)
+    """
+    return ((flags >> 16) & 0xFFFF) - (0x10000 if flags & 0x80000000 else 0)
+
+
 def check_display() -> None:
     """Raise `DisplayError` (one line) unless a preview window can be opened here.
 
@@ -99,7 +108,6 @@ class _XWindowWatch:
         self._window: int | None = None
         self._xcb = self._conn = None
         self._pid_atom = 0
-        self._shifted = False
         name = ctypes.util.find_library("xcb")
         if sys.platform.startswith(("win", "darwin")) or not name or not os.environ.get("DISPLAY"):
             return
@@ -137,10 +145,10 @@ class _XWindowWatch:
         xcb.xcb_get_input_focus.argtypes = [vp]
         xcb.xcb_set_input_focus.argtypes = [vp, ctypes.c_uint8, u32, u32]
         xcb.xcb_flush.argtypes = [vp]
-        xcb.xcb_change_window_attributes.argtypes = [vp, u32, u32, ctypes.POINTER(u32)]
-        xcb.xcb_poll_for_event.restype = vp
-        xcb.xcb_poll_for_event.argtypes = [vp]
-        for reply in ("intern_atom", "query_tree", "get_property", "get_window_attributes", "get_input_focus"):
+        xcb.xcb_query_pointer.restype = cookie
+        xcb.xcb_query_pointer.argtypes = [vp, u32]
+        for reply in ("intern_atom", "query_tree", "get_property", "get_window_attributes", "get_input_focus",
+                      "query_pointer"):
             function = getattr(xcb, f"xcb_{reply}_reply")
             function.restype = vp
             function.argtypes = [vp, cookie, vp]
@@ -213,10 +221,6 @@ class _XWindowWatch:
         if self._window is None:
             self._window = self._find()
             if self._window is not None:
-                # Key presses come here too (X lets several clients listen), for the Shift state Qt drops.
-                key_press = ctypes.c_uint32(1)
-                self._xcb.xcb_change_window_attributes(self._conn, self._window, 1 << 11, ctypes.byref(key_press))
-                self._xcb.xcb_flush(self._conn)
                 root, parent, _ = self._tree(self._window)
                 if parent == root:  # no window manager: map it again (see the class docstring)
                     self._map_again(self._window)
@@ -226,17 +230,19 @@ class _XWindowWatch:
             self._libc.free(reply)
         return not reply
 
-    def last_key_shifted(self) -> bool:
-        """Whether Shift was held at the last key press the X server sent here (False before any)."""
-        while self._conn is not None:
-            event = self._xcb.xcb_poll_for_event(self._conn)
-            if not event:
-                break
-            raw = ctypes.string_at(event, 32)
-            if raw[0] & 0x7F == 2:  # KeyPress: its modifier state is the u16 at byte 28, Shift = bit 0
-                self._shifted = bool(int.from_bytes(raw[28:30], sys.byteorder) & 1)
-            self._libc.free(event)
-        return self._shifted
+    def shift_down(self) -> bool:
+        """Whether Shift is held now (the modifier mask of a pointer query; False without a connection)."""
+        if self._conn is None:
+            return False
+        iterator = self._xcb.xcb_setup_roots_iterator(self._xcb.xcb_get_setup(self._conn))
+        root = ctypes.cast(iterator.data, ctypes.POINTER(ctypes.c_uint32))[0]
+        reply = self._reply("query_pointer", self._xcb.xcb_query_pointer(self._conn, root))
+        if not reply:
+            return False
+        try:
+            return bool(ctypes.cast(reply, ctypes.POINTER(ctypes.c_uint16))[12] & 1)  # mask at byte 24; Shift = bit 0
+        finally:
+            self._libc.free(reply)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -298,7 +304,7 @@ class Window:
     def poll_mouse(self) -> list[tuple[int, int, int, int]]:
         """The mouse events (``cv2.EVENT_*``, x, y, flags) since the last call, in window pixels; moves left out.
 
-        Collected while `poll_key` pumps the GUI events. A wheel event's step is ``cv2.getMouseWheelDelta(flags)``.
+        Collected while `poll_key` pumps the GUI events. A wheel event's step is `wheel_delta` of its flags.
         """
         events, self._mouse = self._mouse, []
         return events
@@ -362,10 +368,11 @@ class Window:
         return key if key >= 0xFF00 else key & 0xFF
 
     def shift_held(self) -> bool:
-        """Whether Shift was held for the key `poll_key` just gave (X11 only; False elsewhere)."""
+        """Whether Shift is held now, asked of the X server: Qt gives letters in lower case even with Shift,
+        so ``F`` is told from ``f`` while Shift is still down (X11 only; False elsewhere)."""
         if self._watch is None:
             self._destroyed()
-        return self._watch is not None and self._watch.last_key_shifted()
+        return self._watch is not None and self._watch.shift_down()
 
     @property
     def closed(self) -> bool:

@@ -74,9 +74,10 @@ def pane_at(x: int, y: int, picture: tuple[int, int, int, int]) -> int | None:
     (1, 8, None)
     """
     px, py, pw, ph = picture
-    if pw <= 0 or ph <= 0 or not (px <= x < px + pw and py <= y < py + ph):
-        return None
-    return min(ROWS - 1, (y - py) * ROWS // ph) * COLS + min(COLS - 1, (x - px) * COLS // pw)
+    for i, (x0, y0, w, h) in enumerate(pane_rects(pw, ph)):
+        if x0 <= x - px < x0 + w and y0 <= y - py < y0 + h:
+            return i
+    return None
 
 
 def scale_analysis(analysis: Any, sx: float, sy: float, size: tuple[int, int]) -> tuple[list, np.ndarray | None]:
@@ -210,8 +211,8 @@ class Grid:
             x, y = x + px, y + py
             text = overlay.fit_text(f"{i + 1} {effect.name}", size, w - 2 * pad)
             tw, th = overlay.text_size(text, size)
-            overlay.shade(canvas, x, y + h - th - 2 * pad, x + tw + 2 * pad, y + h, 0.7)
-            overlay.put_text(canvas, text, x + pad, y + h - th - pad, size, overlay.WHITE)
+            overlay.shade(canvas, x, y, x + tw + 2 * pad, y + th + 2 * pad, 0.7)
+            overlay.put_text(canvas, text, x + pad, y + pad, size, overlay.WHITE)
             if effect.name == chosen:
                 cv2.rectangle(canvas, (x + 1, y + 1), (x + w - 2, y + h - 2), overlay.GREEN, max(2, size // 6))
         for c in range(1, COLS):  # thin black lines between the panes

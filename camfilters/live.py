@@ -623,6 +623,11 @@ class LiveSession:
         return grid.render(image, timestamp) if grid is not None else out
 
     @property
+    def source_name(self) -> str:
+        """The source's name ("demo", "camera 0", ...), "" before it opens."""
+        return getattr(getattr(self, "_source", None), "name", "")
+
+    @property
     def fps(self) -> float:
         return 1.0 / self._interval.value if self._interval.value else 0.0
 

@@ -19,14 +19,16 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .hotkeys import TOAST_SECONDS
 
-__all__ = ["GREEN", "GREY", "RED", "WHITE", "YELLOW", "Status", "Toasts", "draw_help", "draw_message", "draw_status",
-           "put_text", "text_px", "text_size"]
+__all__ = ["ERROR_SECONDS", "GREEN", "GREY", "RED", "WHITE", "YELLOW", "Status", "Toasts", "draw_help", "draw_message",
+           "draw_status", "put_text", "status_height", "text_px", "text_size", "wrap_text"]
 
 WHITE = (255, 255, 255)
 GREY = (190, 190, 190)
 RED = (60, 60, 240)
 YELLOW = (80, 220, 255)
 GREEN = (120, 220, 120)
+#: The least time (s) an error message stays: long enough to read the fix it names.
+ERROR_SECONDS = 5.0
 _CACHE_SIZE = 256
 _masks: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
 _fonts: dict[int, ImageFont.FreeTypeFont] = {}
@@ -87,6 +89,22 @@ def fit_text(text: str, px: int, width: int) -> str:
     return elided(low) if low else "…"
 
 
+def wrap_text(text: str, px: int, width: int, most: int = 3) -> list[str]:
+    """``text`` in lines at most ``width`` px wide at ``px``, broken between words; at most ``most`` lines,
+    the last one elided (`fit_text`) if the text goes on."""
+    lines: list[str] = []
+    words = text.split(" ")
+    while words and len(lines) < most:
+        line = words.pop(0)
+        while words and text_size(line + " " + words[0], px)[0] <= width:
+            line += " " + words.pop(0)
+        if len(lines) == most - 1 and words:
+            line = fit_text(line + " " + " ".join(words), px, width)
+            words = []
+        lines.append(fit_text(line, px, width))
+    return lines
+
+
 def put_text(image: np.ndarray, text: str, x: int, y: int, px: int, colour: tuple[int, int, int]) -> int:
     """Blend ``text`` with its top-left corner at (x, y), clipped to the image; returns its width."""
     mask = _mask(text, px)
@@ -123,6 +141,12 @@ class Status:
     extra: list[str] = field(default_factory=list)  # e.g. per-filter timings
 
 
+def status_height(image: np.ndarray) -> int:
+    """The height in pixels of the status bar `draw_status` draws on ``image``."""
+    px = text_px(image)
+    return px + 2 * max(3, px // 3) + px // 4
+
+
 def draw_status(image: np.ndarray, status: Status) -> dict[str, tuple[int, int, int, int]]:
     """The status bar along the bottom: REC dot and time, chain, fps, lens, mirror / vcam / paused badges.
 
@@ -130,8 +154,7 @@ def draw_status(image: np.ndarray, status: Status) -> dict[str, tuple[int, int, 
     """
     px = text_px(image)
     pad = max(3, px // 3)
-    height = px + 2 * pad + px // 4
-    top = image.shape[0] - height
+    top = image.shape[0] - status_height(image)
     shade(image, 0, top, image.shape[1], image.shape[0], 0.7)
     x, y = pad, top + pad
     if status.recording is not None:
@@ -167,7 +190,8 @@ def draw_status(image: np.ndarray, status: Status) -> dict[str, tuple[int, int, 
 
 
 class Toasts:
-    """Short messages shown at the top centre for ``seconds`` each (errors in red), newest first.
+    """Short messages shown at the top centre for ``seconds`` each (errors in red, for at least
+    `ERROR_SECONDS`), newest first; a long one wraps onto up to three lines.
 
     ``clock`` gives the time in seconds (injectable for tests).
     """
@@ -179,7 +203,8 @@ class Toasts:
         self._items: list[tuple[float, str, bool]] = []  # (shown until, text, error)
 
     def add(self, text: str, *, error: bool = False) -> None:
-        self._items.insert(0, (self.clock() + self.seconds, text, error))
+        seconds = max(self.seconds, ERROR_SECONDS) if error else self.seconds
+        self._items.insert(0, (self.clock() + seconds, text, error))
         del self._items[self.most:]
 
     @property
@@ -189,36 +214,46 @@ class Toasts:
         self._items = [item for item in self._items if item[0] > now]
         return [text for _, text, _ in self._items]
 
-    def draw(self, image: np.ndarray) -> None:
+    def draw(self, image: np.ndarray, top: int = 0) -> None:
+        """Draw the active messages, the first one ``top`` px down (below what must stay visible)."""
         self.active  # noqa: B018 - drops the expired ones
         px = int(text_px(image) * 1.15)
         pad = max(4, px // 2)
-        y = pad
+        y = top + pad
         for _, text, error in self._items:
-            text = fit_text(text, px, image.shape[1] - 4 * pad)
-            width, height = text_size(text, px)
+            lines = wrap_text(text, px, image.shape[1] - 4 * pad)
+            sizes = [text_size(line, px) for line in lines]
+            width, height = max(w for w, _ in sizes), sum(h for _, h in sizes)
             x = (image.shape[1] - width) // 2
             shade(image, x - pad, y, x + width + pad, y + height + pad, 0.8)
-            put_text(image, text, x, y + pad // 2, px, RED if error else WHITE)
+            line_y = y + pad // 2
+            for line, (w, h) in zip(lines, sizes):
+                put_text(image, line, (image.shape[1] - w) // 2, line_y, px, RED if error else WHITE)
+                line_y += h
             y += height + pad + pad // 2
 
 
-def draw_help(image: np.ndarray, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
-    """An opaque panel in the centre with aligned two-column sections: ``[(title, [(left, right), ...]), ...]``.
+def draw_help(image: np.ndarray, sections: list[tuple[str, list[tuple[str, str]]]], bottom: int = 0) -> None:
+    """An opaque panel centred above the bottom ``bottom`` px (the status bar) with aligned two-column
+    sections: ``[(title, [(left, right), ...]), ...]``.
 
-    The font shrinks until every line fits the image.
+    The font shrinks until the panel fits that area, in height and in width.
     """
     rows = sum(len(items) + 1 for _, items in sections) + len(sections) - 1
-    px = min(text_px(image, 30.0), int(image.shape[0] * 0.9 / max(1, rows) / 1.25))
-    px = max(8, px)
-    line = int(px * 1.25)
-    pad = px
-    left_w = max((text_size(left, px)[0] for _, items in sections for left, _ in items), default=0)
-    right_w = max((text_size(right, px)[0] for _, items in sections for _, right in items), default=0)
-    title_w = max((text_size(title, px)[0] for title, _ in sections), default=0)
-    width = min(image.shape[1], max(title_w, left_w + pad + right_w) + 2 * pad)
-    height = min(image.shape[0], rows * line + 2 * pad)
-    x0, y0 = (image.shape[1] - width) // 2, (image.shape[0] - height) // 2
+    area_h = image.shape[0] - bottom
+    px = max(6, min(text_px(image, 30.0), int(area_h * 0.94 / max(1, rows + 1.6) / 1.25)))
+    while True:
+        line, pad = int(px * 1.25), px
+        left_w = max((text_size(left, px)[0] for _, items in sections for left, _ in items), default=0)
+        right_w = max((text_size(right, px)[0] for _, items in sections for _, right in items), default=0)
+        title_w = max((text_size(title, px)[0] for title, _ in sections), default=0)
+        width = max(title_w, left_w + pad + right_w) + 2 * pad
+        if px <= 6 or width <= image.shape[1]:
+            break
+        px -= 1
+    width = min(image.shape[1], width)
+    height = min(area_h, rows * line + 2 * pad)
+    x0, y0 = (image.shape[1] - width) // 2, max(0, (area_h - height) // 2)
     shade(image, x0, y0, x0 + width, y0 + height, 0.92)
     y = y0 + pad
     for index, (title, items) in enumerate(sections):
@@ -227,6 +262,8 @@ def draw_help(image: np.ndarray, sections: list[tuple[str, list[tuple[str, str]]
         put_text(image, title, x0 + pad, y, px, YELLOW)
         y += line
         for left, right in items:
+            if y + line > y0 + height:  # a window too small for every line: the panel stays in its area
+                return
             put_text(image, left, x0 + pad, y, px, WHITE)
             put_text(image, right, x0 + pad + left_w + pad, y, px, GREY)
             y += line

@@ -40,7 +40,7 @@ else:  # pragma: no cover - Python 3.10
 __all__ = ["CONFIG_ENV", "KEYS", "ConfigError", "config_path", "list_presets", "load_preset", "save_preset"]
 
 CONFIG_ENV = "CAMFILTERS_CONFIG"
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NAME = re.compile(r"^[A-Za-z0-9_+-]{1,64}$")  # "+" as in "cartoon+glasses" (a quoted TOML key)
 
 
 class ConfigError(CamfiltersError, ValueError):
@@ -162,14 +162,15 @@ def load_preset(name: str | None) -> dict[str, Any]:
 def save_preset(name: str, settings: dict[str, Any]) -> Path:
     """Write ``settings`` as ``[presets.NAME]``, replacing that table only; returns the file's path."""
     if not _NAME.match(name):
-        raise ConfigError(f"preset name must be 1-64 letters, digits, - or _, got {name!r}")
+        raise ConfigError(f"preset name must be 1-64 letters, digits, -, _ or +, got {name!r}")
     for key, value in settings.items():
         problem = "is not a setting" if key not in KEYS else KEYS[key](value)
         if problem:
             raise ConfigError(f"preset {name}: {key} {problem}, got {value!r}")
     path = config_path()
     _, text = _read(path)
-    table = f"[presets.{name}]\n" + "".join(f"{key} = {_toml(value)}\n" for key, value in settings.items())
+    header = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+    table = f"[presets.{header}]\n" + "".join(f"{key} = {_toml(value)}\n" for key, value in settings.items())
     lines = text.splitlines(keepends=True)
     start = next((i for i, line in enumerate(lines)
                   if re.fullmatch(rf"\[\s*presets\.\"?{re.escape(name)}\"?\s*\]\s*(#.*)?", line.strip())), None)
