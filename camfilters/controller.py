@@ -46,6 +46,12 @@ def preset_name(filters: list[str], lenses: list[str], taken: Any) -> str:
     return name
 
 
+def _rows(key: str, names: list[str], per_row: int = 5) -> list[tuple[str, str]]:
+    """(key, names) help rows, ``per_row`` names to a row, so the panel stays narrow."""
+    chunks = [", ".join(names[i:i + per_row]) for i in range(0, len(names), per_row)]
+    return [(key if i == 0 else "", chunk) for i, chunk in enumerate(chunks)]
+
+
 class Controller:
     """The hotkey actions, the mouse, the effects grid and the status / help text of a `LiveSession`."""
 
@@ -372,11 +378,10 @@ class Controller:
         s = self.session
         specs = s.palette.specs()
         numbers = [(str(i + 1), " > ".join(entry) or "none") for i, entry in enumerate(specs[:9])]
-        if specs[9:]:
-            numbers.append(("n / p", "also " + ", ".join(" > ".join(e) for e in specs[9:])))
+        numbers += _rows("n / p", ["also"] + [" > ".join(e) for e in specs[9:]]) if specs[9:] else []
         cycle = self.lens_cycle()
         if cycle:
-            lenses = [("f", ", ".join([*cycle, "none"])), ("F", "adds, in turn: " + ", ".join(cycle))]
+            lenses = _rows("f", [*cycle, "none"]) + _rows("F", ["adds"] + cycle)
         else:
             lenses = [("f, F", 'pip install "camfilters[face]"')]
         state = [("filter", s.chain.name), ("lens", s.face.name if s.face is not None else "none"),

@@ -12,6 +12,7 @@ The grid is only shown: the recording and the virtual camera get the chosen effe
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from . import overlay
 from .pipeline import Pipeline, stage_from_spec
 
 __all__ = ["COLS", "KINDS", "PER_PAGE", "ROWS", "Effect", "Grid", "build_pages", "pane_at", "pane_rects"]
+
+log = logging.getLogger(__name__)
 
 COLS = ROWS = 3
 PER_PAGE = COLS * ROWS
@@ -112,6 +115,8 @@ class Grid:
         self._stages: dict[Effect, Pipeline] = {}
         self._lenses: dict[Effect, list] = {}
         self._small: np.ndarray | None = None
+        self._work: np.ndarray | None = None
+        self._failed: set[Effect] = set()
         self._out: np.ndarray | None = None
 
     def set_effects(self, effects: Sequence[Effect]) -> None:
@@ -175,16 +180,24 @@ class Grid:
     def _draw_panes(self, small: np.ndarray, timestamp: float, lenses: dict, scene_parts: tuple | None) -> None:
         ph, pw = small.shape[:2]
         for (x, y, _, _), effect in zip(pane_rects(pw * COLS, ph * ROWS), self.effects):
-            pane = self._out[y:y + ph, x:x + pw]
             chain = self._chain_of(effect)
             placed = any(lens.needs_inner for lens in lenses[effect])  # the lens places the chain itself
-            pane[...] = chain.process(small, timestamp) if chain.stages and not placed else small
+            pane = chain.process(small, timestamp) if chain.stages and not placed else small
             if lenses[effect] and scene_parts is not None:
                 from .face.lenses import Scene
 
+                work = self._work = pane.copy() if self._work is None or self._work.shape != pane.shape else self._work
+                work[...] = pane  # lenses draw in place, on a C-contiguous frame
                 scene = Scene(scene_parts[0], scene_parts[1], timestamp, chain)
-                for lens in lenses[effect]:
-                    lens.apply(pane, scene)
+                try:
+                    for lens in lenses[effect]:
+                        lens.apply(work, scene)
+                except Exception:  # noqa: BLE001 - one pane's lens never ends the session
+                    if effect not in self._failed:
+                        self._failed.add(effect)
+                        log.exception("grid: lens %s failed; its pane shows the picture without it", effect.name)
+                pane = work
+            self._out[y:y + ph, x:x + pw] = pane
 
     def _chain_of(self, effect: Effect) -> Pipeline:
         if effect not in self._stages:

@@ -20,20 +20,20 @@ class Hotkey:
 
 
 TABLE: tuple[Hotkey, ...] = (
-    Hotkey("1-9", "pick a filter (1 = the chain from the command line); in the grid, a pane", "123456789", "pick"),
+    Hotkey("1-9", "pick a filter (1: the command line's chain)", "123456789", "pick"),
     Hotkey("n / p", "next / previous filter", "np", "step_filter"),
-    Hotkey("g", "effects grid: nine effects at once; click one (arrows / PageUp / PageDown: pages)", "g",
+    Hotkey("g", "effects grid (arrows: pages; click or 1-9: pick)", "g",
            "toggle_grid"),
     Hotkey("f", "next face lens alone", "f", "next_lens"),
     Hotkey("F", "add the next face lens to the ones on", "F", "add_lens"),
-    Hotkey("[ / ]", "weaker / stronger: the filter's or lens's main option (also the scroll wheel)", "[]", "tune"),
+    Hotkey("[ / ]", "weaker / stronger (or the scroll wheel)", "[]", "tune"),
     Hotkey("space", "pause / resume", " ", "pause"),
     Hotkey("m", "mirror on / off", "m", "mirror"),
     Hotkey("r", "start / stop recording", "r", "record"),
     Hotkey("s", "snapshot (PNG)", "s", "snapshot"),
     Hotkey("v", "pause / resume the virtual camera", "v", "vcam"),
-    Hotkey("w", "write these settings as a preset (see camfilters presets)", "w", "save_preset"),
-    Hotkey("i", "status bar on / off; click its filter or lens to open the grid there", "i", "status_bar"),
+    Hotkey("w", "save these settings as a preset", "w", "save_preset"),
+    Hotkey("i", "status bar (click its filter or lens: grid)", "i", "status_bar"),
     Hotkey("h", "this help", "h", "help"),
     Hotkey("q, Esc", "quit (Esc in the grid: close it)", "q\x1b", "quit"),
 )

@@ -233,39 +233,61 @@ class Toasts:
             y += height + pad + pad // 2
 
 
+def _rows(sections: list) -> int:
+    return sum(len(items) + 1 for _, items in sections) + len(sections) - 1
+
+
+def _column_width(sections: list, px: int) -> tuple[int, int]:
+    """(width of the left column, width of the whole) of ``sections`` at ``px``."""
+    left_w = max((text_size(left, px)[0] for _, items in sections for left, _ in items), default=0)
+    right_w = max((text_size(right, px)[0] for _, items in sections for _, right in items), default=0)
+    title_w = max((text_size(title, px)[0] for title, _ in sections), default=0)
+    return left_w, max(title_w, left_w + px + right_w)
+
+
 def draw_help(image: np.ndarray, sections: list[tuple[str, list[tuple[str, str]]]], bottom: int = 0) -> None:
     """An opaque panel centred above the bottom ``bottom`` px (the status bar) with aligned two-column
     sections: ``[(title, [(left, right), ...]), ...]``.
 
-    The font shrinks until the panel fits that area, in height and in width.
+    The font shrinks until the panel fits that area, in height and in width; where one column
+    would need a font under 10 px, the first section goes beside the others.
     """
-    rows = sum(len(items) + 1 for _, items in sections) + len(sections) - 1
     area_h = image.shape[0] - bottom
-    px = max(6, min(text_px(image, 30.0), int(area_h * 0.94 / max(1, rows + 1.6) / 1.25)))
+    fit = lambda rows: int(area_h * 0.94 / max(1, rows + 1.6) / 1.25)  # noqa: E731 - the px that fits rows
+    columns = [sections]
+    if fit(_rows(sections)) < 10 and len(sections) > 1:
+        columns = [sections[:1], sections[1:]]
+    rows = max(_rows(c) for c in columns)
+    px = max(6, min(text_px(image, 30.0), fit(rows)))
     while True:
-        line, pad = int(px * 1.25), px
-        left_w = max((text_size(left, px)[0] for _, items in sections for left, _ in items), default=0)
-        right_w = max((text_size(right, px)[0] for _, items in sections for _, right in items), default=0)
-        title_w = max((text_size(title, px)[0] for title, _ in sections), default=0)
-        width = max(title_w, left_w + pad + right_w) + 2 * pad
+        widths = [_column_width(c, px) for c in columns]
+        width = sum(w for _, w in widths) + (len(columns) + 1) * px * 2
         if px <= 6 or width <= image.shape[1]:
             break
         px -= 1
+    line, pad = int(px * 1.25), px
     width = min(image.shape[1], width)
     height = min(area_h, rows * line + 2 * pad)
     x0, y0 = (image.shape[1] - width) // 2, max(0, (area_h - height) // 2)
     shade(image, x0, y0, x0 + width, y0 + height, 0.92)
-    y = y0 + pad
+    x = x0 + 2 * pad
+    for column, (left_w, column_w) in zip(columns, widths):
+        _draw_column(image, column, x, y0 + pad, y0 + height, left_w, px)
+        x += column_w + 2 * pad
+
+
+def _draw_column(image: np.ndarray, sections: list, x: int, y: int, end: int, left_w: int, px: int) -> None:
+    line = int(px * 1.25)
     for index, (title, items) in enumerate(sections):
         if index:
             y += line
-        put_text(image, title, x0 + pad, y, px, YELLOW)
+        put_text(image, title, x, y, px, YELLOW)
         y += line
         for left, right in items:
-            if y + line > y0 + height:  # a window too small for every line: the panel stays in its area
+            if y + line > end:  # a window too small for every line: the panel stays in its area
                 return
-            put_text(image, left, x0 + pad, y, px, WHITE)
-            put_text(image, right, x0 + pad + left_w + pad, y, px, GREY)
+            put_text(image, left, x, y, px, WHITE)
+            put_text(image, right, x + left_w + px, y, px, GREY)
             y += line
 
 
