@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="record the microphone too (audio extra): the default input, or DEVICE, an index or "
                           "part of a name from `camfilters devices`; AAC in .mp4/.mov, Opus in .mkv/.webm")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --record file")
-    run.add_argument("--output-dir", type=path, help="folder for hotkey recordings and snapshots (default: here)")
+    run.add_argument("--output-dir", type=path, help="folder for hotkey recordings and snapshots (default: the platform's Videos and Pictures "
+                          "folders, in a camfilters subfolder)")
     run.add_argument("--toast-seconds", type=positive(float), metavar="SECONDS",
                      help=f"how long each message stays at the top of the window (default {TOAST_SECONDS:g})")
     run.add_argument("--no-window", dest="window", action="store_false", help="no preview window (headless)")
@@ -188,8 +189,6 @@ def _apply_preset(args: argparse.Namespace) -> None:
                 raise ConfigError(f"config file {config_path()}: {key}: {exc}") from None
     if args.source is None:
         args.source = "auto"
-    if args.output_dir is None:
-        args.output_dir = Path(".")
     if args.toast_seconds is None:
         args.toast_seconds = TOAST_SECONDS
     if args.preset is not None:

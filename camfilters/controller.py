@@ -187,7 +187,9 @@ class Controller:
         settings: dict = {"filters": [st.name for st in s.chain.stages if st.name != "identity"]}
         if s.face is not None and s.face.lenses:
             settings["lenses"] = [lens.spec for lens in s.face.lenses]
-        settings.update(source=opts.source, mirror=s.mirror, output_dir=str(opts.output_dir))
+        settings.update(source=opts.source, mirror=s.mirror)
+        if opts.output_dir is not None:
+            settings["output_dir"] = str(opts.output_dir)
         if opts.size is not None:
             settings["size"] = f"{opts.size[0]}x{opts.size[1]}"
         if opts.fps is not None:
@@ -388,5 +390,6 @@ class Controller:
                  ("mirror", "on" if s.mirror else "off"),
                  ("recording", str(s.recorder.path) if s.recorder is not None else "off"),
                  ("virtual camera", "none" if s.vcam is None else ("paused" if s.vcam.paused else "on")),
-                 ("folder", str(s.options.output_dir.resolve()))]
+                 *_rows("recordings", [str(s.folder("videos").resolve())]),
+                 *_rows("snapshots", [str(s.folder("pictures").resolve())])]
         return [("keys", list(HOTKEYS)), ("filters", numbers), ("lenses", lenses), ("now", state)]

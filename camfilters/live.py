@@ -65,7 +65,7 @@ class LiveOptions:
     toast_seconds: float = overlay.TOAST_SECONDS  # how long a message stays in the window
     record: Path | None = None
     overwrite: bool = False  # replace an existing --record file
-    output_dir: Path = Path(".")
+    output_dir: Path | None = None  # None: `default_folder` for each kind
     window: bool = True
     max_frames: int | None = None
     duration: float | None = None
@@ -170,6 +170,15 @@ def _folder_problem(folder: Path) -> str | None:
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"folder {folder} is not writable"
     return None
+
+
+def default_folder(kind: str) -> Path:
+    """Where hotkey files go without ``--output-dir``: the platform's Videos (``kind`` "videos") or
+    Pictures folder, in a ``camfilters`` subfolder (made when the first file is written)."""
+    import platformdirs
+
+    base = platformdirs.user_videos_dir() if kind == "videos" else platformdirs.user_pictures_dir()
+    return Path(base) / "camfilters"
 
 
 def _prepare_output_dir(folder: Path) -> None:
@@ -317,7 +326,8 @@ class LiveSession:
         self.pipeline = Pipeline([self.chain])
         if options.window:
             check_display()  # before anything starts: Qt would abort the process without a display
-            _prepare_output_dir(options.output_dir)
+            if options.output_dir is not None:
+                _prepare_output_dir(options.output_dir)
         if options.lenses:
             self._enable_face(options.lenses)
         self.mirror = options.mirror
@@ -366,7 +376,7 @@ class LiveSession:
         if self.options.record is not None and not self.stats.recordings:
             path = self.options.record  # the path asked for; the Recorder refuses it if it exists without -y
         else:
-            path = _unique(self.options.record or self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
+            path = _unique(self.options.record or self._folder("videos") / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
         audio = (self.audio.rate, self.audio.channels) if self.audio is not None else None
         self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET, overwrite=self.options.overwrite,
                                  audio=audio)
@@ -389,11 +399,23 @@ class LiveSession:
             self.stats.frames_recorded += recorder.frames_written
             self.say(f"saved {recorder.path} ({recorder.frames_written} frames)")
 
+    def folder(self, kind: str) -> Path:
+        """Where hotkey recordings (``kind`` "videos") or snapshots ("pictures") go: ``--output-dir`` or the
+        platform's folder (`default_folder`)."""
+        return self.options.output_dir if self.options.output_dir is not None else default_folder(kind)
+
+    def _folder(self, kind: str) -> Path:
+        """`folder`, made if it is the platform's default and missing (an explicit one is made at start)."""
+        folder = self.folder(kind)
+        if self.options.output_dir is None:
+            folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     def snapshot(self) -> None:
-        """Save the last shown frame as a PNG in ``--output-dir`` (``-2``, ``-3``, ... if the name is taken)."""
+        """Save the last shown frame as a PNG in the pictures folder (``-2``, ``-3``, ... if the name is taken)."""
         if self._last is None:
             return
-        path = _unique(self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
+        path = _unique(self._folder("pictures") / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
         try:
             ok = cv2.imwrite(str(path), self._last)
         except cv2.error:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -136,3 +138,22 @@ def test_brackets_tune_the_filter_and_w_saves_the_value(tmp_path, monkeypatch):
 
     assert {n: p["filters"] for n, p in list_presets().items()} == {"blur": ["blur:ksize=25"],
                                                                     "blur-2": ["blur:ksize=25"]}
+
+
+def test_hotkey_files_default_to_the_platform_folders(tmp_path, monkeypatch):
+    import platformdirs
+
+    from camfilters import live
+
+    assert live.default_folder("videos") == Path(platformdirs.user_videos_dir()) / "camfilters"
+    assert live.default_folder("pictures") == Path(platformdirs.user_pictures_dir()) / "camfilters"
+    monkeypatch.setattr(live, "default_folder", lambda kind: tmp_path / kind / "camfilters")
+    session = LiveSession(LiveOptions(window=False))
+    session._last = np.zeros((8, 8, 3), np.uint8)
+    assert session.handle_key(ord("s"), (8, 8), 30.0)
+    [shot] = (tmp_path / "pictures" / "camfilters").glob("camfilters-*.png")
+    assert session.stats.snapshots == [shot]
+    state = dict(dict(session.controller.help_sections())["now"])
+    assert state["snapshots"] == str(tmp_path / "pictures" / "camfilters")  # in full
+    session.options.output_dir = tmp_path / "mine"
+    assert session.folder("videos") == session.folder("pictures") == tmp_path / "mine"
