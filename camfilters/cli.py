@@ -148,7 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "without PATH (required with several inputs), to OUT.faces.csv beside each output")
 
     sub.add_parser("list", help="filters and lenses with their options and defaults")
-    sub.add_parser("presets", help="the saved presets (camfilters run --preset NAME) and where they are kept")
+    presets = sub.add_parser("presets", help="the saved presets (camfilters run --preset NAME) and where they are kept",
+                             description="List the saved presets, or rename or delete one.")
+    presets.add_argument("action", nargs="?", choices=("rename", "delete"),
+                         help="rename OLD NEW, or delete NAME (without: list them)")
+    presets.add_argument("names", nargs="*", metavar="NAME", help="the preset(s) the action works on")
     sub.add_parser("devices", help="cameras found, with their resolution, and audio inputs")
 
     explain = sub.add_parser("explain", help="show what a convolution (correlation) computes, step by step")
@@ -292,7 +296,22 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _presets(args: argparse.Namespace) -> int:
-    from .presets import config_path, list_presets
+    from .presets import config_path, delete_preset, list_presets, rename_preset
+
+    wanted = {None: 0, "rename": 2, "delete": 1}[args.action]
+    if len(args.names) != wanted:
+        usage = {None: "camfilters presets", "rename": "camfilters presets rename OLD NEW",
+                 "delete": "camfilters presets delete NAME"}[args.action]
+        print(f"camfilters: error: usage: {usage} (see camfilters presets --help)", file=sys.stderr)
+        return ExitCode.USAGE
+    if args.action == "rename":
+        path = rename_preset(*args.names)
+        print(f"renamed preset {args.names[0]} to {args.names[1]} in {path}")
+        return ExitCode.OK
+    if args.action == "delete":
+        path = delete_preset(args.names[0])
+        print(f"deleted preset {args.names[0]} from {path}")
+        return ExitCode.OK
 
     presets = list_presets()
     print(f"presets in {config_path()} (use with camfilters run --preset NAME; save one with w in the window):")
