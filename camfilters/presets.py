@@ -30,14 +30,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import CamfiltersError
+from .errors import CamfiltersError, ParameterError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["CONFIG_ENV", "KEYS", "ConfigError", "config_path", "delete_preset", "list_presets", "load_preset",
+__all__ = ["CONFIG_ENV", "KEYS", "ConfigError", "UnknownPresetError", "config_path", "delete_preset", "list_presets", "load_preset",
            "rename_preset", "save_preset"]
 
 CONFIG_ENV = "CAMFILTERS_CONFIG"
@@ -46,6 +46,10 @@ _NAME = re.compile(r"^[A-Za-z0-9_+-]{1,64}$")  # "+" as in "cartoon+glasses" (a 
 
 class ConfigError(CamfiltersError, ValueError):
     """The config file cannot be read or holds a bad value."""
+
+
+class UnknownPresetError(ConfigError, ParameterError):
+    """A preset name that the file does not hold: a usage error (exit 2)."""
 
 
 def _strings(value: Any) -> str | None:
@@ -155,7 +159,7 @@ def load_preset(name: str | None) -> dict[str, Any]:
         presets = data.get("presets", {})
         if name not in presets:
             known = ", ".join(sorted(presets)) or f"none yet (save one with the w key, or edit {config_path()})"
-            raise ConfigError(f"no preset {name!r} in {config_path()}; presets: {known}")
+            raise UnknownPresetError(f"no preset {name!r} in {config_path()}; presets: {known}")
         settings.update(presets[name])
     return settings
 
@@ -227,7 +231,7 @@ def _existing(name: str) -> tuple[Path, list[str], tuple[int, int]]:
     span = _span(lines, name)
     if span is None:
         known = ", ".join(sorted(list_presets())) or "none"
-        raise ConfigError(f"no preset {name!r} in {path}; presets: {known}")
+        raise UnknownPresetError(f"no preset {name!r} in {path}; presets: {known}")
     return path, lines, span
 
 

@@ -119,10 +119,9 @@ def test_the_presets_command_lists_them_and_run_uses_one_with_flags_winning(conf
 
 
 def test_an_unknown_or_bad_preset_is_one_line(config):
-
     env = cli_env(**{CONFIG_ENV: str(config)})
     proc = camfilters("run", "--preset", "nosuch", "--no-window", env=env)
-    assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1  # a usage error
     assert "no preset 'nosuch'" in proc.stderr and "presets: none yet" in proc.stderr
     config.parent.mkdir()
     config.write_text("[defaults]\nfps = 'fast'\n")
@@ -143,6 +142,6 @@ def test_presets_rename_and_delete_keep_the_rest_of_the_file(config):
     assert list_presets() == {"toon": {"filters": ["cartoon"], "lenses": ["glasses"]}}
     assert config.read_text().startswith("# mine\n[defaults]\nmirror = true\n")
     proc = camfilters("presets", "delete", "nosuch", env=cli_env(**{CONFIG_ENV: str(config)}))
-    assert proc.returncode != 0 and "no preset 'nosuch'" in proc.stderr and "toon" in proc.stderr
+    assert proc.returncode == 2 and "no preset 'nosuch'" in proc.stderr and "toon" in proc.stderr
     proc = camfilters("presets", "rename", "toon", env=cli_env(**{CONFIG_ENV: str(config)}))
     assert proc.returncode == 2 and "rename OLD NEW" in proc.stderr
