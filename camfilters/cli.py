@@ -147,15 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also write every face found: frame, time, id, box, score (needs a face --lens); "
                              "without PATH (required with several inputs), to OUT.faces.csv beside each output")
 
-    sub.add_parser("list", help="filters and lenses with their options and defaults")
+    sub.add_parser("list", help="filters and lenses with their options and defaults",
+                   description="List every filter and face lens with its options and their defaults.")
     presets = sub.add_parser("presets", help="the saved presets (camfilters run --preset NAME) and where they are kept",
                              description="List the saved presets, or rename or delete one.")
     presets.add_argument("action", nargs="?", choices=("rename", "delete"),
                          help="rename OLD NEW, or delete NAME (without: list them)")
     presets.add_argument("names", nargs="*", metavar="NAME", help="the preset(s) the action works on")
-    sub.add_parser("devices", help="cameras found, with their resolution, and audio inputs")
+    sub.add_parser("devices", help="cameras found, with their resolution, and audio inputs",
+                   description="List the cameras found, with their resolution, and the audio inputs.")
 
-    explain = sub.add_parser("explain", help="show what a convolution (correlation) computes, step by step")
+    explain = sub.add_parser("explain", help="show what a convolution (correlation) computes, step by step",
+                             description="Show what a convolution (correlation, no kernel flip) computes on a "
+                                         "small matrix, step by step.")
     explain.add_argument("--kernel", required=True, help='rows separated by ";", e.g. "0 1; 1 0"')
     explain.add_argument("--input", default="1 2 3; 4 5 6; 7 8 9", help="the input matrix, same syntax")
     explain.add_argument("-o", "--output", type=path, help="also draw input, kernel and result as heat maps (PNG)")

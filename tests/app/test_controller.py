@@ -157,3 +157,12 @@ def test_hotkey_files_default_to_the_platform_folders(tmp_path, monkeypatch):
     assert state["snapshots"] == str(tmp_path / "pictures" / "camfilters")  # in full
     session.options.output_dir = tmp_path / "mine"
     assert session.folder("videos") == session.folder("pictures") == tmp_path / "mine"
+
+
+def test_every_subcommand_help_has_a_description_line():
+    from camfilters.cli import build_parser
+
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    for name, command in sub.choices.items():
+        assert command.description, name
