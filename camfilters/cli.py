@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="record the microphone too (audio extra): the default input, or DEVICE, an index or "
                           "part of a name from `camfilters devices`; AAC in .mp4/.mov, Opus in .mkv/.webm")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --record file")
-    run.add_argument("--output-dir", type=path, help="folder for hotkey recordings and snapshots (default: here)")
+    run.add_argument("--output-dir", type=path, help="folder for hotkey recordings and snapshots (default: the platform's Videos and Pictures "
+                          "folders, in a camfilters subfolder)")
     run.add_argument("--toast-seconds", type=positive(float), metavar="SECONDS",
                      help=f"how long each message stays at the top of the window (default {TOAST_SECONDS:g})")
     run.add_argument("--no-window", dest="window", action="store_false", help="no preview window (headless)")
@@ -146,11 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also write every face found: frame, time, id, box, score (needs a face --lens); "
                              "without PATH (required with several inputs), to OUT.faces.csv beside each output")
 
-    sub.add_parser("list", help="filters and lenses with their options and defaults")
-    sub.add_parser("presets", help="the saved presets (camfilters run --preset NAME) and where they are kept")
-    sub.add_parser("devices", help="cameras found, with their resolution, and audio inputs")
+    sub.add_parser("list", help="filters and lenses with their options and defaults",
+                   description="List every filter and face lens with its options and their defaults.")
+    presets = sub.add_parser("presets", help="the saved presets (camfilters run --preset NAME) and where they are kept",
+                             description="List the saved presets, or rename or delete one.")
+    presets.add_argument("action", nargs="?", choices=("rename", "delete"),
+                         help="rename OLD NEW, or delete NAME (without: list them)")
+    presets.add_argument("names", nargs="*", metavar="NAME", help="the preset(s) the action works on")
+    sub.add_parser("devices", help="cameras found, with their resolution, and audio inputs",
+                   description="List the cameras found, with their resolution, and the audio inputs.")
 
-    explain = sub.add_parser("explain", help="show what a convolution (correlation) computes, step by step")
+    explain = sub.add_parser("explain", help="show what a convolution (correlation) computes, step by step",
+                             description="Show what a convolution (correlation, no kernel flip) computes on a "
+                                         "small matrix, step by step.")
     explain.add_argument("--kernel", required=True, help='rows separated by ";", e.g. "0 1; 1 0"')
     explain.add_argument("--input", default="1 2 3; 4 5 6; 7 8 9", help="the input matrix, same syntax")
     explain.add_argument("-o", "--output", type=path, help="also draw input, kernel and result as heat maps (PNG)")
@@ -189,8 +198,6 @@ def _apply_preset(args: argparse.Namespace) -> None:
                 raise ConfigError(f"config file {config_path()}: {key}: {exc}") from None
     if args.source is None:
         args.source = "auto"
-    if args.output_dir is None:
-        args.output_dir = Path(".")
     if args.toast_seconds is None:
         args.toast_seconds = TOAST_SECONDS
     if args.preset is not None:
@@ -288,7 +295,22 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _presets(args: argparse.Namespace) -> int:
-    from .presets import config_path, list_presets
+    from .presets import config_path, delete_preset, list_presets, rename_preset
+
+    wanted = {None: 0, "rename": 2, "delete": 1}[args.action]
+    if len(args.names) != wanted:
+        usage = {None: "camfilters presets", "rename": "camfilters presets rename OLD NEW",
+                 "delete": "camfilters presets delete NAME"}[args.action]
+        print(f"camfilters: error: usage: {usage} (see camfilters presets --help)", file=sys.stderr)
+        return ExitCode.USAGE
+    if args.action == "rename":
+        path = rename_preset(*args.names)
+        print(f"renamed preset {args.names[0]} to {args.names[1]} in {path}")
+        return ExitCode.OK
+    if args.action == "delete":
+        path = delete_preset(args.names[0])
+        print(f"deleted preset {args.names[0]} from {path}")
+        return ExitCode.OK
 
     presets = list_presets()
     print(f"presets in {config_path()} (use with camfilters run --preset NAME; save one with w in the window):")

@@ -18,9 +18,20 @@ from .errors import DisplayError
 log = logging.getLogger(__name__)
 
 ESC = 27
+#: Codes `Window.poll_key` gives for keys without a character (X keysyms, as OpenCV's Qt and GTK backends report).
+LEFT, UP, RIGHT, DOWN, PAGE_UP, PAGE_DOWN = 0xFF51, 0xFF52, 0xFF53, 0xFF54, 0xFF55, 0xFF56
 
 #: Seconds between asking the X server whether the window still exists.
 WATCH_PERIOD_S = 0.3
+
+
+def wheel_delta(flags: int) -> int:
+    """The signed step of a ``cv2.EVENT_MOUSEWHEEL`` (+120 a notch away from the user), kept in its flags' high 16 bits.
+
+    >>> wheel_delta(120 << 16 | 1), wheel_delta(-120 << 16 | 2)
+    (120, -120)
+    """
+    return ((flags >> 16) & 0xFFFF) - (0x10000 if flags & 0x80000000 else 0)
 
 
 def check_display() -> None:
@@ -162,7 +173,10 @@ class _XWindowWatch:
         xcb.xcb_get_input_focus.argtypes = [vp]
         xcb.xcb_set_input_focus.argtypes = [vp, ctypes.c_uint8, u32, u32]
         xcb.xcb_flush.argtypes = [vp]
-        for reply in ("intern_atom", "query_tree", "get_property", "get_window_attributes", "get_input_focus"):
+        xcb.xcb_query_pointer.restype = cookie
+        xcb.xcb_query_pointer.argtypes = [vp, u32]
+        for reply in ("intern_atom", "query_tree", "get_property", "get_window_attributes", "get_input_focus",
+                      "query_pointer"):
             function = getattr(xcb, f"xcb_{reply}_reply")
             function.restype = vp
             function.argtypes = [vp, cookie, vp]
@@ -244,6 +258,20 @@ class _XWindowWatch:
             self._libc.free(reply)
         return not reply
 
+    def shift_down(self) -> bool:
+        """Whether Shift is held now (the modifier mask of a pointer query; False without a connection)."""
+        if self._conn is None:
+            return False
+        iterator = self._xcb.xcb_setup_roots_iterator(self._xcb.xcb_get_setup(self._conn))
+        root = ctypes.cast(iterator.data, ctypes.POINTER(ctypes.c_uint32))[0]
+        reply = self._reply("query_pointer", self._xcb.xcb_query_pointer(self._conn, root))
+        if not reply:
+            return False
+        try:
+            return bool(ctypes.cast(reply, ctypes.POINTER(ctypes.c_uint16))[12] & 1)  # mask at byte 24; Shift = bit 0
+        finally:
+            self._libc.free(reply)
+
     def close(self) -> None:
         if self._conn is not None:
             self._xcb.xcb_disconnect(self._conn)
@@ -277,6 +305,9 @@ class Window:
         self._canvas: np.ndarray | None = None
         self._watch: _XWindowWatch | None = None
         self._next_watch = 0.0  # when to ask the X server again (monotonic seconds)
+        self._picture = (0, 0, 0, 0)  # where the last `canvas` put the frame: x, y, width, height
+        self._mouse: list[tuple[int, int, int, int]] = []  # (event, x, y, flags) since the last `poll_mouse`
+        cv2.setMouseCallback(title, self._on_mouse)
 
     def __enter__(self) -> Window:
         return self
@@ -288,6 +319,23 @@ class Window:
     def size(self) -> tuple[int, int] | None:
         """The picture area's (width, height) in pixels, None before the first frame is shown."""
         return self._size
+
+    @property
+    def picture(self) -> tuple[int, int, int, int]:
+        """Where the last `canvas` put the frame, in window pixels: (x, y, width, height)."""
+        return self._picture
+
+    def _on_mouse(self, event: int, x: int, y: int, flags: int, _param: object) -> None:
+        if event != cv2.EVENT_MOUSEMOVE:
+            self._mouse.append((event, x, y, flags))
+
+    def poll_mouse(self) -> list[tuple[int, int, int, int]]:
+        """The mouse events (``cv2.EVENT_*``, x, y, flags) since the last call, in window pixels; moves left out.
+
+        Collected while `poll_key` pumps the GUI events. A wheel event's step is `wheel_delta` of its flags.
+        """
+        events, self._mouse = self._mouse, []
+        return events
 
     def canvas(self, image: np.ndarray) -> np.ndarray:
         """A copy of ``image`` scaled to fit the window, centred in black bars: (h, w, 3) uint8 at the window's size.
@@ -301,10 +349,12 @@ class Window:
         canvas = self._canvas
         if (cw, ch) == (w, h):
             np.copyto(canvas, image)
+            self._picture = (0, 0, w, h)
             return canvas
         scale = min(cw / w, ch / h)
         sw, sh = max(1, min(cw, round(w * scale))), max(1, min(ch, round(h * scale)))
         x, y = (cw - sw) // 2, (ch - sh) // 2
+        self._picture = (x, y, sw, sh)
         canvas[:y], canvas[y + sh:], canvas[:, :x], canvas[:, x + sw:] = 0, 0, 0, 0
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         cv2.resize(image, (sw, sh), dst=canvas[y:y + sh, x:x + sw], interpolation=interpolation)
@@ -328,8 +378,12 @@ class Window:
         self._shown = True
 
     def poll_key(self, delay_ms: int = 1) -> int | None:
-        """The key pressed since the last call (its code, ``ord("q")`` etc.), or None; notes the window's size."""
-        key = cv2.waitKey(delay_ms)
+        """The key pressed since the last call, or None; notes the window's size.
+
+        A key with a character gives its code (``ord("q")``, 27 for Esc; Qt gives letters in lower case
+        even with Shift, see `shift_held`), others their X keysym (`LEFT`, `PAGE_UP`, ...).
+        """
+        key = cv2.waitKeyEx(delay_ms)
         if self._shown and self._open:
             try:
                 _, _, w, h = cv2.getWindowImageRect(self.title)
@@ -337,7 +391,16 @@ class Window:
                 w = h = 0
             if w > 0 and h > 0:
                 self._size = (w, h)
-        return None if key < 0 else key & 0xFF
+        if key < 0:
+            return None
+        return key if key >= 0xFF00 else key & 0xFF
+
+    def shift_held(self) -> bool:
+        """Whether Shift is held now, asked of the X server: Qt gives letters in lower case even with Shift,
+        so ``F`` is told from ``f`` while Shift is still down (X11 only; False elsewhere)."""
+        if self._watch is None:
+            self._destroyed()
+        return self._watch is not None and self._watch.shift_down()
 
     @property
     def closed(self) -> bool:

@@ -28,12 +28,11 @@ import filters
 
 from . import overlay, signals
 from .capture import FileSource, open_source, source_file
-from .display import ESC, Window, check_display
-from .errors import CamfiltersError, EndReason, RecordingError, StageFailed
-from .hotkeys import HOTKEYS
+from .controller import Controller
+from .display import Window, check_display
+from .errors import EndReason, RecordingError, StageFailed
 from .images import write_image
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
-from .presets import save_preset
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
 log = logging.getLogger(__name__)
@@ -48,8 +47,8 @@ MIN_RECORD_SIZE = (2, 4)
 #: cache); loading from the cache takes a fraction of that, even on a busy machine.
 COLD_START_CPU_S = 3.0
 
-#: Filters offered on the number keys after the command-line chain (key 1), in this order.
-HOTKEY_FILTERS = ("edge", "cartoon", "sketch", "blur", "sharpen", "emboss", "box", "identity")
+#: Filters offered on the number keys after the command-line chain (key 1), in this order; the rest follow.
+HOTKEY_FILTERS = ("edge", "cartoon", "sketch", "blur", "sharpen", "emboss", "vintage", "noir", "box", "identity")
 
 
 @dataclass
@@ -66,7 +65,7 @@ class LiveOptions:
     toast_seconds: float = overlay.TOAST_SECONDS  # how long a message stays in the window
     record: Path | None = None
     overwrite: bool = False  # replace an existing --record file
-    output_dir: Path = Path(".")
+    output_dir: Path | None = None  # None: `default_folder` for each kind
     window: bool = True
     max_frames: int | None = None
     duration: float | None = None
@@ -117,14 +116,19 @@ class LiveStats:
 
 
 class Palette:
-    """The filter choices on the number keys: 1 = the command-line chain, then single filters."""
+    """The filter choices on the number keys: 1 = the command-line chain (none: identity), then single
+    filters, each once."""
 
     def __init__(self, chain_specs: list[str]) -> None:
         names = [n for n in HOTKEY_FILTERS if n in filters.available()]
         names += [n for n in filters.available() if n not in names]
         first = [stage_from_spec(s) for s in chain_specs] or [FilterStage(filters.get("identity"))]
-        self.entries: list[list[Stage] | str] = [first] + [n for n in names if [n] != chain_specs]
+        self.entries: list[list[Stage] | str] = [first] + [n for n in names if [n] != [s.name for s in first]]
         self.index = 0
+
+    def specs(self) -> list[list[str]]:
+        """Each entry's filter specs (tuned options included), in key order."""
+        return [[entry] if isinstance(entry, str) else [s.name for s in entry] for entry in self.entries]
 
     def stages(self, index: int) -> list[Stage]:
         """The stages of entry ``index`` (wrapped around), building single filters on first use."""
@@ -166,6 +170,15 @@ def _folder_problem(folder: Path) -> str | None:
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"folder {folder} is not writable"
     return None
+
+
+def default_folder(kind: str) -> Path:
+    """Where hotkey files go without ``--output-dir``: the platform's Videos (``kind`` "videos") or
+    Pictures folder, in a ``camfilters`` subfolder (made when the first file is written)."""
+    import platformdirs
+
+    base = platformdirs.user_videos_dir() if kind == "videos" else platformdirs.user_pictures_dir()
+    return Path(base) / "camfilters"
 
 
 def _prepare_output_dir(folder: Path) -> None:
@@ -275,8 +288,9 @@ def _unique(path: Path) -> Path:
 class LiveSession:
     """One ``camfilters run``: owns the source, window, recorder and virtual camera.
 
-    Every hotkey action and failure is said once (`say`): logged, and shown as a toast in
-    the window for `overlay.Toasts.seconds`. A hotkey never ends the session; only quitting does.
+    Keys and the mouse go to its `controller.Controller`. Every action and failure is said
+    once (`say`): logged, and shown as a toast in the window for `overlay.Toasts.seconds`.
+    A hotkey never ends the session; only quitting does.
     """
 
     def __init__(self, options: LiveOptions) -> None:
@@ -287,11 +301,13 @@ class LiveSession:
         self.palette = Palette(options.filters)
         self.chain = Pipeline(self.palette.stages(0))
         self.face = None
-        self._face_error: str | None = None  # why the face stage could not load (not retried on every f)
+        self.face_error: str | None = None  # why the face stage could not load (not retried on every f)
+        self.face_full = False  # the face stage can draw every lens (not only the --lens ones)
         self.pipeline = Pipeline([self.chain])
         if options.window:
             check_display()  # before anything starts: Qt would abort the process without a display
-            _prepare_output_dir(options.output_dir)
+            if options.output_dir is not None:
+                _prepare_output_dir(options.output_dir)
         if options.lenses:
             self._enable_face(options.lenses)
         self.mirror = options.mirror
@@ -299,7 +315,7 @@ class LiveSession:
         self.show_status = True
         self.show_help = False
         self.recorder: Recorder | None = None
-        self._recording_since = 0.0
+        self.recording_since = 0.0
         self.vcam = None
         self.audio = None  # camfilters.audio: the Microphone with --audio, else a file source's ClipAudio, or None
         self.window: Window | None = None
@@ -310,7 +326,9 @@ class LiveSession:
         self._mirror_buf: np.ndarray | None = None
         self._last: np.ndarray | None = None
         self._size: tuple[int, int] = (0, 0)
-        self._source_fps = 30.0
+        self._fps = 30.0
+        self._raw: np.ndarray | None = None  # the last source frame (mirrored), for the grid
+        self.controller = Controller(self)
 
     def _enable_face(self, lenses: list[str]) -> None:
         """Put the face stage in charge of the chain (it runs it, then draws the lenses)."""
@@ -318,6 +336,7 @@ class LiveSession:
 
         self.face = build_face_stage(lenses, inner=self.chain, face_model=self.options.face_model,
                                      segmentation_model=self.options.segmentation_model)
+        self.face_full = not lenses
         self.pipeline.stages = [self.face]
 
     def say(self, text: str, *, error: bool = False) -> None:
@@ -325,7 +344,7 @@ class LiveSession:
         (log.error if error else log.info)("%s", text)
         self.toasts.add(text, error=error)
 
-    # -- hotkey actions -------------------------------------------------------------------
+    # -- actions (the controller calls these) ---------------------------------------------
     def select(self, index: int) -> None:
         self.chain.stages = self.palette.stages(index)
         self.say(f"filter: {self.chain.name}")
@@ -337,13 +356,13 @@ class LiveSession:
         if self.options.record is not None and not self.stats.recordings:
             path = self.options.record  # the path asked for; the Recorder refuses it if it exists without -y
         else:
-            path = _unique(self.options.record or self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
+            path = _unique(self.options.record or self._folder("videos") / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
         audio = (self.audio.rate, self.audio.channels) if self.audio is not None else None
         self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET, overwrite=self.options.overwrite,
                                  audio=audio)
         if self.audio is not None:
             self.audio.sink = self.recorder.write_audio
-        self._recording_since = time.monotonic()
+        self.recording_since = time.monotonic()
         self.stats.recordings.append(path)
         self.say(f"recording to {path}")
 
@@ -360,11 +379,23 @@ class LiveSession:
             self.stats.frames_recorded += recorder.frames_written
             self.say(f"saved {recorder.path} ({recorder.frames_written} frames)")
 
+    def folder(self, kind: str) -> Path:
+        """Where hotkey recordings (``kind`` "videos") or snapshots ("pictures") go: ``--output-dir`` or the
+        platform's folder (`default_folder`)."""
+        return self.options.output_dir if self.options.output_dir is not None else default_folder(kind)
+
+    def _folder(self, kind: str) -> Path:
+        """`folder`, made if it is the platform's default and missing (an explicit one is made at start)."""
+        folder = self.folder(kind)
+        if self.options.output_dir is None:
+            folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     def snapshot(self) -> None:
-        """Save the last shown frame as a PNG in ``--output-dir`` (``-2``, ``-3``, ... if the name is taken)."""
+        """Save the last shown frame as a PNG in the pictures folder (``-2``, ``-3``, ... if the name is taken)."""
         if self._last is None:
             return
-        path = _unique(self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
+        path = _unique(self._folder("pictures") / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
         try:
             ok = write_image(path, self._last)
         except OSError:
@@ -374,97 +405,16 @@ class LiveSession:
         self.stats.snapshots.append(path)
         self.say(f"snapshot saved to {path}")
 
-    def next_lens(self) -> None:
-        """Cycle the face lenses; the first press without --lens loads the face stage (if installed).
+    def handle_key(self, key: int, size: tuple[int, int], fps: float, shift: bool = False) -> bool:
+        """Act on one key of a ``size`` frame at ``fps``; False when it asks to quit (see `Controller.handle_key`)."""
+        self._size, self._fps = size, fps
+        return self.controller.handle_key(key, shift)
 
-        Without a filter chain (identity), lenses that only place the chain (face-only,
-        bg-only) would show nothing and are skipped. A face stage that cannot load (no
-        mediapipe, a model that cannot be downloaded) is tried once; later presses repeat why.
-        """
-        if self.face is None:
-            if self._face_error is None:
-                try:
-                    self._enable_face([])
-                except CamfiltersError as exc:
-                    self._face_error = str(exc)
-            if self.face is None:
-                self.say(f"no face lenses: {self._face_error}", error=True)
-                return
-        plain = all(s.name == "identity" for s in self.chain.stages)
-        for _ in range(len(self.face.modes)):
-            name = self.face.next_lens()
-            if not (plain and any(lens.needs_inner for lens in self.face.lenses)):
-                break
-        self.say(f"lens: {name}")
-
-    def save_preset(self) -> None:
-        """Save what is on screen now (chain, lenses, mirror, source, size, fps, message time, folder, virtual camera)
-        as a preset."""
-        opts = self.options
-        settings: dict = {"filters": [s.name for s in self.chain.stages if s.name != "identity"]}
-        if self.face is not None and self.face.lenses:
-            first = self.face.modes[0] == tuple(self.face.lenses)
-            settings["lenses"] = list(opts.lenses) if first and opts.lenses else [lens.name for lens in self.face.lenses]
-        settings.update(source=opts.source, mirror=self.mirror, output_dir=str(opts.output_dir))
-        if opts.size is not None:
-            settings["size"] = f"{opts.size[0]}x{opts.size[1]}"
-        if opts.fps is not None:
-            settings["fps"] = opts.fps
-        if opts.toast_seconds != overlay.TOAST_SECONDS:
-            settings["toast_seconds"] = opts.toast_seconds
-        if opts.virtual_cam is not None:
-            settings["virtual_cam"] = opts.virtual_cam or True
-        name = f"saved-{datetime.now():%Y%m%d-%H%M%S}"
-        path = save_preset(name, settings)
-        self.say(f"preset {name} saved to {path} (camfilters run --preset {name})")
-
-    def handle_key(self, key: int, size: tuple[int, int], fps: float) -> bool:
-        """Act on one key; return False when the key asks to quit. An action that fails is said, never raised."""
-        char = chr(key) if key < 256 else ""
-        if key == ESC or char == "q":
-            return False
-        try:
-            self._act(char, size, fps)
-        except (CamfiltersError, OSError) as exc:
-            self.say(f"error: {exc}; the session goes on", error=True)
-        return True
-
-    def _act(self, char: str, size: tuple[int, int], fps: float) -> None:
-        if char.isdigit() and char != "0":
-            self.select(int(char) - 1)
-        elif char in ("n", "p"):
-            self.select(self.palette.index + (1 if char == "n" else -1))
-        elif char == " ":
-            self.paused = not self.paused
-            self.say("paused" if self.paused else "resumed")
-        elif char == "m":
-            self.mirror = not self.mirror
-            self.say(f"mirror {'on' if self.mirror else 'off'}")
-        elif char == "r":
-            self._record_key(size, fps)
-        elif char == "s":
-            self.snapshot()
-        elif char == "i":
-            self.show_status = not self.show_status
-            self.say(f"status bar {'on' if self.show_status else 'off'}")
-        elif char == "h":
-            self.show_help = not self.show_help
-            log.info("help %s", "on" if self.show_help else "off")  # the panel itself is the feedback
-        elif char == "f":
-            self.next_lens()
-        elif char == "w":
-            self.save_preset()
-        elif char == "v":
-            if self.vcam is None:
-                self.say("no virtual camera: start with --virtual-cam to send to one", error=True)
-            else:
-                self.say(f"virtual camera {'paused' if self.vcam.toggle_pause() else 'sending'}")
-
-    def _record_key(self, size: tuple[int, int], fps: float) -> None:
+    def record_key(self) -> None:
         """Start (checking the frame size first) or stop recording."""
         if self.recorder is None:
-            _check_recordable(size)
-        self.toggle_recording(size, fps)
+            _check_recordable(self._size)
+        self.toggle_recording(self._size, self._fps)
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> LiveStats:
@@ -499,8 +449,9 @@ class LiveSession:
 
                 self.vcam = VirtualCamera(size, fps, device=opts.virtual_cam or None,
                                           mirror=opts.virtual_cam_mirror)
+            self._size, self._fps = size, fps
             if opts.record is not None:
-                self._record_key(size, fps)
+                self.record_key()
             self._loop(size, fps)
         finally:
             source = self._source
@@ -617,8 +568,7 @@ class LiveSession:
                     self.window.show(self._decorate(shown))
                     key = self.window.poll_key()  # paints the frame
                     stage["display"].append((time.monotonic() - shown_at) * 1000.0)
-                    keys, self._early_keys = self._early_keys + ([] if key is None else [key]), []
-                    quit_asked = self.window.closed or any(not self.handle_key(k, size, fps) for k in keys)
+                    quit_asked = self.window.closed or not self._handle_input(key, size, fps)
                 now = time.monotonic()
                 stats.latencies_ms.append((now - frame.timestamp) * 1000.0)
                 stats.frames += 1
@@ -637,6 +587,15 @@ class LiveSession:
         if self.window is None and sys.stderr.isatty():
             sys.stderr.write("\n")
 
+    def _handle_input(self, key: int | None, size: tuple[int, int], fps: float) -> bool:
+        """Act on the keys (those pressed while starting first) and mouse events since the last frame;
+        False when one asks to quit."""
+        keys, self._early_keys = self._early_keys + ([] if key is None else [key]), []
+        shift = self.window.shift_held() if keys else False
+        for event in self.window.poll_mouse():
+            self.controller.handle_mouse(*event)
+        return all(self.handle_key(k, size, fps, shift) for k in keys)
+
     def _print_status(self) -> None:
         """The status line on the terminal when there is no window: redrawn in place on a TTY, logged otherwise."""
         if sys.stderr.isatty():
@@ -648,11 +607,15 @@ class LiveSession:
     def _process(self, image: np.ndarray, timestamp: float) -> np.ndarray:
         """Filter one frame (or repeat the frozen one while paused) and hand it to the outputs."""
         if self.paused and self._last is not None:
-            return self._last
+            return self.controller.grid.render(self._raw, timestamp) if self.controller.grid_open else self._last
         if self.mirror:
             if self._mirror_buf is None or self._mirror_buf.shape != image.shape:
                 self._mirror_buf = np.empty_like(image)
             image = cv2.flip(image, 1, dst=self._mirror_buf)
+        self._raw = image
+        grid = self.controller.grid if self.controller.grid_open else None
+        if grid is not None and self.recorder is None and self.vcam is None:
+            return grid.render(image, timestamp)  # the chosen effect is not needed: nothing records or sends it
         started = time.monotonic()
         out = self.pipeline.process(image, timestamp)  # a stage that raises: StageFailed naming it
         filtered = time.monotonic()
@@ -664,68 +627,25 @@ class LiveSession:
         if self.recorder is not None or self.vcam is not None:
             self.stats.stage_ms["recording_handoff"].append((time.monotonic() - filtered) * 1000.0)
         self._last = out
-        return out
+        return grid.render(image, timestamp) if grid is not None else out
 
-    def _timed_chain(self) -> str:
-        timings = dict(self.chain.timings_ms())
-        return " > ".join(f"{s.name} {timings[s.name]:.1f} ms" if s.name in timings else s.name
-                          for s in self.chain.stages) or "none"
+    @property
+    def source_name(self) -> str:
+        """The source's name ("demo", "camera 0", ...), "" before it opens."""
+        return getattr(getattr(self, "_source", None), "name", "")
 
     @property
     def fps(self) -> float:
         return 1.0 / self._interval.value if self._interval.value else 0.0
 
     def status_text(self) -> str:
-        """One line: each filter with its ms per frame, fps, lens cost, recording and virtual-camera state."""
-        parts = [self._timed_chain(), f"{self.fps:.1f} fps"]
-        if self.face is not None:
-            parts.append(f"{self.face.name} {self.face.cost_ms:.0f} ms")
-        if self.vcam is not None:
-            parts.append(f"vcam {self.vcam.device}{' (paused)' if self.vcam.paused else ''}")
-        if self.recorder is not None:
-            parts.append(f"REC {self.recorder.path.name}")
-            if self.audio is not None:
-                parts.append(f"audio {level_meter(self.audio.level)}")
-        if self.paused:
-            parts.append("PAUSED")
-        return " | ".join(parts)
-
-    def status(self) -> overlay.Status:
-        """What the window's status bar shows now."""
-        return overlay.Status(
-            chain=self.chain.name, fps=self.fps, lens=self.face.name if self.face is not None else None,
-            recording=time.monotonic() - self._recording_since if self.recorder is not None else None,
-            mirror=self.mirror, paused=self.paused, extra=["h: help"],
-            vcam=None if self.vcam is None else ("paused" if self.vcam.paused else "on"))
-
-    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        """The help panel: the hotkeys, which number is which filter, the lenses, and the current state."""
-        numbers = [(str(i + 1), entry if isinstance(entry, str) else " > ".join(s.name for s in entry) or "none")
-                   for i, entry in enumerate(self.palette.entries[:9])]
-        more = [n for n in self.palette.entries[9:] if isinstance(n, str)]
-        if more:
-            numbers.append(("n / p", "also " + ", ".join(more)))
-        try:
-            from .face import available_lenses
-
-            lenses = [("f", ", ".join(available_lenses()))]
-        except Exception:  # noqa: BLE001 - no face extra: say how to get it
-            lenses = [("f", 'pip install "camfilters[face]"')]
-        state = [("filter", self.chain.name), ("lens", self.face.name if self.face is not None else "none"),
-                 ("mirror", "on" if self.mirror else "off"),
-                 ("recording", str(self.recorder.path) if self.recorder is not None else "off"),
-                 ("virtual camera", "none" if self.vcam is None else ("paused" if self.vcam.paused else "on")),
-                 ("folder", str(self.options.output_dir))]
-        return [("keys", list(HOTKEYS)), ("filters", numbers), ("lenses", lenses), ("now", state)]
+        """One line for the terminal: see `Controller.status_text`."""
+        return self.controller.status_text()
 
     def _decorate(self, image: np.ndarray) -> np.ndarray:
         """The frame as shown in the window: letterboxed at the window's size, with status bar, toasts and help."""
         shown = self.window.canvas(image)
-        if self.show_status:
-            overlay.draw_status(shown, self.status())
-        self.toasts.draw(shown)
-        if self.show_help:
-            overlay.draw_help(shown, self.help_sections())
+        self.controller.draw(shown)
         return shown
 
     def close(self) -> None:

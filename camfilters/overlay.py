@@ -19,14 +19,16 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .hotkeys import TOAST_SECONDS
 
-__all__ = ["GREEN", "GREY", "RED", "WHITE", "YELLOW", "Status", "Toasts", "draw_help", "draw_message", "draw_status",
-           "put_text", "text_px", "text_size"]
+__all__ = ["ERROR_SECONDS", "GREEN", "GREY", "RED", "WHITE", "YELLOW", "Status", "Toasts", "draw_help", "draw_message",
+           "draw_status", "put_text", "status_height", "text_px", "text_size", "wrap_text"]
 
 WHITE = (255, 255, 255)
 GREY = (190, 190, 190)
 RED = (60, 60, 240)
 YELLOW = (80, 220, 255)
 GREEN = (120, 220, 120)
+#: The least time (s) an error message stays: long enough to read the fix it names.
+ERROR_SECONDS = 5.0
 _CACHE_SIZE = 256
 _masks: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
 _fonts: dict[int, ImageFont.FreeTypeFont] = {}
@@ -87,6 +89,22 @@ def fit_text(text: str, px: int, width: int) -> str:
     return elided(low) if low else "…"
 
 
+def wrap_text(text: str, px: int, width: int, most: int = 3) -> list[str]:
+    """``text`` in lines at most ``width`` px wide at ``px``, broken between words; at most ``most`` lines,
+    the last one elided (`fit_text`) if the text goes on."""
+    lines: list[str] = []
+    words = text.split(" ")
+    while words and len(lines) < most:
+        line = words.pop(0)
+        while words and text_size(line + " " + words[0], px)[0] <= width:
+            line += " " + words.pop(0)
+        if len(lines) == most - 1 and words:
+            line = fit_text(line + " " + " ".join(words), px, width)
+            words = []
+        lines.append(fit_text(line, px, width))
+    return lines
+
+
 def put_text(image: np.ndarray, text: str, x: int, y: int, px: int, colour: tuple[int, int, int]) -> int:
     """Blend ``text`` with its top-left corner at (x, y), clipped to the image; returns its width."""
     mask = _mask(text, px)
@@ -123,12 +141,20 @@ class Status:
     extra: list[str] = field(default_factory=list)  # e.g. per-filter timings
 
 
-def draw_status(image: np.ndarray, status: Status) -> None:
-    """The status bar along the bottom: REC dot and time, chain, fps, lens, mirror / vcam / paused badges."""
+def status_height(image: np.ndarray) -> int:
+    """The height in pixels of the status bar `draw_status` draws on ``image``."""
+    px = text_px(image)
+    return px + 2 * max(3, px // 3) + px // 4
+
+
+def draw_status(image: np.ndarray, status: Status) -> dict[str, tuple[int, int, int, int]]:
+    """The status bar along the bottom: REC dot and time, chain, fps, lens, mirror / vcam / paused badges.
+
+    Returns where the chain and the lens items are, (x0, y0, x1, y1) by "chain" and "lens", for clicks.
+    """
     px = text_px(image)
     pad = max(3, px // 3)
-    height = px + 2 * pad + px // 4
-    top = image.shape[0] - height
+    top = image.shape[0] - status_height(image)
     shade(image, 0, top, image.shape[1], image.shape[0], 0.7)
     x, y = pad, top + pad
     if status.recording is not None:
@@ -137,17 +163,21 @@ def draw_status(image: np.ndarray, status: Status) -> None:
         x += 2 * radius + pad
         seconds = int(status.recording)
         x += put_text(image, f"REC {seconds // 60:02d}:{seconds % 60:02d}", x, y, px, RED) + 2 * pad
-    parts = [(status.chain, WHITE), (f"{status.fps:.0f} fps", GREY)]
+    parts = [(status.chain, WHITE, "chain"), (f"{status.fps:.0f} fps", GREY, "")]
     if status.lens:
-        parts.append((f"lens {status.lens}", GREEN))
-    parts += [(text, GREY) for text in status.extra]
+        parts.append((f"lens {status.lens}", GREEN, "lens"))
+    parts += [(text, GREY, "") for text in status.extra]
     badges = [("MIRROR", WHITE)] if status.mirror else []
     if status.vcam:
         badges.append(("VCAM" if status.vcam == "on" else "VCAM paused", YELLOW if status.vcam == "on" else GREY))
     if status.paused:
         badges.append(("PAUSED", YELLOW))
-    for text, colour in parts:
-        x += put_text(image, text, x, y, px, colour) + 2 * pad
+    items = {}
+    for text, colour, item in parts:
+        width = put_text(image, text, x, y, px, colour)
+        if item:
+            items[item] = (x - pad, top, x + width + pad, image.shape[0])
+        x += width + 2 * pad
     right = image.shape[1] - pad
     for text, colour in reversed(badges):
         width = text_size(text, px)[0]
@@ -156,10 +186,12 @@ def draw_status(image: np.ndarray, status: Status) -> None:
             break
         put_text(image, text, right, y, px, colour)
         right -= 2 * pad
+    return items
 
 
 class Toasts:
-    """Short messages shown at the top centre for ``seconds`` each (errors in red), newest first.
+    """Short messages shown at the top centre for ``seconds`` each (errors in red, for at least
+    `ERROR_SECONDS`), newest first; a long one wraps onto up to three lines.
 
     ``clock`` gives the time in seconds (injectable for tests).
     """
@@ -171,7 +203,8 @@ class Toasts:
         self._items: list[tuple[float, str, bool]] = []  # (shown until, text, error)
 
     def add(self, text: str, *, error: bool = False) -> None:
-        self._items.insert(0, (self.clock() + self.seconds, text, error))
+        seconds = max(self.seconds, ERROR_SECONDS) if error else self.seconds
+        self._items.insert(0, (self.clock() + seconds, text, error))
         del self._items[self.most:]
 
     @property
@@ -181,46 +214,80 @@ class Toasts:
         self._items = [item for item in self._items if item[0] > now]
         return [text for _, text, _ in self._items]
 
-    def draw(self, image: np.ndarray) -> None:
+    def draw(self, image: np.ndarray, top: int = 0) -> None:
+        """Draw the active messages, the first one ``top`` px down (below what must stay visible)."""
         self.active  # noqa: B018 - drops the expired ones
         px = int(text_px(image) * 1.15)
         pad = max(4, px // 2)
-        y = pad
+        y = top + pad
         for _, text, error in self._items:
-            text = fit_text(text, px, image.shape[1] - 4 * pad)
-            width, height = text_size(text, px)
+            lines = wrap_text(text, px, image.shape[1] - 4 * pad)
+            sizes = [text_size(line, px) for line in lines]
+            width, height = max(w for w, _ in sizes), sum(h for _, h in sizes)
             x = (image.shape[1] - width) // 2
             shade(image, x - pad, y, x + width + pad, y + height + pad, 0.8)
-            put_text(image, text, x, y + pad // 2, px, RED if error else WHITE)
+            line_y = y + pad // 2
+            for line, (w, h) in zip(lines, sizes):
+                put_text(image, line, (image.shape[1] - w) // 2, line_y, px, RED if error else WHITE)
+                line_y += h
             y += height + pad + pad // 2
 
 
-def draw_help(image: np.ndarray, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
-    """An opaque panel in the centre with aligned two-column sections: ``[(title, [(left, right), ...]), ...]``.
+def _rows(sections: list) -> int:
+    return sum(len(items) + 1 for _, items in sections) + len(sections) - 1
 
-    The font shrinks until every line fits the image.
-    """
-    rows = sum(len(items) + 1 for _, items in sections) + len(sections) - 1
-    px = min(text_px(image, 30.0), int(image.shape[0] * 0.9 / max(1, rows) / 1.25))
-    px = max(8, px)
-    line = int(px * 1.25)
-    pad = px
+
+def _column_width(sections: list, px: int) -> tuple[int, int]:
+    """(width of the left column, width of the whole) of ``sections`` at ``px``."""
     left_w = max((text_size(left, px)[0] for _, items in sections for left, _ in items), default=0)
     right_w = max((text_size(right, px)[0] for _, items in sections for _, right in items), default=0)
     title_w = max((text_size(title, px)[0] for title, _ in sections), default=0)
-    width = min(image.shape[1], max(title_w, left_w + pad + right_w) + 2 * pad)
-    height = min(image.shape[0], rows * line + 2 * pad)
-    x0, y0 = (image.shape[1] - width) // 2, (image.shape[0] - height) // 2
+    return left_w, max(title_w, left_w + px + right_w)
+
+
+def draw_help(image: np.ndarray, sections: list[tuple[str, list[tuple[str, str]]]], bottom: int = 0) -> None:
+    """An opaque panel centred above the bottom ``bottom`` px (the status bar) with aligned two-column
+    sections: ``[(title, [(left, right), ...]), ...]``.
+
+    The font shrinks until the panel fits that area, in height and in width; where one column
+    would need a font under 10 px, the first section goes beside the others.
+    """
+    area_h = image.shape[0] - bottom
+    fit = lambda rows: int(area_h * 0.94 / max(1, rows + 1.6) / 1.25)  # noqa: E731 - the px that fits rows
+    columns = [sections]
+    if fit(_rows(sections)) < 10 and len(sections) > 1:
+        columns = [sections[:1], sections[1:]]
+    rows = max(_rows(c) for c in columns)
+    px = max(6, min(text_px(image, 30.0), fit(rows)))
+    while True:
+        widths = [_column_width(c, px) for c in columns]
+        width = sum(w for _, w in widths) + (len(columns) + 1) * px * 2
+        if px <= 6 or width <= image.shape[1]:
+            break
+        px -= 1
+    line, pad = int(px * 1.25), px
+    width = min(image.shape[1], width)
+    height = min(area_h, rows * line + 2 * pad)
+    x0, y0 = (image.shape[1] - width) // 2, max(0, (area_h - height) // 2)
     shade(image, x0, y0, x0 + width, y0 + height, 0.92)
-    y = y0 + pad
+    x = x0 + 2 * pad
+    for column, (left_w, column_w) in zip(columns, widths):
+        _draw_column(image, column, x, y0 + pad, y0 + height, left_w, px)
+        x += column_w + 2 * pad
+
+
+def _draw_column(image: np.ndarray, sections: list, x: int, y: int, end: int, left_w: int, px: int) -> None:
+    line = int(px * 1.25)
     for index, (title, items) in enumerate(sections):
         if index:
             y += line
-        put_text(image, title, x0 + pad, y, px, YELLOW)
+        put_text(image, title, x, y, px, YELLOW)
         y += line
         for left, right in items:
-            put_text(image, left, x0 + pad, y, px, WHITE)
-            put_text(image, right, x0 + pad + left_w + pad, y, px, GREY)
+            if y + line > end:  # a window too small for every line: the panel stays in its area
+                return
+            put_text(image, left, x, y, px, WHITE)
+            put_text(image, right, x + left_w + px, y, px, GREY)
             y += line
 
 

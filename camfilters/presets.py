@@ -32,22 +32,27 @@ from typing import Any
 
 from filters.errors import shorten
 
-from .errors import CamfiltersError
+from .errors import CamfiltersError, ParameterError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["CONFIG_ENV", "KEYS", "ConfigError", "config_path", "list_presets", "load_preset", "save_preset"]
+__all__ = ["CONFIG_ENV", "KEYS", "ConfigError", "UnknownPresetError", "config_path", "delete_preset", "list_presets", "load_preset",
+           "rename_preset", "save_preset"]
 
 CONFIG_ENV = "CAMFILTERS_CONFIG"
 MAX_CONFIG_BYTES = 2**20  # a config of presets is a few kB
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NAME = re.compile(r"^[A-Za-z0-9_+-]{1,64}$")  # "+" as in "cartoon+glasses" (a quoted TOML key)
 
 
 class ConfigError(CamfiltersError, ValueError):
     """The config file cannot be read or holds a bad value."""
+
+
+class UnknownPresetError(ConfigError, ParameterError):
+    """A preset name that the file does not hold: a usage error (exit 2)."""
 
 
 def _strings(value: Any) -> str | None:
@@ -164,47 +169,101 @@ def load_preset(name: str | None) -> dict[str, Any]:
         presets = data.get("presets", {})
         if name not in presets:
             known = ", ".join(sorted(presets)) or f"none yet (save one with the w key, or edit {config_path()})"
-            raise ConfigError(f"no preset {shorten(name)!r} in {config_path()}; presets: {known}")
+            raise UnknownPresetError(f"no preset {shorten(name)!r} in {config_path()}; presets: {known}")
         settings.update(presets[name])
     return settings
 
 
 def save_preset(name: str, settings: dict[str, Any]) -> Path:
     """Write ``settings`` as ``[presets.NAME]``, replacing that table only; returns the file's path."""
-    if not _NAME.match(name):
-        raise ConfigError(f"preset name must be 1-64 letters, digits, - or _, got {name!r}")
+    _check_name(name)
     for key, value in settings.items():
         problem = "is not a setting" if key not in KEYS else KEYS[key](value)
         if problem:
             raise ConfigError(f"preset {name}: {key} {problem}, got {value!r}")
     path = config_path()
     _, text = _read(path)
-    table = f"[presets.{name}]\n" + "".join(f"{key} = {_toml(value)}\n" for key, value in settings.items())
+    table = _header(name) + "".join(f"{key} = {_toml(value)}\n" for key, value in settings.items())
     lines = text.splitlines(keepends=True)
+    span = _span(lines, name)
+    if span is None:
+        new = text + ("\n" if text and not text.endswith("\n\n") else "") + table
+    else:
+        start, end = span
+        new = "".join(lines[:start]) + table + ("\n" if end < len(lines) else "") + "".join(lines[end:])
+    _write(path, new, f"save preset {name}")
+    return path
+
+
+def rename_preset(old: str, new: str) -> Path:
+    """Rename preset ``old`` to ``new`` (which must be free), keeping its settings and comments; returns the file."""
+    _check_name(new)
+    path, lines, (start, _) = _existing(old)
+    if _span(lines, new) is not None:
+        raise ConfigError(f"there is already a preset {new!r} in {path}; delete it first or choose another name")
+    lines[start] = _header(new)
+    _write(path, "".join(lines), f"rename preset {old}")
+    return path
+
+
+def delete_preset(name: str) -> Path:
+    """Remove preset ``name`` (its table and the blank line after it) from the file; returns the file."""
+    path, lines, (start, end) = _existing(name)
+    while end < len(lines) and not lines[end].strip():
+        end += 1
+    _write(path, "".join(lines[:start] + lines[end:]), f"delete preset {name}")
+    return path
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise ConfigError(f"preset name must be 1-64 letters, digits, -, _ or +, got {shorten(name)!r}")
+
+
+def _header(name: str) -> str:
+    """The table header line of preset ``name`` (a quoted key when it is not a bare TOML key)."""
+    return f"[presets.{name if re.fullmatch(r'[A-Za-z0-9_-]+', name) else json.dumps(name)}]\n"
+
+
+def _span(lines: list[str], name: str) -> tuple[int, int] | None:
+    """The [start, end) lines of preset ``name``'s table, or None."""
     start = next((i for i, line in enumerate(lines)
                   if re.fullmatch(rf"\[\s*presets\.\"?{re.escape(name)}\"?\s*\]\s*(#.*)?", line.strip())), None)
     if start is None:
-        new = text + ("\n" if text and not text.endswith("\n\n") else "") + table
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
-        new = "".join(lines[:start]) + table + ("\n" if end < len(lines) else "") + "".join(lines[end:])
-    tomllib.loads(new)  # never write a file we could not read back
+        return None
+    return start, next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+
+
+def _existing(name: str) -> tuple[Path, list[str], tuple[int, int]]:
+    path = config_path()
+    _, text = _read(path)
+    lines = text.splitlines(keepends=True)
+    span = _span(lines, name)
+    if span is None:
+        known = ", ".join(sorted(list_presets())) or "none"
+        raise UnknownPresetError(f"no preset {shorten(name)!r} in {path}; presets: {known}")
+    return path, lines, span
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    """Replace the config file with ``text`` atomically, after checking it reads back; ``what`` (e.g. "save
+    preset p") names the action in an error."""
+    tomllib.loads(text)  # never write a file we could not read back
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:  # its message would name the hidden temporary file
-        raise ConfigError(f"cannot save preset {name}: the config folder {path.parent} cannot be written "
+        raise ConfigError(f"cannot {what}: the config folder {path.parent} cannot be written "
                           f"({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(new)
+            out.write(text)
         os.replace(temp, path)
     except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise ConfigError(f"cannot save preset {name} to {path}: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot {what} in {path}: {exc.strerror or exc}") from None
         raise
-    return path
 
 
 def _toml(value: Any) -> str:

@@ -129,6 +129,12 @@ class Configurable:
         for opt in self.options:
             setattr(self, opt.name, opt.convert(self.label, options[opt.name]) if opt.name in options else opt.default)
 
+    @property
+    def spec(self) -> str:
+        """The ``NAME:key=value,...`` text that rebuilds this object (non-default options only)."""
+        changed = [f"{o.name}={getattr(self, o.name)}" for o in self.options if getattr(self, o.name) != o.default]
+        return self.name + (":" + ",".join(changed) if changed else "")
+
     def __repr__(self) -> str:
         args = ", ".join(f"{o.name}={getattr(self, o.name)!r}" for o in self.options)
         return f"{type(self).__name__}({args})"
@@ -148,12 +154,6 @@ class Filter(Configurable):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._buffers: dict[str, np.ndarray] = {}
-
-    @property
-    def spec(self) -> str:
-        """The ``NAME:key=value,...`` text that rebuilds this filter (non-default options only)."""
-        changed = [f"{o.name}={getattr(self, o.name)}" for o in self.options if getattr(self, o.name) != o.default]
-        return self.name + (":" + ",".join(changed) if changed else "")
 
     def __call__(self, src: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
         """Filter the ``(H, W, 3) uint8 BGR`` frame ``src`` into ``out`` (new array if None)."""

@@ -102,7 +102,7 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
     if not 0.0 <= hold <= 5.0:
         raise ParameterError(f"hold must be between 0 and 5 seconds, got {hold}")
     _require_mediapipe()
-    from .lenses import LENSES, cycle_order, parse_lens
+    from .lenses import LENSES, cycle_order, drawing_order, parse_lens
     from .models import resolve_model
     from .stage import Analyzer, FaceStage
 
@@ -111,8 +111,7 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         for lens in chosen:
             if lens.needs_inner and inner is None:
                 raise ParameterError(f"lens {lens.name} needs a filter chain to apply (give --filter), got none")
-        # Modifiers compose the filtered frame first; the other lenses draw on top; a reframing lens (autoframe) last.
-        chosen.sort(key=lambda lens: (not lens.needs_inner, getattr(lens, "reframes", False)))
+        chosen = drawing_order(chosen)
         modes = [tuple(chosen)] + ([(lens,) for lens in chosen] if len(chosen) > 1 else []) + [()]
     else:
         classes = [LENSES.get_class(name) for name in cycle_order()]

@@ -507,6 +507,12 @@ class BgOnlyLens(_MaskLens):
             composite(frame, scene.inner.process(frame, scene.timestamp), person, frame)
 
 
+def drawing_order(lenses: Any) -> list[Lens]:
+    """``lenses`` in the order they draw: modifiers (which compose the filtered frame) first, then the
+    lenses drawing on top, a reframing lens (autoframe) last."""
+    return sorted(lenses, key=lambda lens: (not lens.needs_inner, getattr(lens, "reframes", False)))
+
+
 def cycle_order() -> list[str]:
     """Every lens name in the hotkey cycle's order: the built-ins above, the families kept in their own
     modules of this package by name, then plugins, each group in registration order.

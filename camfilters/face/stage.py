@@ -40,7 +40,7 @@ from filters import check_frame
 
 from .detect import BUNDLED_DETECTOR, FaceDetector
 from .errors import AnalysisError, ModelError
-from .lenses import Lens, Scene
+from .lenses import Lens, Scene, drawing_order
 from .segmentation import Segmenter
 from .tracking import Face, FaceFinder, FaceTracks, attach_landmarks
 
@@ -250,6 +250,13 @@ class _Worker(Worker):
         self.join(timeout=5.0)
 
 
+def _flags(lenses: Any) -> dict[str, bool]:
+    """What the analysis must find for ``lenses``: face boxes, landmarks, the person mask."""
+    return {"faces": any(lens.needs_faces and not lens.needs_landmarks for lens in lenses),
+            "landmarks": any(lens.needs_faces and lens.needs_landmarks for lens in lenses),
+            "mask": any(lens.needs_mask for lens in lenses)}
+
+
 class FaceStage:
     """A pipeline stage drawing face lenses and background effects on ``(H, W, 3) uint8 BGR`` frames.
 
@@ -312,6 +319,27 @@ class FaceStage:
         self._mode = (self._mode + 1) % len(self.modes)
         return self.name
 
+    def set_lenses(self, lenses: tuple[Lens, ...]) -> str:
+        """Draw ``lenses`` (in `drawing_order`) from now on, as a mode `next_lens` cycles through too
+        (replacing a mode of the same names); return the name."""
+        chosen = tuple(drawing_order(lenses))
+        names = [tuple(lens.name for lens in mode) for mode in self.modes]
+        key = tuple(lens.name for lens in chosen)
+        if key in names:
+            self._mode = names.index(key)
+            self.modes[self._mode] = chosen
+        else:
+            self.modes.append(chosen)
+            self._mode = len(self.modes) - 1
+        return self.name
+
+    def analyse_for(self, image: np.ndarray, timestamp: float, lenses: list[Lens]) -> Analysis:
+        """The analysis of ``image`` that ``lenses`` (and the current ones) draw from, as `process` gets it
+        (in live mode the worker's, at most ``max_lag`` frames old): one analysis for many draws."""
+        check_frame(image, "image")
+        self._frame += 1
+        return self._analysis(image, timestamp, _flags([*lenses, *self.lenses]))
+
     def process(self, image: np.ndarray, timestamp: float) -> np.ndarray:
         """``image`` filtered by the chain and with the current lenses drawn, in a reused buffer.
 
@@ -326,11 +354,7 @@ class FaceStage:
             source = self.inner.process(image, timestamp)
         if not lenses:
             return source
-        flags = {
-            "faces": any(lens.needs_faces and not lens.needs_landmarks for lens in lenses),
-            "landmarks": any(lens.needs_faces and lens.needs_landmarks for lens in lenses),
-            "mask": any(lens.needs_mask for lens in lenses),
-        }
+        flags = _flags(lenses)
         h, w = image.shape[:2]
         self._frame += 1
         analysis = self._analysis(image, timestamp, flags)
