@@ -21,7 +21,7 @@ import pytest
 from camfilters.live import LiveOptions, LiveSession, level_meter
 from camfilters.recording import Recorder, _AudioTrack
 
-from cli_helpers import assert_one_line_error
+from cli_helpers import assert_one_line_error, popen, stop
 from helpers import wait_for, wait_for_text
 from sound_server import RATE, SoundServer, available
 
@@ -45,8 +45,9 @@ def camfilters(*args: str, env: dict[str, str], timeout: float = 180) -> subproc
 
 
 def start(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "camfilters", *args], stdout=subprocess.DEVNULL,
-                            stderr=log.open("w"), env=env)
+    """``camfilters ARGS`` in the background, stderr to ``log``; end it with `cli_helpers.stop` in a finally."""
+    with log.open("w") as stderr:
+        return popen([sys.executable, "-m", "camfilters", *args], stdout=subprocess.DEVNULL, stderr=stderr, env=env)
 
 
 def tracks(path: Path) -> dict:
@@ -130,7 +131,10 @@ def test_no_microphone_is_opened_without_audio_and_one_with_it(sound, tmp_path):
                 assert streams() == []
         finally:
             proc.send_signal(signal.SIGINT)
-            proc.wait(60)
+            try:
+                proc.wait(60)
+            finally:
+                stop(proc)
 
 
 @needs_server
@@ -189,8 +193,7 @@ def test_an_unplugged_microphone_leaves_silence_and_one_warning(sound, tmp_path)
     finally:
         player.kill()
         player.wait()
-        if proc.poll() is None:
-            proc.kill()
+        stop(proc)
     text = log.read_text()
     assert text.count("no sound from the microphone") == 1, text
     got = tracks(out)
@@ -213,6 +216,7 @@ def test_a_killed_recording_keeps_its_sound_up_to_about_the_last_second(sound, t
         proc.kill()
         proc.wait(30)
     finally:
+        stop(proc)
         player.kill()
         player.wait()
     got = tracks(out)

@@ -18,7 +18,7 @@ from camfilters.batch import Job, Outcome, _Frames, plan, run_jobs, summary, wit
 from camfilters.errors import ExitCode, ParameterError
 from camfilters.render import render
 
-from cli_helpers import assert_one_line_error, camfilters, start
+from cli_helpers import assert_one_line_error, camfilters, start, stop
 from helpers import decode, decode_frames, wait_for
 from media import frame_index, make_video, probe
 
@@ -282,15 +282,18 @@ def test_a_batch_killed_mid_file_keeps_no_partial_output_and_a_rerun_finishes_th
     out = tmp_path / "out"
     command = ("render", str(folder), "-o", str(out), "--filter", "cartoon", "--jobs", "2", "--no-progress")
     proc = start(*command)
-    parent = psutil.Process(proc.pid)
-    wait_for(lambda: len([p for p in (out.iterdir() if out.exists() else ()) if p.name.startswith(".")]) >= 2, 300,
-             "two workers writing their temporary files")
-    workers = parent.children(recursive=True)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == (ExitCode.INTERRUPTED if sig == signal.SIGTERM else -signal.SIGKILL)
-    psutil.wait_procs(workers, timeout=120)  # the workers stop with their parent
-    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    try:
+        parent = psutil.Process(proc.pid)
+        wait_for(lambda: len([p for p in (out.iterdir() if out.exists() else ()) if p.name.startswith(".")]) >= 2,
+                 300, "two workers writing their temporary files")
+        workers = parent.children(recursive=True)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == (ExitCode.INTERRUPTED if sig == signal.SIGTERM else -signal.SIGKILL)
+        psutil.wait_procs(workers, timeout=120)  # the workers stop with their parent
+        assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    finally:
+        stop(proc)  # the whole process group, workers too, when the test failed before they stopped
     assert hidden(out) == [] and not [p for p in out.iterdir() if "partial" in p.name], err
     finished = {p.name: sha256(p) for p in out.iterdir()}
     assert len(finished) < 4

@@ -24,7 +24,7 @@ from camfilters import recording
 from camfilters.errors import RecordingError
 from camfilters.recording import LIVE_PRESET, Recorder
 
-from cli_helpers import camfilters, start
+from cli_helpers import camfilters, popen, start, stop
 from helpers import decode, decode_frames, wait_for
 from media import frame_image, frame_index, probe, top_level_atoms
 
@@ -124,7 +124,7 @@ def test_a_recording_sigkilled_after_6_s_keeps_at_least_5_s(tmp_path, ext):
     path = tmp_path / f"rec{ext}"
     script = tmp_path / "child.py"
     script.write_text(KILLED_CHILD.format(root=str(ROOT), tests=str(APP_TESTS), size=SIZE, fps=FPS))
-    child = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
+    child = popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + STARTUP_S
         for line in child.stdout:  # frames encoded so far, one line per frame written
@@ -133,8 +133,7 @@ def test_a_recording_sigkilled_after_6_s_keeps_at_least_5_s(tmp_path, ext):
         assert int(line) >= 6 * FPS, "the child did not encode 6 s of frames in time"
         child.kill()
     finally:
-        child.kill()
-        child.wait(60)
+        stop(child)
     frames = decode_frames(path)
     assert [frame_index(f) for f in frames] == list(range(len(frames)))
     assert len(frames) >= 5 * FPS, len(frames)
@@ -157,8 +156,7 @@ def test_the_app_sigkilled_6_s_into_a_recording_leaves_at_least_5_s(tmp_path, ex
             time.sleep(0.05)
         proc.kill()
     finally:
-        proc.kill()
-        proc.wait(60)
+        stop(proc)
     frames, times, _ = decode(out)
     assert frames and frames[0].shape == (240, 320, 3)
     assert span_s(times) >= 5.0, (len(frames), times[-1] - times[0])
@@ -180,7 +178,7 @@ def test_the_app_finalises_its_recording_when_the_terminal_hangs_up(tmp_path):
         proc.send_signal(signal.SIGHUP)
         assert proc.wait(120) == 130, "".join(stderr.lines)
     finally:
-        proc.kill()
+        stop(proc)
     stderr.join()
     text = "".join(stderr.lines)
     assert "Traceback" not in text

@@ -23,7 +23,7 @@ import pytest
 from camfilters.errors import ExitCode, SourceError
 from camfilters.render import RenderInterrupted, render
 
-from cli_helpers import assert_one_line_error, camfilters, cli_env
+from cli_helpers import assert_one_line_error, camfilters, cli_env, started
 from helpers import decode_frames, mean_abs
 from media import frame_image, frame_index, make_video, probe
 
@@ -212,14 +212,14 @@ sys.exit(main(sys.argv[2:]))
 def test_an_interrupted_render_names_its_partial_file_and_keeps_the_output(tmp_path, clip, existing, sig):
     ready = tmp_path / "ready"
     (tmp_path / "out-partial.mp4").write_bytes(EXISTING)  # taken: the next free name is used
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_RENDER, str(ready), "render", str(clip), "-o", str(existing),
-                             "-y", "--no-progress"], stderr=subprocess.PIPE, text=True, env=cli_env())
-    deadline = time.monotonic() + 120
-    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert ready.exists(), "the render never got going"
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
+    with started([sys.executable, "-c", SLOW_RENDER, str(ready), "render", str(clip), "-o", str(existing), "-y",
+                  "--no-progress"], stderr=subprocess.PIPE, text=True, env=cli_env()) as proc:
+        deadline = time.monotonic() + 120
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ready.exists(), "the render never got going"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == ExitCode.INTERRUPTED, err
     lines = err.splitlines()
     # SIGTERM/SIGHUP are named as they arrive (a render may take a while to finalise), then the result
