@@ -1,8 +1,9 @@
 """`camfilters render` never loses a file: the input, an existing output and the frames done survive.
 
-Each test runs the real CLI in a subprocess (one line on stderr, the documented exit code, no
-traceback) and checks the bytes that must survive by their sha256, and the files written with
-ffprobe / PyAV / ffmpeg.
+Each test runs the CLI (in this process with `cli_main`; in a subprocess for signals, mount
+namespaces and file size limits) for one line on stderr, the documented exit code, no traceback,
+and checks the bytes that must survive by their sha256, and the files written with ffprobe /
+PyAV / ffmpeg.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 from camfilters.errors import ExitCode, SourceError
 from camfilters.render import RenderInterrupted, render
 
-from cli_helpers import assert_one_line_error, camfilters, cli_env, started
+from cli_helpers import assert_one_line_error, cli_env, cli_main, started
 from helpers import decode_frames, mean_abs
 from media import frame_image, frame_index, make_video, probe
 
@@ -47,7 +48,8 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def cli_render(*args: str) -> subprocess.CompletedProcess:
-    return camfilters("render", *map(str, args), "--no-progress")
+    """``camfilters render ARGS --no-progress`` in this process; the tests that need a process start their own."""
+    return cli_main("render", *map(str, args), "--no-progress")
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +89,7 @@ def test_the_input_as_output_is_refused_through_any_name(tmp_path, clip, link, o
     assert sha256(src) == digest and leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_the_input_as_output_is_refused_through_a_bind_mount(tmp_path, clip):
     """The same file seen in two folders (same device and inode): refused although the paths differ."""
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"]).returncode:
@@ -136,6 +139,7 @@ def test_a_filter_that_raises_leaves_the_existing_output(tmp_path, clip, existin
     assert existing.read_bytes() == EXISTING and leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ext", [".mp4", ".mkv", ".webm"])
 def test_a_full_disk_leaves_the_existing_output_and_no_temporary_file(tmp_path, clip, ext):
     """A real ENOSPC: a 24 KiB tmpfs in a private mount namespace, holding the old output already."""
@@ -157,6 +161,7 @@ def test_a_full_disk_leaves_the_existing_output_and_no_temporary_file(tmp_path, 
     assert listing == [f"out{ext}"]  # and no temporary file beside it
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_write_error_leaves_the_existing_output(tmp_path, clip, existing):
     """A write error from the kernel part-way through (RLIMIT_FSIZE with SIGXFSZ ignored gives EFBIG)."""
     import resource
@@ -208,6 +213,7 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "sigterm", "sighup"])
 def test_an_interrupted_render_names_its_partial_file_and_keeps_the_output(tmp_path, clip, existing, sig):
     ready = tmp_path / "ready"
