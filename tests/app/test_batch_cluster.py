@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # a scheduler and two workers, each its own process
 
 from camfilters.batch import plan, run_jobs, with_render_options  # noqa: E402
 

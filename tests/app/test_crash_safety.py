@@ -118,6 +118,7 @@ KILLED_CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ext", [".mp4", ".mkv", ".mov", ".webm"])
 def test_a_recording_sigkilled_after_6_s_keeps_at_least_5_s(tmp_path, ext):
     """SIGKILL once 6 s of frames are encoded: the file decodes (PyAV, ffprobe) with frames 0..n-1, n >= 5 s."""
@@ -142,6 +143,7 @@ def test_a_recording_sigkilled_after_6_s_keeps_at_least_5_s(tmp_path, ext):
         assert "moof" in top_level_atoms(path)  # killed before close: still the fragmented form
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_the_app_sigkilled_6_s_into_a_recording_leaves_at_least_5_s(tmp_path, ext):
     """``camfilters run --record`` killed 6 s after the recording started: at least 5 s of video decode."""
@@ -163,6 +165,7 @@ def test_the_app_sigkilled_6_s_into_a_recording_leaves_at_least_5_s(tmp_path, ex
     assert probe(out).frames == len(frames)
 
 
+@pytest.mark.slow
 def test_the_app_finalises_its_recording_when_the_terminal_hangs_up(tmp_path):
     """SIGHUP (terminal closed, SSH lost) is handled as SIGTERM: exit 130, a regular fast-start MP4 with every frame."""
     out = tmp_path / "out.mp4"
@@ -215,6 +218,7 @@ def test_a_full_disk_stops_the_recording_with_one_line_and_a_playable_file(small
     assert probe(path).frames == kept
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_the_app_on_a_full_disk_exits_1_with_one_line_and_a_playable_file(small_disk, ext):
     out = small_disk / f"out{ext}"
@@ -232,6 +236,7 @@ def test_the_app_on_a_full_disk_exits_1_with_one_line_and_a_playable_file(small_
     assert probe(out).frames == len(frames)
 
 
+@pytest.mark.slow
 def test_a_disk_full_from_the_start_leaves_no_file_and_does_not_crash(small_disk):
     """The header itself cannot be written (this used to segfault, exit 139, leaving 0 bytes)."""
     filler = small_disk / "filler"

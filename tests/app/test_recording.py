@@ -382,6 +382,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_a_signalled_recording_is_finalised_with_every_frame(tmp_path, sig, ext):
@@ -410,6 +411,7 @@ def test_a_signalled_recording_is_finalised_with_every_frame(tmp_path, sig, ext)
         assert "moof" not in top_level_atoms(path)
 
 
+@pytest.mark.slow
 def test_a_recorder_left_open_is_finalised_at_exit(tmp_path):
     path = tmp_path / "rec.mp4"
     script = textwrap.dedent(

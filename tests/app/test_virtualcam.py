@@ -292,6 +292,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_subprocess_sends_to_recording_backend_from_environment(vb, tmp_path):
     """How a `camfilters run` subprocess test sees the frames: env-selected backend, JSON-lines log."""
     log_file = tmp_path / "vcam.jsonl"
