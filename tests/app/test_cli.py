@@ -220,6 +220,22 @@ def test_recording_survives_a_stage_that_raises(error, tmp_path):
     assert len(frames) == 14
 
 
+@pytest.mark.slow
+def test_list_skips_a_plugin_that_calls_sys_exit_and_exits_0(tmp_path):
+    """A plugin whose import calls sys.exit(3) is named and skipped: `camfilters list` still lists and exits 0."""
+    site = tmp_path / "site"
+    dist = site / "quitting_plugin-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: quitting-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[camfilters.filters]\nquitter = quitting_plugin\n")
+    (site / "quitting_plugin.py").write_text("import sys\nsys.exit(3)\n")
+    proc = camfilters("list", env=cli_env(PYTHONPATH=with_path(site)))
+    assert proc.returncode == 0, proc.stderr
+    assert "filter plugin 'quitter'" in proc.stderr and "SystemExit: 3" in proc.stderr
+    listed = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("  ") and line[2] != " "]
+    assert "blur" in listed and "quitter" not in listed
+
+
 def vcam_env(log_path) -> dict[str, str]:
     """Environment that makes --virtual-cam send to the recording test backend (tests/app/vcam_backend.py)."""
     here = str(Path(__file__).resolve().parent)
