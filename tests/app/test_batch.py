@@ -271,6 +271,7 @@ def test_the_command_renders_a_folder_and_reports_a_corrupt_file_with_exit_1(cli
 
 
 def test_several_inputs_refuse_a_faces_csv_path_in_one_line(clips, tmp_path):
+    pytest.importorskip("mediapipe")  # a lens is checked first (the face extra)
     proc = cli_main("render", str(clips / "a.mp4"), str(clips / "b.mkv"), "-o", str(tmp_path / "out"),
                       "--lens", "face-blur", "--faces-csv", str(tmp_path / "f.csv"))
     assert_one_line_error(proc, "with several inputs give --faces-csv without a path")

@@ -18,8 +18,6 @@ import pytest
 from clips import MODELS, build_clip, coverage
 from media import probe
 
-pytestmark = pytest.mark.face
-
 FACE_MODEL, SEGMENTATION_MODEL = MODELS / "face_landmarker.task", MODELS / "selfie_segmentation.tflite"
 # The share of face-frames render --lens face-blur must hide on the default clip (measured: 274/275 = 0.996;
 # the miss is one 2 % face on frame 0, which scores 0.3-0.76 depending on where it lies in a tile).
