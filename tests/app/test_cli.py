@@ -24,12 +24,6 @@ from media import make_video
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    """A 48-frame 160x120 video at 24 fps, no audio."""
-    return make_video(tmp_path_factory.mktemp("clip") / "clip.mp4", 48, size=(160, 120), fps=24)
-
-
 def test_help_lists_hotkeys_and_examples():
     proc = cli_main("run", "--help")
     assert proc.returncode == 0

@@ -52,15 +52,6 @@ def cli_render(*args: str) -> subprocess.CompletedProcess:
     return cli_main("render", *map(str, args), "--no-progress")
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    """48 frames, 160x120, 24 fps H.264 + AAC, in an MP4 with its index first (faststart), as phones write."""
-    folder = tmp_path_factory.mktemp("clip")
-    plain = make_video(folder / "plain.mp4", 48, size=SIZE, fps=24, audio=True)
-    ffmpeg("-i", str(plain), "-c", "copy", "-movflags", "+faststart", str(folder / "clip.mp4"))
-    return folder / "clip.mp4"
-
-
 @pytest.fixture
 def existing(tmp_path) -> Path:
     """An output path that already holds a file (rendered over with -y)."""
