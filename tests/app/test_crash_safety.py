@@ -258,6 +258,7 @@ def test_a_disk_full_from_the_start_leaves_no_file_and_does_not_crash(small_disk
     assert not out.exists()
 
 
+@pytest.mark.slow  # 5 s
 def test_a_full_disk_at_the_final_remux_keeps_the_fragmented_mp4(small_disk, rng, caplog):
     """The recording fits but its regular copy does not: one warning, and the fragmented file with every frame."""
     path = small_disk / "rec.mp4"
@@ -281,6 +282,7 @@ def test_a_full_disk_at_the_final_remux_keeps_the_fragmented_mp4(small_disk, rng
 # --- cutting a partial tail ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 5-6 s each
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_a_file_cut_mid_fragment_is_cut_back_to_its_last_complete_one(tmp_path, monkeypatch, ext, rng):
     """What a disk that fills mid-write leaves: after the cut it decodes without error, frames 0..k-1."""

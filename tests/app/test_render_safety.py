@@ -255,6 +255,7 @@ def test_an_input_truncated_at_half_keeps_what_decoded_and_says_so(tmp_path, cli
     assert sha256(src) == digest and leftovers(tmp_path) == []
 
 
+@pytest.mark.slow  # two ffmpeg runs and five renders
 def test_whole_inputs_are_not_reported_as_truncated(tmp_path, clip):
     """Nor are files whose index lists more than they show: an MP4 trimmed by an edit list, an AVI."""
     trimmed = tmp_path / "trimmed.mp4"
