@@ -9,8 +9,9 @@ SYSTEM_PACKAGES := xvfb xdotool imagemagick ffmpeg stress-ng pulseaudio pulseaud
 SYSTEM_COMMANDS := Xvfb xdotool import ffprobe stress-ng pulseaudio pactl
 # the quick loop: no window (gui), MediaPipe (face) or subprocess and wall-time (slow) tests
 FAST := -m "not gui and not face and not slow"
-# pytest-xdist: one test process per core; an xdist_group's tests share a process (--dist loadgroup)
-PARALLEL ?= -n auto --dist loadgroup
+# pytest-xdist: one test process per core; each test file runs whole in one of them (its module fixtures
+# are built once; --dist loadgroup does not group on pytest 9.2, pytest-xdist issue 1386)
+PARALLEL ?= -n auto --dist loadfile
 
 .PHONY: run test test-fast test-loaded lint bench system-packages clean
 
