@@ -7,8 +7,11 @@ ARGS ?= --filter edge
 # stress-ng (`make test-loaded`), PulseAudio + PortAudio (audio tests); SYSTEM_COMMANDS tells if they are there.
 SYSTEM_PACKAGES := xvfb xdotool imagemagick ffmpeg stress-ng pulseaudio pulseaudio-utils libportaudio2
 SYSTEM_COMMANDS := Xvfb xdotool import ffprobe stress-ng pulseaudio pactl
-# the gui and face tests need Xvfb or the MediaPipe models and take most of the time
-FAST := -m "not gui and not face"
+# the quick loop: no window (gui), MediaPipe (face) or subprocess and wall-time (slow) tests
+FAST := -m "not gui and not face and not slow"
+# pytest-xdist: one test process per core; each test file runs whole in one of them (its module fixtures
+# are built once; --dist loadgroup does not group on pytest 9.2, pytest-xdist issue 1386)
+PARALLEL ?= -n auto --dist loadfile
 
 .PHONY: run test test-fast test-loaded lint bench system-packages clean
 
@@ -36,17 +39,18 @@ system-packages:
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 
+# everything, tests in parallel (PARALLEL= runs them one after another)
 test: lint system-packages
-	$(PY) -m pytest
+	$(PY) -m pytest $(PARALLEL)
 
-# the quick loop while editing: no window and no face tests (see FAST)
+# the quick loop while editing (see FAST)
 test-fast: lint
-	$(PY) -m pytest $(FAST)
+	$(PY) -m pytest $(FAST) $(PARALLEL)
 
 # the whole suite with both cores busy, as on a loaded machine: every test must still pass
 test-loaded: lint system-packages
 	@stress-ng --cpu 2 --timeout 3600s >/dev/null 2>&1 & load=$$!; \
-	$(PY) -m pytest; status=$$?; kill $$load; exit $$status
+	$(PY) -m pytest $(PARALLEL); status=$$?; kill $$load; exit $$status
 
 bench: $(VENV)/.installed
 	$(PY) -m camfilters bench

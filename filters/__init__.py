@@ -1,9 +1,12 @@
 """Numba-JIT convolution filters for ``(H, W, 3) uint8 BGR`` video frames.
 
+>>> import numpy as np
 >>> import filters
+>>> frame = np.zeros((120, 160, 3), np.uint8)
 >>> edge = filters.parse("edge:ksize=5")
 >>> out = edge(frame)                       # new array
->>> edge(frame, out=out)                    # fills and returns ``out``
+>>> edge(frame, out=out) is out             # fills and returns ``out``
+True
 """
 
 from . import _cache  # noqa: F401  first: it gives Numba a cache folder before any kernel is decorated

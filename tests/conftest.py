@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +13,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # `import helpers` from every test folder
 
 from helpers import load_photo  # noqa: E402
+
+# A run started in the background of a script inherits an ignored SIGINT, and so would every child a test
+# starts: Python then never raises KeyboardInterrupt, and the tests that stop a child with Ctrl-C fail.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: every test in these folders gets the marker (so `make test-fast` can leave them out)
 FOLDER_MARKERS = {"face": "face"}

@@ -6,6 +6,8 @@ Nothing here uses camfilters, so it stays an independent reference for its tests
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +26,7 @@ __all__ = [
     "load_photo",
     "max_diff",
     "mean_abs",
+    "opencv_recipes",
     "wait_for",
     "wait_for_text",
 ]
@@ -32,6 +35,8 @@ __all__ = [
 DATA = Path(__file__).resolve().parent / "data"
 #: the MediaPipe models, too large for the repository: ../shared/models beside the checkout
 MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+#: the OpenCV reference recipes, shared by `camfilters bench` and the filters tests (see `opencv_recipes`)
+RECIPES = Path(__file__).resolve().parents[1] / "camfilters" / "bench" / "recipes.py"
 
 T = TypeVar("T")
 POLL_S = 0.05
@@ -43,6 +48,21 @@ def load_photo(name: str) -> np.ndarray:
     if image is None:
         raise FileNotFoundError(f"test image {DATA / name} is missing or unreadable")
     return image
+
+
+def opencv_recipes():
+    """``camfilters/bench/recipes.py``, how OpenCV computes what each filter computes, loaded by its path.
+
+    That file imports only cv2 and numpy; loaded alone, it lets the filters tests check the library
+    against OpenCV without importing the app (``camfilters``), as `import camfilters.bench` would.
+    """
+    name = "_opencv_recipes"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, RECIPES)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before it runs: its dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def max_diff(a: np.ndarray, b: np.ndarray) -> int:

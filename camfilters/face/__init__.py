@@ -1,8 +1,10 @@
 """Face lenses and background effects (optional ``face`` extra: MediaPipe Tasks).
 
 >>> from camfilters.face import build_face_stage
->>> with build_face_stage(["glasses", "bg-blur:strength=25"]) as stage:
+>>> with build_face_stage(["glasses", "bg-blur:strength=25"]) as stage:  # doctest: +SKIP
 ...     out = stage.process(frame, timestamp)      # (H, W, 3) uint8 BGR, time in seconds
+
+(Skipped as a doctest: it needs mediapipe and the models, see tests/face.)
 
 This module imports without mediapipe; `build_face_stage` raises `FaceUnavailableError`
 with the install hint when it is missing. Models are found or downloaded by `models`.

@@ -24,6 +24,7 @@ import numpy as np
 __all__ = [
     "INDEX_BITS",
     "VideoInfo",
+    "faststart",
     "frame_image",
     "frame_index",
     "make_video",
@@ -181,6 +182,18 @@ def probe(path: str | Path) -> VideoInfo:
         streams=data["streams"],
         format=data["format"],
     )
+
+
+def faststart(source: str | Path, path: str | Path) -> Path:
+    """Copy the MP4 ``source`` to ``path`` with its index (``moov``) before the media data, as phones write
+    them (ffmpeg's ``-movflags +faststart``), remuxed with PyAV; return ``path``."""
+    with av.open(str(source)) as src, av.open(str(path), "w", options={"movflags": "+faststart"}) as dst:
+        streams = {s.index: dst.add_stream_from_template(s) for s in src.streams if s.type in ("video", "audio")}
+        for packet in src.demux():
+            if packet.dts is not None and packet.stream.index in streams:
+                packet.stream = streams[packet.stream.index]
+                dst.mux(packet)
+    return Path(path)
 
 
 def top_level_atoms(path: Path) -> list[str]:

@@ -22,10 +22,11 @@ from camfilters.live import LiveOptions, LiveSession, level_meter
 from camfilters.media.avsync import AudioTrack
 from camfilters.recording import Recorder
 
-from cli_helpers import assert_one_line_error
+from cli_helpers import assert_one_line_error, cli_main, popen, stop
 from helpers import wait_for, wait_for_text
 from sound_server import RATE, SoundServer, available
 
+# the tests with a sound server run `camfilters` in a process of its own beside it: marked slow too
 needs_server = pytest.mark.skipif(available() is not None, reason=available() or "")
 
 
@@ -46,8 +47,9 @@ def camfilters(*args: str, env: dict[str, str], timeout: float = 180) -> subproc
 
 
 def start(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "camfilters", *args], stdout=subprocess.DEVNULL,
-                            stderr=log.open("w"), env=env)
+    """``camfilters ARGS`` in the background, stderr to ``log``; end it with `cli_helpers.stop` in a finally."""
+    with log.open("w") as stderr:
+        return popen([sys.executable, "-m", "camfilters", *args], stdout=subprocess.DEVNULL, stderr=stderr, env=env)
 
 
 def tracks(path: Path) -> dict:
@@ -88,6 +90,7 @@ def peak_hz(samples: np.ndarray, rate: int) -> float:
 # -- with a sound server ------------------------------------------------------------------------------------
 
 @needs_server
+@pytest.mark.slow
 @pytest.mark.parametrize(("ext", "codec"), [("mp4", "aac"), ("mkv", "opus")])
 def test_a_440_hz_tone_is_recorded_at_440_hz_and_its_level_with_the_video(sound, tmp_path, ext, codec):
     out = tmp_path / f"take.{ext}"
@@ -112,6 +115,7 @@ def test_a_440_hz_tone_is_recorded_at_440_hz_and_its_level_with_the_video(sound,
 
 
 @needs_server
+@pytest.mark.slow
 def test_no_microphone_is_opened_without_audio_and_one_with_it(sound, tmp_path):
     def streams() -> list[str]:
         """The server's recording streams (asked again while pactl times out on a busy machine)."""
@@ -131,10 +135,14 @@ def test_no_microphone_is_opened_without_audio_and_one_with_it(sound, tmp_path):
                 assert streams() == []
         finally:
             proc.send_signal(signal.SIGINT)
-            proc.wait(60)
+            try:
+                proc.wait(60)
+            finally:
+                stop(proc)
 
 
 @needs_server
+@pytest.mark.slow
 def test_an_unknown_device_is_one_line_listing_the_inputs_found(sound, tmp_path):
     proc = camfilters("run", "--source", "demo", "--no-window", "--record", str(tmp_path / "x.mp4"),
                       "--audio", "nosuch-mic", env=sound.env)
@@ -145,6 +153,7 @@ def test_an_unknown_device_is_one_line_listing_the_inputs_found(sound, tmp_path)
 
 @pytest.mark.skipif(Path("/dev/snd").exists(), reason="this machine has a sound card")
 @needs_server
+@pytest.mark.slow
 def test_no_audio_input_is_one_line_before_capture(tmp_path):
     (tmp_path / "client.conf").write_text("autospawn = no\n")
     # no sound server: its ALSA devices ("pulse", "default") cannot open, and this machine has no sound card
@@ -167,6 +176,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 @needs_server
+@pytest.mark.slow
 def test_a_busy_device_is_one_line_naming_it(sound, tmp_path):
     proc = subprocess.run([sys.executable, "-c", BUSY, "run", "--source", "demo", "--no-window", "--record",
                            str(tmp_path / "x.mp4"), "--audio", "pulse"], capture_output=True, text=True,
@@ -177,6 +187,7 @@ def test_a_busy_device_is_one_line_naming_it(sound, tmp_path):
 
 
 @needs_server
+@pytest.mark.slow
 def test_an_unplugged_microphone_leaves_silence_and_one_warning(sound, tmp_path):
     out, log = tmp_path / "take.mp4", tmp_path / "log.txt"
     player = sound.play(tone(60.0))
@@ -190,8 +201,7 @@ def test_an_unplugged_microphone_leaves_silence_and_one_warning(sound, tmp_path)
     finally:
         player.kill()
         player.wait()
-        if proc.poll() is None:
-            proc.kill()
+        stop(proc)
     text = log.read_text()
     assert text.count("no sound from the microphone") == 1, text
     got = tracks(out)
@@ -203,6 +213,7 @@ def test_an_unplugged_microphone_leaves_silence_and_one_warning(sound, tmp_path)
 
 
 @needs_server
+@pytest.mark.slow
 def test_a_killed_recording_keeps_its_sound_up_to_about_the_last_second(sound, tmp_path):
     out, log = tmp_path / "take.mp4", tmp_path / "log.txt"
     player = sound.play(tone(60.0))
@@ -214,6 +225,7 @@ def test_a_killed_recording_keeps_its_sound_up_to_about_the_last_second(sound, t
         proc.kill()
         proc.wait(30)
     finally:
+        stop(proc)
         player.kill()
         player.wait()
     got = tracks(out)
@@ -245,7 +257,8 @@ def _clicks(samples: np.ndarray) -> np.ndarray:
     return loud[np.diff(loud, prepend=-10**9) > 100]
 
 
-@pytest.mark.parametrize("ppm", [-1000, 0, 300, 1000])
+@pytest.mark.parametrize("ppm", [pytest.param(-1000, marks=pytest.mark.slow), 0, 300,
+                                 pytest.param(1000, marks=pytest.mark.slow)])  # 2-5 s each, pure Python
 def test_clock_drift_is_resampled_so_clicks_stay_within_a_frame(ppm):
     """A device whose clock runs ``ppm`` fast: its blocks hold more samples than their timestamps span."""
     out = _Collect()
@@ -370,10 +383,10 @@ def flashes_and_clicks(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.array(flashes), got["audio"][0] + onsets / got["rate"]
 
 
+@pytest.mark.slow  # the 6 s clip plays at its own pace
 def test_a_file_source_sound_is_recorded_in_sync_with_its_frames(tmp_path):
     clip, out = flash_clip(tmp_path / "clip.mp4"), tmp_path / "out.mp4"
-    proc = camfilters("run", "--source", str(clip), "--no-window", "--record", str(out), "--filter", "identity",
-                      env=dict(os.environ))
+    proc = cli_main("run", "--source", str(clip), "--no-window", "--record", str(out), "--filter", "identity")
     assert proc.returncode == 0, proc.stderr
     flashes, clicks = flashes_and_clicks(out)
     assert len(flashes) == 5 and len(clicks) == 5, (flashes, clicks)
@@ -381,6 +394,7 @@ def test_a_file_source_sound_is_recorded_in_sync_with_its_frames(tmp_path):
 
 
 @needs_server
+@pytest.mark.slow
 def test_audio_replaces_a_file_source_sound_with_the_microphone(sound, tmp_path):
     clip, out = flash_clip(tmp_path / "clip.mp4"), tmp_path / "out.mkv"
     player = sound.play(tone(60.0, freq=660.0, amplitude=0.1))  # below the clicks' threshold

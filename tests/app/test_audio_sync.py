@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 import pytest
 
+from cli_helpers import popen, started, stop
 from helpers import wait_for_text
 from sound_server import RATE, SoundServer, available
 
@@ -152,21 +153,16 @@ def test_each_flash_and_its_click_are_within_40_ms_over_a_minute(tmp_path):
     with SoundServer(tmp_path / "pulse") as sound:
         t0 = time.monotonic() + 1.0
         server = FlashServer(t0)
-        clicker = subprocess.Popen([sys.executable, "-c", CLICKER, str(t0), str(FPS), str(FLASH_EVERY_S), str(RATE),
-                                    str(TAKE_S + 120)], env=sound.env)
+        clicker = popen([sys.executable, "-c", CLICKER, str(t0), str(FPS), str(FLASH_EVERY_S), str(RATE),
+                         str(TAKE_S + 120)], env=sound.env)
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "camfilters", "-v", "run", "--source", server.url, "--no-window",
-                 "--duration", str(TAKE_S), "--record", str(out), "--audio"],
-                stdout=subprocess.DEVNULL, stderr=log_path.open("w"), env=sound.env)
-            try:
+            with log_path.open("w") as log_file, started(
+                    [sys.executable, "-m", "camfilters", "-v", "run", "--source", server.url, "--no-window",
+                     "--duration", str(TAKE_S), "--record", str(out), "--audio"],
+                    stdout=subprocess.DEVNULL, stderr=log_file, env=sound.env) as proc:
                 assert proc.wait(TAKE_S + 240) == 0, log_path.read_text()
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
         finally:
-            clicker.kill()
-            clicker.wait()
+            stop(clicker)
             server.close()
     text = wait_for_text(log_path, "saved", 1)
     flashes, clicks = flash_times(out), click_times(out)

@@ -18,7 +18,7 @@ from camfilters.batch import Job, Outcome, _Frames, plan, run_jobs, summary, wit
 from camfilters.errors import ExitCode, ParameterError
 from camfilters.render import render
 
-from cli_helpers import assert_one_line_error, camfilters, start
+from cli_helpers import assert_one_line_error, camfilters, cli_main, start, stop
 from helpers import decode, decode_frames, wait_for
 from media import frame_index, make_video, probe
 
@@ -77,6 +77,7 @@ def test_plan_refuses_a_file_as_the_folder_of_several_outputs(clips, tmp_path):
         plan([clips], tmp_path / "out.mp4")
 
 
+@pytest.mark.slow  # worker processes (a spawned pool imports numba, cv2 and av)
 def test_two_workers_render_every_file_with_its_frames_rate_and_audio(clips, tmp_path):
     jobs = with_render_options(plan([clips], tmp_path / "out"), ["edge"], [])
     frames_reported, ended = [], []
@@ -110,6 +111,7 @@ def test_a_finished_file_counts_its_frames_whatever_its_reports_and_in_whatever_
     assert sum(reported) == 12 + 10 + 2
 
 
+@pytest.mark.slow  # worker processes (a spawned pool imports numba, cv2 and av)
 def test_a_corrupt_file_fails_alone_and_finished_files_are_skipped_on_a_rerun(clips, tmp_path):
     good = clips / "a.mp4"
     (clips / "broken.mp4").write_bytes(good.read_bytes()[: len(good.read_bytes()) // 3])
@@ -128,6 +130,7 @@ def test_a_corrupt_file_fails_alone_and_finished_files_are_skipped_on_a_rerun(cl
     assert "broken.mp4" in table and table.splitlines()[-1].startswith("0 done, 3 skipped, 1 failed")
 
 
+@pytest.mark.slow  # worker processes (a spawned pool imports numba, cv2 and av)
 def test_the_filtered_frames_match_the_filter_applied_in_process(clips, tmp_path):
     """A worker's output is the filter of each input frame (frame for frame, within codec loss)."""
     import filters
@@ -144,6 +147,7 @@ def hidden(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*"))
 
 
+@pytest.mark.slow  # worker processes (a spawned pool imports numba, cv2 and av)
 def test_a_killed_worker_has_its_file_tried_again(tmp_path):
     """SIGKILL of a local worker mid-file: the file is rendered again, completely, and no temporary file stays."""
     folder = tmp_path / "in"
@@ -174,6 +178,7 @@ def test_a_killed_worker_has_its_file_tried_again(tmp_path):
     assert hidden(out) == []
 
 
+@pytest.mark.slow  # worker processes (a spawned pool imports numba, cv2 and av)
 def test_a_worker_sent_sigterm_again_and_again_removes_its_file_once_and_the_file_is_rendered_again(tmp_path):
     """A killed parent's death signal comes once per thread of it: a worker sent SIGTERM every millisecond stops
     its render, removes the unfinished file (no partial, no temporary file), and the batch renders it again."""
@@ -211,7 +216,7 @@ def test_start_and_end_give_that_second_of_video_and_audio(tmp_path, ext, fps, a
     """--start 1 --end 2: the frames shown from 1 s to before 2 s, timestamps from 0, audio as long (ffprobe)."""
     source = make_video(tmp_path / f"in{ext}", 3 * fps, fps=fps, audio=True, audio_codec=audio_codec)
     out = tmp_path / "out.mp4"
-    proc = camfilters("render", str(source), "-o", str(out), "--start", "1", "--end", "00:00:02.000", "--no-progress")
+    proc = cli_main("render", str(source), "-o", str(out), "--start", "1", "--end", "00:00:02.000", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     info = probe(out)
     frames, times, _ = decode(out)
@@ -231,7 +236,7 @@ def test_start_and_end_give_that_second_of_video_and_audio(tmp_path, ext, fps, a
 ])
 def test_bad_ranges_and_quality_fail_in_one_line(tmp_path, args, needle):
     source = make_video(tmp_path / "in.mp4", 6)
-    proc = camfilters("render", str(source), "-o", str(tmp_path / "out.mp4"), "--no-progress", *args)
+    proc = cli_main("render", str(source), "-o", str(tmp_path / "out.mp4"), "--no-progress", *args)
     assert_one_line_error(proc, needle)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
@@ -248,6 +253,7 @@ def test_crf_sets_the_quality(tmp_path):
     assert sizes[1] < sizes[0] / 2
 
 
+@pytest.mark.slow  # worker processes (a spawned pool imports numba, cv2 and av)
 def test_the_command_renders_a_folder_and_reports_a_corrupt_file_with_exit_1(clips, tmp_path):
     good = clips / "a.mp4"
     (clips / "broken.mp4").write_bytes(good.read_bytes()[: len(good.read_bytes()) // 3])
@@ -265,12 +271,14 @@ def test_the_command_renders_a_folder_and_reports_a_corrupt_file_with_exit_1(cli
 
 
 def test_several_inputs_refuse_a_faces_csv_path_in_one_line(clips, tmp_path):
-    proc = camfilters("render", str(clips / "a.mp4"), str(clips / "b.mkv"), "-o", str(tmp_path / "out"),
+    pytest.importorskip("mediapipe")  # a lens is checked first (the face extra)
+    proc = cli_main("render", str(clips / "a.mp4"), str(clips / "b.mkv"), "-o", str(tmp_path / "out"),
                       "--lens", "face-blur", "--faces-csv", str(tmp_path / "f.csv"))
     assert_one_line_error(proc, "with several inputs give --faces-csv without a path")
     assert proc.returncode == ExitCode.USAGE and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_batch_killed_mid_file_keeps_no_partial_output_and_a_rerun_finishes_the_rest(tmp_path, sig):
     """The parent stopped (SIGTERM) or killed (SIGKILL): workers remove their unfinished files; the re-run
@@ -282,15 +290,18 @@ def test_a_batch_killed_mid_file_keeps_no_partial_output_and_a_rerun_finishes_th
     out = tmp_path / "out"
     command = ("render", str(folder), "-o", str(out), "--filter", "cartoon", "--jobs", "2", "--no-progress")
     proc = start(*command)
-    parent = psutil.Process(proc.pid)
-    wait_for(lambda: len([p for p in (out.iterdir() if out.exists() else ()) if p.name.startswith(".")]) >= 2, 300,
-             "two workers writing their temporary files")
-    workers = parent.children(recursive=True)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == (ExitCode.INTERRUPTED if sig == signal.SIGTERM else -signal.SIGKILL)
-    psutil.wait_procs(workers, timeout=120)  # the workers stop with their parent
-    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    try:
+        parent = psutil.Process(proc.pid)
+        wait_for(lambda: len([p for p in (out.iterdir() if out.exists() else ()) if p.name.startswith(".")]) >= 2,
+                 300, "two workers writing their temporary files")
+        workers = parent.children(recursive=True)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == (ExitCode.INTERRUPTED if sig == signal.SIGTERM else -signal.SIGKILL)
+        psutil.wait_procs(workers, timeout=120)  # the workers stop with their parent
+        assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    finally:
+        stop(proc)  # the whole process group, workers too, when the test failed before they stopped
     assert hidden(out) == [] and not [p for p in out.iterdir() if "partial" in p.name], err
     finished = {p.name: sha256(p) for p in out.iterdir()}
     assert len(finished) < 4
@@ -306,6 +317,8 @@ def test_a_batch_killed_mid_file_keeps_no_partial_output_and_a_rerun_finishes_th
     assert [probe(out / f"{n}.mp4").frames for n in "abcd"] == [120] * 4
 
 
+@pytest.mark.face
+@pytest.mark.slow
 def test_lenses_in_a_batch_give_the_one_file_render_and_a_faces_csv_beside_each_output(tmp_path):
     """Workers run the same processing as the one-file render (frame for frame), and --faces-csv
     without a path writes OUT.faces.csv beside each output."""

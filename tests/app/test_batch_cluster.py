@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # a scheduler and two workers, each its own process
 
 from camfilters.batch import plan, run_jobs, with_render_options  # noqa: E402
 
@@ -51,7 +52,7 @@ def cluster(tmp_path):
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=10)  # each used up to 30 s here (a teardown of 30-36 s per test)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

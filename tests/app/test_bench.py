@@ -17,6 +17,7 @@ from camfilters.bench import jit, lenses, machine, options, stats, targets
 from camfilters.bench.recipes import OPENCV_EQUIVALENTS
 from camfilters.errors import ParameterError
 
+from cli_helpers import cli_main
 from helpers import MODELS
 
 pytestmark = pytest.mark.timeout(180)
@@ -49,6 +50,7 @@ def quick(quick_names) -> tuple[dict, str]:
     return json.loads(proc.stdout), proc.stderr
 
 
+@pytest.mark.slow  # the `quick` bench run: a subprocess of about 10 s
 def test_quick_json_times_every_filter_at_every_size(quick, quick_names):
     result, _ = quick
     rows = {(r["filter"], tuple(r["size"])): r for r in result["filters"]}
@@ -62,6 +64,7 @@ def test_quick_json_times_every_filter_at_every_size(quick, quick_names):
     assert result["equivalents"] == {n: OPENCV_EQUIVALENTS[n].description for n in quick_names}
 
 
+@pytest.mark.slow  # the `quick` bench run: a subprocess of about 10 s
 def test_quick_json_naive_loop_agrees_with_correlate(quick):
     naive = quick[0]["naive"]
     assert naive["crop"] == [32, 32] and naive["ksize"] == 3
@@ -70,6 +73,7 @@ def test_quick_json_naive_loop_agrees_with_correlate(quick):
     assert naive["speedup"] == pytest.approx(naive["naive_ms"] / naive["ours_ms"], rel=1e-9)
 
 
+@pytest.mark.slow  # the `quick` bench run: a subprocess of about 10 s
 def test_quick_json_live_loop_records_every_processed_frame(quick, quick_names):
     live = quick[0]["live"]
     assert [r["filter"] for r in live] == quick_names
@@ -85,18 +89,21 @@ def test_quick_json_live_loop_records_every_processed_frame(quick, quick_names):
             assert run["stages"][stage]["median_ms"] <= run["latency"]["median_ms"]
 
 
+@pytest.mark.slow  # the `quick` bench run: a subprocess of about 10 s
 def test_quick_json_measures_the_encoder_at_the_loop_size(quick):
     encoder = quick[0]["encoder"]
     assert encoder["size"] == [320, 180] and encoder["frames"] == 60
     assert encoder["wall_ms_per_frame"] > 0 and encoder["cpu_ms_per_frame"] > 0
 
 
+@pytest.mark.slow  # the `quick` bench run: a subprocess of about 10 s
 def test_quick_json_thread_settings(quick):
     threads = quick[0]["threads"]
     assert threads["numba_threads"] >= 1 and threads["opencv_threads"] >= 1
     assert threads["numba_threading_layer_config"]
 
 
+@pytest.mark.slow
 def test_jit_section_times_a_cold_and_a_warm_start():
     """Cold (empty Numba cache) then warm subprocess starts, split into interpreter, import and warm-up."""
     result = jit.bench_jit(["identity"], (64, 48))
@@ -108,6 +115,7 @@ def test_jit_section_times_a_cold_and_a_warm_start():
         assert 0 < parts <= run["start_to_first_frame_s"]
 
 
+@pytest.mark.slow  # the `quick` bench run: a subprocess of about 10 s
 def test_quick_table_marks_each_target(quick):
     result, table = quick
     assert result["targets"], "a quick run still evaluates the targets it measured"
@@ -300,6 +308,7 @@ def test_cpu_info_falls_back_to_llvm_and_platform():
             assert (flag in info["simd"]) == (flag in this_host["simd"]), (info, this_host)
 
 
+@pytest.mark.slow  # the `quick` bench run: a subprocess of about 10 s
 def test_quick_json_and_header_name_the_cpu(quick):
     result, table = quick
     assert result["cpu"] == machine.cpu_info()
@@ -320,11 +329,6 @@ def test_options_reject_a_json_folder_that_does_not_exist(tmp_path):
     assert options.resolve_options(_args("--filters", "identity", "--json", str(tmp_path / "ok.json")))
 
 
-def _camfilters(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "camfilters", *argv], capture_output=True, text=True, timeout=170,
-                          cwd=ROOT)
-
-
 @pytest.mark.parametrize(("argv", "message"), [
     (["--naive-size", "100000"], "argument --naive-size: must be a whole number from 8 to 512 pixels, got '100000'"),
     (["--loop-seconds", "1e-9"], "argument --loop-seconds: must be a number from 0.5 to 3600 seconds, got '1e-9'"),
@@ -336,7 +340,7 @@ def test_bad_bench_arguments_fail_first_in_one_line(argv, message, tmp_path):
     """Exit 2 and one line on stderr, nothing measured: no table on stdout (it is printed only after a run)."""
     missing = tmp_path / "no-such-folder" / "bench.json"
     argv = [a.format(missing=missing) for a in argv]
-    proc = _camfilters("bench", "--quick", "--filters", "identity", "--sections", "naive", *argv)
+    proc = cli_main("bench", "--quick", "--filters", "identity", "--sections", "naive", *argv, cwd=ROOT)
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
@@ -351,5 +355,5 @@ def test_cli_parser_does_not_import_the_benchmark():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['camfilters.bench', 'camfilters.bench.options']"
-    help_text = _camfilters("bench", "--help")
+    help_text = cli_main("bench", "--help")
     assert help_text.returncode == 0 and "--naive-size N" in help_text.stdout and "SIMD" in help_text.stdout

@@ -16,18 +16,12 @@ from camfilters.capture import DemoSource, FileSource, Frame, open_source
 from camfilters.errors import CameraNotFound, EndReason, ParameterError, SourceError
 
 from helpers import decode_frames, mean_abs
-from media import frame_image, frame_index, make_video
+from media import frame_image, frame_index
 from mjpeg_server import MJPEGServer
 
 pytestmark = pytest.mark.timeout(60)
 
-N_FRAMES, FPS, SIZE = 20, 25, (160, 120)
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    """A 20-frame 160x120 H.264 clip at 25 fps whose frames carry their index."""
-    return make_video(tmp_path_factory.mktemp("capture") / "clip.mp4", N_FRAMES, size=SIZE, fps=FPS)
+N_FRAMES, FPS, SIZE = 48, 24, (160, 120)  # the shared `clip` (tests/app/conftest.py)
 
 
 def camera_exists(index: int) -> bool:

@@ -1,11 +1,11 @@
-"""The ``camfilters`` command end to end, in subprocesses, as a user runs it."""
+"""The ``camfilters`` command end to end: in this process (`cli_main`), and in subprocesses, as a user runs
+it, for what needs a process (signals, plugins, missing extras; marked slow)."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -17,21 +17,15 @@ import pytest
 import filters
 from camfilters.errors import ExitCode
 
-from cli_helpers import assert_one_line_error, camfilters, cli_env
+from cli_helpers import assert_one_line_error, camfilters, cli_env, cli_main, popen, stop
 from helpers import MODELS, decode, mean_abs, wait_for_text
 from media import make_video
 
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    """A 48-frame 160x120 video at 24 fps, no audio."""
-    return make_video(tmp_path_factory.mktemp("clip") / "clip.mp4", 48, size=(160, 120), fps=24)
-
-
 def test_help_lists_hotkeys_and_examples():
-    proc = camfilters("run", "--help")
+    proc = cli_main("run", "--help")
     assert proc.returncode == 0
     for text in ("space", "snapshot", "--filter", "--record", "camfilters render", "--virtual-cam"):
         assert text in proc.stdout
@@ -40,8 +34,8 @@ def test_help_lists_hotkeys_and_examples():
 def test_run_headless_from_file_records_every_filtered_frame(clip, tmp_path):
     """Every frame of the file goes through the chain into the recording, in order."""
     out = tmp_path / "rec.mp4"
-    proc = camfilters("run", "--source", str(clip), "--filter", "blur:ksize=7", "--filter", "edge",
-                      "--record", str(out), "--no-window", "-v")
+    proc = cli_main("run", "--source", str(clip), "--filter", "blur:ksize=7", "--filter", "edge",
+                    "--record", str(out), "--no-window", "-v")
     assert proc.returncode == 0, proc.stderr
     recorded, times, _ = decode(out)
     inputs, _, _ = decode(clip)
@@ -60,7 +54,7 @@ def test_run_headless_from_file_records_every_filtered_frame(clip, tmp_path):
 def test_render_keeps_count_rate_duration_and_audio(tmp_path):
     src = make_video(tmp_path / "in.mp4", 45, size=(128, 96), fps=30, audio=True)
     dst = tmp_path / "out.mkv"
-    proc = camfilters("render", str(src), "-o", str(dst), "--filter", "sketch", "--no-progress")
+    proc = cli_main("render", str(src), "-o", str(dst), "--filter", "sketch", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     import av
 
@@ -76,7 +70,7 @@ def test_render_keeps_count_rate_duration_and_audio(tmp_path):
 
 
 def test_list_shows_filters_options_and_lenses():
-    proc = camfilters("list")
+    proc = cli_main("list")
     assert proc.returncode == 0
     for name in filters.available():
         assert re.search(rf"^  {name}\b", proc.stdout, re.M), name
@@ -84,14 +78,14 @@ def test_list_shows_filters_options_and_lenses():
 
 
 def test_devices_without_cameras_says_what_to_do():
-    proc = camfilters("devices")
+    proc = cli_main("devices")
     assert proc.returncode == 0
     assert "no cameras found" in proc.stdout and "--source" in proc.stdout
 
 
 def test_explain_prints_the_worked_example(tmp_path):
     png = tmp_path / "explain.png"
-    proc = camfilters("explain", "--kernel", "0 1; 1 0", "--input", "1 2 3; 4 5 6; 7 8 9", "-o", str(png))
+    proc = cli_main("explain", "--kernel", "0 1; 1 0", "--input", "1 2 3; 4 5 6; 7 8 9", "-o", str(png))
     assert proc.returncode == 0, proc.stderr
     assert "   6  8\n  12 14" in proc.stdout
     assert "out[0, 0] = 1*0 + 2*1 + 4*1 + 5*0 = 6" in proc.stdout
@@ -112,15 +106,27 @@ def test_explain_prints_the_worked_example(tmp_path):
     (["frobnicate"], ["invalid choice"]),
 ], ids=["filter", "option", "camera", "file", "record-path", "no-display", "size", "explain", "render", "command"])
 def test_errors_are_one_line_without_traceback(args, needles, tmp_path):
-    assert_one_line_error(camfilters(*args, cwd=tmp_path), *needles)
+    assert_one_line_error(cli_main(*args, cwd=tmp_path), *needles)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("args", "code"), [(["run", "--source", "7", "--no-window"], ExitCode.SOURCE),
+                                            (["frobnicate"], ExitCode.USAGE)], ids=["camera", "command"])
+def test_errors_through_the_real_command_are_one_line_with_their_exit_code(args, code, tmp_path):
+    """As above, in a process of its own: nothing else reaches stderr (OpenCV's own warnings included)."""
+    proc = camfilters(*args, cwd=tmp_path)
+    assert proc.returncode == code
+    assert_one_line_error(proc)
+
+
+@pytest.mark.slow
 def test_lens_without_mediapipe_gives_install_hint():
     proc = camfilters("run", "--source", "demo", "--lens", "glasses", "--no-window", "--max-frames", "2",
                       blocked={"mediapipe"})
     assert_one_line_error(proc, 'pip install "camfilters[face]"')
 
 
+@pytest.mark.slow
 def test_virtual_cam_without_pyvirtualcam_gives_install_hint():
     proc = camfilters("run", "--source", "demo", "--virtual-cam", "--no-window", "--max-frames", "2",
                       blocked={"pyvirtualcam"})
@@ -131,20 +137,21 @@ def _frames_logged(stderr: str) -> int:
     return int(re.search(r"\((\d+) frames\)", stderr).group(1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_recording_survives_signals(sig, tmp_path):
     """Ctrl-C / SIGTERM mid-recording leave a finalised file holding every frame processed."""
     out, log_path = tmp_path / "rec.mp4", tmp_path / "stderr.txt"
     with log_path.open("w") as log_file:
-        proc = subprocess.Popen([sys.executable, "-m", "camfilters", "run", "--source", "demo", "--size", "320x240",
-                                 "--fps", "30", "--filter", "edge", "--record", str(out), "--no-window", "-v"],
-                                stderr=log_file, env=cli_env())
+        proc = popen([sys.executable, "-m", "camfilters", "run", "--source", "demo", "--size", "320x240",
+                      "--fps", "30", "--filter", "edge", "--record", str(out), "--no-window", "-v"],
+                     stderr=log_file, env=cli_env())
     try:  # recording, and a few status lines (one a second) later
         wait_for_text(log_path, "status: ", timeout=120, count=3)
         proc.send_signal(sig)
         code = proc.wait(60)
     finally:
-        proc.kill()
+        stop(proc)
     err = log_path.read_text()
     assert code == ExitCode.INTERRUPTED, err
     assert "Traceback" not in err
@@ -160,8 +167,7 @@ def test_recording_survives_a_source_that_dies(tmp_path):
 
     out = tmp_path / "rec.mp4"
     with MJPEGServer(fps=20, size=(160, 120), max_frames=40) as server:
-        proc = camfilters("run", "--source", server.url, "--filter", "edge", "--record", str(out),
-                          "--no-window", "-v", timeout=120)
+        proc = cli_main("run", "--source", server.url, "--filter", "edge", "--record", str(out), "--no-window", "-v")
     assert proc.returncode == 3, proc.stderr
     assert "Traceback" not in proc.stderr
     frames, _, _ = decode(out)
@@ -173,6 +179,7 @@ def with_path(*folders: Path | str) -> str:
     return os.pathsep.join([*map(str, folders), os.environ.get("PYTHONPATH", "")])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("error", ["ZeroDivisionError", "ParameterError"])
 def test_recording_survives_a_stage_that_raises(error, tmp_path):
     """A plugin filter that raises on frame 15: one error line naming that stage, exit 1 (a ParameterError
@@ -207,6 +214,22 @@ def test_recording_survives_a_stage_that_raises(error, tmp_path):
     assert len(frames) == 14
 
 
+@pytest.mark.slow
+def test_list_skips_a_plugin_that_calls_sys_exit_and_exits_0(tmp_path):
+    """A plugin whose import calls sys.exit(3) is named and skipped: `camfilters list` still lists and exits 0."""
+    site = tmp_path / "site"
+    dist = site / "quitting_plugin-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: quitting-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[camfilters.filters]\nquitter = quitting_plugin\n")
+    (site / "quitting_plugin.py").write_text("import sys\nsys.exit(3)\n")
+    proc = camfilters("list", env=cli_env(PYTHONPATH=with_path(site)))
+    assert proc.returncode == 0, proc.stderr
+    assert "filter plugin 'quitter'" in proc.stderr and "SystemExit: 3" in proc.stderr
+    listed = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("  ") and line[2] != " "]
+    assert "blur" in listed and "quitter" not in listed
+
+
 def vcam_env(log_path) -> dict[str, str]:
     """Environment that makes --virtual-cam send to the recording test backend (tests/app/vcam_backend.py)."""
     here = str(Path(__file__).resolve().parent)
@@ -214,14 +237,18 @@ def vcam_env(log_path) -> dict[str, str]:
                    CAMFILTERS_VCAM_LOG=str(log_path))
 
 
-def test_virtual_cam_with_recording_gets_the_filtered_frames(clip, tmp_path):
+def test_virtual_cam_with_recording_gets_the_filtered_frames(clip, tmp_path, monkeypatch):
     """--virtual-cam with --record: the file gets all 48 filtered frames; the call app gets filtered frames
     in order from a latest-frame-wins sender (which may skip some when the machine is busy)."""
-    from vcam_backend import read_log
+    pyvirtualcam = pytest.importorskip("pyvirtualcam")
+    from vcam_backend import RecordingBackend, read_log
+
+    monkeypatch.setattr(pyvirtualcam.camera, "BACKENDS", dict(pyvirtualcam.camera.BACKENDS))  # registered here only
+    monkeypatch.setattr(RecordingBackend, "instances", [])
 
     log_path, out = tmp_path / "vcam.jsonl", tmp_path / "rec.mp4"
-    proc = camfilters("run", "--source", str(clip), "--filter", "sketch", "--virtual-cam", "--record", str(out),
-                      "--no-window", "-v", env=vcam_env(log_path))
+    proc = cli_main("run", "--source", str(clip), "--filter", "sketch", "--virtual-cam", "--record", str(out),
+                    "--no-window", "-v", env=vcam_env(log_path))
     assert proc.returncode == 0, proc.stderr
     events = read_log(log_path)
     opened = events[0]
@@ -240,10 +267,11 @@ def test_virtual_cam_with_recording_gets_the_filtered_frames(clip, tmp_path):
 
 
 def test_virtual_cam_missing_device_is_one_line(tmp_path):
-    proc = camfilters("run", "--source", "demo", "--virtual-cam", "/dev/video42", "--no-window", "--max-frames", "3")
+    proc = cli_main("run", "--source", "demo", "--virtual-cam", "/dev/video42", "--no-window", "--max-frames", "3")
     assert_one_line_error(proc, "modprobe v4l2loopback")
 
 
+@pytest.mark.slow
 def test_mismatched_opencv_wheels_stop_with_the_fix(tmp_path):
     """A second OpenCV wheel of another version in cv2/ (the mediapipe trap): one line with the fix, which
     removes the other wheel and reinstalls the contrib one at the version installed here."""
@@ -286,6 +314,7 @@ def test_lenses_through_the_cli_draw_on_the_face_only(tmp_path, astronaut):
     assert mean_abs(last[far], original[far]) < 2
 
 
+@pytest.mark.slow
 def test_bench_command_reports_the_naive_loop_speedup_as_json():
     """`camfilters bench --json -` prints parseable JSON with real measurements (the naive section here)."""
     import json

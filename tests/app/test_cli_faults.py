@@ -1,5 +1,6 @@
-"""Faults a new user runs into, through the real ``camfilters`` command: each ends in one line, the
-documented exit code, no traceback, and the files that must survive keep their bytes (sha256)."""
+"""Faults a new user runs into, through the ``camfilters`` command (in this process with `cli_main`, or in
+a process of its own where that is what is tested): each ends in one line, the documented exit code, no
+traceback, and the files that must survive keep their bytes (sha256)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 
 from camfilters.errors import EndReason, ExitCode, ParameterError, StageFailed, exit_code
 
-from cli_helpers import assert_one_line_error, camfilters, cli_env
+from cli_helpers import assert_one_line_error, camfilters, cli_env, cli_main
 from helpers import decode
 
 pytestmark = pytest.mark.timeout(240)
@@ -57,7 +58,7 @@ def test_recording_onto_the_source_is_refused_even_with_y(how, tmp_path):
         os.link(source, record)
     elif how == "symlink":
         record.symlink_to(source)
-    proc = camfilters("run", "--source", str(source), "--record", str(record), "-y", "--no-window")
+    proc = cli_main("run", "--source", str(source), "--record", str(record), "-y", "--no-window")
     assert_one_line(proc, ExitCode.ERROR, "it is the source file", "-y never replaces the source")
     assert sha256(source) == before
 
@@ -70,7 +71,7 @@ def test_recording_onto_the_source_is_refused_even_with_y(how, tmp_path):
 def test_nan_and_infinity_are_usage_errors(args):
     """Refused before anything starts (``--duration nan`` used to run forever)."""
     option, value = args[1].split("=") if "=" in args[1] else args[1:]
-    proc = camfilters(*args, "--no-window" if args[0] == "run" else "--json", timeout=60)
+    proc = cli_main(*args, "--no-window" if args[0] == "run" else "--json")
     assert_one_line(proc, ExitCode.USAGE, f"argument {option}: must be a ", f"got {value!r}")
 
 
@@ -82,12 +83,13 @@ LONG = "n" * 300
 def test_paths_longer_than_255_bytes_are_one_line(option, tmp_path):
     """Refused as a usage error before anything starts (render's own paths: tests/app/test_render_safety.py)."""
     args = ["run", "--source", "demo", option, str(tmp_path / f"{LONG}.mp4"), "--no-window", "--max-frames", "1"]
-    proc = camfilters(*args, cwd=tmp_path, timeout=60)
+    proc = cli_main(*args, cwd=tmp_path)
     assert_one_line(proc, ExitCode.USAGE, "bytes long", "more than the 255")
     assert os.listdir(tmp_path) == []
 
 
 # -- 4. the model cache folder ---------------------------------------------------------------------
+@pytest.mark.slow
 def test_model_folder_that_cannot_be_created_is_one_line_with_the_fix(tmp_path):
     pytest.importorskip("mediapipe")
     blocker = tmp_path / "file"
@@ -113,6 +115,7 @@ def _imports_numpy(pid: int) -> bool:
         return True  # already gone: let communicate() tell
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.1, 0.2, 0.3, 0.4])
 def test_ctrl_c_during_start_up_exits_quietly_with_130(delay, tmp_path):
@@ -138,6 +141,7 @@ def test_ctrl_c_during_start_up_exits_quietly_with_130(delay, tmp_path):
 
 
 # -- 6. an X display nobody serves -------------------------------------------------------------------
+@pytest.mark.slow  # a process: were the check to miss, Qt would abort it
 def test_unreachable_display_is_one_line_not_a_qt_abort(tmp_path):
     number = next(n for n in range(99, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
     proc = camfilters("run", "--source", "demo", "--max-frames", "3", env=cli_env(DISPLAY=f":{number}"),
@@ -147,6 +151,7 @@ def test_unreachable_display_is_one_line_not_a_qt_abort(tmp_path):
 
 
 # -- 8. misleading endings -----------------------------------------------------------------------------
+@pytest.mark.slow  # 5 s: two frames at 0.4 fps
 def test_demo_below_half_a_frame_per_second_is_slow_not_a_dead_source():
     proc = camfilters("run", "--source", "demo", "--size", "64x48", "--fps", "0.4", "--max-frames", "2",
                       "--no-window", timeout=120)
@@ -156,12 +161,12 @@ def test_demo_below_half_a_frame_per_second_is_slow_not_a_dead_source():
 
 def test_two_by_two_source_plays_and_refuses_to_record_with_the_fix(tmp_path):
     source = ffmpeg_clip(tmp_path / "tiny.avi", "2x2", 5, args=("-c:v", "mjpeg", "-pix_fmt", "yuvj444p"))
-    assert camfilters("run", "--source", str(source), "--no-window").returncode == ExitCode.OK
+    assert cli_main("run", "--source", str(source), "--no-window").returncode == ExitCode.OK
     out = tmp_path / "out.mp4"
-    proc = camfilters("run", "--source", str(source), "--record", str(out), "--no-window")
+    proc = cli_main("run", "--source", str(source), "--record", str(out), "--no-window")
     assert_one_line(proc, ExitCode.ERROR, "cannot record 2x2 frames", "--size")
     assert not out.exists()
-    proc = camfilters("run", "--source", str(source), "--size", "160x120", "--record", str(out), "--no-window")
+    proc = cli_main("run", "--source", str(source), "--size", "160x120", "--record", str(out), "--no-window")
     assert proc.returncode == ExitCode.OK, proc.stderr
     frames, _, _ = decode(out)
     assert len(frames) == 5 and frames[0].shape == (120, 160, 3)
@@ -175,7 +180,7 @@ def test_truncated_file_keeps_what_decoded_and_exits_3(tmp_path):
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     before = sha256(cut)
     out = tmp_path / "out.mkv"
-    proc = camfilters("run", "--source", str(cut), "--record", str(out), "--no-window", "-v")
+    proc = cli_main("run", "--source", str(cut), "--record", str(out), "--no-window", "-v")
     assert proc.returncode == ExitCode.SOURCE, proc.stderr
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if "error:" in line]

@@ -24,7 +24,7 @@ from camfilters.errors import RecordingError
 from camfilters.media import repair, writer
 from camfilters.recording import LIVE_PRESET, Recorder
 
-from cli_helpers import camfilters, start
+from cli_helpers import camfilters, popen, start, stop
 from helpers import decode, decode_frames, wait_for
 from media import frame_image, frame_index, probe, top_level_atoms
 
@@ -118,13 +118,14 @@ KILLED_CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ext", [".mp4", ".mkv", ".mov", ".webm"])
 def test_a_recording_sigkilled_after_6_s_keeps_at_least_5_s(tmp_path, ext):
     """SIGKILL once 6 s of frames are encoded: the file decodes (PyAV, ffprobe) with frames 0..n-1, n >= 5 s."""
     path = tmp_path / f"rec{ext}"
     script = tmp_path / "child.py"
     script.write_text(KILLED_CHILD.format(root=str(ROOT), tests=str(APP_TESTS), size=SIZE, fps=FPS))
-    child = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
+    child = popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + STARTUP_S
         for line in child.stdout:  # frames encoded so far, one line per frame written
@@ -133,8 +134,7 @@ def test_a_recording_sigkilled_after_6_s_keeps_at_least_5_s(tmp_path, ext):
         assert int(line) >= 6 * FPS, "the child did not encode 6 s of frames in time"
         child.kill()
     finally:
-        child.kill()
-        child.wait(60)
+        stop(child)
     frames = decode_frames(path)
     assert [frame_index(f) for f in frames] == list(range(len(frames)))
     assert len(frames) >= 5 * FPS, len(frames)
@@ -143,6 +143,7 @@ def test_a_recording_sigkilled_after_6_s_keeps_at_least_5_s(tmp_path, ext):
         assert "moof" in top_level_atoms(path)  # killed before close: still the fragmented form
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_the_app_sigkilled_6_s_into_a_recording_leaves_at_least_5_s(tmp_path, ext):
     """``camfilters run --record`` killed 6 s after the recording started: at least 5 s of video decode."""
@@ -157,14 +158,14 @@ def test_the_app_sigkilled_6_s_into_a_recording_leaves_at_least_5_s(tmp_path, ex
             time.sleep(0.05)
         proc.kill()
     finally:
-        proc.kill()
-        proc.wait(60)
+        stop(proc)
     frames, times, _ = decode(out)
     assert frames and frames[0].shape == (240, 320, 3)
     assert span_s(times) >= 5.0, (len(frames), times[-1] - times[0])
     assert probe(out).frames == len(frames)
 
 
+@pytest.mark.slow
 def test_the_app_finalises_its_recording_when_the_terminal_hangs_up(tmp_path):
     """SIGHUP (terminal closed, SSH lost) is handled as SIGTERM: exit 130, a regular fast-start MP4 with every frame."""
     out = tmp_path / "out.mp4"
@@ -180,7 +181,7 @@ def test_the_app_finalises_its_recording_when_the_terminal_hangs_up(tmp_path):
         proc.send_signal(signal.SIGHUP)
         assert proc.wait(120) == 130, "".join(stderr.lines)
     finally:
-        proc.kill()
+        stop(proc)
     stderr.join()
     text = "".join(stderr.lines)
     assert "Traceback" not in text
@@ -217,6 +218,7 @@ def test_a_full_disk_stops_the_recording_with_one_line_and_a_playable_file(small
     assert probe(path).frames == kept
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_the_app_on_a_full_disk_exits_1_with_one_line_and_a_playable_file(small_disk, ext):
     out = small_disk / f"out{ext}"
@@ -234,6 +236,7 @@ def test_the_app_on_a_full_disk_exits_1_with_one_line_and_a_playable_file(small_
     assert probe(out).frames == len(frames)
 
 
+@pytest.mark.slow
 def test_a_disk_full_from_the_start_leaves_no_file_and_does_not_crash(small_disk):
     """The header itself cannot be written (this used to segfault, exit 139, leaving 0 bytes)."""
     filler = small_disk / "filler"
@@ -255,6 +258,7 @@ def test_a_disk_full_from_the_start_leaves_no_file_and_does_not_crash(small_disk
     assert not out.exists()
 
 
+@pytest.mark.slow  # 5 s
 def test_a_full_disk_at_the_final_remux_keeps_the_fragmented_mp4(small_disk, rng, caplog):
     """The recording fits but its regular copy does not: one warning, and the fragmented file with every frame."""
     path = small_disk / "rec.mp4"
@@ -278,6 +282,7 @@ def test_a_full_disk_at_the_final_remux_keeps_the_fragmented_mp4(small_disk, rng
 # --- cutting a partial tail ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 5-6 s each
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_a_file_cut_mid_fragment_is_cut_back_to_its_last_complete_one(tmp_path, monkeypatch, ext, rng):
     """What a disk that fills mid-write leaves: after the cut it decodes without error, frames 0..k-1."""

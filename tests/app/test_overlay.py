@@ -14,7 +14,7 @@ from camfilters.display import Window
 from camfilters.errors import CamfiltersError
 from camfilters.live import LiveOptions, LiveSession
 
-from cli_helpers import camfilters, cli_env
+from cli_helpers import camfilters, cli_env, cli_main
 from helpers import MODELS
 
 
@@ -175,13 +175,13 @@ def test_the_f_cycle_skips_lenses_that_need_a_chain_when_there_is_none(session):
 
 
 def test_unknown_names_get_a_suggestion():
-    proc = camfilters("run", "--filter", "blurr", "--no-window")
+    proc = cli_main("run", "--filter", "blurr", "--no-window")
     assert proc.returncode == 2
     assert "unknown filter 'blurr'; did you mean blur?" in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 
 def test_list_describes_filters_in_plain_words():
-    proc = camfilters("list")
+    proc = cli_main("list")
     assert proc.returncode == 0
     summaries = [line for line in proc.stdout.splitlines() if re.match(r"^  [a-z]", line)]
     assert summaries and not [line for line in summaries if re.search(r"cv2|OpenCV|BORDER_|reflect-101", line)]

@@ -10,8 +10,6 @@ import pytest
 
 from camfilters.presets import CONFIG_ENV, ConfigError, config_path, list_presets, load_preset, save_preset
 
-from cli_helpers import camfilters, cli_env
-
 
 @pytest.fixture
 def config(tmp_path, monkeypatch):
@@ -94,23 +92,23 @@ def test_save_validates_before_writing(config, name, settings, match):
 
 
 def test_the_presets_command_lists_them_and_run_uses_one_with_flags_winning(config, tmp_path):
+    from cli_helpers import cli_main
     from helpers import decode
 
     save_preset("small", {"source": "demo", "size": "160x120", "fps": 15, "filters": ["edge"],
                           "output_dir": str(tmp_path / "out")})
-    env = cli_env(**{CONFIG_ENV: str(config)})
-    listed = camfilters("presets", env=env)
+    listed = cli_main("presets")
     assert listed.returncode == 0 and str(config) in listed.stdout
     assert "small" in listed.stdout and "filters=edge" in listed.stdout and "size=160x120" in listed.stdout
     out = tmp_path / "run.mp4"
-    proc = camfilters("run", "--preset", "small", "--size", "320x240", "--no-window", "--max-frames", "5",
-                      "--record", str(out), env=env)
+    proc = cli_main("run", "--preset", "small", "--size", "320x240", "--no-window", "--max-frames", "5",
+                    "--record", str(out))
     assert proc.returncode == 0, proc.stderr
     frames, _, _ = decode(out)
     assert frames[0].shape == (240, 320, 3)  # --size on the command line wins over the preset's
     plain = tmp_path / "plain.mp4"
-    proc = camfilters("run", "--preset", "small", "--filter", "identity", "--no-window", "--max-frames", "5",
-                      "--record", str(plain), env=env)
+    proc = cli_main("run", "--preset", "small", "--filter", "identity", "--no-window", "--max-frames", "5",
+                    "--record", str(plain))
     assert proc.returncode == 0, proc.stderr
     unfiltered, _, _ = decode(plain)
     assert unfiltered[0].shape == (120, 160, 3)  # the preset's size
@@ -119,29 +117,32 @@ def test_the_presets_command_lists_them_and_run_uses_one_with_flags_winning(conf
 
 
 def test_an_unknown_or_bad_preset_is_one_line(config):
-    env = cli_env(**{CONFIG_ENV: str(config)})
-    proc = camfilters("run", "--preset", "nosuch", "--no-window", env=env)
+    from cli_helpers import cli_main
+
+    proc = cli_main("run", "--preset", "nosuch", "--no-window")
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1  # a usage error
     assert "no preset 'nosuch'" in proc.stderr and "presets: none yet" in proc.stderr
     config.parent.mkdir()
     config.write_text("[defaults]\nfps = 'fast'\n")
-    proc = camfilters("run", "--no-window", env=env)
+    proc = cli_main("run", "--no-window")
     assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1
     assert f"{config} line 2: [defaults] fps must be a positive number" in proc.stderr
 
 
 def test_presets_rename_and_delete_keep_the_rest_of_the_file(config):
+    from cli_helpers import cli_main
+
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text("# mine\n[defaults]\nmirror = true\n")
     save_preset("cartoon+glasses", {"filters": ["cartoon"], "lenses": ["glasses"]})
     save_preset("b", {"fps": 12})
-    proc = camfilters("presets", "rename", "cartoon+glasses", "toon", env=cli_env(**{CONFIG_ENV: str(config)}))
+    proc = cli_main("presets", "rename", "cartoon+glasses", "toon")
     assert proc.returncode == 0 and "renamed preset cartoon+glasses to toon" in proc.stdout
-    proc = camfilters("presets", "delete", "b", env=cli_env(**{CONFIG_ENV: str(config)}))
+    proc = cli_main("presets", "delete", "b")
     assert proc.returncode == 0
     assert list_presets() == {"toon": {"filters": ["cartoon"], "lenses": ["glasses"]}}
     assert config.read_text().startswith("# mine\n[defaults]\nmirror = true\n")
-    proc = camfilters("presets", "delete", "nosuch", env=cli_env(**{CONFIG_ENV: str(config)}))
+    proc = cli_main("presets", "delete", "nosuch")
     assert proc.returncode == 2 and "no preset 'nosuch'" in proc.stderr and "toon" in proc.stderr
-    proc = camfilters("presets", "rename", "toon", env=cli_env(**{CONFIG_ENV: str(config)}))
+    proc = cli_main("presets", "rename", "toon")
     assert proc.returncode == 2 and "rename OLD NEW" in proc.stderr

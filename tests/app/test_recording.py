@@ -22,6 +22,7 @@ import pytest
 from camfilters.errors import OutputExistsError, ParameterError, RecordingError
 from camfilters.recording import FORMATS, Recorder, VideoOutput, check_output_path
 
+from cli_helpers import popen, stop
 from helpers import decode_frames, frame_times, mean_abs
 from media import frame_image, frame_index, probe, top_level_atoms
 
@@ -382,6 +383,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_a_signalled_recording_is_finalised_with_every_frame(tmp_path, sig, ext):
@@ -389,15 +391,13 @@ def test_a_signalled_recording_is_finalised_with_every_frame(tmp_path, sig, ext)
     path = tmp_path / f"rec{ext}"
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(root=str(ROOT), tests=str(APP_TESTS)))
-    child = subprocess.Popen(
-        [sys.executable, str(script), str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    child = popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "ready"
         child.send_signal(sig)
         out, err = child.communicate(timeout=60)
     finally:
-        child.kill()
+        stop(child)
     assert child.returncode != 0  # KeyboardInterrupt went on after the recording was closed
     assert "KeyboardInterrupt" in err
     if sig != signal.SIGINT:  # one line names the signal as it arrives
@@ -412,6 +412,7 @@ def test_a_signalled_recording_is_finalised_with_every_frame(tmp_path, sig, ext)
         assert "moof" not in top_level_atoms(path)
 
 
+@pytest.mark.slow
 def test_a_recorder_left_open_is_finalised_at_exit(tmp_path):
     path = tmp_path / "rec.mp4"
     script = textwrap.dedent(

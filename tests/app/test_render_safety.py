@@ -1,8 +1,9 @@
 """`camfilters render` never loses a file: the input, an existing output and the frames done survive.
 
-Each test runs the real CLI in a subprocess (one line on stderr, the documented exit code, no
-traceback) and checks the bytes that must survive by their sha256, and the files written with
-ffprobe / PyAV / ffmpeg.
+Each test runs the CLI (in this process with `cli_main`; in a subprocess for signals, mount
+namespaces and file size limits) for one line on stderr, the documented exit code, no traceback,
+and checks the bytes that must survive by their sha256, and the files written with ffprobe /
+PyAV / ffmpeg.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 from camfilters.errors import ExitCode, SourceError
 from camfilters.render import RenderInterrupted, render
 
-from cli_helpers import assert_one_line_error, camfilters, cli_env
+from cli_helpers import assert_one_line_error, cli_env, cli_main, started
 from helpers import decode_frames, mean_abs
 from media import frame_image, frame_index, make_video, probe
 
@@ -47,16 +48,8 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def cli_render(*args: str) -> subprocess.CompletedProcess:
-    return camfilters("render", *map(str, args), "--no-progress")
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    """48 frames, 160x120, 24 fps H.264 + AAC, in an MP4 with its index first (faststart), as phones write."""
-    folder = tmp_path_factory.mktemp("clip")
-    plain = make_video(folder / "plain.mp4", 48, size=SIZE, fps=24, audio=True)
-    ffmpeg("-i", str(plain), "-c", "copy", "-movflags", "+faststart", str(folder / "clip.mp4"))
-    return folder / "clip.mp4"
+    """``camfilters render ARGS --no-progress`` in this process; the tests that need a process start their own."""
+    return cli_main("render", *map(str, args), "--no-progress")
 
 
 @pytest.fixture
@@ -87,6 +80,7 @@ def test_the_input_as_output_is_refused_through_any_name(tmp_path, clip, link, o
     assert sha256(src) == digest and leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_the_input_as_output_is_refused_through_a_bind_mount(tmp_path, clip):
     """The same file seen in two folders (same device and inode): refused although the paths differ."""
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"]).returncode:
@@ -136,6 +130,7 @@ def test_a_filter_that_raises_leaves_the_existing_output(tmp_path, clip, existin
     assert existing.read_bytes() == EXISTING and leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ext", [".mp4", ".mkv", ".webm"])
 def test_a_full_disk_leaves_the_existing_output_and_no_temporary_file(tmp_path, clip, ext):
     """A real ENOSPC: a 24 KiB tmpfs in a private mount namespace, holding the old output already."""
@@ -157,6 +152,7 @@ def test_a_full_disk_leaves_the_existing_output_and_no_temporary_file(tmp_path, 
     assert listing == [f"out{ext}"]  # and no temporary file beside it
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_write_error_leaves_the_existing_output(tmp_path, clip, existing):
     """A write error from the kernel part-way through (RLIMIT_FSIZE with SIGXFSZ ignored gives EFBIG)."""
     import resource
@@ -208,18 +204,19 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "sigterm", "sighup"])
 def test_an_interrupted_render_names_its_partial_file_and_keeps_the_output(tmp_path, clip, existing, sig):
     ready = tmp_path / "ready"
     (tmp_path / "out-partial.mp4").write_bytes(EXISTING)  # taken: the next free name is used
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_RENDER, str(ready), "render", str(clip), "-o", str(existing),
-                             "-y", "--no-progress"], stderr=subprocess.PIPE, text=True, env=cli_env())
-    deadline = time.monotonic() + 120
-    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert ready.exists(), "the render never got going"
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
+    with started([sys.executable, "-c", SLOW_RENDER, str(ready), "render", str(clip), "-o", str(existing), "-y",
+                  "--no-progress"], stderr=subprocess.PIPE, text=True, env=cli_env()) as proc:
+        deadline = time.monotonic() + 120
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ready.exists(), "the render never got going"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == ExitCode.INTERRUPTED, err
     lines = err.splitlines()
     # SIGTERM/SIGHUP are named as they arrive (a render may take a while to finalise), then the result
@@ -258,6 +255,7 @@ def test_an_input_truncated_at_half_keeps_what_decoded_and_says_so(tmp_path, cli
     assert sha256(src) == digest and leftovers(tmp_path) == [] and not out.exists()  # complete or absent
 
 
+@pytest.mark.slow  # two ffmpeg runs and five renders
 def test_whole_inputs_are_not_reported_as_truncated(tmp_path, clip):
     """Nor are files whose index lists more than they show: an MP4 trimmed by an edit list, an AVI."""
     trimmed = tmp_path / "trimmed.mp4"

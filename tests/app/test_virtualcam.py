@@ -292,6 +292,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_subprocess_sends_to_recording_backend_from_environment(vb, tmp_path):
     """How a `camfilters run` subprocess test sees the frames: env-selected backend, JSON-lines log."""
     log_file = tmp_path / "vcam.jsonl"
@@ -317,6 +318,7 @@ def test_subprocess_sends_to_recording_backend_from_environment(vb, tmp_path):
     np.testing.assert_allclose([e["mean"] for e in frames], expected_mean, atol=0.01)
 
 
+@pytest.mark.slow  # a process with pyvirtualcam blocked
 def test_without_pyvirtualcam_the_install_hint():
     """pyvirtualcam blocked from importing: the module still imports, opening says how to install it."""
     proc = run_python("""

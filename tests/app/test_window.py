@@ -17,7 +17,7 @@ import pytest
 
 from camfilters.overlay import Toasts
 
-from cli_helpers import cli_env
+from cli_helpers import cli_env, popen, stop
 from helpers import MODELS, decode, wait_for, wait_for_text
 from x11_close import request_close
 
@@ -61,13 +61,16 @@ class App:
         self.env = cli_env(DISPLAY=display, QT_QPA_PLATFORM="xcb", **env)
         self.log = tmp / "app.log"
         self.shots = 0
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "camfilters", "-v", "run", "--source", "demo", "--size", f"{W}x{H}", "--fps", "30",
-             "--output-dir", str(tmp), *args],
-            stdout=subprocess.DEVNULL, stderr=self.log.open("w"), env=self.env, cwd=tmp)
-        # This process's window: the one a test quit just before can outlive its process for a moment.
-        self.window = self._xdotool("search", "--sync", "--onlyvisible", "--pid", str(self.proc.pid), "--name",
-                                    "^camfilters$", timeout=STEP_S).split()[0]
+        with self.log.open("w") as log:
+            self.proc = popen(
+                [sys.executable, "-m", "camfilters", "-v", "run", "--source", "demo", "--size", f"{W}x{H}", "--fps",
+                 "30", "--output-dir", str(tmp), *args], stdout=subprocess.DEVNULL, stderr=log, env=self.env, cwd=tmp)
+        try:  # this process's window: the one a test quit just before can outlive its process for a moment
+            self.window = self._xdotool("search", "--sync", "--onlyvisible", "--pid", str(self.proc.pid), "--name",
+                                        "^camfilters$", timeout=STEP_S).split()[0]
+        except BaseException:
+            stop(self.proc)
+            raise
 
     def _xdotool(self, *args: str, timeout: float = 30) -> str:
         return subprocess.run(["xdotool", *args], capture_output=True, text=True, env=self.env, timeout=timeout,
@@ -121,9 +124,7 @@ def app_factory(display, tmp_path):
     make.env_extra = {}
     yield make
     for app in apps:
-        if app.proc.poll() is None:
-            app.proc.kill()
-            app.proc.wait(10)
+        stop(app.proc)
 
 
 def edge_like(image: np.ndarray) -> bool:

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
-
-pytestmark = pytest.mark.face
 
 SIZE = (960, 540)  # (W, H) of the clip
 FPS = 30.0

@@ -9,8 +9,6 @@ import pytest
 from camfilters.face.beauty import EYE_RING_A, EYE_RING_B, LIPS
 from camfilters.face.lenses import FACE_OVAL
 
-pytestmark = pytest.mark.face
-
 CHEEKS_AND_FOREHEAD = (50, 280, 151)  # landmark indices at the middle of plain skin
 
 

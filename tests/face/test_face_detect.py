@@ -10,8 +10,6 @@ import pytest
 from camfilters.face.detect import BUNDLED_DETECTOR, Detection, FaceDetector, nms, tile_grid
 from camfilters.face.tracking import FaceTracks
 
-pytestmark = pytest.mark.face
-
 FACE = (177, 82, 95, 95)  # the astronaut's face box (x, y, w, h), shared/README.md
 HEAD = (120, 20, 210, 230)  # the crop pasted: head and shoulders around FACE
 

@@ -8,8 +8,6 @@ import pytest
 
 from camfilters.errors import ParameterError
 
-pytestmark = pytest.mark.face
-
 FACE_LENSES = ["mesh", "glasses", "face-blur", "face-pixelate", "big-eyes"]
 ASTRONAUT_FACE = (177, 82, 95, 95)  # FaceDetector's box (x, y, w, h), shared/README.md
 

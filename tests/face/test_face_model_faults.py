@@ -12,7 +12,7 @@ import pytest
 from camfilters.face import models
 from camfilters.face.models import ModelError, resolve_model
 
-pytestmark = [pytest.mark.face, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture

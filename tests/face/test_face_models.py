@@ -17,7 +17,6 @@ import helpers
 
 SEGMENTATION_MODEL = helpers.MODELS / "selfie_segmentation.tflite"
 
-pytestmark = pytest.mark.face
 
 
 @pytest.fixture

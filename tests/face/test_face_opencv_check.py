@@ -11,8 +11,6 @@ import pytest
 
 from camfilters.opencv_check import installed_opencv, opencv_problem
 
-pytestmark = pytest.mark.face
-
 
 def _installed_build() -> str:
     """The version of the OpenCV wheel installed here (e.g. ``4.14.0.94``)."""

@@ -7,10 +7,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
-pytestmark = pytest.mark.face
-
 ROOT = Path(__file__).resolve().parents[2]
 
 BLOCK_MEDIAPIPE = textwrap.dedent("""

@@ -12,8 +12,6 @@ from camfilters.face.tracking import FaceTracks, OneEuroFilter
 
 from helpers import wait_for
 
-pytestmark = pytest.mark.face
-
 ASTRONAUT_FACE = (177, 82, 95, 95)  # FaceDetector's box (x, y, w, h), shared/README.md
 
 

@@ -7,8 +7,6 @@ import cv2
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.face
-
 ASTRONAUT_FACE = (177, 82, 95, 95)  # FaceDetector's box (x, y, w, h), shared/README.md
 EYE_LEFT, EYE_RIGHT = (33, 133), (263, 362)  # outer and inner corners in the 478-point mesh
 

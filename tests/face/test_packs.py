@@ -18,8 +18,6 @@ from camfilters.face import lens_help
 from camfilters.face.lenses import parse_lens
 from camfilters.face.packs import builtin_packs, load_pack
 
-pytestmark = pytest.mark.face
-
 HEAD = (80, 0, 300, 320)  # (x, y, w, h) of astronaut.png pasted: head and shoulders
 A, B = 127, 356  # temple landmarks: the two markers' anchors
 MAGENTA, CYAN = (255, 0, 255), (255, 255, 0)  # BGR

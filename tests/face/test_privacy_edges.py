@@ -17,8 +17,6 @@ import pytest
 
 from clips import Clip, Track, background, compose, far_from_faces, is_covered
 
-pytestmark = pytest.mark.face
-
 SIZE = (1280, 720)
 FRAMES = 12
 STEP = 0.15  # face widths per frame

@@ -18,8 +18,6 @@ import pytest
 from clips import MODELS, build_clip, coverage
 from media import probe
 
-pytestmark = pytest.mark.face
-
 FACE_MODEL, SEGMENTATION_MODEL = MODELS / "face_landmarker.task", MODELS / "selfie_segmentation.tflite"
 # The share of face-frames render --lens face-blur must hide on the default clip (measured: 274/275 = 0.996;
 # the miss is one 2 % face on frame 0, which scores 0.3-0.76 depending on where it lies in a tile).
@@ -40,25 +38,25 @@ def sha256(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def faces_clip(tmp_path_factory):
     if importlib.util.find_spec("mediapipe") is None or not FACE_MODEL.is_file():
         pytest.skip("mediapipe or the face model is missing")
     return build_clip(tmp_path_factory.mktemp("clip") / "faces.mp4")
 
 
 @pytest.fixture(scope="module")
-def rendered(clip):
+def rendered(faces_clip):
     """(output video, faces CSV, the finished process) of render --lens face-blur --faces-csv on the clip."""
-    out, table = clip.path.with_name("blurred.mp4"), clip.path.with_name("faces.csv")
-    proc = camfilters("render", str(clip.path), "-o", str(out), "--lens", "face-blur", "--face-model", str(FACE_MODEL),
+    out, table = faces_clip.path.with_name("blurred.mp4"), faces_clip.path.with_name("faces.csv")
+    proc = camfilters("render", str(faces_clip.path), "-o", str(out), "--lens", "face-blur", "--face-model", str(FACE_MODEL),
                       "--faces-csv", str(table), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     return out, table, proc
 
 
-def test_render_hides_the_faces(clip, rendered):
+def test_render_hides_the_faces(faces_clip, rendered):
     """Face-frames hidden (`clips` metric); the background far from faces and the cat are untouched."""
-    report = coverage(clip, rendered[0])
+    report = coverage(faces_clip, rendered[0])
     print(f"recall {report.recall:.3f} ({report.covered}/{report.face_frames} face-frames), "
           f"background changed {report.background_changed:.3%}, cat {report.cat_change:.2f} levels")
     assert report.recall >= REQUIRED_RECALL, f"missed (frame, face): {report.missed}"
@@ -66,10 +64,10 @@ def test_render_hides_the_faces(clip, rendered):
     assert report.cat_change < 4.0  # what re-encoding alone changes (about 2.7 levels here)
 
 
-def test_render_keeps_frames_fps_duration_and_audio(clip, rendered):
-    src, dst = probe(clip.path), probe(rendered[0])
+def test_render_keeps_frames_fps_duration_and_audio(faces_clip, rendered):
+    src, dst = probe(faces_clip.path), probe(rendered[0])
     assert (dst.width, dst.height, dst.frames, dst.fps) == (src.width, src.height, src.frames, src.fps) == (
-        1280, 720, clip.frames, 30)
+        1280, 720, faces_clip.frames, 30)
     assert dst.video_duration == pytest.approx(src.video_duration, abs=1e-3)
     assert dst.audio_codec == "aac" and dst.audio_duration == pytest.approx(src.audio_duration, abs=0.03)
 
@@ -87,7 +85,7 @@ def in_frame(box, size):
     return x0, y0, min(size[0], box[0] + box[2]) - x0, min(size[1], box[1] + box[3]) - y0
 
 
-def test_faces_csv_matches_the_truth(clip, rendered):
+def test_faces_csv_matches_the_truth(faces_clip, rendered):
     """The CSV has a row for (nearly) every face-frame, its box on the true face box (the truth, clipped
     to the frame, has its centre inside the row's box and IoU >= 0.25 with it: the detector's boxes
     are larger and lag a little when held), one row per face and frame, time = frame / fps; rows on
@@ -99,30 +97,30 @@ def test_faces_csv_matches_the_truth(clip, rendered):
     by_frame: dict[int, list[tuple[float, ...]]] = {}
     for row in rows:
         frame = int(row["frame"])
-        assert float(row["time"]) == pytest.approx(frame / clip.fps, abs=1e-4)
+        assert float(row["time"]) == pytest.approx(frame / faces_clip.fps, abs=1e-4)
         assert 0.0 <= float(row["score"]) <= 1.0 and row["detected"] in ("0", "1")
         by_frame.setdefault(frame, []).append(tuple(float(row[k]) for k in "xywh"))
     found, used = 0, 0
-    for frame, _, box in clip.face_frames():
-        truth = in_frame(box, clip.size)
+    for frame, _, box in faces_clip.face_frames():
+        truth = in_frame(box, faces_clip.size)
         cx, cy = truth[0] + truth[2] / 2, truth[1] + truth[3] / 2
         hits = [b for b in by_frame.get(frame, [])
                 if iou(b, truth) >= 0.25 and b[0] <= cx <= b[0] + b[2] and b[1] <= cy <= b[1] + b[3]]
         assert len(hits) <= 1, f"frame {frame}: several rows for one face: {hits}"
         found += len(hits)
     for frame, boxes in by_frame.items():
-        used += sum(any(iou(b, in_frame(t, clip.size)) > 0.1 for _, t in clip.truth[frame]) for b in boxes)
-    print(f"CSV: {found}/{len(clip.face_frames())} face-frames, {len(rows) - used} of {len(rows)} rows on no face")
-    assert found >= REQUIRED_RECALL * len(clip.face_frames())
+        used += sum(any(iou(b, in_frame(t, faces_clip.size)) > 0.1 for _, t in faces_clip.truth[frame]) for b in boxes)
+    print(f"CSV: {found}/{len(faces_clip.face_frames())} face-frames, {len(rows) - used} of {len(rows)} rows on no face")
+    assert found >= REQUIRED_RECALL * len(faces_clip.face_frames())
     assert len(rows) - used <= 0.3 * len(rows)
 
 
-def test_existing_csv_is_refused_and_kept(clip, tmp_path):
+def test_existing_csv_is_refused_and_kept(faces_clip, tmp_path):
     """Without -y an existing --faces-csv is refused before any work, its bytes unchanged, no output made."""
     table = tmp_path / "faces.csv"
     table.write_text("keep me\n")
     out = tmp_path / "out.mp4"
-    proc = camfilters("render", str(clip.path), "-o", str(out), "--lens", "face-blur", "--faces-csv", str(table))
+    proc = camfilters("render", str(faces_clip.path), "-o", str(out), "--lens", "face-blur", "--faces-csv", str(table))
     assert proc.returncode == 1
     assert proc.stderr == f"camfilters: error: {table} already exists; add -y (--overwrite) to replace it, " \
                           "or choose another name\n"
@@ -164,13 +162,13 @@ def test_failed_render_keeps_the_old_csv(tmp_path):
     (["--lens", "face-blur", "--detector-model", "{tmp}/junk.task"], 1, "cannot load the model {tmp}/junk.task: "),
     (["--lens", "mesh", "--face-model", str(SEGMENTATION_MODEL)], 1, f"cannot load the model {SEGMENTATION_MODEL}: "),
 ])
-def test_bad_options_fail_in_one_line(clip, tmp_path, args, code, message):
+def test_bad_options_fail_in_one_line(faces_clip, tmp_path, args, code, message):
     """Usage errors exit 2, a model that is not a face model or a CSV that cannot be written exit 1: one line
     naming the problem, no traceback, nothing written."""
     (tmp_path / "junk.task").write_bytes(bytes(range(256)) * 8)
-    fill = lambda s: s.format(tmp=tmp_path, clip=clip.path)  # noqa: E731
+    fill = lambda s: s.format(tmp=tmp_path, clip=faces_clip.path)  # noqa: E731
     out = tmp_path / "out.mp4"
-    proc = camfilters("render", str(clip.path), "-o", str(out), *map(fill, args))
+    proc = camfilters("render", str(faces_clip.path), "-o", str(out), *map(fill, args))
     assert proc.returncode == code, proc.stderr
     assert proc.stderr.startswith("camfilters: error: " + fill(message)) and proc.stderr.count("\n") == 1, proc.stderr
     assert not out.exists() and not (tmp_path / "f.csv").exists()

@@ -14,13 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filters
-from camfilters.bench import recipes
 from filters import ParameterError
 from filters.blur import sixteen_bit_taps
 from filters.correlation import border_index
 from filters.kernels import gaussian_taps
 
-from helpers import max_diff
+from helpers import max_diff, opencv_recipes
+
+recipes = opencv_recipes()
 
 B101 = cv2.BORDER_REFLECT_101
 TINY = [(1, 1), (1, 7), (7, 1), (7, 3), (2, 2), (3, 50)]

@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filters
-from camfilters.bench import recipes
 
-from helpers import max_diff
+from helpers import max_diff, opencv_recipes
+
+recipes = opencv_recipes()
 
 METHODS = [("sobel", 1), ("sobel", 3), ("sobel", 5), ("sobel", 7), ("scharr", 3),
            ("laplacian", 1), ("laplacian", 3), ("laplacian", 5)]

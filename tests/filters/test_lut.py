@@ -79,7 +79,7 @@ def frame(rng) -> np.ndarray:
 
 
 @pytest.mark.parametrize("interp", ["trilinear", "tetrahedral"])
-@pytest.mark.parametrize("n", [2, 17, 33, 65])
+@pytest.mark.parametrize("n", [2, 17, 33, pytest.param(65, marks=pytest.mark.slow)])  # 65: 4-7 s of reference
 def test_identity_cube_gives_the_input_back_exactly(tmp_path, frame, n, interp):
     """The fixed-point kernels' rounding (table entries in 1/8 level, weights in 1/1024) stays under half a level."""
     lut = filters.get("lut", file=write(tmp_path, cube_text(identity(n))), interp=interp)
@@ -104,7 +104,7 @@ def test_random_3d_lut_tetrahedral_matches_the_corner_walk_within_one_level(tmp_
 
 
 @pytest.mark.parametrize("interp", ["trilinear", "tetrahedral"])
-@pytest.mark.parametrize("n", [2, 33, 65])
+@pytest.mark.parametrize("n", [2, 33, pytest.param(65, marks=pytest.mark.slow)])
 def test_partial_strength_blends_the_reference_with_the_original(tmp_path, frame, rng, n, interp):
     table = rng.random((n, n, n, 3))
     reference = trilinear_reference if interp == "trilinear" else tetrahedral_reference

@@ -13,8 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filters
-from camfilters.bench import recipes
 from filters import ParameterError
+
+from helpers import opencv_recipes
+
+recipes = opencv_recipes()
 
 TOLERANCE = 2
 

@@ -66,6 +66,7 @@ def _layer_available(layer: str) -> bool:
     return True
 
 
+@pytest.mark.slow  # a process per threading layer
 @pytest.mark.parametrize("layer", ["workqueue", "omp", "tbb"])
 def test_concurrent_filter_calls_do_not_crash(layer):
     """Five threads run parallel kernels at once (and a warm-up compiles meanwhile): no abort, same results."""
@@ -78,6 +79,7 @@ def test_concurrent_filter_calls_do_not_crash(layer):
     assert "wrong []" in proc.stdout, proc.stdout
 
 
+@pytest.mark.slow  # a process that aborts
 def test_workqueue_aborts_without_the_lock():
     """The reproduction: two threads launching the raw kernels on workqueue abort the process."""
     code = textwrap.dedent("""
