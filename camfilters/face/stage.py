@@ -36,9 +36,10 @@ from camfilters.errors import CamfiltersError
 from camfilters.pipeline import EMA
 from filters import check_frame
 
-from .detect import BUNDLED_DETECTOR, FaceDetector
+from .detect import BUNDLED_DETECTOR, Detection
 from .errors import AnalysisError, ModelError
 from .lenses import Lens, Scene
+from .search import FaceDetector
 from .segmentation import Segmenter
 from .tracking import Face, FaceFinder, FaceTracks, attach_landmarks
 
@@ -66,12 +67,12 @@ class Analysis:
 class Analyzer:
     """Finds the faces and/or the person mask of a frame; every call is one analysed frame.
 
-    Faces come from `detect.FaceDetector` (``detector_model``, default the bundled full-range
+    Faces come from `search.FaceDetector` (``detector_model``, default the bundled full-range
     BlazeFace; every face, small ones too) when ``faces``; landmarks from the FaceLandmarker
     (``face_model``, at most ``num_faces``) when ``landmarks``; both go through one
     `FaceTracks` (hold, smoothing). The person mask is computed on a copy at most
-    ``analysis_size`` px on its longer side. ``detect_threads`` detectors search a frame's tiles
-    at once (`detect.FaceDetector`). The MediaPipe tasks are created on first use,
+    ``analysis_size`` px on its longer side. ``detect_threads`` model pairs share a frame's searches
+    (`search.FaceDetector`). The MediaPipe tasks are created on first use,
     in the thread that uses them.
     """
 
@@ -131,7 +132,9 @@ class Analyzer:
         rgb = self.downscale(image) if (mask or landmarks) else None
         try:
             if faces or landmarks:
-                found = self._detector.detect(image) if faces and self._detector is not None else []
+                found = []
+                if faces and self._detector is not None:
+                    found = self._detector.detect(image, self.tracks.looks(timestamp), self.tracks.known(timestamp))
                 if landmarks and self._finder is not None:
                     found = attach_landmarks(found, self._finder.find(image, rgb, ms))
                 result.faces = self.tracks.update(found, timestamp, frame_size)
@@ -145,6 +148,10 @@ class Analyzer:
         self._seq += 1
         result.seq = self._seq
         return result
+
+    def find(self, image: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> list[Detection | None]:
+        """The face found looking from the centre of each box (frame px) of ``image`` (BGR), or None."""
+        return self._detector.find(image, boxes) if self._detector is not None and boxes else [None] * len(boxes)
 
     def close(self) -> None:
         for task in (self._detector, self._finder, self._segmenter):
@@ -311,34 +318,59 @@ class FaceStage:
 
         With no lens and no chain it returns ``image`` itself.
         """
+        source, flags = self.prepare(image, timestamp)
+        if not self.lenses:
+            return source
+        self._frame += 1
+        self._latest = self._analysis(image, timestamp, flags)
+        return self.draw(source, self._latest, timestamp)
+
+    def prepare(self, image: np.ndarray, timestamp: float) -> tuple[np.ndarray, dict[str, bool]]:
+        """The frame the lenses draw on (``image`` through the chain, unless a modifier lens places the chain
+        itself; faces are always found in the unfiltered frame), and what the lenses need analysed."""
         check_frame(image, "image")
         lenses = self.lenses
-        # The chain runs on the whole frame first unless a modifier lens places it itself;
-        # faces are always found in the unfiltered frame.
         source = image
         if self.inner is not None and not any(lens.needs_inner for lens in lenses):
             source = self.inner.process(image, timestamp)
-        if not lenses:
-            return source
-        flags = {
+        return source, {
             "faces": any(lens.needs_faces and not lens.needs_landmarks for lens in lenses),
             "landmarks": any(lens.needs_faces and lens.needs_landmarks for lens in lenses),
             "mask": any(lens.needs_mask for lens in lenses),
         }
-        h, w = image.shape[:2]
-        self._frame += 1
-        analysis = self._analysis(image, timestamp, flags)
-        self._latest = analysis
-        if not self._outs or self._outs[0].shape != image.shape:
-            self._outs = [np.empty_like(image), np.empty_like(image)]
+
+    def draw(self, source: np.ndarray, analysis: Analysis, timestamp: float) -> np.ndarray:
+        """``source`` with the current lenses drawn from ``analysis``, in a reused buffer."""
+        h, w = source.shape[:2]
+        if not self._outs or self._outs[0].shape != source.shape:
+            self._outs = [np.empty_like(source), np.empty_like(source)]
         self._turn ^= 1
         out = self._outs[self._turn]
         out[...] = source
         person = analysis.person if analysis.person is not None and analysis.person.shape == (h, w) else None
-        scene = Scene(analysis.faces if flags["faces"] or flags["landmarks"] else [], person, timestamp, self.inner)
-        for lens in lenses:
+        needs_faces = any(lens.needs_faces for lens in self.lenses)
+        scene = Scene(analysis.faces if needs_faces else [], person, timestamp, self.inner)
+        for lens in self.lenses:
             lens.apply(out, scene)
         return out
+
+    def analyse(self, image: np.ndarray, timestamp: float, flags: dict[str, bool]) -> Analysis:
+        """The analysis of ``image`` (as `prepare` asks), made now, for callers that draw it later (`lookback`)."""
+        self._frame += 1
+        return self._analysis(image, timestamp, flags)
+
+    @property
+    def confirmed(self) -> list[tuple[int, list[tuple[float, tuple[float, float, float, float]]]]]:
+        """The faces confirmed by the last analysis (`tracking.FaceTracks.confirmed`)."""
+        return self._analyzer.tracks.confirmed
+
+    def find(self, image: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> list[Detection | None]:
+        """The face found looking from the centre of each box (frame px) of ``image`` (BGR), or None."""
+        return self._analyzer.find(image, boxes)
+
+    def publish(self, analysis: Analysis) -> None:
+        """Make ``analysis`` the one drawn last (`result`, `faces`)."""
+        self._latest = analysis
 
     def _analysis(self, image: np.ndarray, timestamp: float, flags: dict[str, bool]) -> Analysis:
         """The analysis to draw on frame ``self._frame``: its own (synchronous), or the worker's latest
