@@ -197,7 +197,7 @@ def _apply_preset(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .live import LiveOptions, LiveSession, quiet_native_stderr
+    from .live import LiveOptions, LiveSession
 
     _apply_preset(args)
     options = LiveOptions(
@@ -208,8 +208,7 @@ def _run(args: argparse.Namespace) -> int:
         virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio,
         face_model=None if args.face_model is None else str(args.face_model),
         segmentation_model=None if args.segmentation_model is None else str(args.segmentation_model))
-    with quiet_native_stderr():  # MediaPipe's start-up lines
-        stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
+    stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
     log.info("%d frames in %.1f s (%.1f fps), %d dropped", stats.frames, stats.seconds, stats.fps, stats.dropped)
     code = stats.ended.exit_code if stats.ended is not None else ExitCode.OK
     if code != ExitCode.OK:
@@ -408,12 +407,13 @@ def _main(argv: list[str] | None, start: _StartUp) -> int:
     if problem:
         log.error("error: %s", problem)
         return ExitCode.ERROR
+    from .native_log import quiet_native_stderr
     from .recording import interrupt_on_sigterm
 
     if start.end():  # Ctrl-C while starting: quietly, nothing was started
         return ExitCode.INTERRUPTED
     try:
-        with interrupt_on_sigterm():  # SIGTERM finalises recordings like Ctrl-C
+        with interrupt_on_sigterm(), quiet_native_stderr():  # SIGTERM finalises recordings like Ctrl-C
             return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         log.warning("stopped")

@@ -55,7 +55,8 @@ class LookBack:
         if not stage.lenses:
             return self.drain() + [(source.copy(), [], tag)]
         analysis = stage.analyse(image, timestamp, flags)
-        self._held.append(_Held(image.copy(), source.copy(), timestamp, analysis, tag))
+        image = image.copy()  # the caller may reuse its buffer
+        self._held.append(_Held(image, image if source is image else source.copy(), timestamp, analysis, tag))
         for track_id, history in stage.confirmed:
             self._hide_before(track_id, history, analysis)
         ready = []

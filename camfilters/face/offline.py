@@ -21,7 +21,7 @@ from camfilters.errors import OutputExistsError, ParameterError, RecordingError
 from .lookback import LookBack
 from .tracking import Face
 
-LOOKBACK = 12  # frames: the detector's rotation (8) and a weak face's confirmation (3 looks), and one spare
+LOOKBACK = 19  # frames: the detector's rotation (15), a weak face's confirmation (3 looks), and one spare
 
 __all__ = ["FacesCsv", "OfflineLenses"]
 

@@ -176,11 +176,12 @@ def compose(base: np.ndarray, tracks: tuple[Track, ...], index: int) -> tuple[np
 
 
 def build_clip(path: str | Path, tracks: tuple[Track, ...] = DEFAULT_TRACKS, *, size: tuple[int, int] = (1280, 720),
-               fps: int = 30, frames: int | None = None, audio: bool = True) -> Clip:
-    """Write the composite clip to ``path`` (H.264 crf 16, yuv420p, with a stereo AAC tone if ``audio``)."""
+               fps: int = 30, frames: int | None = None, audio: bool = True, pan: int = 0) -> Clip:
+    """Write the composite clip to ``path`` (H.264 crf 16, yuv420p, with a stereo AAC tone if ``audio``); with
+    ``pan`` (px per frame) the background slides left as under a panning camera, so every tile changes."""
     path = Path(path)
     frames = frames if frames is not None else max(t.end for t in tracks)
-    base = background(size)
+    wide = background((size[0] + pan * frames, size[1]))
     truth = []
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=fps, options={"crf": "16", "preset": "fast"})
@@ -190,7 +191,7 @@ def build_clip(path: str | Path, tracks: tuple[Track, ...] = DEFAULT_TRACKS, *, 
             sound = container.add_stream("aac", rate=AUDIO_RATE)
             sound.layout = "stereo"
         for index in range(frames):
-            image, boxes = compose(base, tracks, index)
+            image, boxes = compose(wide[:, pan * index:pan * index + size[0]], tracks, index)
             truth.append(boxes)
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
             frame.pts, frame.time_base = index, Fraction(1, fps)
