@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also send to a virtual webcam (vcam extra); DEVICE e.g. /dev/video10")
     run.add_argument("--virtual-cam-mirror", action="store_true",
                      help="mirror what the virtual camera sends (call apps mirror the self-view themselves)")
+    run.add_argument("--privacy-delay", type=between(float, 0, 2000, " ms"), default=100.0, metavar="MS",
+                     help="with face-blur or face-pixelate, hold each frame this long so that the face search "
+                          "covering it is done before it is shown, recorded or sent (default 100; 0: no delay)")
     run.add_argument("--face-model", type=path, metavar="PATH", help="MediaPipe face_landmarker.task to use")
     run.add_argument("--segmentation-model", type=path, metavar="PATH",
                      help="MediaPipe selfie segmentation .tflite to use")
@@ -205,7 +208,7 @@ def _run(args: argparse.Namespace) -> int:
         mirror=bool(args.mirror), toast_seconds=args.toast_seconds, record=args.record, overwrite=args.overwrite,
         output_dir=args.output_dir, window=args.window,
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
-        virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio,
+        virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio, privacy_delay=args.privacy_delay / 1000.0,
         face_model=None if args.face_model is None else str(args.face_model),
         segmentation_model=None if args.segmentation_model is None else str(args.segmentation_model))
     stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files

@@ -74,6 +74,7 @@ class LiveOptions:
     face_model: str | None = None
     segmentation_model: str | None = None
     audio: str | None = None  # record this microphone ("" = the default input); None = no microphone is opened
+    privacy_delay: float = 0.1  # seconds frames wait while face-blur / face-pixelate is on (face.delay)
 
 
 #: Per-frame samples kept for the statistics: the last 10 minutes at 60 fps.
@@ -286,7 +287,8 @@ class LiveSession:
         from .face import build_face_stage
 
         self.face = build_face_stage(lenses, inner=self.chain, face_model=self.options.face_model,
-                                     segmentation_model=self.options.segmentation_model)
+                                     segmentation_model=self.options.segmentation_model,
+                                     privacy_delay=self.options.privacy_delay)
         self.pipeline.stages = [self.face]
 
     def say(self, text: str, *, error: bool = False) -> None:
@@ -595,6 +597,7 @@ class LiveSession:
                 if self.window is None and now - last_status >= STATUS_PERIOD_S:
                     self._print_status()
                     last_status = now
+            self._hand_on_delayed()
         finally:
             stats.seconds = time.monotonic() - start
             stats.cpu_seconds = time.process_time() - cpu_start
@@ -621,14 +624,25 @@ class LiveSession:
         out = self.pipeline.process(image, timestamp)  # a stage that raises: StageFailed naming it
         filtered = time.monotonic()
         self.stats.stage_ms["chain"].append((filtered - started) * 1000.0)
-        if self.recorder is not None:
+        fresh = True
+        if self.face is not None:  # with a privacy delay: an earlier frame, or (filling it) the same one again
+            timestamp, fresh = self.face.shown
+        if self.recorder is not None and fresh:
             self.recorder.write(out, timestamp)
-        if self.vcam is not None:
+        if self.vcam is not None and fresh:
             self.vcam.send(out)
         if self.recorder is not None or self.vcam is not None:
             self.stats.stage_ms["recording_handoff"].append((time.monotonic() - filtered) * 1000.0)
         self._last = out
         return out
+
+    def _hand_on_delayed(self) -> None:
+        """Record and send the frames the privacy delay still holds at the end of the run."""
+        for out, timestamp in self.face.drain() if self.face is not None else []:
+            if self.recorder is not None:
+                self.recorder.write(out, timestamp)
+            if self.vcam is not None:
+                self.vcam.send(out)
 
     def _timed_chain(self) -> str:
         timings = dict(self.chain.timings_ms())
@@ -643,7 +657,7 @@ class LiveSession:
         """One line: each filter with its ms per frame, fps, lens cost, recording and virtual-camera state."""
         parts = [self._timed_chain(), f"{self.fps:.1f} fps"]
         if self.face is not None:
-            parts.append(f"{self.face.name} {self.face.cost_ms:.0f} ms")
+            parts.append(f"{self._lens_label()} {self.face.cost_ms:.0f} ms")
         if self.vcam is not None:
             parts.append(f"vcam {self.vcam.device}{' (paused)' if self.vcam.paused else ''}")
         if self.recorder is not None:
@@ -654,10 +668,17 @@ class LiveSession:
             parts.append("PAUSED")
         return " | ".join(parts)
 
+    def _lens_label(self) -> str | None:
+        """The lenses on, and the privacy delay while it holds frames back."""
+        if self.face is None:
+            return None
+        delay = self.face.delay_ms
+        return f"{self.face.name} +{delay:.0f} ms" if delay else self.face.name
+
     def status(self) -> overlay.Status:
         """What the window's status bar shows now."""
         return overlay.Status(
-            chain=self.chain.name, fps=self.fps, lens=self.face.name if self.face is not None else None,
+            chain=self.chain.name, fps=self.fps, lens=self._lens_label(),
             recording=time.monotonic() - self._recording_since if self.recorder is not None else None,
             mirror=self.mirror, paused=self.paused, extra=["h: help"],
             vcam=None if self.vcam is None else ("paused" if self.vcam.paused else "on"))

@@ -299,6 +299,7 @@ class _PrivacyLens(Lens):
     """
 
     needs_landmarks = False
+    private = True  # live frames wait for the search that covers them (stage.FaceStage's privacy_delay)
     SOLID = (40, 40, 40)  # BGR fill of mode=solid
 
     @staticmethod

@@ -36,6 +36,7 @@ from camfilters.errors import CamfiltersError
 from camfilters.pipeline import EMA
 from filters import check_frame
 
+from .delay import Delay
 from .detect import BUNDLED_DETECTOR, Detection
 from .errors import AnalysisError, ModelError
 from .lenses import Lens, Scene
@@ -262,11 +263,14 @@ class FaceStage:
 
     Live mode never draws a frame with an analysis more than ``max_lag`` frames older than
     it: when the worker falls that far behind, `process` waits for it (up to ``timeout`` s,
-    then AnalysisError), so a slow machine loses frame rate, never coverage.
+    then AnalysisError), so a slow machine loses frame rate, never coverage. With
+    ``privacy_delay`` (s) and a privacy lens on, live frames leave that much later (`delay`);
+    ``shown`` is then (capture time of the frame returned, whether it is a new one).
     """
 
     def __init__(self, modes: list[tuple[Lens, ...]], analyzer: Analyzer, *, inner: Any = None,
-                 synchronous: bool = False, max_lag: int = 2, timeout: float = 30.0) -> None:
+                 synchronous: bool = False, max_lag: int = 2, timeout: float = 30.0,
+                 privacy_delay: float = 0.0) -> None:
         self.modes = modes
         self.inner = inner
         self.synchronous = synchronous
@@ -281,6 +285,8 @@ class FaceStage:
         self._turn = 0
         self._frame = 0
         self._closed = False
+        self._delay = Delay(privacy_delay) if privacy_delay > 0 and not synchronous else None
+        self.shown: tuple[float, bool] = (0.0, True)
 
     def __repr__(self) -> str:
         return f"FaceStage({self.name!r}, synchronous={self.synchronous})"
@@ -293,6 +299,14 @@ class FaceStage:
     def lenses(self) -> tuple[Lens, ...]:
         """The lenses drawn now, in drawing order."""
         return self.modes[self._mode]
+
+    @property
+    def delay_ms(self) -> float:
+        """The privacy delay in force now (ms): 0 without one, or while no privacy lens is on."""
+        return 1000.0 * self._delay.seconds if self._delays() else 0.0
+
+    def _delays(self) -> bool:
+        return self._delay is not None and any(getattr(lens, "private", False) for lens in self.lenses)
 
     @property
     def cost_ms(self) -> float:
@@ -319,11 +333,25 @@ class FaceStage:
         With no lens and no chain it returns ``image`` itself.
         """
         source, flags = self.prepare(image, timestamp)
+        self.shown = (timestamp, True)
         if not self.lenses:
             return source
         self._frame += 1
         self._latest = self._analysis(image, timestamp, flags)
-        return self.draw(source, self._latest, timestamp)
+        if not self._delays():
+            if self._delay is not None:
+                self._delay.clear()
+            return self.draw(source, self._latest, timestamp)
+        self._delay.add(source, timestamp, self._frame, self._latest)
+        source, shown, analysis, fresh = self._delay.take(self.max_lag)
+        self.shown = (shown, fresh)
+        return self.draw(source, analysis, shown)
+
+    def drain(self) -> list[tuple[np.ndarray, float]]:
+        """The frames the privacy delay still holds, drawn: [(frame, capture time s)], for the end of a run."""
+        if self._delay is None:
+            return []
+        return [(self.draw(source, analysis, shown).copy(), shown) for source, shown, analysis in self._delay.rest()]
 
     def prepare(self, image: np.ndarray, timestamp: float) -> tuple[np.ndarray, dict[str, bool]]:
         """The frame the lenses draw on (``image`` through the chain, unless a modifier lens places the chain
