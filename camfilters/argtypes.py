@@ -12,6 +12,8 @@ from typing import Any, Callable
 NAME_MAX = 255
 #: The longest path Linux takes in one system call.
 PATH_MAX = 4096
+#: The frame rates a camera, the demo or a file's playback may be asked for (a frame every 100 s at least).
+FPS_RANGE = (0.01, 1000.0)
 
 
 def frame_size_at_least(min_width: int, min_height: int) -> Callable[[str], tuple[int, int]]:
@@ -21,7 +23,7 @@ def frame_size_at_least(min_width: int, min_height: int) -> Callable[[str], tupl
         w, sep, h = text.lower().partition("x")
         if not (sep and w.isdigit() and h.isdigit() and int(w) >= min_width and int(h) >= min_height):
             least = f" (at least {min_width}x{min_height})" if (min_width, min_height) != (1, 1) else ""
-            raise argparse.ArgumentTypeError(f"size must look like 1280x720{least}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"size must look like 1280x720{least}, got {_short(text)!r}")
         return int(w), int(h)
 
     return convert
@@ -42,7 +44,8 @@ def positive(kind: type) -> Callable[[str], Any]:
         except ValueError:
             value = None
         if value is None or not math.isfinite(value) or value <= 0:
-            raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text!r}")
+            want = "a whole number >= 1" if kind is int else "a finite positive number"
+            raise argparse.ArgumentTypeError(f"must be {want}, got {_short(text)!r}")
         return value
 
     return convert
@@ -95,7 +98,8 @@ def between(kind: type, low: float, high: float, unit: str = "") -> Callable[[st
         except ValueError:
             value = None
         if value is None or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be a number from {low:g} to {high:g}{unit}, got {text!r}")
+            number = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {number} from {low:g} to {high:g}{unit}, got {_short(text)!r}")
         return value
 
     return convert

@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import CamfiltersError, ParameterError
+from .threads import Worker
 
 __all__ = ["AudioDevice", "AudioError", "ClipAudio", "Microphone", "UnknownAudioDevice", "find_input", "list_inputs"]
 
@@ -224,8 +225,7 @@ class ClipAudio:
         if not self.has_audio:
             self.close()
             return
-        self._thread = threading.Thread(target=self._decode, name="camfilters clip audio", daemon=True)
-        self._thread.start()
+        self._thread = Worker("camfilters clip audio", self._decode).start()
 
     def _decode(self) -> None:
         import av

@@ -45,12 +45,13 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from .argtypes import FPS_RANGE
 from .demo import DemoScene
 from .errors import CameraNotFound, EndReason, ParameterError, SourceError
-from .threads import CancellableQueue, Cancelled, LatestSlot
+from .threads import CancellableQueue, Cancelled, LatestSlot, Worker
 
 __all__ = ["CameraSource", "DemoSource", "Device", "FileSource", "Frame", "Source", "StreamSource",
-           "list_devices", "open_source", "source_file"]
+           "list_devices", "native_name", "open_source", "source_file"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ DEFAULT_FPS = 30.0
 FIRST_FRAME_TIMEOUT = 5.0  # s a camera or stream may take to deliver its first frame when opened
 MAX_READ_FAILURES = 10  # consecutive failed reads that end a camera or stream
 READ_TIMEOUT = 2.0  # s without a frame that ends a live source (at least 3 frame periods)
+_MAX_INDEX = 2**31 - 1  # the largest camera index OpenCV takes (a C int)
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -160,12 +162,11 @@ class _LiveSource(Source):
         self._slot: LatestSlot[Frame] = LatestSlot()  # the newest frame not read yet
         self._last_ts = -math.inf
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: Worker | None = None
         self._times: collections.deque[float] = collections.deque(maxlen=31)
 
     def _start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"camfilters {self.name}", daemon=True)
-        self._thread.start()
+        self._thread = Worker(f"camfilters {self.name}", self._run).start()
 
     def _run(self) -> None:
         try:
@@ -174,11 +175,13 @@ class _LiveSource(Source):
             log.debug("%s producer failed", self.name, exc_info=True)
             self._finish(EndReason.SOURCE_LOST, f"{self.name} failed: {type(exc).__name__}: {exc}")
         finally:
-            self._cleanup()
-            if self._stop.is_set():
-                self._finish(EndReason.CLOSED, f"{self.name} closed")
-            else:
-                self._finish(EndReason.SOURCE_LOST, f"{self.name} stopped")
+            try:
+                self._cleanup()
+            finally:  # the reader waits on the slot: always close it
+                if self._stop.is_set():
+                    self._finish(EndReason.CLOSED, f"{self.name} closed")
+                else:
+                    self._finish(EndReason.SOURCE_LOST, f"{self.name} stopped")
 
     def _produce(self) -> None:
         raise NotImplementedError
@@ -232,7 +235,7 @@ class _LiveSource(Source):
         self._stop.set()
         self._slot.close()
         self._slot.take(timeout=0)  # drop an unread frame
-        if self._thread is not None and self._thread is not threading.current_thread():
+        if self._thread is not None and not self._thread.is_current():
             # A capture stuck in a blocking read may outlive this; it releases its handle itself.
             self._thread.join(timeout=2.0)
 
@@ -288,9 +291,10 @@ class CameraSource(_CaptureSource):
         name = f"camera {index}"
         api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
         with _quiet_opencv():
-            cap = cv2.VideoCapture(index, api)
-            if not cap.isOpened():
-                cap.release()
+            cap = cv2.VideoCapture(index, api) if 0 <= index <= _MAX_INDEX else None  # a bigger one is a cv2.error
+            if cap is None or not cap.isOpened():
+                if cap is not None:
+                    cap.release()
                 raise CameraNotFound(f"camera {index} could not be opened; run `camfilters devices` to list "
                                   f"cameras, or use --source PATH|demo")
             cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
@@ -401,8 +405,8 @@ class FileSource(Source):
             raise SourceError(f"cannot open video file {path}: {exc.strerror or exc}") from None
         if not is_file:
             raise SourceError(f"video file {path} {'is not a file' if path.exists() else 'does not exist'}")
-        with _quiet_opencv():
-            cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        with _quiet_opencv(), native_name(path) as name:
+            cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
             ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok:
             cap.release()
@@ -422,9 +426,7 @@ class FileSource(Source):
         self._next_release: float | None = None
         self._t0: float | None = None
         self._last_ts = -math.inf
-        self._thread = threading.Thread(target=self._decode, args=(first,), name=f"camfilters {self.name}",
-                                        daemon=True)
-        self._thread.start()
+        self._thread = Worker(f"camfilters {self.name}", lambda: self._decode(first)).start()
 
     def _decode(self, first: np.ndarray) -> None:
         image: np.ndarray | None = first
@@ -498,7 +500,7 @@ class FileSource(Source):
 
     def _release(self) -> None:
         self._queue.cancel()  # sets _stop and wakes the decoder thread if it waits for room
-        if self._thread is not threading.current_thread():
+        if not self._thread.is_current():
             self._thread.join(timeout=2.0)
 
 
@@ -584,8 +586,9 @@ def _check_size(size: tuple[int, int] | None) -> tuple[int, int] | None:
 def _check_fps(fps: float | None) -> float | None:
     if fps is None:
         return None
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (math.isfinite(fps) and 0 < fps <= 1000):
-        raise ParameterError(f"fps must be a number in (0, 1000], got {fps!r}")
+    low, high = FPS_RANGE
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not low <= fps <= high:
+        raise ParameterError(f"fps must be a number from {low:g} to {high:g}, got {fps!r}")
     return float(fps)
 
 
@@ -597,6 +600,34 @@ def _valid_fps(value: float) -> float | None:
 def _redact(url: str) -> str:
     """``url`` without a password (rtsp://user:secret@host -> rtsp://user:***@host)."""
     return re.sub(r"^([^:/]+://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+@contextlib.contextmanager
+def native_name(path: str | os.PathLike[str]) -> Iterator[str]:
+    """A name for the file at ``path`` that native libraries (OpenCV, MediaPipe) take, while they open it.
+
+    Their Python bindings crash the process (OpenCV: SIGSEGV) or refuse a ``str`` holding surrogates,
+    which is how Python holds a file name that is not UTF-8; such a file is named by a descriptor open
+    on it (``/proc/self/fd/N``, Linux).
+    """
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        if not os.path.isdir("/proc/self/fd"):
+            raise SourceError(f"cannot open {name!r}: its name is not UTF-8, which OpenCV and MediaPipe do not "
+                              "take here; rename it") from None
+    else:
+        yield name
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise SourceError(f"cannot open {name!r}: {exc.strerror or exc}") from None
+    try:
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
 
 
 _QUIET_LOCK = threading.Lock()

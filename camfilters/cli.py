@@ -6,17 +6,16 @@ import argparse
 import functools
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
-from .argtypes import between, frame_size, path, positive, seconds, source_spec
+from . import signals
+from .argtypes import FPS_RANGE, between, frame_size, path, positive, seconds, source_spec
 from .exitcodes import ExitCode
 from .hotkeys import HOTKEYS, TOAST_SECONDS
 
 # Only the standard library and tiny modules above: the heavy imports happen in `main`, where a Ctrl-C
-# while starting up ends quietly with exit code 130 (see `_StartUp`).
+# while starting up ends quietly with exit code 130 (see `main`).
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--source", type=source_spec,
                      help="auto (camera 0, else the demo), a camera INDEX, a video PATH or URL, or demo")
     run.add_argument("--size", type=frame_size, metavar="WxH", help="ask the camera / demo for this size")
-    run.add_argument("--fps", type=positive(float), help="ask the camera / demo for this frame rate")
+    run.add_argument("--fps", type=between(float, *FPS_RANGE),
+                     help="ask the camera / demo for this frame rate (0.01 to 1000)")
     run.add_argument("--loop", action="store_true", help="replay a video file source until you quit")
     run.add_argument("--mirror", action=argparse.BooleanOptionalAction,
                      help="flip the picture left-right (selfie view)")
@@ -357,66 +357,48 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-class _StartUp:
-    """While the command starts (imports, argparse), Ctrl-C only takes note; `end` says if it came.
-
-    A KeyboardInterrupt raised inside an import can be swallowed by importlib ("Exception ignored
-    in ... _get_module_lock") and the Ctrl-C lost, so it is not raised until the work starts.
-    """
-
-    def __init__(self) -> None:
-        self.interrupted = False
-        self._previous = None
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when Ctrl-C is ignored
-            self._previous = signal.signal(signal.SIGINT, self._note)
-
-    def _note(self, signum: int, frame: object) -> None:
-        self.interrupted = True
-
-    def end(self) -> bool:
-        """Make Ctrl-C raise KeyboardInterrupt again; True if it was pressed while starting."""
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-        return self.interrupted
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``camfilters`` console script; returns the exit code (`ExitCode`)."""
     # Numba's idle OpenMP threads otherwise spin and halve OpenCV's speed in the same process; it takes
     # effect here because the OpenMP library loads with the first parallel kernel.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    start = _StartUp()
+    signals.allow_interrupt()  # a run started from a script's background job could not be stopped with SIGINT
     try:
-        return _main(argv, start)
+        # A KeyboardInterrupt raised inside an import can be swallowed by importlib ("Exception ignored in ...
+        # _get_module_lock") and the Ctrl-C lost: one while starting up is held, then ends the run quietly.
+        with signals.deferred_interrupts():
+            args = _start(argv)
+        return args if isinstance(args, int) else _execute(args)
     except KeyboardInterrupt:  # Ctrl-C while starting up: nothing was started
         return ExitCode.INTERRUPTED
-    finally:
-        start.end()
 
 
-def _main(argv: list[str] | None, start: _StartUp) -> int:
+def _start(argv: list[str] | None) -> argparse.Namespace | int:
+    """The parsed command line, or the exit code when there is nothing to run (help, no usable OpenCV)."""
+    _configure_logging(False)  # already for what building the parser imports (the filters' kernels)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return ExitCode.USAGE
     _configure_logging(args.verbose)
-    from .errors import CamfiltersError, exit_code
+    from . import errors  # noqa: F401 - the heavy imports, while Ctrl-C is held
     from .opencv_check import opencv_problem
 
     problem = opencv_problem()
     if problem:
         log.error("error: %s", problem)
         return ExitCode.ERROR
-    from .native_log import quiet_native_stderr
-    from .recording import interrupt_on_sigterm
+    from . import recording  # noqa: F401 - after cv2, as before: PyAV first made cv2.namedWindow hang (Xvfb)
+    return args
 
-    if start.end():  # Ctrl-C while starting: quietly, nothing was started
-        return ExitCode.INTERRUPTED
+
+def _execute(args: argparse.Namespace) -> int:
+    from .errors import CamfiltersError, exit_code
+    from .native_log import quiet_native_stderr
+
     try:
-        with interrupt_on_sigterm(), quiet_native_stderr():  # SIGTERM finalises recordings like Ctrl-C
+        with signals.interrupt_on_sigterm(), quiet_native_stderr():  # SIGTERM finalises recordings like Ctrl-C
             return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         log.warning("stopped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import socket
 import sys
@@ -13,6 +14,8 @@ import cv2
 import numpy as np
 
 from .errors import DisplayError
+
+log = logging.getLogger(__name__)
 
 ESC = 27
 
@@ -28,8 +31,8 @@ def check_display() -> None:
     """
     if sys.platform.startswith(("win", "darwin")):
         return
-    if os.environ.get("QT_QPA_PLATFORM", "xcb").split(":")[0] not in ("", "xcb"):
-        return  # a Qt platform other than X11 (offscreen, wayland, ...): Qt's own concern
+    if not _qt_platform_usable():
+        return  # a Qt platform other than X11 that OpenCV's Qt has: Qt's own concern
     display = os.environ.get("DISPLAY")
     if not display:
         raise DisplayError("no display to open the preview window on (DISPLAY is not set); "
@@ -37,6 +40,31 @@ def check_display() -> None:
     if not _x_server_answers(display):
         raise DisplayError(f"cannot reach the X display {display} (no X server answers there); "
                            "run with --no-window, or set DISPLAY to a running X server")
+
+
+def _qt_platform_usable() -> bool:
+    """Whether the window will use X11 (xcb), falling back to it when ``QT_QPA_PLATFORM`` names a platform
+    OpenCV's Qt does not ship (pip wheels have only xcb; Qt aborts the process on any other, exit 134).
+
+    False when it names another platform OpenCV's Qt has; raises `DisplayError` when there is no X
+    display to fall back to.
+    """
+    wanted = os.environ.get("QT_QPA_PLATFORM", "")
+    name = wanted.split(";")[0].split(":")[0].strip()
+    if name in ("", "xcb"):
+        return True
+    plugins = os.path.join(os.path.dirname(cv2.__file__), "qt", "plugins", "platforms")
+    if not os.path.isdir(plugins) or os.path.exists(os.path.join(plugins, f"libq{name}.so")):
+        return False  # OpenCV without Qt, or a Qt that has this platform
+    display = os.environ.get("DISPLAY")
+    if not display or not _x_server_answers(display):
+        where = f"no X server answers at DISPLAY={display}" if display else "DISPLAY is not set"
+        raise DisplayError(f"QT_QPA_PLATFORM={wanted}: OpenCV's window has only the xcb platform (X11), and {where}; "
+                           "set DISPLAY to an X server (XWayland), or run with --no-window")
+    log.warning("QT_QPA_PLATFORM=%s: OpenCV's window has only the xcb platform; using xcb on the X display %s",
+                wanted, display)
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    return True
 
 
 def has_display() -> bool:

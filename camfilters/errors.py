@@ -7,7 +7,7 @@ from filters import CamfiltersError, ParameterError
 from .exitcodes import EndReason, ExitCode
 
 __all__ = ["CameraNotFound", "CamfiltersError", "DisplayError", "EndReason", "ExitCode", "OutputExistsError",
-           "ParameterError", "RecordingError", "SourceError", "StageFailed", "VirtualCamError", "exit_code"]
+           "ParameterError", "RecordingError", "SourceError", "StageFailed", "VirtualCamError", "exit_code", "reason"]
 
 
 class SourceError(CamfiltersError, RuntimeError):
@@ -53,3 +53,8 @@ def exit_code(exc: CamfiltersError) -> ExitCode:
     if isinstance(exc, ParameterError):
         return ExitCode.USAGE
     return ExitCode.ERROR
+
+
+def reason(exc: BaseException) -> str:
+    """What went wrong, in a few words for an error line: an OSError's strerror, else the message or class name."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

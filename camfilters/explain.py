@@ -8,12 +8,22 @@ import cv2
 import numpy as np
 
 import filters
+from filters.errors import shorten
 
-from .errors import RecordingError
+from .errors import ParameterError, RecordingError
+from .images import write_image
 
 
 def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:.3g}"
+
+
+def _float32(text: str, what: str) -> np.ndarray:
+    """The matrix in ``text`` as float32; every number finite and within float32's range."""
+    m = filters.parse_matrix(text, what)
+    if not (np.isfinite(m).all() and np.abs(m).max() <= np.finfo(np.float32).max):
+        raise ParameterError(f"{what} must hold finite numbers of at most 3.4e38 in size, got {shorten(text)!r}")
+    return m.astype(np.float32)
 
 
 def table(m: np.ndarray) -> str:
@@ -25,9 +35,11 @@ def table(m: np.ndarray) -> str:
 
 def explain(input_text: str, kernel_text: str, picture: Path | None = None) -> str:
     """Tables of input, kernel and their "valid" correlation, plus how ``out[0, 0]`` is formed."""
-    src = filters.parse_matrix(input_text, "--input").astype(np.float32)
-    kernel = filters.parse_matrix(kernel_text, "--kernel").astype(np.float32)
+    src = _float32(input_text, "--input")
+    kernel = _float32(kernel_text, "--kernel")
     out = filters.correlate(src, kernel, mode="valid")
+    if not np.isfinite(out).all():
+        raise ParameterError("the output overflows 32-bit floats (over 3.4e38); use smaller numbers")
     kh, kw = kernel.shape
     terms = " + ".join(f"{_fmt(src[i, j])}*{_fmt(kernel[i, j])}" for i in range(kh) for j in range(kw))
     text = (f"input {src.shape[0]}x{src.shape[1]}:\n{table(src)}\n"
@@ -82,8 +94,8 @@ def write_picture(path: Path, panels: list[tuple[str, np.ndarray]]) -> None:
             parts.append(sep)
     canvas = cv2.copyMakeBorder(np.hstack(parts), 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=(255, 255, 255))
     try:
-        ok = cv2.imwrite(str(path), canvas)
-    except cv2.error:
+        ok = write_image(path, canvas)
+    except OSError:
         ok = False
     if not ok:
         raise RecordingError(f"cannot write {path}; check the folder exists and the name ends in .png")

@@ -11,9 +11,7 @@ import contextlib
 import logging
 import math
 import os
-import signal
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -26,11 +24,12 @@ import numpy as np
 
 import filters
 
-from . import overlay
+from . import overlay, signals
 from .capture import FileSource, open_source, source_file
 from .display import ESC, Window, check_display
-from .errors import CamfiltersError, EndReason, RecordingError
+from .errors import CamfiltersError, EndReason, RecordingError, StageFailed
 from .hotkeys import HOTKEYS
+from .images import write_image
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .presets import save_preset
 from .recording import LIVE_PRESET, Recorder, check_output_path
@@ -222,26 +221,6 @@ def _unique(path: Path) -> Path:
     return candidate
 
 
-@contextlib.contextmanager
-def _sigint_held():
-    """Hold a Ctrl-C until the block ends: one arriving while Numba loads compiled code lands in a ctypes
-    callback, where Python drops it (seen under load), and the run would go on.
-
-    Yields a list that is non-empty once a Ctrl-C came, so long work in the block can stop early.
-    """
-    caught: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield caught
-        return
-    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
-    try:
-        yield caught
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
-
-
 class LiveSession:
     """One ``camfilters run``: owns the source, window, recorder and virtual camera.
 
@@ -337,8 +316,8 @@ class LiveSession:
             return
         path = _unique(self.options.output_dir / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
         try:
-            ok = cv2.imwrite(str(path), self._last)
-        except cv2.error:
+            ok = write_image(path, self._last)
+        except OSError:
             ok = False
         if not ok:
             raise RecordingError(f"could not write snapshot {path}: {_folder_problem(path.parent) or 'write failed'}")
@@ -496,15 +475,20 @@ class LiveSession:
         Numba threading layer. Closing the window or Ctrl-C stops the compiling after the
         filter in hand (the cache keeps what was compiled).
         """
-        with _sigint_held() as interrupted:
+        # Held: a Ctrl-C while Numba loads compiled code lands in a ctypes callback, where Python drops it.
+        with signals.deferred_interrupts() as interrupted:
             self._warm_up_filters(size, lambda: bool(interrupted) or (self.window is not None and self.window.closed))
 
     def _warm_up_filters(self, size: tuple[int, int], stop: Callable[[], bool]) -> None:
-        chain = [s.filter for s in self.chain.stages if isinstance(s, FilterStage)]
-        others = [n for n in filters.available() if n not in {f.spec for f in chain}]
+        stages = [s for s in self.chain.stages if isinstance(s, FilterStage)]
+        others = [n for n in filters.available() if n not in {s.filter.spec for s in stages}]
         self._message(size, "loading filters…")
         started, cpu = time.monotonic(), time.process_time()
-        filters.warm_up(chain)
+        for stage in stages:
+            try:
+                filters.warm_up([stage.filter])
+            except Exception as exc:  # it would fail on the first frame: the same one line, before anything starts
+                raise StageFailed(stage.name, exc) from exc
         if time.process_time() - cpu < COLD_START_CPU_S:
             filters.warm_up_in_background(others)
             return
@@ -714,15 +698,13 @@ class LiveSession:
         return shown
 
     def close(self) -> None:
-        """Finalise the recording and close the outputs; safe to call more than once."""
-        try:
-            self._stop_recording()
-        finally:
-            if self.audio is not None:
-                self.audio.close()
-            if self.vcam is not None:
-                self.vcam.close()
-            if self.face is not None:
-                self.face.close()
-            if self.window is not None:
-                self.window.close()
+        """Finalise the recording, then close the sound, virtual camera, face stage and window; idempotent.
+
+        Each is closed even if one before it fails; a Ctrl-C or SIGTERM meanwhile is held until all are.
+        """
+        held = signals.deferred_interrupts(note=lambda: log.warning("finishing the files before stopping"))
+        with held, contextlib.ExitStack() as stack:
+            for part in (self.window, self.face, self.vcam, self.audio):  # closed in the reverse order
+                if part is not None:
+                    stack.callback(part.close)
+            stack.callback(self._stop_recording)

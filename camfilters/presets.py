@@ -30,6 +30,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from filters.errors import shorten
+
 from .errors import CamfiltersError
 
 if sys.version_info >= (3, 11):
@@ -40,6 +42,7 @@ else:  # pragma: no cover - Python 3.10
 __all__ = ["CONFIG_ENV", "KEYS", "ConfigError", "config_path", "list_presets", "load_preset", "save_preset"]
 
 CONFIG_ENV = "CAMFILTERS_CONFIG"
+MAX_CONFIG_BYTES = 2**20  # a config of presets is a few kB
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -94,7 +97,11 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
     if not path.exists():
         return {}, ""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)  # never more: CAMFILTERS_CONFIG=/dev/zero
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {path} is over {MAX_CONFIG_BYTES // 2**20} MB; is it the right file?")
+        text = raw.decode("utf-8")
         data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
@@ -102,6 +109,9 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: {exc}; fix the TOML or delete the file") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path}: arrays or tables nested too deeply; fix the TOML or delete "
+                          "the file") from None
     for key in data:
         if key not in ("defaults", "presets"):
             raise ConfigError(f"config file {path} line {_line_of(text, key)}: unknown table {key!r}; "
@@ -154,7 +164,7 @@ def load_preset(name: str | None) -> dict[str, Any]:
         presets = data.get("presets", {})
         if name not in presets:
             known = ", ".join(sorted(presets)) or f"none yet (save one with the w key, or edit {config_path()})"
-            raise ConfigError(f"no preset {name!r} in {config_path()}; presets: {known}")
+            raise ConfigError(f"no preset {shorten(name)!r} in {config_path()}; presets: {known}")
         settings.update(presets[name])
     return settings
 
@@ -179,14 +189,20 @@ def save_preset(name: str, settings: dict[str, Any]) -> Path:
         end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
         new = "".join(lines[:start]) + table + ("\n" if end < len(lines) else "") + "".join(lines[end:])
     tomllib.loads(new)  # never write a file we could not read back
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:  # its message would name the hidden temporary file
+        raise ConfigError(f"cannot save preset {name}: the config folder {path.parent} cannot be written "
+                          f"({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(new)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ConfigError(f"cannot save preset {name} to {path}: {exc.strerror or exc}") from None
         raise
     return path
 

@@ -22,7 +22,7 @@ What happens to files:
   disk) the temporary file is removed and an existing output keeps its bytes.
 - The output may not be the input, also not through a hard link, a symlink or a
   bind mount (same device and inode), even with ``overwrite``.
-- Interrupted (Ctrl-C, or SIGTERM through `camfilters.recording.interrupt_on_sigterm`):
+- Interrupted (Ctrl-C, or SIGTERM through `camfilters.signals.interrupt_on_sigterm`):
   the frames done so far are finalised into ``OUT-partial.EXT`` beside the output
   (``OUT-partial-2.EXT``, ... if taken; an existing output is never touched) and
   `RenderInterrupted` names it. Nothing is kept when no frame was done.
@@ -60,9 +60,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from camfilters.errors import CamfiltersError, ParameterError, RecordingError, SourceError
+from camfilters.errors import CamfiltersError, ParameterError, RecordingError, SourceError, reason
 from camfilters.recording import DEFAULT_PRESET, VideoOutput, check_output_path
-from camfilters.threads import CancellableQueue, Cancelled
+from camfilters.signals import join_holding
+from camfilters.threads import CancellableQueue, Cancelled, Worker
 
 Progress = Callable[[int], None]  # called with the number of frames just done
 
@@ -146,7 +147,7 @@ def render(
     except RecordingError:
         raise
     except OSError as exc:  # e.g. a name longer than 255 bytes, met while checking the folder
-        raise RecordingError(f"cannot write {output_path}: {_reason(exc)}; choose another name or folder") from None
+        raise RecordingError(f"cannot write {output_path}: {reason(exc)}; choose another name or folder") from None
     destination = Path(os.path.realpath(output_path)) if output_path.is_symlink() else output_path
     size, rotation = _first_frame(input_path)
     source = _open_input(input_path)
@@ -201,7 +202,7 @@ def _check_input(path: Path) -> None:
     except FileNotFoundError:
         raise SourceError(f"cannot read {path}: no such file") from None
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {_reason(exc)}") from None
+        raise SourceError(f"cannot read {path}: {reason(exc)}") from None
     if stat.S_ISDIR(mode):
         raise SourceError(f"cannot read {path}: it is a folder; give a video file")
     if not stat.S_ISREG(mode):
@@ -220,7 +221,7 @@ def _open_input(path: Path) -> av.container.InputContainer:
     try:
         source = av.open(str(path))
     except (OSError, av.FFmpegError) as exc:
-        raise SourceError(f"cannot read {path}: not a video file ({_reason(exc)})") from exc
+        raise SourceError(f"cannot read {path}: not a video file ({reason(exc)})") from exc
     if not source.streams.video:
         source.close()
         raise SourceError(f"cannot read {path}: it has no video stream")
@@ -234,7 +235,7 @@ def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
         try:
             frame = next(source.decode(video), None)
         except (OSError, av.FFmpegError) as exc:
-            raise SourceError(f"{path} is corrupt: its first frame does not decode ({_reason(exc)})") from exc
+            raise SourceError(f"{path} is corrupt: its first frame does not decode ({reason(exc)})") from exc
         if frame is None:
             if video.frames or video.duration or source.duration:
                 raise SourceError(f"{path} is corrupt or truncated: not one frame decodes")
@@ -249,7 +250,7 @@ def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
 
 
 def _temporary_name(destination: Path, token: str) -> str:
-    stem = destination.stem.encode()[:64].decode(errors="ignore")  # a legal output name gives a legal temporary one
+    stem = os.fsencode(destination.stem)[:64].decode(errors="ignore")  # a legal output name gives a legal temporary one
     return f".{stem}.{token}.tmp{destination.suffix}"
 
 
@@ -271,7 +272,7 @@ def _temporary_file(destination: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise RecordingError(f"cannot write {destination}: {_reason(exc)}; choose a writable folder") from exc
+            raise RecordingError(f"cannot write {destination}: {reason(exc)}; choose a writable folder") from exc
         try:  # keep an overwritten output's permissions
             os.chmod(temp, stat.S_IMODE(destination.stat().st_mode))
         except OSError:
@@ -285,7 +286,7 @@ def _move(temp: Path, destination: Path) -> None:
         os.replace(temp, destination)
     except OSError as exc:
         temp.unlink(missing_ok=True)
-        raise RecordingError(f"cannot write {destination}: {_reason(exc)}") from exc
+        raise RecordingError(f"cannot write {destination}: {reason(exc)}") from exc
 
 
 def _keep_partial(temp: Path, destination: Path, job: _Job | None) -> RenderInterrupted:
@@ -310,7 +311,7 @@ def _keep_partial(temp: Path, destination: Path, job: _Job | None) -> RenderInte
     except KeyboardInterrupt:  # a second Ctrl-C, held back until keep() was done
         pass
     except OSError as exc:
-        log.warning("could not rename the partial render %s: %s", temp, _reason(exc))
+        log.warning("could not rename the partial render %s: %s", temp, reason(exc))
         kept.append(temp if temp.exists() else None)
     if not kept or kept[0] is None:
         return RenderInterrupted("interrupted before the first frame was done; nothing written", None, 0)
@@ -323,30 +324,14 @@ def _shielded(work: Callable[[], object]) -> object:
     An interrupt that came meanwhile is raised afterwards.
     """
     outcome: list = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, work()))
-        except BaseException as exc:  # noqa: BLE001 - raised again on the calling thread
-            outcome.append((False, exc))
-
-    thread = threading.Thread(target=run, name="render-finish", daemon=True)
-    thread.start()
-    interrupted = False
+    worker = Worker("render-finish", lambda: outcome.append(work())).start()
     try:
-        _join([thread])
+        join_holding([worker])
     except KeyboardInterrupt:
-        interrupted = True
-    ok, value = outcome[0]
-    if not ok:  # the error first: it says what happened to the file
-        raise value
-    if interrupted:
-        raise KeyboardInterrupt
-    return value
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        worker.raise_error()  # the error first: it says what happened to the file
+        raise
+    worker.raise_error()
+    return outcome[0]
 
 
 def _to_bgr(frame: av.VideoFrame) -> np.ndarray:
@@ -404,7 +389,7 @@ class _Job:
         try:
             self.output = VideoOutput(temp, size, self.rate, time_base=self.time_base, preset=preset, crf=crf)
         except RecordingError as exc:
-            raise RecordingError(f"cannot write {destination}: {_reason(exc.__cause__ or exc)}") from exc
+            raise RecordingError(f"cannot write {destination}: {reason(exc.__cause__ or exc)}") from exc
         self.audio_out: av.stream.Stream | None = None
         self.audio_mode: str | None = None
         if self.sound is not None:
@@ -449,17 +434,17 @@ class _Job:
             pass
         except BaseException:
             self.stop.set()
-            _join(threads)
+            join_holding(threads)
             raise
-        _join(threads)
+        join_holding(threads)
         if self.errors:
             exc = self.errors[0]
             if isinstance(exc, CamfiltersError):
                 raise exc
-            raise RecordingError(f"cannot render {self.input_path}: {_reason(exc)}") from exc
+            raise RecordingError(f"cannot render {self.input_path}: {reason(exc)}") from exc
         return result
 
-    def _start(self, stage: Callable[[], None]) -> threading.Thread:
+    def _start(self, stage: Callable[[], None]) -> Worker:
         def run() -> None:
             try:
                 stage()
@@ -469,9 +454,7 @@ class _Job:
                 self.errors.append(exc)
                 self.stop.set()
 
-        thread = threading.Thread(target=run, name=f"render{stage.__name__}", daemon=True)
-        thread.start()
-        return thread
+        return Worker(f"render{stage.__name__}", run).start()
 
     def _read(self) -> None:
         """Demux; decode video to upright BGR frames; pass audio on as packets (copied) or frames (re-encoded).
@@ -501,7 +484,7 @@ class _Job:
                     self.decoded.put(None)
                     return
         except (OSError, av.FFmpegError) as exc:
-            self.damage = f"decoding failed: {_reason(exc)}"
+            self.damage = f"decoding failed: {reason(exc)}"
             try:  # the frames still inside the decoder
                 for frame in self.video.decode(None):
                     self._put_video(frame)
@@ -642,8 +625,8 @@ class _Job:
             return "the disk is full (No space left on device); free some space or choose another folder"
         if self.frames_written == 0 and isinstance(exc, (av.ArgumentError, ValueError)):
             width, height = self.size
-            return f"cannot encode {width}x{height} frames ({_reason(exc)})"
-        return _reason(exc)
+            return f"cannot encode {width}x{height} frames ({reason(exc)})"
+        return reason(exc)
 
 
 def frame_total(path: str | os.PathLike[str], start: float | None = None, end: float | None = None) -> int | None:
@@ -674,17 +657,4 @@ def _close_quietly(output: VideoOutput) -> None:
     try:
         output.close()
     except (OSError, av.FFmpegError, ValueError) as exc:
-        log.warning("could not finalise %s: %s", output.path, _reason(exc))
-
-
-def _join(threads: list[threading.Thread]) -> None:
-    """Join ``threads``, holding back a `KeyboardInterrupt` until they have finished."""
-    interrupted = False
-    for thread in threads:
-        while thread.is_alive():
-            try:
-                thread.join()
-            except KeyboardInterrupt:
-                interrupted = True
-    if interrupted:
-        raise KeyboardInterrupt
+        log.warning("could not finalise %s: %s", output.path, reason(exc))

@@ -1,6 +1,7 @@
-"""The two hand-offs between the app's threads: a latest-wins slot and a cancellable bounded queue.
+"""The app's threads: a `Worker` base and two hand-offs, a latest-wins slot and a cancellable queue.
 
-`LatestSlot` carries frames where only the newest matters (capture to the loop, the
+A `Worker` never dies silently: whatever its body raises is stored and wakes its waiters,
+who raise it. `LatestSlot` carries frames where only the newest matters (capture to the loop, the
 loop to the virtual camera or the face analysis): a put never blocks, and an unread
 item is replaced and handed back for reuse. `CancellableQueue` carries items where
 every one matters, in order (decode to filter to encode): a put waits while the queue
@@ -10,11 +11,15 @@ is full, and both ends give up with `Cancelled` once the shared stop event is se
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
-__all__ = ["Cancelled", "CancellableQueue", "LatestSlot"]
+__all__ = ["Cancelled", "CancellableQueue", "LatestSlot", "Worker"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -128,3 +133,71 @@ class CancellableQueue(Generic[T]):
             self._cond.wait(left)
         if self._stop.is_set():
             raise Cancelled
+
+
+class Worker:
+    """A daemon thread running `run` (or ``target``) once, that never dies silently.
+
+    Whatever the body raises is stored in ``error`` (the first error published wins;
+    a body that handles an error itself may `publish` it), then ``finished`` is set and
+    every waiter on ``cond`` is woken. Waiters hold ``cond``, wait with `wait_for` (which
+    also ends on an error or the end of the thread) and call `raise_error`. Pass the
+    ``cond`` that guards the owner's own state, so that one wait sees both.
+    """
+
+    def __init__(self, name: str, target: Callable[[], object] | None = None, *,
+                 cond: threading.Condition | None = None) -> None:
+        self.cond = cond if cond is not None else threading.Condition()
+        self.error: BaseException | None = None
+        self.finished = False
+        self._target = target
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    def start(self) -> Worker:
+        self._thread.start()
+        return self
+
+    def run(self) -> None:
+        """The thread's body; calls ``target`` unless overridden."""
+        if self._target is not None:
+            self._target()
+
+    def publish(self, error: BaseException) -> None:
+        """Store ``error`` for the waiters (unless one is stored already) and wake them."""
+        with self.cond:
+            if self.error is None:
+                self.error = error
+            self.cond.notify_all()
+
+    def raise_error(self) -> None:
+        """Raise the stored error, if any (call from the waiting thread)."""
+        if self.error is not None:
+            raise self.error
+
+    def wait_for(self, ready: Callable[[], object], timeout: float | None = None) -> bool:
+        """Wait under ``cond`` until ``ready()``, an error, or the end of the thread; return ``bool(ready())``."""
+        with self.cond:
+            self.cond.wait_for(lambda: ready() or self.error is not None or self.finished, timeout)
+            return bool(ready())
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def is_current(self) -> bool:
+        """Whether the caller runs on this worker's thread (which must not join itself)."""
+        return threading.current_thread() is self._thread
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _main(self) -> None:
+        try:
+            self.run()
+        except BaseException as exc:  # noqa: BLE001 - published: the waiters raise it
+            log.debug("%s failed: %r", self._thread.name, exc)
+            self.publish(exc)
+        finally:
+            self._target = None  # drop what it holds (a first frame, say)
+            with self.cond:
+                self.finished = True
+                self.cond.notify_all()

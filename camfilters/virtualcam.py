@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from .errors import ParameterError, VirtualCamError
+from .threads import Worker
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +133,8 @@ class VirtualCamera:
         self._closing = False
         self._sender_done = False
         self._release_on_exit = False  # close() gave up waiting: the sender closes the device
-        self._error: BaseException | None = None
         self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="camfilters-vcam", daemon=True)
-        self._thread.start()
+        self._thread = Worker("camfilters-vcam", self._run, cond=self._cond).start()  # its error: the next send()
 
     def _open(self, pyvirtualcam, device: str | None, backend: str | None):
         """The pyvirtualcam Camera in BGR, else RGB (converted here); raises VirtualCamError."""
@@ -167,7 +166,7 @@ class VirtualCamera:
         sent is replaced (counted in ``frames_dropped``). Ignored while paused.
         """
         with self._cond:
-            error, closing = self._error, self._closing
+            error, closing = self._thread.error, self._closing
         if error is not None:
             raise VirtualCamError(f"virtual camera {self.device} stopped: {error}") from error
         if closing:
@@ -239,18 +238,14 @@ class VirtualCamera:
                 else:
                     frame = self._black
                 self._cond.release()
-                error = None
                 try:
                     self._cam.send(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if self._rgb else frame)
-                except Exception as exc:  # reported by the next send()
+                except Exception as exc:  # ends the sender; reported by the next send()
                     log.error("virtual camera %s: sending failed: %s", self.device, exc)
-                    error = exc
+                    raise
                 finally:
                     self._cond.acquire()
                     self._inflight = None
-                if error is not None:
-                    self._error = error
-                    return
                 self.frames_sent += 1
                 deadline = max(deadline + period, now)
 

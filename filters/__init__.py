@@ -6,6 +6,7 @@
 >>> edge(frame, out=out)                    # fills and returns ``out``
 """
 
+from . import _cache  # noqa: F401  first: it gives Numba a cache folder before any kernel is decorated
 from ._parallel import threading_layer
 from .base import Configurable, Filter, Option, check_frame, in_range, odd_at_least
 from .blend import composite

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._parallel import launch_lock
 from ._scratch import scratch
-from .errors import ParameterError
+from .errors import ParameterError, shorten
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -44,16 +44,16 @@ class Option:
             value = self._coerce(value)
         except (TypeError, ValueError):
             raise ParameterError(
-                f"{filter_name}: option {self.name} must be {self.kind.__name__}, got {value!r}"
+                f"{filter_name}: option {self.name} must be {self.kind.__name__}, got {shorten(repr(value))}"
             ) from None
         if value is None:
             return None
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(map(str, self.choices))
-            raise ParameterError(f"{filter_name}: option {self.name} must be one of {allowed}, got {value!r}")
+            raise ParameterError(f"{filter_name}: option {self.name} must be one of {allowed}, got {shorten(repr(value))}")
         problem = self.check(value) if self.check else None
         if problem:
-            raise ParameterError(f"{filter_name}: option {self.name} {problem}, got {value!r}")
+            raise ParameterError(f"{filter_name}: option {self.name} {problem}, got {shorten(repr(value))}")
         return value
 
     def _coerce(self, value: Any) -> Any:
@@ -125,7 +125,7 @@ class Configurable:
         unknown = sorted(set(options) - set(known))
         if unknown:
             valid = ", ".join(known) or "none"
-            raise ParameterError(f"{self.label}: unknown option {unknown[0]!r}; valid options: {valid}")
+            raise ParameterError(f"{self.label}: unknown option {shorten(unknown[0])!r}; valid options: {valid}")
         for opt in self.options:
             setattr(self, opt.name, opt.convert(self.label, options[opt.name]) if opt.name in options else opt.default)
 

@@ -18,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import ParameterError, shorten
 
 __all__ = ["CubeLUT", "read_cube"]
 
-MAX_3D_SIZE = 256
+MAX_3D_SIZE = 65
 MAX_1D_SIZE = 65536
+#: The most a .cube may hold: 65^3 rows take about 8 MB, and 65536 1D rows 2 MB more; comments fit in the rest.
+MAX_BYTES = 32 * 2**20
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,12 @@ def read_cube(path: str | os.PathLike[str]) -> CubeLUT:
     """Parse the ``.cube`` file at ``path``; `ParameterError` with the line number if it is malformed."""
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)  # never more: /dev/zero or a huge file
+        if len(data) > MAX_BYTES:
+            raise ParameterError(f"{path}: over {MAX_BYTES // 2**20} MB, too big for a .cube file "
+                                 f"({MAX_3D_SIZE}^3 rows take about 8 MB)")
+        text = data.decode("utf-8-sig")
     except OSError as exc:
         raise ParameterError(f"cannot read LUT file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -66,17 +73,17 @@ def _parse(path: Path, text: str) -> CubeLUT:
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        word, _, rest = line.partition(" ")
-        rest = rest.strip()
-        if word[0].isalpha():
+        word, *rest = line.split(None, 1)  # spaces or tabs
+        rest = rest[0] if rest else ""
+        if word[0].isalpha() and not _is_float(word):  # "nan 0 0" is a bad row, not a keyword
             if rows:
-                raise fail(number, f"keyword {word} after the table rows; keywords come first")
+                raise fail(number, f"keyword {shorten(word)} after the table rows; keywords come first")
             if word == "TITLE":
                 title = rest.strip('"')
             elif word in ("LUT_1D_SIZE", "LUT_3D_SIZE"):
                 limit = MAX_1D_SIZE if word == "LUT_1D_SIZE" else MAX_3D_SIZE
-                if not rest.isdigit() or not 2 <= int(rest) <= limit:
-                    raise fail(number, f"{word} must be an integer from 2 to {limit}, got {rest!r}")
+                if not rest.isdigit() or len(rest) > 6 or not 2 <= int(rest) <= limit:
+                    raise fail(number, f"{word} must be an integer from 2 to {limit}, got {shorten(rest)!r}")
                 if word == "LUT_1D_SIZE":
                     size_1d = int(rest)
                 else:
@@ -87,7 +94,7 @@ def _parse(path: Path, text: str) -> CubeLUT:
                 low, high = _floats(rest, 2, lambda what: fail(number, f"{word} {what}"))
                 ranges[word] = np.array([[low] * 3, [high] * 3])
             else:
-                raise fail(number, f"unknown keyword {word!r}")
+                raise fail(number, f"unknown keyword {shorten(word)!r}")
         else:
             rows.append(tuple(_floats(line, 3, lambda what: fail(number, f"table row {what}"))))
     if not (size_1d or size_3d):
@@ -107,12 +114,24 @@ def _parse(path: Path, text: str) -> CubeLUT:
     return CubeLUT(title, table_1d, table_3d, domain_1d, domain_3d)
 
 
+def _is_float(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
 def _floats(text: str, count: int, fail) -> list[float]:
     parts = text.split()
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise fail(f"must be {count} numbers, got {text!r}") from None
-    if len(values) != count or not all(math.isfinite(v) for v in values):
-        raise fail(f"must be {count} finite numbers, got {text!r}")
+        raise fail(f"must be {count} numbers, got {shorten(text)!r}") from None
+    bad = [p for p, v in zip(parts, values) if not math.isfinite(v)]
+    if bad:
+        what = "a number" if math.isnan(float(bad[0])) else "finite"
+        raise fail(f"must be {count} finite numbers; {shorten(bad[0])!r} is not {what}, got {shorten(text)!r}")
+    if len(values) != count:
+        raise fail(f"must be {count} finite numbers, got {len(values)}: {shorten(text)!r}")
     return values

@@ -6,6 +6,15 @@ builtin so ordinary ``except ValueError`` code keeps working.
 """
 
 
+def shorten(text: str, keep: int = 40) -> str:
+    """``text``, or its first and last ``keep`` characters around "...": bad input quoted in a message.
+
+    >>> shorten("x" * 100, 3)
+    'xxx...xxx'
+    """
+    return text if len(text) <= 2 * keep else f"{text[:keep]}...{text[-keep:]}"
+
+
 class CamfiltersError(Exception):
     """Base of every error camfilters raises on purpose; its message is one line for the user."""
 

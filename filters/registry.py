@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 from typing import Any, Callable, Generic, TypeVar
 
 from .base import Filter
-from .errors import ParameterError
+from .errors import ParameterError, shorten
 from .spec import parse_spec
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class Registry(Generic[T]):
         except KeyError:
             close = difflib.get_close_matches(name, self._classes, n=1)
             hint = f"did you mean {close[0]}? " if close else ""
-            raise ParameterError(f"unknown {self.kind} {name!r}; {hint}valid {self.plural}: "
+            raise ParameterError(f"unknown {self.kind} {shorten(name)!r}; {hint}valid {self.plural}: "
                                  f"{', '.join(sorted(self._classes))}") from None
 
     @property

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import ParameterError, shorten
 
 __all__ = ["Spec", "parse_matrix", "parse_spec"]
 
@@ -43,7 +43,7 @@ def parse_spec(spec: str, kind: str = "filter") -> Spec:
     name, _, rest = spec.strip().partition(":")
     name = name.strip()
     if not name:
-        raise ParameterError(f"empty {kind} name in {spec!r}; expected NAME or NAME:key=value,...")
+        raise ParameterError(f"empty {kind} name in {shorten(spec)!r}; expected NAME or NAME:key=value,...")
     options: dict[str, str] = {}
     key = None
     for part in rest.split(",") if rest.strip() else ():
@@ -51,12 +51,12 @@ def parse_spec(spec: str, kind: str = "filter") -> Spec:
         if eq and head.strip().isidentifier():
             key = head.strip()
             if key in options:
-                raise ParameterError(f"{kind} {name}: option {key!r} given twice in {spec!r}")
+                raise ParameterError(f"{kind} {name}: option {key!r} given twice in {shorten(spec)!r}")
             options[key] = value.strip()
         elif key is not None:
             options[key] = f"{options[key]},{part.rstrip()}"
         else:
-            raise ParameterError(f"{kind} {name}: expected key=value in {spec!r}, got {part.strip()!r}")
+            raise ParameterError(f"{kind} {name}: expected key=value in {shorten(spec)!r}, got {shorten(part.strip())!r}")
     return Spec(name, options)
 
 
@@ -68,11 +68,11 @@ def parse_matrix(text: str, what: str = "matrix") -> np.ndarray:
     rows = [row.replace(",", " ").split() for row in text.split(";")]
     rows = [row for row in rows if row]
     if not rows:
-        raise ParameterError(f"{what} must not be empty, got {text!r}")
+        raise ParameterError(f"{what} must not be empty, got {shorten(text)!r}")
     if any(len(row) != len(rows[0]) for row in rows):
-        raise ParameterError(f"{what} rows must all have the same number of values, got {text!r} "
+        raise ParameterError(f"{what} rows must all have the same number of values, got {shorten(text)!r} "
                              "(write equal-length rows separated by ';')")
     try:
         return np.array([[float(v) for v in row] for row in rows], dtype=np.float64)
     except ValueError:
-        raise ParameterError(f"{what} must be numbers separated by spaces, rows by ';', got {text!r}") from None
+        raise ParameterError(f"{what} must be numbers separated by spaces, rows by ';', got {shorten(text)!r}") from None

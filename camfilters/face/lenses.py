@@ -9,13 +9,16 @@ feathered edge), the eyes, or the background (outside the person mask).
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Callable, ClassVar
 
 import cv2
 import numpy as np
 
 from filters import Configurable, Option, ParameterError, Registry, composite, in_range
+from filters.errors import shorten
 
+from ..images import read_image
 from .segmentation import refine_person
 from .tracking import Face
 
@@ -430,7 +433,7 @@ def _parse_colour(text: str) -> tuple[int, int, int]:
     except ValueError:
         rgb = []
     if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
-        raise ParameterError(f"lens bg-replace: option color must be three numbers 0..255 'R,G,B', got {text!r}")
+        raise ParameterError(f"lens bg-replace: option color must be three numbers 0..255 'R,G,B', got {shorten(text)!r}")
     return rgb[2], rgb[1], rgb[0]
 
 
@@ -449,7 +452,10 @@ class BgReplaceLens(_MaskLens):
         self._bgr = _parse_colour(self.color)
         self._picture = None
         if self.image is not None:
-            self._picture = cv2.imread(self.image, cv2.IMREAD_COLOR)
+            try:
+                self._picture = read_image(self.image, cv2.IMREAD_COLOR) if os.path.isfile(self.image) else None
+            except ParameterError as exc:
+                raise ParameterError(f"lens bg-replace: option image: {exc}") from None
             if self._picture is None:
                 raise ParameterError(f"lens bg-replace: option image must be a readable picture file, got {self.image!r}")
         self._background: np.ndarray | None = None

@@ -8,7 +8,7 @@ A pack is a folder holding ``lens.json`` and the PNG layers it names::
 
 Per layer (landmark indices are those of the 478-point MediaPipe face mesh, 0..477):
 
-- ``image``: PNG file in the folder (with or without alpha; no alpha = opaque).
+- ``image``: PNG file in the folder (with or without alpha; no alpha = opaque), at most 4096 px a side.
 - ``anchor``: landmark indices whose mean is the anchor point (e.g. ``[10]``: forehead centre).
 - ``axis``: two landmark indices ``[a, b]``; the vector a -> b gives the roll and the unit
   length ``d`` (px) of the other fields. Default ``[127, 356]``: temple to temple.
@@ -36,14 +36,16 @@ import cv2
 import numpy as np
 
 from filters.base import Option
-from filters.errors import ParameterError
+from filters.errors import ParameterError, shorten
 
+from ..images import MAX_STICKER_SIDE, read_image
 from .lenses import Lens, Scene, _box, register_lens
 from .tracking import N_LANDMARKS
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
 DEFAULT_AXIS = (127, 356)
 DEFAULT_PACK = "hat"  # the built-in pack of a bare "pack"
+MAX_JSON_BYTES = 2**20  # a lens.json is a few hundred bytes
 
 
 def builtin_packs() -> list[str]:
@@ -126,14 +128,14 @@ class _Fields:
     def number(self, obj: dict, key: str, where: str, default: float, low: float, high: float) -> float:
         value = obj.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise self.fail(f"{where}.{key}", f"must be a number between {low:g} and {high:g}, got {value!r}")
+            raise self.fail(f"{where}.{key}", f"must be a number between {low:g} and {high:g}, got {shorten(repr(value))}")
         return float(value)
 
     def pair(self, obj: dict, key: str, where: str, default: tuple[float, float] | None) -> tuple[float, float]:
         value = obj.get(key, default)
         if (not isinstance(value, (list, tuple)) or len(value) != 2
                 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value)):
-            raise self.fail(f"{where}.{key}", f"must be two numbers [x, y], got {value!r}")
+            raise self.fail(f"{where}.{key}", f"must be two numbers [x, y], got {shorten(repr(value))}")
         return float(value[0]), float(value[1])
 
     def indices(self, obj: dict, key: str, where: str, default: Any, count: int | None) -> tuple[int, ...]:
@@ -142,11 +144,11 @@ class _Fields:
             raise self.fail(f"{where}.{key}", "is missing (a list of face-mesh landmark indices)")
         if not isinstance(value, (list, tuple)) or not value or (count is not None and len(value) != count):
             n = f"{count} " if count else "a non-empty list of "
-            raise self.fail(f"{where}.{key}", f"must be {n}landmark indices, got {value!r}")
+            raise self.fail(f"{where}.{key}", f"must be {n}landmark indices, got {shorten(repr(value))}")
         for i, x in enumerate(value):
             if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < N_LANDMARKS:
                 raise self.fail(f"{where}.{key}[{i}]", f"landmark index must be an integer 0..{N_LANDMARKS - 1}, "
-                                                      f"got {x!r}")
+                                                      f"got {shorten(repr(x))}")
         return tuple(value)
 
 
@@ -166,7 +168,10 @@ def _read_png(path: Path, fields: _Fields, where: str) -> np.ndarray:
     """``(h, w, 4) uint8`` BGRA of the PNG at ``path`` (opaque when it has no alpha)."""
     if not path.is_file():
         raise fields.fail(f"{where}.image", f"file {path.name!r} not found in {path.parent}")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    try:
+        image = read_image(path, cv2.IMREAD_UNCHANGED, max_side=MAX_STICKER_SIDE)
+    except ParameterError as exc:
+        raise fields.fail(f"{where}.image", str(exc)) from None
     if image is None or image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
         raise fields.fail(f"{where}.image", f"{path.name!r} is not a readable PNG")
     if image.dtype == np.uint16:
@@ -183,33 +188,43 @@ def _read_png(path: Path, fields: _Fields, where: str) -> np.ndarray:
 def load_pack(folder: str | Path) -> Pack:
     """The pack in ``folder`` (see the module docstring); raises ParameterError naming the file and field."""
     folder = Path(folder).expanduser()
+    if folder.is_file():
+        if folder.name != "lens.json":
+            raise ParameterError(f"lens pack {folder} is a file, not a folder; give the folder holding lens.json")
+        folder = folder.parent
     path = folder / "lens.json"
     fields = _Fields(path)
     if not path.is_file():
         raise ParameterError(f"lens pack {folder}: no lens.json in it (a pack is a folder with lens.json and PNG layers)")
     try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = file.read(MAX_JSON_BYTES + 1)
+        if len(data) > MAX_JSON_BYTES:
+            raise ParameterError(f"lens pack {path}: over {MAX_JSON_BYTES // 2**20} MB, too big to be a lens.json")
+        spec = json.loads(data.decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise ParameterError(f"lens pack {path}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ParameterError(f"lens pack {path}: cannot read it: {exc}") from None
+    except RecursionError:
+        raise ParameterError(f"lens pack {path}: nested too deeply to be a lens pack") from None
     if not isinstance(spec, dict):
         raise fields.fail("top level", f"must be an object {{...}}, got {type(spec).__name__}")
     layers = spec.get("layers")
     if not isinstance(layers, list) or not layers:
-        raise fields.fail("layers", f"must be a non-empty list of layers, got {layers!r}")
+        raise fields.fail("layers", f"must be a non-empty list of layers, got {shorten(repr(layers))}")
     pack = Pack(str(spec.get("name", folder.name)), str(spec.get("description", "")))
     for i, obj in enumerate(layers):
         where = f"layers[{i}]"
         if not isinstance(obj, dict):
-            raise fields.fail(where, f"must be an object {{...}}, got {obj!r}")
+            raise fields.fail(where, f"must be an object {{...}}, got {shorten(repr(obj))}")
         unknown = sorted(set(obj) - {"image", "anchor", "axis", "pivot", "scale", "rotation", "offset"})
         if unknown:
-            raise fields.fail(f"{where}.{unknown[0]}", "unknown field; valid: image, anchor, axis, pivot, scale, "
-                                                      "rotation, offset")
+            raise fields.fail(f"{where}.{shorten(unknown[0])}",
+                              "unknown field; valid: image, anchor, axis, pivot, scale, rotation, offset")
         image = obj.get("image")
         if not isinstance(image, str) or not image:
-            raise fields.fail(f"{where}.image", f"must be a PNG file name, got {image!r}")
+            raise fields.fail(f"{where}.image", f"must be a PNG file name, got {shorten(repr(image))}")
         png = _read_png(folder / image, fields, where)
         h, w = png.shape[:2]
         pack.layers.append(Layer(

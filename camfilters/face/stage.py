@@ -24,7 +24,7 @@ only on faces whose ``landmarks`` is not None.
 from __future__ import annotations
 
 import logging
-import threading
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,8 +32,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from camfilters.capture import native_name
 from camfilters.errors import CamfiltersError
 from camfilters.pipeline import EMA
+from camfilters.threads import Worker
 from filters import check_frame
 
 from .delay import Delay
@@ -110,16 +112,19 @@ class Analyzer:
         try:
             if faces and self._detector is None:
                 path = self.detector_model
-                self._detector = FaceDetector(path, analysis_size=self.detect_size, tile=self.tile,
-                                              min_score=self.min_score, threads=self.detect_threads)
+                with native_name(path) as name:
+                    self._detector = FaceDetector(name, analysis_size=self.detect_size, tile=self.tile,
+                                                  min_score=self.min_score, threads=self.detect_threads)
             if landmarks and self.face_model is not None and self._finder is None:
                 path = self.face_model
-                self._finder = FaceFinder(path, num_faces=self.num_faces, analysis_size=self.analysis_size)
+                with native_name(path) as name:
+                    self._finder = FaceFinder(name, num_faces=self.num_faces, analysis_size=self.analysis_size)
             if mask and self.segmentation_model is not None and self._segmenter is None:
                 path = self.segmentation_model
-                self._segmenter = Segmenter(path)
+                with native_name(path) as name:
+                    self._segmenter = Segmenter(name)
         except (RuntimeError, ValueError, OSError) as exc:
-            raise ModelError(f"cannot load the model {path}: {_first_line(exc)}") from None
+            raise ModelError(f"cannot load the model {path}: {_model_problem(path) or _first_line(exc)}") from None
 
     def analyse(self, image: np.ndarray, timestamp: float, *, faces: bool, mask: bool,
                 landmarks: bool = False) -> Analysis:
@@ -172,54 +177,58 @@ def person_alpha(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(cv2.convertScaleAbs(small, alpha=255.0), size, interpolation=cv2.INTER_LINEAR)
 
 
+def _model_problem(path: str | None) -> str | None:
+    """What is plainly wrong with the model file at ``path`` (MediaPipe's own words are obscure), if anything."""
+    try:
+        empty = path is not None and os.path.getsize(path) == 0
+    except OSError:
+        return None
+    return "the file is empty (0 bytes); pass a MediaPipe model file" if empty else None
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class _Worker:
-    """A thread analysing the most recently submitted frame; older unprocessed frames are dropped."""
+class _Worker(Worker):
+    """A thread analysing the most recently submitted frame; older unprocessed frames are dropped.
+
+    An error ends it and is raised in the caller's thread by `FaceStage.process`.
+    """
 
     def __init__(self, analyzer: Analyzer, on_cost: EMA) -> None:
+        super().__init__("camfilters-face")
         self._analyzer = analyzer
         self._cost = on_cost
-        self._cond = threading.Condition()
         self._job: tuple[Any, ...] | None = None
         self._busy = False
         self._stop = False
         self.latest: Analysis | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="camfilters-face", daemon=True)
-        self._thread.start()
+        self.start()
 
     @property
     def idle(self) -> bool:
         """No job queued and none running (read under the lock the worker thread writes them under)."""
-        with self._cond:  # re-entrant: wait() reads it while holding the lock
+        with self.cond:  # re-entrant: wait() reads it while holding the lock
             return not self._busy and self._job is None
 
     def submit(self, *job: Any) -> None:
-        with self._cond:
+        with self.cond:
             self._job = job
-            self._cond.notify_all()
+            self.cond.notify_all()
 
     def wait(self, ready: Any, timeout: float) -> bool:
         """Wait until ``ready()`` holds, the worker is idle or failed, or ``timeout`` s pass; return ``ready()``."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not ready() and not self.idle and self.error is None and self._thread.is_alive():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            return bool(ready())
+        self.wait_for(lambda: ready() or self.idle, timeout)
+        return bool(ready())
 
-    def _run(self) -> None:
+    def run(self) -> None:
         try:
             while True:
-                with self._cond:
+                with self.cond:
                     while self._job is None and not self._stop:
-                        self._cond.wait()
+                        self.cond.wait()
                     if self._stop:
                         return
                     job, self._job = self._job, None
@@ -228,28 +237,25 @@ class _Worker:
                 result = self._analyzer.analyse(image, timestamp, **flags)
                 result.frame = frame
                 self._cost.add(result.cost_ms)
-                with self._cond:
+                with self.cond:
                     self.latest = result
                     self._busy = False
-                    self._cond.notify_all()
-        except CamfiltersError as exc:  # re-raised in the caller's thread by FaceStage.process
-            with self._cond:
-                self.error = exc
-        except Exception as exc:
+                    self.cond.notify_all()
+        except CamfiltersError:  # one line, said by the caller
+            raise
+        except Exception:
             log.exception("face analysis failed")
-            with self._cond:
-                self.error = exc
+            raise
         finally:
-            with self._cond:
+            with self.cond:
                 self._busy = False
-                self._cond.notify_all()
             self._analyzer.close()
 
     def close(self) -> None:
-        with self._cond:
+        with self.cond:
             self._stop = True
-            self._cond.notify_all()
-        self._thread.join(timeout=5.0)
+            self.cond.notify_all()
+        self.join(timeout=5.0)
 
 
 class FaceStage:
@@ -418,8 +424,7 @@ class FaceStage:
             if not worker.wait(fresh, self.timeout) and worker.error is None and worker.idle:
                 worker.submit(image.copy(), timestamp, frame, flags)
                 worker.wait(fresh, self.timeout)
-        if worker.error is not None:
-            raise worker.error
+        worker.raise_error()
         if not fresh():
             raise AnalysisError(f"face analysis gave no result within {self.timeout:g} s")
         return worker.latest

@@ -2,7 +2,7 @@
 
 Each test starts its own PulseAudio (`sound_server.SoundServer`): a null sink whose monitor
 is the only microphone; the test plays known sounds into the sink. The placement logic
-(`_AudioTrack`: gaps, drift, start and end) is also tested alone with exact timestamps.
+(`AudioTrack`: gaps, drift, start and end) is also tested alone with exact timestamps.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from camfilters.live import LiveOptions, LiveSession, level_meter
-from camfilters.recording import Recorder, _AudioTrack
+from camfilters.media.avsync import AudioTrack
+from camfilters.recording import Recorder
 
 from cli_helpers import assert_one_line_error
 from helpers import wait_for, wait_for_text
@@ -225,7 +226,7 @@ def test_a_killed_recording_keeps_its_sound_up_to_about_the_last_second(sound, t
 # -- without a server: placement on the timeline, the session's hooks --------------------------------------
 
 class _Collect:
-    """Stands in for `VideoOutput`: keeps what `_AudioTrack` encodes."""
+    """Stands in for `VideoOutput`: keeps what `AudioTrack` encodes."""
 
     def __init__(self) -> None:
         self.blocks: list[np.ndarray] = []
@@ -248,7 +249,7 @@ def _clicks(samples: np.ndarray) -> np.ndarray:
 def test_clock_drift_is_resampled_so_clicks_stay_within_a_frame(ppm):
     """A device whose clock runs ``ppm`` fast: its blocks hold more samples than their timestamps span."""
     out = _Collect()
-    track = _AudioTrack(out, RATE, 1)
+    track = AudioTrack(out, RATE, 1)
     track.begin(10.0)
     block, device_rate = 960, RATE * (1 + ppm / 1e6)
     n_blocks = 600 * 50  # ten minutes of 20 ms blocks
@@ -268,7 +269,7 @@ def test_clock_drift_is_resampled_so_clicks_stay_within_a_frame(ppm):
 
 def test_a_gap_is_filled_with_silence_and_late_sound_keeps_its_place():
     out = _Collect()
-    track = _AudioTrack(out, RATE, 1)
+    track = AudioTrack(out, RATE, 1)
     ones = np.ones((960, 1), np.float32)
     track.add(ones, 9.99)  # 10 ms before the first frame, 10 ms after it: cut to it
     track.add(ones, 9.95)  # before: never in the file

@@ -225,7 +225,7 @@ def test_start_and_end_give_that_second_of_video_and_audio(tmp_path, ext, fps, a
     (["--start", "1:75"], "argument --start: must be seconds (e.g. 90.5) or HH:MM:SS.mmm"),
     (["--end", "-2"], "argument --end: must be seconds"),
     (["--start", "2", "--end", "1.5"], "--end (1.5 s) must be after --start (2 s)"),
-    (["--crf", "52"], "argument --crf: must be a number from 0 to 51"),
+    (["--crf", "52"], "argument --crf: must be a whole number from 0 to 51"),
     (["--preset", "warp"], "argument --preset: invalid choice: 'warp'"),
     (["--start", "10"], "has no video frames from 10 s to the end"),
 ])

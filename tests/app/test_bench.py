@@ -326,7 +326,7 @@ def _camfilters(*argv: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--naive-size", "100000"], "argument --naive-size: must be a number from 8 to 512 pixels, got '100000'"),
+    (["--naive-size", "100000"], "argument --naive-size: must be a whole number from 8 to 512 pixels, got '100000'"),
     (["--loop-seconds", "1e-9"], "argument --loop-seconds: must be a number from 0.5 to 3600 seconds, got '1e-9'"),
     (["--loop-seconds", "nan"], "argument --loop-seconds: must be a number from 0.5 to 3600 seconds, got 'nan'"),
     (["--loop-fps", "inf"], "argument --loop-fps: must be a number from 1 to 240, got 'inf'"),

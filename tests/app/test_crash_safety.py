@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from camfilters import recording
 from camfilters.errors import RecordingError
+from camfilters.media import repair, writer
 from camfilters.recording import LIVE_PRESET, Recorder
 
 from cli_helpers import camfilters, start
@@ -281,7 +281,7 @@ def test_a_full_disk_at_the_final_remux_keeps_the_fragmented_mp4(small_disk, rng
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_a_file_cut_mid_fragment_is_cut_back_to_its_last_complete_one(tmp_path, monkeypatch, ext, rng):
     """What a disk that fills mid-write leaves: after the cut it decodes without error, frames 0..k-1."""
-    monkeypatch.setattr(recording, "_rewrite_faststart", lambda path, muxer: None)  # keep the fragmented form
+    monkeypatch.setattr(writer, "rewrite_faststart", lambda path, muxer: None)  # keep the fragmented form
     whole = tmp_path / f"whole{ext}"
     with Recorder(whole, SIZE, fps=FPS) as rec:
         for i in range(150):
@@ -290,7 +290,7 @@ def test_a_file_cut_mid_fragment_is_cut_back_to_its_last_complete_one(tmp_path, 
     for end in sorted(rng.integers(len(data) // 3, len(data) - 1, 6)):
         part = tmp_path / f"part-{end}{ext}"
         part.write_bytes(data[:end])
-        recording._cut_to_complete(part, "mp4" if ext == ".mp4" else "matroska")
+        repair.cut_to_complete(part, "mp4" if ext == ".mp4" else "matroska")
         assert part.stat().st_size <= end
         frames = decode_frames(part)
         assert len(frames) >= 30  # the first second's fragment/cluster is whole at 1/3 of the file

@@ -247,7 +247,7 @@ def test_the_window_says_compiling_with_progress_only_on_a_cold_start(session, m
 
 
 def test_ctrl_c_while_compiling_stops_after_the_filter_in_hand(session, monkeypatch):
-    """A first start compiles for about a minute: Ctrl-C is held (see `live._sigint_held`) but not for all of it."""
+    """A first start compiles for about a minute: Ctrl-C is held (see `signals.deferred_interrupts`) but not for all of it."""
     import filters
     from camfilters import live
 

@@ -363,7 +363,8 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     sys.path[:0] = [{root!r}, {tests!r}]
-    from camfilters.recording import Recorder, interrupt_on_sigterm
+    from camfilters.recording import Recorder
+    from camfilters.signals import interrupt_on_sigterm
     from media import frame_image
 
     rec = None

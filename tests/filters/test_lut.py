@@ -165,7 +165,7 @@ def test_real_world_variants_parse_alike(tmp_path):
         ("LUT_3D_SIZE 2\n0 0 0\n1 0 0\n", r"the table has 2 rows, expected 2\^3 = 8"),
         ("LUT_3D_SIZE 2\n" + "0 0 0\n" * 3 + "0 zero 0\n" + "0 0 0\n" * 4, r"line 5: table row must be 3 numbers"),
         ("LUT_3D_SIZE 2\n" + "0 0 0\n" * 8 + "TITLE \"late\"\n", r"line 10: keyword TITLE after the table rows"),
-        ("LUT_3D_SIZE 1\n0 0 0\n", r"line 1: LUT_3D_SIZE must be an integer from 2 to 256"),
+        ("LUT_3D_SIZE 1\n0 0 0\n", r"line 1: LUT_3D_SIZE must be an integer from 2 to 65"),
         ("LUT_3D_SIZE 2\nLUT_3D_SHAPE 2\n", r"line 2: unknown keyword 'LUT_3D_SHAPE'"),
         ("LUT_3D_SIZE 2\nDOMAIN_MIN 0 0\n", r"line 2: DOMAIN_MIN must be 3 finite numbers"),
         ("LUT_3D_SIZE 2\nDOMAIN_MIN 1 0 0\nDOMAIN_MAX 1 1 1\n" + "0 0 0\n" * 8, r"min < max"),

@@ -1,0 +1,1 @@
+"""Reading, writing, repairing and syncing media files: `formats`, `writer` (`VideoOutput`), `repair`, `avsync`."""
