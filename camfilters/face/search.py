@@ -6,11 +6,11 @@ On each frame (each `FaceDetector.detect` call):
 - the whole frame, mirrored out past its edges, goes through the full-range model (big faces);
 - each face followed and not found strongly by the passes above gets one look from its centre: the short-range model on a square 2.5 face
   widths wide (about 1.5 ms a look), and the full-range one on a square 5 widths wide if that misses;
-- the tiles of a copy ``analysis_size`` px wide (small faces) are searched on a rotating schedule:
-  first those not searched for ``every`` frames, then those whose content changed away from the
-  followed faces, oldest first, ``ceil(tiles / every)`` a frame. Every region is searched at least
-  every ``every`` frames and a moving camera costs no more than a still one. The first frame, and
-  the first of a new size, searches every tile;
+- the tiles of a copy ``analysis_size`` px wide (small faces) are searched on a rotating schedule,
+  ``ceil(tiles / every)`` a frame, oldest first, and those whose content changed away from the followed
+  faces before the others and one more on top: every region is searched at least every ``every``
+  frames, a change at once, and a moving camera costs one tile more than a still one. The first frame,
+  and the first of a new size, searches every tile;
 - a detection scoring under ``strong`` is a candidate: it counts (``confirmed``) only once a second
   look from its centre agrees, the short-range model at ``confirm`` or more, or the full-range one at
   ``strong`` or more. Badges, toy rockets and flag stars score 0.6-0.7 in the full-range model and
@@ -179,9 +179,12 @@ class FaceDetector:
                 changed.append((last[0], key, view))
             else:
                 rest.append((last[0], key, view))
-        # The due ones, then the changed ones, then the rest, oldest first: the rotation runs ahead in a
-        # still scene, so that a change finds room in the budget without a tile going unsearched too long.
-        chosen = (sorted(due) + sorted(changed) + sorted(rest))[:max(len(due), math.ceil(len(tiles) / self.every))]
+        # The due ones, a changed one on top, and the rotation's share (oldest first, the changed ones first):
+        # a change is searched at once without a tile going unsearched too long, and a moving camera, where
+        # every tile changes, costs the share plus one.
+        share = math.ceil(len(tiles) / self.every)
+        chosen = sorted(due) + sorted(changed)[:1 + max(0, share - len(due))]
+        chosen += sorted(rest)[:max(0, share + 1 - len(chosen))] if len(chosen) < share else []
         for _, key, view in chosen:
             self._searched[key] = (self._frame, thumb[view].copy())
         self.searched = len(chosen)
