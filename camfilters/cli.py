@@ -157,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--kernel", required=True, help='rows separated by ";", e.g. "0 1; 1 0"')
     explain.add_argument("--input", default="1 2 3; 4 5 6; 7 8 9", help="the input matrix, same syntax")
     explain.add_argument("-o", "--output", type=path, help="also draw input, kernel and result as heat maps (PNG)")
+    explain.add_argument("-y", "--overwrite", action="store_true", help="replace an existing -o file")
     bench = sub.add_parser("bench", help="speed: filters vs OpenCV, the live loop, JIT start-up",
                            description="Measure every filter against its OpenCV equivalent (same run, alternating), "
                                        "the live loop with recording, and JIT start-up; print a table or JSON.")
@@ -220,19 +221,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .batch import (
-        check_options,
-        faces_csv_beside,
-        one_file,
-        plan,
-        render_file,
-        run_batch,
-        summary,
-        with_render_options,
-    )
+    from .batch import check_options, faces_csv_beside, render_file, run_batch, summary, with_render_options
+    from .batch_plan import check_scheduler, one_file, plan
     from .errors import ParameterError
     from .render import RenderInterrupted, check_range
 
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
     check_range(args.start, args.end)
     check_options(args.filters, args.lenses, faces_csv=args.faces_csv, face_model=args.face_model,
                   detector_model=args.detector_model, segmentation_model=args.segmentation_model)
@@ -334,7 +329,7 @@ def _devices(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from .explain import explain
 
-    print(explain(args.input, args.kernel, args.output))
+    print(explain(args.input, args.kernel, args.output, overwrite=args.overwrite))
     return ExitCode.OK
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -10,8 +11,8 @@ import numpy as np
 import filters
 from filters.errors import shorten
 
-from .errors import ParameterError, RecordingError
-from .images import write_image
+from .errors import OutputExistsError, ParameterError, RecordingError
+from .media.atomic import write_bytes
 
 
 def _fmt(v: float) -> str:
@@ -33,8 +34,11 @@ def table(m: np.ndarray) -> str:
     return "\n".join("  " + " ".join(c.rjust(width) for c in row) for row in cells)
 
 
-def explain(input_text: str, kernel_text: str, picture: Path | None = None) -> str:
-    """Tables of input, kernel and their "valid" correlation, plus how ``out[0, 0]`` is formed."""
+def explain(input_text: str, kernel_text: str, picture: Path | None = None, *, overwrite: bool = False) -> str:
+    """Tables of input, kernel and their "valid" correlation, plus how ``out[0, 0]`` is formed.
+
+    With ``picture``, also draws them there (`write_picture`); an existing file is refused unless ``overwrite``.
+    """
     src = _float32(input_text, "--input")
     kernel = _float32(kernel_text, "--kernel")
     out = filters.correlate(src, kernel, mode="valid")
@@ -48,7 +52,7 @@ def explain(input_text: str, kernel_text: str, picture: Path | None = None) -> s
             f"no flip, no padding):\n{table(out)}\n"
             f"out[0, 0] = {terms} = {_fmt(out[0, 0])}")
     if picture is not None:
-        write_picture(picture, [("input", src), ("kernel", kernel), ("output", out)])
+        write_picture(picture, [("input", src), ("kernel", kernel), ("output", out)], overwrite=overwrite)
         text += f"\npicture written to {picture}"
     return text
 
@@ -76,8 +80,13 @@ def _heatmap(title: str, m: np.ndarray, cell: int) -> np.ndarray:
     return panel
 
 
-def write_picture(path: Path, panels: list[tuple[str, np.ndarray]]) -> None:
-    """Draw the matrices as heat maps side by side, separated by the symbols of ``input * kernel = output``."""
+def write_picture(path: Path, panels: list[tuple[str, np.ndarray]], *, overwrite: bool = False) -> None:
+    """Draw the matrices as heat maps side by side, separated by the symbols of ``input * kernel = output``.
+
+    Written complete or not at all (`write_bytes`); an existing file is refused unless ``overwrite``.
+    """
+    if os.path.lexists(path) and not overwrite:  # before drawing; checked again when written
+        raise OutputExistsError(f"{path} already exists; add -y (--overwrite) to replace it, or choose another name")
     cell = int(np.clip(480 / max(max(m.shape) for _, m in panels), 24, 96))
     images = [_heatmap(t, m, cell) for t, m in panels]
     height = max(im.shape[0] for im in images)
@@ -94,8 +103,12 @@ def write_picture(path: Path, panels: list[tuple[str, np.ndarray]]) -> None:
             parts.append(sep)
     canvas = cv2.copyMakeBorder(np.hstack(parts), 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=(255, 255, 255))
     try:
-        ok = write_image(path, canvas)
-    except OSError:
+        ok, data = cv2.imencode(Path(path).suffix or ".png", canvas)
+    except cv2.error:
         ok = False
     if not ok:
-        raise RecordingError(f"cannot write {path}; check the folder exists and the name ends in .png")
+        raise RecordingError(f"cannot write {path}: not a picture file name; give one ending in .png")
+    if not Path(path).parent.is_dir():
+        raise RecordingError(f"cannot write {path}: folder {Path(path).parent} does not exist; create it or "
+                             "choose another path")
+    write_bytes(path, data.tobytes(), overwrite=overwrite)

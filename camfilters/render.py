@@ -10,27 +10,29 @@ duration, so the output has the same frame count, frame rate and duration.
   does, and the output carries no rotation.
 - Audio: the first audio stream is copied packet for packet when the output
   container holds its codec well (MP4 only takes AAC, MP3, AC-3, E-AC-3 and
-  ALAC), else re-encoded (AAC, or Opus for ``.webm``).
+  ALAC; MOV those and PCM, no Opus), else re-encoded (AAC, or Opus for ``.webm``).
 - Format: follows the output's extension as for recording
   (`camfilters.recording.FORMATS`); odd sizes lose their last column/row.
 
 What happens to files:
 
 - The output is written to a hidden temporary file in the output's folder
-  (``.NAME.XXXXXXXX.tmp.EXT``) and renamed onto the output only when finalised.
-  On any failure (bad input, a ``process`` that raises, a write error, a full
-  disk) the temporary file is removed and an existing output keeps its bytes.
+  (``.NAME.XXXXXXXX.tmp.EXT``, `camfilters.media.atomic.AtomicOutput`) and renamed onto
+  the output only when finalised, holding a lock on the output meanwhile: a second
+  render of the same output is refused, and the temporary files a killed render of it
+  left are removed. On any failure (bad input, a ``process`` that raises, a write
+  error, a full disk) the temporary file is removed and an existing output keeps its bytes.
 - The output may not be the input, also not through a hard link, a symlink or a
   bind mount (same device and inode), even with ``overwrite``.
-- Interrupted (Ctrl-C, or SIGTERM through `camfilters.signals.interrupt_on_sigterm`):
-  the frames done so far are finalised into ``OUT-partial.EXT`` beside the output
-  (``OUT-partial-2.EXT``, ... if taken; an existing output is never touched) and
-  `RenderInterrupted` names it. Nothing is kept when no frame was done.
-- A corrupt or truncated input is not a normal end: the frames decoded are kept
-  in the output, then `SourceError` says so (exit 3). With no frame at all, no
-  output. Detected: a decode error; an MP4/MOV with fewer samples than its sample
-  table; a stream ending over 0.25 s before its stated duration (Matroska/WebM
-  ``DURATION`` tags). Not detected: an AVI that lost its index with its tail.
+- A render that does not complete never takes the output's name: interrupted
+  (Ctrl-C, or SIGTERM through `camfilters.signals.interrupt_on_sigterm`) or given a
+  corrupt or truncated input, the frames done so far are finalised into
+  ``OUT-partial.EXT`` beside the output (``OUT-partial-2.EXT``, ... if taken; an
+  existing output is never touched). `RenderInterrupted` or `InputTruncated` (a
+  `SourceError`, exit 3) names it. Nothing is kept when no frame was done. A
+  truncated input is detected by: a decode error; an MP4/MOV with fewer samples
+  than its sample table; a stream ending over 0.25 s before its stated duration
+  (Matroska/WebM ``DURATION`` tags). Not detected: an AVI that lost its index with its tail.
 
 Inputs must be regular files at least 2x2 pixels (`SourceError` otherwise).
 
@@ -42,10 +44,8 @@ one audio frame of slack); the output's timestamps start at 0 with the first fra
 from __future__ import annotations
 
 import errno
-import glob
 import logging
 import os
-import secrets
 import stat
 import sys
 import threading
@@ -61,13 +61,14 @@ import numpy as np
 from tqdm import tqdm
 
 from camfilters.errors import CamfiltersError, ParameterError, RecordingError, SourceError, reason
+from camfilters.media.atomic import AtomicOutput
 from camfilters.recording import DEFAULT_PRESET, VideoOutput, check_output_path
 from camfilters.signals import join_holding
 from camfilters.threads import CancellableQueue, Cancelled, Worker
 
 Progress = Callable[[int], None]  # called with the number of frames just done
 
-__all__ = ["RenderInterrupted", "RenderResult", "check_range", "frame_total", "render", "temporary_files"]
+__all__ = ["InputTruncated", "RenderInterrupted", "RenderResult", "check_range", "frame_total", "render"]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ log = logging.getLogger(__name__)
 Process = Callable[[np.ndarray, float], np.ndarray]
 _QUEUE_FRAMES = 4  # frames in flight between two stages
 _BT601 = {2, 5, 6}  # AVCOL_SPC_UNSPECIFIED, BT470BG, SMPTE170M: what cv2's I420 conversion assumes
-# Audio codecs copied into MP4 as they are; players expect these there (PCM and mu-law are QuickTime-only).
+# Audio codecs copied into MP4/MOV as they are; players expect these there (PCM also in MOV: QuickTime-only).
 _MP4_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac"})
 # Turning a frame upright, by its display rotation in degrees counter-clockwise (as FFmpeg reports it).
 _UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
@@ -95,6 +96,14 @@ class RenderResult:
     audio: str | None  # "copied", "re-encoded", or None when the input has no audio
     elapsed: float  # wall-clock seconds the render took
     rotation: int = 0  # degrees counter-clockwise the frames were turned to be upright
+
+
+class InputTruncated(SourceError):
+    """A corrupt or truncated input: the ``frames`` that decoded were kept in ``partial`` (`AtomicOutput.keep_partial`)."""
+
+    def __init__(self, message: str, partial: Path, frames: int) -> None:
+        super().__init__(message)
+        self.partial, self.frames = partial, frames
 
 
 class RenderInterrupted(KeyboardInterrupt):
@@ -128,11 +137,11 @@ def render(
     unless ``overwrite``; the input as output is refused (`ParameterError`) always.
 
     Raises `SourceError` for an input that is missing, not a regular file, not a
-    video, smaller than 2x2 or without frames, and (after keeping what decoded in
-    the output) for a corrupt or truncated one; `RecordingError` for an output that
-    cannot be written; whatever ``process`` raises. In every such case but the
-    corrupt input, no file is created and an existing output is untouched. On
-    Ctrl-C/SIGTERM raises `RenderInterrupted` naming the partial file kept.
+    video, smaller than 2x2 or without frames, and `InputTruncated` for a corrupt or
+    truncated one (after keeping what decoded in ``OUT-partial.EXT``); `RecordingError`
+    for an output that cannot be written, `OutputBusyError` for one another render
+    writes now; whatever ``process`` raises. In every case an existing output is
+    untouched. On Ctrl-C/SIGTERM raises `RenderInterrupted` naming the partial file kept.
     """
     started = time.perf_counter()
     check_range(start, end)
@@ -150,35 +159,22 @@ def render(
         raise RecordingError(f"cannot write {output_path}: {reason(exc)}; choose another name or folder") from None
     destination = Path(os.path.realpath(output_path)) if output_path.is_symlink() else output_path
     size, rotation = _first_frame(input_path)
-    source = _open_input(input_path)
-    try:
-        temp = _temporary_file(destination)
-        job: _Job | None = None
+    with AtomicOutput(destination, overwrite=overwrite, what=str(output_path)) as out:
+        frames, duration, job = _run_job(out, input_path, size, rotation, preset, crf, (start, end), process, progress)
+        if frames == 0:
+            empty = "it has no video frames" if start is None and end is None else (
+                f"it has no video frames from {start or 0:g} s to {'the end' if end is None else f'{end:g} s'}")
+            raise SourceError(f"cannot render {input_path}: {job.damage or empty}")
+        if job.damage:  # not complete: never in place of the output
+            partial = _shielded(out.keep_partial)
+            raise InputTruncated(
+                f"{input_path} is corrupt or truncated after frame {frames} ({duration:.2f} s): "
+                f"kept {frames} frames in {partial} ({job.damage})", partial, frames)
         try:
-            job = _Job(source, input_path, destination, temp, size, rotation, preset, crf, (start, end))
-            frames, duration = job.run(process, progress)
-        except KeyboardInterrupt:
-            raise _keep_partial(temp, destination, job) from None
-        except BaseException:
-            _shielded(lambda: temp.unlink(missing_ok=True))
-            raise
-    finally:
-        source.close()
-    if frames == 0:
-        _shielded(lambda: temp.unlink(missing_ok=True))
-        empty = "it has no video frames" if start is None and end is None else (
-            f"it has no video frames from {start or 0:g} s to {'the end' if end is None else f'{end:g} s'}")
-        raise SourceError(f"cannot render {input_path}: {job.damage or empty}")
-    try:
-        _shielded(lambda: _move(temp, destination))
-    except KeyboardInterrupt:  # it came while the finished file was put in place, which _shielded completed
-        raise RenderInterrupted(f"interrupted at the end: all {frames} frames are in {output_path}", output_path,
-                                frames) from None
-    if job.damage:
-        raise SourceError(
-            f"{input_path} is corrupt or truncated after frame {frames} ({duration:.2f} s): "
-            f"kept {frames} frames in {output_path} ({job.damage})"
-        )
+            _shielded(out.commit)
+        except KeyboardInterrupt:  # it came while the finished file was put in place, which _shielded completed
+            raise RenderInterrupted(f"interrupted at the end: all {frames} frames are in {output_path}", output_path,
+                                    frames) from None
     result = RenderResult(
         output_path, frames, duration, job.rate, job.audio_mode, time.perf_counter() - started, rotation
     )
@@ -249,70 +245,33 @@ def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
     return ((height, width) if rotation in (90, 270) else (width, height)), rotation
 
 
-def _temporary_name(destination: Path, token: str) -> str:
-    stem = os.fsencode(destination.stem)[:64].decode(errors="ignore")  # a legal output name gives a legal temporary one
-    return f".{stem}.{token}.tmp{destination.suffix}"
-
-
-def temporary_files(destination: str | os.PathLike[str]) -> list[Path]:
-    """The temporary files of renders to ``destination`` that have not finished (or were killed: a batch
-    removes these before it renders ``destination`` again)."""
-    destination = Path(destination)
-    head, _, tail = _temporary_name(destination, "/").partition("/")  # "/" is in no file name
-    return sorted(destination.parent.glob(glob.escape(head) + "[0-9a-f]" * 8 + glob.escape(tail)))
-
-
-def _temporary_file(destination: Path) -> Path:
-    """A new, empty, hidden file beside ``destination`` with its extension (so its muxer is chosen)."""
-    while True:
-        temp = destination.with_name(_temporary_name(destination, secrets.token_hex(4)))
-        try:
-            with open(temp, "xb"):
-                pass
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise RecordingError(f"cannot write {destination}: {reason(exc)}; choose a writable folder") from exc
-        try:  # keep an overwritten output's permissions
-            os.chmod(temp, stat.S_IMODE(destination.stat().st_mode))
-        except OSError:
-            pass
-        return temp
-
-
-def _move(temp: Path, destination: Path) -> None:
-    """Rename the finished ``temp`` onto ``destination`` (atomic: one folder, one file system)."""
+def _run_job(out: AtomicOutput, input_path: Path, size: tuple[int, int], rotation: int, preset: str,
+             crf: int | None, span: tuple[float | None, float | None], process: Process,
+             progress: bool | Progress) -> tuple[int, float, _Job]:
+    """Render into ``out.temp``: (frames, seconds of video, the job); on an interrupt, the partial file is kept."""
+    source = _open_input(input_path)
+    job: _Job | None = None
     try:
-        os.replace(temp, destination)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise RecordingError(f"cannot write {destination}: {reason(exc)}") from exc
+        job = _Job(source, input_path, out.path, out.temp, size, rotation, preset, crf, span)
+        frames, duration = job.run(process, progress)
+    except KeyboardInterrupt:
+        raise _interrupted(out, job) from None
+    except BaseException:
+        _shielded(out.discard)
+        raise
+    finally:
+        source.close()
+    return frames, duration, job
 
 
-def _keep_partial(temp: Path, destination: Path, job: _Job | None) -> RenderInterrupted:
-    """After an interrupt: the finalised ``temp`` renamed to a free ``OUT-partial`` name, or removed if empty."""
+def _interrupted(out: AtomicOutput, job: _Job | None) -> RenderInterrupted:
+    """After an interrupt: the finalised temporary file kept as ``OUT-partial``, or removed if empty."""
     frames = job.frames_written if job is not None else 0
     kept: list[Path | None] = []
-
-    def keep() -> None:
-        if frames == 0:
-            temp.unlink(missing_ok=True)
-            return kept.append(None)
-        for n in range(1, 1000):
-            name = f"{destination.stem}-partial{'' if n == 1 else f'-{n}'}{destination.suffix}"
-            partial = destination.with_name(name)
-            if not os.path.lexists(partial):
-                os.rename(temp, partial)
-                return kept.append(partial)
-        kept.append(temp)  # 999 partial files: keep the hidden one rather than lose the frames
-
     try:
-        _shielded(keep)
-    except KeyboardInterrupt:  # a second Ctrl-C, held back until keep() was done
+        _shielded(lambda: kept.append(out.keep_partial() if frames else out.discard()))
+    except KeyboardInterrupt:  # a second Ctrl-C, held back until the file was kept
         pass
-    except OSError as exc:
-        log.warning("could not rename the partial render %s: %s", temp, reason(exc))
-        kept.append(temp if temp.exists() else None)
     if not kept or kept[0] is None:
         return RenderInterrupted("interrupted before the first frame was done; nothing written", None, 0)
     return RenderInterrupted(f"interrupted: kept the first {frames} frames in {kept[0]}", kept[0], frames)
@@ -415,7 +374,9 @@ class _Job:
         """A copy of ``sound`` if the output container holds its codec well, else a new encoder."""
         container = self.output.container
         name = sound.codec_context.name
-        if name in container.supported_codecs and (self.output.format.container != "mp4" or name in _MP4_AUDIO):
+        muxer = self.output.format.container
+        held = name in _MP4_AUDIO or (muxer == "mov" and name.startswith("pcm_"))  # what MP4/MOV hold well
+        if name in container.supported_codecs and (muxer not in ("mp4", "mov") or held):
             self.audio_out, self.audio_mode = container.add_stream_from_template(sound), "copied"
             return
         codec = self.output.format.audio_codec

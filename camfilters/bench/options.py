@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..argtypes import between, frame_size_at_least, positive
-from ..errors import ParameterError
+from ..errors import OutputExistsError, ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="fast smoke run: small sizes, few repeats, 1 s loops")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH ('-': stdout, "
                         "then the table goes to stderr); its folder must exist")
+    parser.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --json file")
     parser.add_argument("--source", default="demo", help="where the benchmark frame and the live loop's frames "
                         "come from: demo (default), a video PATH, a camera INDEX")
     parser.add_argument("--sections", type=_names, default=list(SECTIONS), metavar="NAME,...",
@@ -77,8 +78,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                              "(default 128; 32 with --quick)")
 
 
-def check_json_path(text: str | None) -> None:
-    """Refuse a ``--json`` path whose folder is missing (or that is a folder) before the benchmark runs."""
+def check_json_path(text: str | None, overwrite: bool = False) -> None:
+    """Refuse a ``--json`` path whose folder is missing, that is a folder, or that exists (unless
+    ``overwrite``), before the benchmark runs."""
     if text is None or text == "-":
         return
     path = Path(text).expanduser()
@@ -90,6 +92,9 @@ def check_json_path(text: str | None) -> None:
         raise ParameterError(f"--json {text}: folder {folder} {what}; create it or choose another path")
     if not os.access(folder, os.W_OK):
         raise ParameterError(f"--json {text}: folder {folder} is not writable; choose another path")
+    if os.path.lexists(path) and not overwrite:
+        raise OutputExistsError(f"--json {text} already exists; add -y (--overwrite) to replace it, "
+                                "or choose another name")
 
 
 def resolve_options(args: argparse.Namespace) -> BenchOptions:
@@ -103,7 +108,7 @@ def resolve_options(args: argparse.Namespace) -> BenchOptions:
     unknown = [s for s in args.sections if s not in SECTIONS]
     if unknown or not args.sections:
         raise ParameterError(f"--sections must list some of {', '.join(SECTIONS)}, got {','.join(args.sections)!r}")
-    check_json_path(getattr(args, "json", None))
+    check_json_path(getattr(args, "json", None), getattr(args, "overwrite", False))
     window = args.window and bool(os.environ.get("DISPLAY"))
     if args.window and not window:
         log.warning("--window ignored: no DISPLAY")

@@ -13,6 +13,7 @@ from typing import Any
 
 import filters
 
+from ..media.atomic import write_bytes
 from .jit import bench_jit
 from .lenses import bench_lenses
 from .live import bench_encoder, bench_live
@@ -80,6 +81,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         print(table)
         if args.json:
-            Path(args.json).expanduser().write_text(json.dumps(result, indent=2) + "\n")
+            write_bytes(Path(args.json).expanduser(), (json.dumps(result, indent=2) + "\n").encode(),
+                        overwrite=getattr(args, "overwrite", False), what=f"--json {args.json}")
             log.info("wrote %s", args.json)
     return 0

@@ -9,14 +9,15 @@ frame is drawn ``lookback`` frames later, once the searches that cover it are do
 from __future__ import annotations
 
 import csv
+import errno
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from camfilters.errors import OutputExistsError, ParameterError, RecordingError
+from camfilters.media.atomic import AtomicOutput
 
 from .lookback import LookBack
 from .tracking import Face
@@ -32,8 +33,9 @@ class FacesCsv:
     ``frame`` counts from 0, ``time`` is the frame's timestamp (s), the box is the face box
     in frame pixels (not the hidden region, which the lens grows), ``detected`` is 0 for a
     face held after its last detection. Rows go to a hidden temporary file in the same
-    folder that replaces ``path`` only on `close`, so an existing file (with
-    ``overwrite``) is kept intact until the new one is complete; `discard` drops it.
+    folder (`AtomicOutput`) that replaces ``path`` only on `close`, so an existing file
+    (with ``overwrite``) is kept intact until the new one is complete; `discard` drops it.
+    A write error (a full disk) is a `RecordingError`, the temporary file removed.
     """
 
     HEADER = ("frame", "time", "id", "x", "y", "w", "h", "score", "detected")
@@ -42,45 +44,58 @@ class FacesCsv:
         self.path = Path(path).expanduser()
         if self.path.is_dir():
             raise RecordingError(f"cannot write --faces-csv {self.path}: it is a folder; give a file name")
-        if os.path.lexists(self.path) and not overwrite:
+        if os.path.lexists(self.path) and not overwrite:  # checked again under the lock
             raise OutputExistsError(f"{self.path} already exists; add -y (--overwrite) to replace it, "
                                     "or choose another name")
+        self._out = AtomicOutput(self.path, overwrite=overwrite, what=f"--faces-csv {self.path}")
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+            self._file = open(self._out.temp, "w", newline="", encoding="utf-8")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(self.HEADER)
         except OSError as exc:
-            raise RecordingError(f"cannot write --faces-csv {self.path}: {exc.strerror or exc}; "
-                                 "choose a writable folder") from None
-        self._tmp = Path(tmp)
-        self._file = os.fdopen(fd, "w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(self.HEADER)
+            self.discard()
+            raise self._error(exc) from None
         self.rows = 0
+
+    def _error(self, exc: OSError) -> RecordingError:
+        reason = "the disk is full; free some space or choose another folder" if exc.errno == errno.ENOSPC else (
+            exc.strerror or str(exc))
+        return RecordingError(f"cannot write --faces-csv {self.path}: {reason}")
 
     def write(self, frame: int, timestamp: float, faces: list[Face]) -> None:
         """One row per face of frame number ``frame`` shown at ``timestamp`` s."""
-        for face in faces:
-            x, y, w, h = face.box
-            self._writer.writerow((frame, f"{timestamp:.6f}", face.track_id, f"{x:.1f}", f"{y:.1f}", f"{w:.1f}",
-                                   f"{h:.1f}", f"{face.score:.3f}", int(face.detected)))
-            self.rows += 1
+        try:
+            for face in faces:
+                x, y, w, h = face.box
+                self._writer.writerow((frame, f"{timestamp:.6f}", face.track_id, f"{x:.1f}", f"{y:.1f}",
+                                       f"{w:.1f}", f"{h:.1f}", f"{face.score:.3f}", int(face.detected)))
+                self.rows += 1
+        except OSError as exc:
+            self.discard()
+            raise self._error(exc) from None
 
     def close(self) -> None:
         """Finish the file and put it in place (atomically); safe to call twice."""
         if self._file.closed:
             return
         try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
             self._file.close()
-            os.replace(self._tmp, self.path)
+            self._out.commit()
         except OSError as exc:
             self.discard()
-            raise RecordingError(f"cannot write --faces-csv {self.path}: {exc.strerror or exc}") from None
+            raise exc if isinstance(exc, RecordingError) else self._error(exc) from None
+        finally:
+            self._out.close()
 
     def discard(self) -> None:
-        """Drop the rows written; ``path`` keeps what it held before."""
-        self._file.close()
-        self._tmp.unlink(missing_ok=True)
+        """Drop the rows written; ``path`` keeps what it held before. Safe to call twice."""
+        file = getattr(self, "_file", None)
+        if file is not None and not file.closed:
+            try:
+                file.close()
+            except OSError:  # the rows still buffered cannot be written (a full disk): they are dropped anyway
+                pass
+        self._out.close()
 
 
 class OfflineLenses:

@@ -234,7 +234,7 @@ def test_an_interrupted_render_names_its_partial_file_and_keeps_the_output(tmp_p
     assert leftovers(tmp_path) == []
 
 
-# --- 4. a corrupt or truncated input is said to be one, and what decoded is kept ------------------------
+# --- 4. a corrupt or truncated input is said to be one, and what decoded is kept beside the output ------
 
 
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
@@ -242,20 +242,20 @@ def test_an_input_truncated_at_half_keeps_what_decoded_and_says_so(tmp_path, cli
     whole = clip if ext == ".mp4" else make_video(tmp_path / "whole.mkv", 48, size=SIZE, fps=24, audio=True)
     src = tmp_path / f"half{ext}"
     src.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    digest, out = sha256(src), tmp_path / "out.mkv"
+    digest, out, partial = sha256(src), tmp_path / "out.mkv", tmp_path / "out-partial.mkv"
     proc = cli_render(src, "-o", out)
     assert_one_line_error(proc)
     assert proc.returncode == ExitCode.SOURCE
     match = re.fullmatch(
         rf"camfilters: error: {re.escape(str(src))} is corrupt or truncated after frame (\d+) \((\d+\.\d\d) s\): "
-        rf"kept (\d+) frames in {re.escape(str(out))} \((.+)\)", proc.stderr.strip())
+        rf"kept (\d+) frames in {re.escape(str(partial))} \((.+)\)", proc.stderr.strip())
     assert match, proc.stderr
     kept = int(match[1])
     assert 10 < kept < 40 and int(match[3]) == kept
     assert kept / 24 - 0.05 < float(match[2]) < 40 / 24  # the end of the last frame kept (a damaged one may be skipped)
     decodable = [frame_index(f) for f in decode_frames(src)]  # PyAV on its own: what can be kept
-    assert [frame_index(f) for f in decode_frames(out)] == decodable and len(decodable) == kept
-    assert sha256(src) == digest and leftovers(tmp_path) == []
+    assert [frame_index(f) for f in decode_frames(partial)] == decodable and len(decodable) == kept
+    assert sha256(src) == digest and leftovers(tmp_path) == [] and not out.exists()  # complete or absent
 
 
 def test_whole_inputs_are_not_reported_as_truncated(tmp_path, clip):
@@ -377,9 +377,11 @@ def test_a_decode_error_mid_file_keeps_the_frames_before_it(tmp_path, clip, monk
     message = r"clip.mp4 is corrupt or truncated after frame \d+ \(.*\): kept \d+ frames in"
     with pytest.raises(SourceError, match=message) as info:
         render(clip, out, lambda image, t: image, progress=False)
-    kept = [frame_index(f) for f in decode_frames(out)]
+    partial = tmp_path / "out-partial.mp4"
+    kept = [frame_index(f) for f in decode_frames(partial)]
     assert kept[:20] == list(range(20)) and 20 not in kept and kept == sorted(kept) and kept[-1] < 47
-    assert f"kept {len(kept)} frames in {out}" in str(info.value) and leftovers(tmp_path) == []
+    assert f"kept {len(kept)} frames in {partial}" in str(info.value) and leftovers(tmp_path) == []
+    assert not out.exists()
 
 
 def test_an_output_name_of_250_bytes_still_gets_a_temporary_file(tmp_path, clip):

@@ -1,0 +1,257 @@
+"""A batch's files on local worker processes, and what runs inside those processes.
+
+`run_locally` runs the jobs ``workers`` at a time in spawned processes (each with
+``cores // workers`` Numba and OpenCV threads). A worker ignores Ctrl-C (the parent's to
+handle); SIGTERM, which the parent sends when it is stopped and the kernel sends when it
+dies, stops the render in progress, whose files are then removed, and ends the worker.
+A worker that dies mid-file (a crash, the OOM killer) has its file tried once more.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from .errors import CamfiltersError, ExitCode
+
+if TYPE_CHECKING:
+    from .batch import Job, Outcome, _Frames
+
+__all__ = ["limit_threads", "run_locally"]
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 30.0  # how long interrupted workers get to remove their files before they are killed
+
+_progress_queue = None  # set in local worker processes by _init_worker
+_busy = False  # whether this local worker is rendering (SIGTERM then stops the render)
+_stopping = False  # whether SIGTERM came while rendering: the worker ends when its render has stopped
+_current: Job | None = None  # the job this local worker renders
+
+
+def _init_worker(queue, threads: int, parent: int) -> None:
+    """Local worker start-up: thread pools sized, Ctrl-C left to the parent, SIGTERM (also sent when
+    the parent dies) stopping the render so that its files are removed."""
+    global _progress_queue
+    import faulthandler
+
+    faulthandler.enable()  # a crash in native code (FFmpeg, OpenCV, Numba) leaves its stack on stderr
+    _progress_queue = queue
+    from tqdm import tqdm
+
+    # tqdm's default lock holds a multiprocessing semaphore, which a worker ending with os._exit (interrupted)
+    # would leave to the resource tracker ("leaked semaphore" warning); a worker's bars are never shown anyway.
+    tqdm.set_lock(threading.RLock())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent's to handle
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    _die_with_parent(parent)
+    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
+    limit_threads(threads)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    global _stopping
+    if not _busy:
+        os._exit(ExitCode.INTERRUPTED)
+    # Raised once: PR_SET_PDEATHSIG fires as each thread of a killed parent exits, and a second
+    # interrupt would cut short the removal of the unfinished files. In case this one is lost
+    # (raised inside a native callback, which drops it), the next frame raises it again.
+    if not _stopping:
+        _stopping = True
+        raise KeyboardInterrupt("SIGTERM")
+
+
+def _watch_parent(parent: int) -> None:
+    """Backstop for the death signal: once the parent is gone, stop as SIGTERM does; if the render has
+    not stopped within STOP_TIMEOUT_S (an interrupt lost or stuck), remove its files here and end."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGTERM)  # ignored if the death signal came already
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while _busy and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _current is not None:
+        from .batch import _remove_leftovers
+
+        _remove_leftovers(_current)
+    os._exit(ExitCode.INTERRUPTED)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have Linux send this process SIGTERM when its parent (pid ``parent``) dies, even by SIGKILL."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before prctl
+        os._exit(ExitCode.INTERRUPTED)
+
+
+def limit_threads(threads: int) -> None:
+    """Numba's and OpenCV's threads for this process's calling thread (the one that filters).
+
+    Numba has started its pool by now (importing camfilters imports filters); setting
+    NUMBA_NUM_THREADS afterwards would not change it, set_num_threads does.
+    """
+    import cv2
+    import numba
+
+    cv2.setNumThreads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+
+def _warm_up(specs: Iterable[str]) -> None:
+    """Compile or load the kernels of ``specs`` holding a machine-wide lock: workers starting together
+    would otherwise compile the same kernels and write Numba's cache files at once, which can crash
+    one that reads them meanwhile (numba#4807). Cached, this takes milliseconds."""
+    import tempfile
+
+    import filters
+
+    with open(os.path.join(tempfile.gettempdir(), "camfilters-numba-cache.lock"), "a") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        except ImportError:  # Windows: no lock
+            pass
+        try:
+            filters.warm_up([filters.parse(spec) for spec in specs])
+        except CamfiltersError:
+            pass  # a bad spec fails the job itself, with its message
+
+
+def _run_local_job(job: Job) -> Outcome:
+    """`run_job` in a local worker process: SIGTERM stops it, its files removed, and ends the process."""
+    from .batch import Stopped, run_job
+
+    global _busy, _current
+    _busy, _current = True, job
+    try:
+        _warm_up(job.filters)
+        outcome = run_job(job)
+    except (Stopped, KeyboardInterrupt):
+        os._exit(ExitCode.INTERRUPTED)
+    finally:
+        _busy, _current = False, None
+    if _stopping:  # the interrupt was lost and the file finished (complete, in place): stop now
+        os._exit(ExitCode.INTERRUPTED)
+    return outcome
+
+
+
+def run_locally(jobs: list[Job], workers: int, frames: _Frames, on_outcome) -> list[Outcome]:
+    """Run ``jobs`` on ``workers`` local processes, a file whose worker died mid-file tried once more."""
+    from .batch import PROGRESS_PERIOD_S, Outcome
+
+    workers = max(1, min(workers, len(jobs)))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    context = multiprocessing.get_context("spawn")  # no fork of a process with Numba/OpenMP threads
+    queue = context.Queue()
+    outcomes: dict[str, Outcome] = {}
+    strikes: dict[str, int] = {}  # 2 per death while it was seen rendering, 1 while it was queued
+    todo = list(jobs)
+    while todo:
+        broken: list[Job] = []
+        frames.started.clear()
+        processes: dict[int, multiprocessing.Process] = {}  # every worker of this pool, to say how one died
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                                    initargs=(queue, threads, os.getpid())) as pool:
+            futures = {pool.submit(_run_local_job, job): job for job in todo}
+            pending = set(futures)
+            try:
+                while pending:
+                    done, pending = concurrent.futures.wait(pending, timeout=PROGRESS_PERIOD_S,
+                                                            return_when=concurrent.futures.FIRST_COMPLETED)
+                    processes.update(getattr(pool, "_processes", None) or {})
+                    _drain(queue, frames)
+                    for future in done:
+                        job = futures[future]
+                        try:
+                            outcome = future.result()
+                        except concurrent.futures.process.BrokenProcessPool:
+                            broken.append(job)
+                            continue
+                        except Exception as exc:  # noqa: BLE001 - a failure of the worker machinery itself
+                            outcome = Outcome(job, "failed", message=f"{type(exc).__name__}: {exc}",
+                                              code=ExitCode.ERROR)
+                        outcomes[job.key] = outcome
+                        frames.finish(outcome)
+                        on_outcome(outcome)
+            except BaseException:
+                _stop(pool)
+                raise
+            _drain(queue, frames)
+        todo = []
+        if broken:
+            log.warning("a worker process died (%s)", _deaths(processes.values()))
+        for job in broken:
+            strikes[job.key] = strikes.get(job.key, 0) + (2 if job.key in frames.started else 1)
+            if strikes[job.key] <= 2:
+                if job.key in frames.started:
+                    log.warning("%s: its worker process died; trying it once more", job.input)
+                todo.append(job)
+            else:
+                outcomes[job.key] = Outcome(job, "failed", message="its worker process died twice while rendering "
+                                            "it (crashed or killed; see the messages above)", code=ExitCode.ERROR)
+                frames.finish(outcomes[job.key])
+                on_outcome(outcomes[job.key])
+    return [outcomes[job.key] for job in jobs]
+
+
+def _deaths(processes: Iterable[multiprocessing.Process]) -> str:
+    """How the dead ones of ``processes`` ended: "killed by SIGKILL", "exit code 1", ..."""
+    ends = []
+    for process in processes:
+        process.join(1.0)
+        code = process.exitcode
+        if code is not None and code < 0:
+            ends.append(f"pid {process.pid} killed by {signal.Signals(-code).name}")
+        elif code:
+            ends.append(f"pid {process.pid} exit code {code}")
+    return ", ".join(ends) or "no exit status"
+
+
+def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """After an interrupt: have the workers remove their unfinished files and end; what has not started never does.
+
+    No future is cancelled: the pool, broken by its workers' ends, sets an error on each one it
+    still holds, and on a cancelled one that raises in its thread (InvalidStateError, Python < 3.12).
+    """
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            log.warning("worker %d did not stop in %g s; killing it", process.pid, STOP_TIMEOUT_S)
+            process.kill()
+            process.join()
+    pool.shutdown(wait=False)
+
+
+def _drain(queue, frames: _Frames) -> None:
+    import queue as queue_module
+
+    while True:
+        try:
+            message = queue.get_nowait()
+        except (queue_module.Empty, OSError, ValueError):
+            return
+        frames(message)
