@@ -83,3 +83,22 @@ def test_a_panning_camera_costs_a_share_of_the_tiles(tmp_path, need_mediapipe_mo
     assert tiles >= 20
     assert max(searched[1:]) == -(-tiles // detector.every)
     assert missed(clip, frames, after) == []
+
+
+def test_a_live_recording_hides_the_faces_with_the_privacy_delay(tmp_path, need_mediapipe_module):
+    """``run --source clip --lens face-blur --record`` with the default privacy delay: every frame of the file
+    is recorded (those the delay still holds at the end too) and at least 99 % of its face-frames are hidden
+    (the issue's bar), nothing far from the faces touched."""
+    import subprocess
+    import sys
+
+    clip = build_clip(tmp_path / "clip.mp4", DEFAULT_TRACKS, audio=False)
+    out = tmp_path / "live.mp4"
+    proc = subprocess.run([sys.executable, "-m", "camfilters", "run", "--source", str(clip.path), "--lens",
+                           "face-blur", "--record", str(out), "--no-window"], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    before, after = decode(clip.path), decode(out)
+    assert len(after) == len(before)
+    assert len(missed(clip, before, after)) <= 0.01 * len(clip.face_frames())
+    assert false_area(clip, before, after) <= 0.001
