@@ -17,7 +17,7 @@ from .spec import Spec, parse_matrix, parse_spec
 from .warmup import warm_up, warm_up_in_background
 
 # Built-in filters register themselves on import, through the same path as plugins.
-from . import blur, cartoon, custom, edge, emboss, looks, lut, sharpen, sketch  # noqa: E402,F401  isort: skip
+from . import blur, cartoon, custom, denoise, edge, emboss, looks, lut, sharpen, sketch  # noqa: E402,F401  isort: skip
 
 __all__ = sorted([
     "CamfiltersError",

@@ -24,7 +24,7 @@ def warm_up(targets: Iterable[str | Filter] | None = None, shape: tuple[int, int
     are warmed (``box:ksize=31`` and a 5x5 float ``kernel`` use other machine code than
     the defaults); default: every registered filter. An instance is not called itself:
     a new one with the same options is, so its state and buffers stay as they are. The
-    shared ``composite`` kernel is compiled too (not listed).
+    shared ``composite`` kernel is compiled too (not listed). A temporal filter gets two frames.
 
     Numba specialises on dtype and layout, not on size, so a small frame compiles the
     same machine code a 1080p frame uses; later calls (and later processes, through the
@@ -38,6 +38,8 @@ def warm_up(targets: Iterable[str | Filter] | None = None, shape: tuple[int, int
         start = time.perf_counter()
         flt = get(target) if isinstance(target, str) else _same_options(target)
         flt(frame)
+        if flt.temporal:  # a second frame may take other paths (denoise's motion search)
+            flt(frame[::-1].copy())
         seconds[target if isinstance(target, str) else target.spec] = time.perf_counter() - start
     return seconds
 

@@ -19,10 +19,13 @@ from media import make_video, probe, top_level_atoms
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def restore_handlers():
-    """Put back the handlers of the stop signals that a test changes."""
+    """Every test starts with Python's own SIGINT handler, whatever pytest inherited (a script's background
+    job ignores SIGINT), and gets back the stop signals' handlers afterwards: a SIGINT a test raises must
+    never reach the handler of a later test."""
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)
