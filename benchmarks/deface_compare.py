@@ -132,7 +132,11 @@ def main() -> int:
         rows = compare(args.short, args.long, args.venv, Path(work))
     print(json.dumps(rows, indent=1) if args.json else table(rows))
     # The machine may be shared: the seconds depend on the load, the ratio much less.
-    print(f"load average (1 min): {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; {os.cpu_count()} cores")
+    from camfilters.bench.machine import cpu_info
+
+    cpu = cpu_info()
+    print(f"{cpu.get('model', 'unknown CPU')}, {os.cpu_count()} cores; load average (1 min): {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end")
     return 0
 
 
