@@ -44,6 +44,7 @@ from .detect import (
 FULL, SHORT = 0, 1  # which model a job runs on
 INPUT = {FULL: 192, SHORT: 128}  # the models' input sides (px)
 SHORT_REACH, FULL_REACH = 2.5, 5.0  # a look's square, in face widths
+BIG = 0.1  # share of the frame's width from which a face found by the whole-frame pass needs no look
 Job = tuple[int, np.ndarray, tuple[float, float], float]  # (model, RGB image, origin, scale) -> frame px
 
 
@@ -111,21 +112,25 @@ class FaceDetector:
         self._size = (w, h)
         self._frame += 1
         self.calls = 0
-        s = min(1.0, self.analysis_size / w)
-        # INTER_AREA costs 4x as much at 0.75x (720p) and finds the same faces; 2x (1080p) is exact anyway.
-        small = image if s == 1.0 else cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
-                                                   interpolation=cv2.INTER_LINEAR if s > 0.5 else cv2.INTER_AREA)
-        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        s, rgb = self._small(image)
+        size = rgb.shape[1], rgb.shape[0]
         jobs = [self._whole_frame(rgb)] + self._tiles(rgb, [_grown(b, 1.5) for b in known] if known else [], s)
-        found = nms([rescale(d, w / rgb.shape[1], h / rgb.shape[0]) for faces in self._run(jobs) for d in faces
-                     if mostly_inside(d.box, (rgb.shape[1], rgb.shape[0]))])
+        passes = [[rescale(d, w / size[0], h / size[1]) for d in faces if mostly_inside(d.box, size)]
+                  for faces in self._run(jobs)]
+        found = nms([d for faces in passes for d in faces])
         weak = [d for d in found if d.score < self.strong and not any(_centre_in(d.box, b) for b in known)]
-        sure = [d for d in found if d.score >= self.strong]
+        # A followed face keeps one source for its box, its look, unless it is big (a tenth of the frame wide or
+        # more) and the whole-frame pass (every frame) finds it strongly: the tiles come and go with the rotation,
+        # the whole-frame pass finds a small face only now and then, and their boxes differ from a look's by up
+        # to a sixth, which a framing lens would show as jitter.
+        sure = [d for d in passes[0] if d.score >= self.strong and d.box[2] >= BIG * w]
         targets = [b for b in looks if not any(_centre_in(d.box, b) and _alike(d.box, b) for d in sure)]
         targets += [d.box for d in weak]
         seen = self._look(image, rgb, s, targets)
         self.looks = len(targets)
-        out = [d for d in found if d.score >= self.strong or not any(_centre_in(d.box, b) for b in targets)]
+        hits = [b for b, d in zip(targets, seen) if d is not None]
+        out = [d for d in found if not any(_centre_in(d.box, b) for b in hits)
+               and (d.score >= self.strong or not any(_centre_in(d.box, b) for b in targets))]
         out = [d if d.score >= self.strong else Detection(d.box, d.score, d.keypoints, confirmed=False) for d in out]
         out += [d for d in seen if d is not None]
         out = nms([d for d in out if d.score >= self.min_score], key=lambda d: (d.confirmed, d.score))
@@ -134,11 +139,17 @@ class FaceDetector:
     def find(self, image: np.ndarray, targets: Sequence[Box]) -> list[Detection | None]:
         """For each target box (x, y, w, h px), the face found in ``image`` ((H, W, 3) uint8 BGR) looking from
         its centre, or None: a look alone, as for a followed face, which changes no schedule."""
+        s, rgb = self._small(image)
+        return self._look(image, rgb, s, list(targets))
+
+    def _small(self, image: np.ndarray) -> tuple[float, np.ndarray]:
+        """(scale, the RGB copy of ``image`` at most ``analysis_size`` px wide)."""
         h, w = image.shape[:2]
         s = min(1.0, self.analysis_size / w)
+        # INTER_AREA costs 4x as much at 0.75x (720p) and finds the same faces; 2x (1080p) is exact anyway.
         small = image if s == 1.0 else cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
                                                    interpolation=cv2.INTER_LINEAR if s > 0.5 else cv2.INTER_AREA)
-        return self._look(image, cv2.cvtColor(small, cv2.COLOR_BGR2RGB), s, list(targets))
+        return s, cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
 
     def _whole_frame(self, rgb: np.ndarray) -> Job:
         """The whole frame, mirrored out to a square (the model letterboxes to one anyway) and by ``edge``
