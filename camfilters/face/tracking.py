@@ -112,12 +112,19 @@ class _Track:
         self.landmarks: np.ndarray | None = None
         self.box_filter = OneEuroFilter(min_cutoff, beta)
         self.landmark_filter = OneEuroFilter(min_cutoff, beta)
+        self.confirmed = False  # shown once a confirmed detection continued it
+        self.history: list[tuple[float, Box4]] = []  # (time, box) of its detections while unconfirmed
 
     def predict(self, t: float) -> np.ndarray:
         """The centre (px) at time ``t`` (s), moving on at the velocity once three detections measured it."""
         if self.hits < 3:
             return self.centre
         return self.centre + self.velocity * (t - self.t)
+
+    def box(self, t: float) -> Box4:
+        """The box (x, y, w, h px) where the face is expected at time ``t`` (s)."""
+        (cx, cy), (w, h) = self.predict(t), self.size
+        return float(cx - w / 2), float(cy - h / 2), float(w), float(h)
 
 
 class FaceTracks:
@@ -127,15 +134,26 @@ class FaceTracks:
     (within ``max_jump`` times the larger of the two face widths, and of half to twice its width); other detections start new
     tracks, with no limit on their number, except a detection under half the width of a held face
     with its centre on it (a part of that face: the held face hides it). A track missed by the detector is held for ``hold``
-    s after its last detection (its box moving at the track's velocity, at most ``max_speed``
+    s after its last detection (``edge_hold`` s when its box crosses the frame's edge: a face missed there,
+    looked for from its centre, is leaving) (its box moving at the track's velocity, at most ``max_speed``
     face widths per second, and dilated by ``margin`` of its size on each side plus half the
     distance moved), then dropped. Boxes and landmarks are smoothed by
     One Euro filters when ``smoothing``; a detection's landmarks (or None) become its face's.
+
+    A track is shown (returned as a face) from its first confirmed detection on (`detect.Detection`);
+    until then it is a candidate, given a look from its centre (`looks`) on its first ``tries``
+    detections and every ``5 * tries``-th after (a badge or a toy found again and again). ``confirmed`` lists, after each update, the tracks confirmed
+    by it: (track id, [(time, box) of each detection before it]), so that a caller holding those frames
+    can hide the face on them too.
     """
 
     def __init__(self, *, smoothing: bool = True, hold: float = 0.5, margin: float = 0.1, min_cutoff: float = 1.0,
-                 beta: float = 0.2, max_jump: float = 1.0, max_speed: float = 5.0) -> None:
+                 beta: float = 0.2, max_jump: float = 1.0, max_speed: float = 5.0, tries: int = 3,
+                 edge_hold: float = 0.1) -> None:
         self.smoothing = smoothing
+        self.edge_hold = min(edge_hold, hold)
+        self.tries = tries
+        self.confirmed: list[tuple[int, list[tuple[float, Box4]]]] = []
         self.hold = hold
         self.margin = margin
         self.min_cutoff = min_cutoff
@@ -147,6 +165,16 @@ class FaceTracks:
 
     def __repr__(self) -> str:
         return f"FaceTracks(hold={self.hold}, margin={self.margin}, smoothing={self.smoothing})"
+
+    def looks(self, t: float) -> list[Box4]:
+        """The boxes (frame px, expected at ``t`` s) to look at from their centre: every shown face, and the
+        candidates due a look."""
+        return [tr.box(t) for tr in self._tracks
+                if tr.confirmed or len(tr.history) < self.tries or len(tr.history) % (5 * self.tries) == 0]
+
+    def known(self, t: float) -> list[Box4]:
+        """Every track's box (frame px) expected at ``t`` s, candidates included."""
+        return [tr.box(t) for tr in self._tracks]
 
     def update(self, detections: list[Detection], t: float, size: tuple[int, int] | None = None) -> list[Face]:
         """Update with the ``detections`` (frame px) of the frame taken at ``t`` (s); return every face.
@@ -173,6 +201,7 @@ class FaceTracks:
             used.add(j)
         faces: list[Face] = []
         kept: list[_Track] = []
+        self.confirmed = []
         held = [(predicted[j], tracks[j].size) for j in range(len(tracks)) if j not in used]
         for i, det in enumerate(detections):
             track = matched.get(i)
@@ -192,20 +221,28 @@ class FaceTracks:
                 track.landmarks = (track.landmark_filter(det.landmarks, t) if self.smoothing
                                    else det.landmarks.astype(np.float32))
             kept.append(track)
+            if not track.confirmed and det.confirmed:
+                track.confirmed = True
+                self.confirmed.append((track.track_id, track.history))
+                track.history = []
+            if not track.confirmed:
+                track.history.append((t, (x, y, w, h)))
+                continue
             faces.append(Face(track.track_id, (x, y, w, h), track.score, track.landmarks, True, t))
         for j, track in enumerate(tracks):
-            if j in used or t - track.t > self.hold + 1e-6:
-                continue
+            if j in used or t - track.t > (self.hold if _inside(track.box(t), size) else self.edge_hold) + 1e-6:
+                continue  # held for ``hold`` s, or ``edge_hold`` s across the frame's edge: leaving, not missed
             # Dilated by the margin and by the distance moved since the last detection, so the box
             # also covers the last place the face was seen should its motion have changed.
             moved = np.abs(predicted[j] - track.centre)
             (cx, cy), (w, h) = predicted[j], track.size * (1.0 + 2.0 * self.margin) + moved
-            fw, fh = track.size / 4  # a face's centre may lie up to a quarter face out (detect._mostly_inside)
+            fw, fh = track.size / 4  # a face's centre may lie up to a quarter face out (detect.mostly_inside)
             if size is not None and not (-fw <= cx <= size[0] + fw and -fh <= cy <= size[1] + fh):
                 continue  # three quarters of it out of the frame: the face left
             kept.append(track)
-            faces.append(Face(track.track_id, (float(cx - w / 2), float(cy - h / 2), float(w), float(h)),
-                              track.score, None, False, t))
+            if track.confirmed:
+                faces.append(Face(track.track_id, (float(cx - w / 2), float(cy - h / 2), float(w), float(h)),
+                                  track.score, None, False, t))
         self._tracks = kept
         return faces
 
@@ -234,6 +271,12 @@ class FaceTracks:
 
     def reset(self) -> None:
         self._tracks = []
+
+
+def _inside(box: Box4, size: tuple[int, int] | None) -> bool:
+    """Whether ``box`` (x, y, w, h px) lies wholly inside the frame of ``size`` (W, H) (or no size is known)."""
+    x, y, w, h = box
+    return size is None or (x >= 0 and y >= 0 and x + w <= size[0] and y + h <= size[1])
 
 
 def _anchored(det: Detection, track: _Track, size: tuple[int, int] | None) -> Detection:
