@@ -238,9 +238,11 @@ class FaceDetector:
     def _run(self, jobs: list[Job]) -> list[list[Detection]]:
         """The faces of each job (frame px), the jobs shared out among the model pairs: the first pair in
         this thread, the others in the pool."""
-        n = len(self._models)
+        n = min(len(self._models), len(jobs))  # a job or none: no hand-off to the pool
         run = lambda k: [(i, self._models[k][model].detect(image, origin, scale))  # noqa: E731
                          for i, (model, image, origin, scale) in enumerate(jobs) if i % n == k]
+        if n == 0:
+            return []
         others = [self._pool.submit(run, k) for k in range(1, n)] if self._pool is not None else []
         results = run(0) + [pair for future in others for pair in future.result()]
         self.calls += len(jobs)
