@@ -195,7 +195,7 @@ class FaceDetector:
         # every tile changes, costs the share plus one.
         share = math.ceil(len(tiles) / self.every)
         chosen = sorted(due) + sorted(changed)[:1 + max(0, share - len(due))]
-        chosen += sorted(rest)[:max(0, share + 1 - len(chosen))] if len(chosen) < share else []
+        chosen += sorted(rest)[:max(0, share - len(chosen))]
         for _, key, view in chosen:
             self._searched[key] = (self._frame, thumb[view].copy())
         self.searched = len(chosen)
@@ -222,8 +222,8 @@ class FaceDetector:
         and whose width is half to twice its width, or None. A square is cut from the analysis copy when
         that has the model's input size in it, else from the full-resolution ``image``."""
         side_in, reach = INPUT[model], (SHORT_REACH if model == SHORT else FULL_REACH)
-        jobs, index = [], []
-        for i, (x, y, bw, bh) in enumerate(targets):
+        jobs: list[Job] = []
+        for x, y, bw, bh in targets:
             side = max(reach * bw, side_in / 4)
             src, k = (rgb, s) if side * s >= side_in else (image, 1.0)
             crop, (ox, oy) = centred_square(src, ((x + bw / 2) * k, (y + bh / 2) * k), round(side * k))
@@ -232,20 +232,17 @@ class FaceDetector:
             if src is image:
                 crop = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
             jobs.append((model, crop, (ox / k, oy / k), n / side_in / k))
-            index.append(i)
-        seen: list[Detection | None] = [None] * len(targets)
-        for i, faces in zip(index, self._run(jobs)):
-            x, y, bw, bh = targets[i]
-            fits = [d for d in faces if _centre_in(d.box, targets[i]) and _alike(d.box, targets[i])]
-            seen[i] = max(fits, key=lambda d: d.score, default=None)
-        return seen
+        return [max((d for d in faces if _centre_in(d.box, target) and _alike(d.box, target)),
+                    key=lambda d: d.score, default=None) for target, faces in zip(targets, self._run(jobs))]
 
     def _run(self, jobs: list[Job]) -> list[list[Detection]]:
         """The faces of each job (frame px), the jobs shared out among the model pairs: the first pair in
         this thread, the others in the pool."""
-        n = len(self._models)
+        n = min(len(self._models), len(jobs))  # a job or none: no hand-off to the pool
         run = lambda k: [(i, self._models[k][model].detect(image, origin, scale))  # noqa: E731
                          for i, (model, image, origin, scale) in enumerate(jobs) if i % n == k]
+        if n == 0:
+            return []
         others = [self._pool.submit(run, k) for k in range(1, n)] if self._pool is not None else []
         results = run(0) + [pair for future in others for pair in future.result()]
         self.calls += len(jobs)

@@ -41,10 +41,11 @@ from filters import check_frame
 from .delay import Delay
 from .detect import BUNDLED_DETECTOR, Detection
 from .errors import AnalysisError, ModelError
+from .landmarks import FaceFinder, attach_landmarks
 from .lenses import Lens, Scene, drawing_order
 from .search import FaceDetector
 from .segmentation import Segmenter
-from .tracking import Face, FaceFinder, FaceTracks, attach_landmarks
+from .tracking import Face, FaceTracks
 
 log = logging.getLogger(__name__)
 
