@@ -165,7 +165,7 @@ def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), len
         raise ParameterError(f"--faces-csv {faces_csv} must be another file than the input and the output")
     with OfflineLenses(lenses, pipeline if filters else None, face_model=face_model, detector_model=detector_model,
                        segmentation_model=segmentation_model, faces_csv=faces_csv, overwrite=overwrite) as found:
-        result = run(found.process)
+        result = run(found)
     return result, found.csv.rows if found.csv is not None else None
 
 

@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also send to a virtual webcam (vcam extra); DEVICE e.g. /dev/video10")
     run.add_argument("--virtual-cam-mirror", action="store_true",
                      help="mirror what the virtual camera sends (call apps mirror the self-view themselves)")
+    run.add_argument("--privacy-delay", type=between(float, 0, 2000, " ms"), default=100.0, metavar="MS",
+                     help="with face-blur or face-pixelate, hold each frame this long so that the face search "
+                          "covering it is done before it is shown, recorded or sent (default 100; 0: no delay)")
     run.add_argument("--face-model", type=path, metavar="PATH", help="MediaPipe face_landmarker.task to use")
     run.add_argument("--segmentation-model", type=path, metavar="PATH",
                      help="MediaPipe selfie segmentation .tflite to use")
@@ -205,7 +208,7 @@ def _apply_preset(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .live import LiveOptions, LiveSession, quiet_native_stderr
+    from .live import LiveOptions, LiveSession
 
     _apply_preset(args)
     options = LiveOptions(
@@ -213,11 +216,10 @@ def _run(args: argparse.Namespace) -> int:
         mirror=bool(args.mirror), toast_seconds=args.toast_seconds, record=args.record, overwrite=args.overwrite,
         output_dir=args.output_dir, window=args.window,
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
-        virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio,
+        virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio, privacy_delay=args.privacy_delay / 1000.0,
         face_model=None if args.face_model is None else str(args.face_model),
         segmentation_model=None if args.segmentation_model is None else str(args.segmentation_model))
-    with quiet_native_stderr():  # MediaPipe's start-up lines
-        stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
+    stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
     log.info("%d frames in %.1f s (%.1f fps), %d dropped", stats.frames, stats.seconds, stats.fps, stats.dropped)
     code = stats.ended.exit_code if stats.ended is not None else ExitCode.OK
     if code != ExitCode.OK:
@@ -410,9 +412,10 @@ def _start(argv: list[str] | None) -> argparse.Namespace | int:
 
 def _execute(args: argparse.Namespace) -> int:
     from .errors import CamfiltersError, exit_code
+    from .native_log import quiet_native_stderr
 
     try:
-        with signals.interrupt_on_sigterm():  # SIGTERM finalises recordings like Ctrl-C
+        with signals.interrupt_on_sigterm(), quiet_native_stderr():  # SIGTERM finalises recordings like Ctrl-C
             return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         log.warning("stopped")

@@ -331,6 +331,13 @@ class Controller:
         s.say(f"{'preset ' + effect.name + ': ' if effect.kind == 'preset' else ''}filter: {s.chain.name}, lens: {lens}")
 
     # -- what the window says -------------------------------------------------------------
+    def lens_label(self) -> str | None:
+        """The lenses on, and the privacy delay while it holds frames back (None without a face stage)."""
+        face = self.session.face
+        if face is None:
+            return None
+        return f"{face.name} +{face.delay_ms:.0f} ms" if face.delay_ms else face.name
+
     def status_text(self) -> str:
         """One line: each filter with its ms per frame, fps, lens cost, recording and virtual-camera state."""
         s = self.session
@@ -339,7 +346,7 @@ class Controller:
                            for st in s.chain.stages) or "none"
         parts = [chain, f"{s.fps:.1f} fps"]
         if s.face is not None:
-            parts.append(f"{s.face.name} {s.face.cost_ms:.0f} ms")
+            parts.append(f"{self.lens_label()} {s.face.cost_ms:.0f} ms")
         if s.vcam is not None:
             parts.append(f"vcam {s.vcam.device}{' (paused)' if s.vcam.paused else ''}")
         if s.recorder is not None:
@@ -363,7 +370,7 @@ class Controller:
                 extra=["click or 1-9: pick", "arrows: pages", "g / Esc: close"]))
         elif s.show_status:
             self._status_items = overlay.draw_status(canvas, overlay.Status(
-                chain=s.chain.name, fps=s.fps, lens=s.face.name if s.face is not None else None,
+                chain=s.chain.name, fps=s.fps, lens=self.lens_label(),
                 recording=time.monotonic() - s.recording_since if s.recorder is not None else None,
                 mirror=s.mirror, paused=s.paused, extra=["h: help"],
                 vcam=None if s.vcam is None else ("paused" if s.vcam.paused else "on")))

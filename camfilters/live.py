@@ -11,9 +11,7 @@ import contextlib
 import logging
 import math
 import os
-import re
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -74,6 +72,7 @@ class LiveOptions:
     face_model: str | None = None
     segmentation_model: str | None = None
     audio: str | None = None  # record this microphone ("" = the default input); None = no microphone is opened
+    privacy_delay: float = 0.1  # seconds frames wait while face-blur / face-pixelate is on (face.delay)
 
 
 #: Per-frame samples kept for the statistics: the last 10 minutes at 60 fps.
@@ -226,56 +225,6 @@ def _clip_audio(source: str, fps: float):
     return clip
 
 
-#: What MediaPipe / TFLite / absl print on stderr while a model graph starts (glog's "W0000 00:00:..."
-#: lines, TFLite's "INFO: Created ... delegate" and "WARNING: [model_load.cc:402] ..."): noise for a
-#: user of the app.
-_NATIVE_NOISE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]|(INFO|WARNING): )")
-
-
-@contextlib.contextmanager
-def quiet_native_stderr():
-    """Keep MediaPipe's log lines (`_NATIVE_NOISE`) off the terminal while the block runs.
-
-    Native code writes to file descriptor 2 directly, past Python's logging and past
-    GLOG_minloglevel (MediaPipe logs through absl, also from its worker threads), so fd 2
-    goes into a pipe whose other lines a thread passes on to the terminal; Python's own
-    stderr (``sys.stderr`` and the log handlers on it) writes to the terminal directly
-    meanwhile. Everything is passed on before the block ends.
-    """
-    sys.stderr.flush()
-    terminal = os.dup(2)
-    direct = open(terminal, "w", buffering=1, encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
-                  errors="backslashreplace", closefd=False)
-    handlers = [h for h in logging.getLogger().handlers
-                if isinstance(h, logging.StreamHandler) and h.stream is sys.stderr]
-    read_end, write_end = os.pipe()
-    os.dup2(write_end, 2)
-    os.close(write_end)
-    thread = threading.Thread(target=_pass_on, args=(read_end, terminal), name="camfilters stderr", daemon=True)
-    thread.start()
-    previous, sys.stderr = sys.stderr, direct
-    for handler in handlers:
-        handler.setStream(direct)
-    try:
-        yield
-    finally:
-        for handler in handlers:
-            handler.setStream(previous)
-        sys.stderr = previous
-        direct.flush()
-        os.dup2(terminal, 2)  # the pipe's last writer is gone: the thread reads to its end
-        thread.join(timeout=5.0)
-        os.close(terminal)
-
-
-def _pass_on(read_end: int, terminal: int) -> None:
-    """Copy the lines from ``read_end`` to ``terminal``, without `_NATIVE_NOISE`, until the pipe closes."""
-    with open(read_end, "rb") as pipe:
-        for line in pipe:
-            if not _NATIVE_NOISE.match(line.decode(errors="replace")):
-                os.write(terminal, line)
-
-
 def _unique(path: Path) -> Path:
     """``path`` or, if it exists, ``stem-2.ext``, ``stem-3.ext``, ..."""
     n, candidate = 2, path
@@ -335,7 +284,8 @@ class LiveSession:
         from .face import build_face_stage
 
         self.face = build_face_stage(lenses, inner=self.chain, face_model=self.options.face_model,
-                                     segmentation_model=self.options.segmentation_model)
+                                     segmentation_model=self.options.segmentation_model,
+                                     privacy_delay=self.options.privacy_delay)
         self.face_full = not lenses
         self.pipeline.stages = [self.face]
 
@@ -581,6 +531,7 @@ class LiveSession:
                 if self.window is None and now - last_status >= STATUS_PERIOD_S:
                     self._print_status()
                     last_status = now
+            self._hand_on_delayed()
         finally:
             stats.seconds = time.monotonic() - start
             stats.cpu_seconds = time.process_time() - cpu_start
@@ -620,9 +571,12 @@ class LiveSession:
         out = self.pipeline.process(image, timestamp)  # a stage that raises: StageFailed naming it
         filtered = time.monotonic()
         self.stats.stage_ms["chain"].append((filtered - started) * 1000.0)
-        if self.recorder is not None:
+        fresh = True
+        if self.face is not None:  # with a privacy delay: an earlier frame, or (filling it) the same one again
+            timestamp, fresh = self.face.shown
+        if self.recorder is not None and fresh:
             self.recorder.write(out, timestamp)
-        if self.vcam is not None:
+        if self.vcam is not None and fresh:
             self.vcam.send(out)
         if self.recorder is not None or self.vcam is not None:
             self.stats.stage_ms["recording_handoff"].append((time.monotonic() - filtered) * 1000.0)
@@ -633,6 +587,14 @@ class LiveSession:
     def source_name(self) -> str:
         """The source's name ("demo", "camera 0", ...), "" before it opens."""
         return getattr(getattr(self, "_source", None), "name", "")
+
+    def _hand_on_delayed(self) -> None:
+        """Record and send the frames the privacy delay still holds at the end of the run."""
+        for out, timestamp in self.face.drain() if self.face is not None else []:
+            if self.recorder is not None:
+                self.recorder.write(out, timestamp)
+            if self.vcam is not None:
+                self.vcam.send(out)
 
     @property
     def fps(self) -> float:

@@ -72,6 +72,8 @@ __all__ = ["InputTruncated", "RenderInterrupted", "RenderResult", "check_range",
 
 log = logging.getLogger(__name__)
 
+# A frame's filter, or an object whose ``push(image, seconds, tag)`` returns the frames it has finished,
+# ``[(frame, tag)]``, and ``drain()`` the rest (frames held back: `face.offline.OfflineLenses`).
 Process = Callable[[np.ndarray, float], np.ndarray]
 _QUEUE_FRAMES = 4  # frames in flight between two stages
 _BT601 = {2, 5, 6}  # AVCOL_SPC_UNSPECIFIED, BT470BG, SMPTE170M: what cv2's I420 conversion assumes
@@ -521,6 +523,7 @@ class _Job:
         frames, first, last, end = 0, 0, -1, 0
         total = _frame_total(self.source, self.video, self.start, self.end)
         report = progress if callable(progress) else None
+        delayed = hasattr(process, "push")
         with tqdm(total=total, unit="frame", desc=self.input_path.name, file=sys.stderr,
                   disable=report is not None or not progress) as bar:
             while (item := self.decoded.get()) is not None:
@@ -529,21 +532,32 @@ class _Job:
                     continue
                 _, image, pts, duration = item
                 pts = max(frames * ticks if pts is None else pts, last + 1)
-                out = process(image, float(pts * self.time_base))
-                if out.shape != image.shape or out.dtype != np.uint8:
-                    raise ParameterError(
-                        f"process must return a {image.shape} uint8 frame like its input, "
-                        f"got {out.shape} {out.dtype}"
-                    )
-                self.filtered.put(("video", out.copy(), pts, duration or ticks))
+                if delayed:
+                    ready = process.push(image, float(pts * self.time_base), (pts, duration or ticks))
+                else:
+                    ready = [(process(image, float(pts * self.time_base)), (pts, duration or ticks))]
                 first = pts if frames == 0 else first
                 last, end = pts, pts + (duration or ticks)
                 frames += 1
-                bar.update()
-                if report is not None:
-                    report(1)
+                self._hand_on(ready, image, bar, report)
+            if delayed:
+                self._hand_on(process.drain(), None, bar, report)
         self.filtered.put(None)
         return frames, float((end - first) * self.time_base)
+
+    def _hand_on(self, ready: list[tuple[np.ndarray, tuple[int, int]]], image: np.ndarray | None, bar: tqdm,
+                 report: Progress | None) -> None:
+        """Queue the filtered frames ``ready`` ([(frame, (pts, duration))]) for writing, each shaped like ``image``
+        (the input frame, when known)."""
+        for out, (pts, duration) in ready:
+            if image is not None and (out.shape != image.shape or out.dtype != np.uint8):
+                raise ParameterError(
+                    f"process must return a {image.shape} uint8 frame like its input, got {out.shape} {out.dtype}"
+                )
+            self.filtered.put(("video", out.copy(), pts, duration))
+            bar.update()
+            if report is not None:
+                report(1)
 
     def _write(self) -> None:
         """Encode frames and mux them with the audio; finalise the file, also when cancelled."""

@@ -76,7 +76,8 @@ def _is_landmarker(path: Path) -> bool:
 def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | None = None,
                      segmentation_model: str | None = None, synchronous: bool = False,
                      analysis_size: int = 640, num_faces: int = 4, smoothing: bool = True,
-                     detector_model: str | None = None, detect_size: int = 960, hold: float = 0.5) -> FaceStage:
+                     detector_model: str | None = None, detect_size: int = 960, hold: float = 0.5,
+                     privacy_delay: float = 0.0) -> FaceStage:
     """A `FaceStage` drawing ``lenses`` (specs like ``"bg-blur:strength=25"``), all together at first.
 
     ``inner`` is the filter chain (a Stage, e.g. a Pipeline): the stage runs it on the whole
@@ -91,6 +92,7 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
     ``face_model`` that is not a landmarker bundle when no lens needs landmarks). Those
     lenses get every face (no cap), found on a copy ``detect_size`` px wide and held ``hold`` s
     after its last detection; ``num_faces`` caps only the landmark lenses (mesh, glasses, ...).
+    ``privacy_delay`` (s, live only): how long frames wait while a privacy lens is on (`delay`).
 
     Raises FaceUnavailableError without mediapipe, ParameterError for a bad lens spec,
     ModelError for a missing model.
@@ -101,6 +103,8 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         raise ParameterError(f"num_faces must be between 1 and 16, got {num_faces}")
     if detect_size < 64:
         raise ParameterError(f"detect_size must be >= 64 pixels, got {detect_size}")
+    if not 0.0 <= privacy_delay <= 2.0:
+        raise ParameterError(f"privacy_delay must be between 0 and 2 seconds, got {privacy_delay}")
     if not 0.0 <= hold <= 5.0:
         raise ParameterError(f"hold must be between 0 and 5 seconds, got {hold}")
     _require_mediapipe()
@@ -145,4 +149,4 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
     analyzer.open(faces=any(lens.needs_faces and not lens.needs_landmarks for lens in first),
                   landmarks=any(lens.needs_faces and lens.needs_landmarks for lens in first),
                   mask=any(lens.needs_mask for lens in first))
-    return FaceStage(modes, analyzer, inner=inner, synchronous=synchronous)
+    return FaceStage(modes, analyzer, inner=inner, synchronous=synchronous, privacy_delay=privacy_delay)

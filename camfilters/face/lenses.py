@@ -286,11 +286,16 @@ def cover_alpha(cx: float, cy: float, a: float, b: float, feather: float, roi: t
     half-axes (a, b), falling to 0 over ``feather`` px outside it (the feather never eats into it)."""
     ys = np.arange(roi[0].start, roi[0].stop, dtype=np.float32)[:, None] - cy
     xs = np.arange(roi[1].start, roi[1].stop, dtype=np.float32)[None, :] - cx
-    if ellipse:
-        outside = (np.sqrt((xs / a) ** 2 + (ys / b) ** 2) - 1.0) * min(a, b)
+    if ellipse:  # in place on one ROI-sized array: drawn on every frame for every face
+        outside = (xs / a) ** 2 + (ys / b) ** 2
+        np.sqrt(outside, out=outside)
+        outside -= 1.0
+        outside *= min(a, b)
     else:
         outside = np.hypot(np.maximum(np.abs(xs) - a, 0.0), np.maximum(np.abs(ys) - b, 0.0))
-    return np.clip(1.0 - outside / feather, 0.0, 1.0)
+    outside /= feather
+    np.subtract(1.0, outside, out=outside)
+    return np.clip(outside, 0.0, 1.0, out=outside)
 
 
 class _PrivacyLens(Lens):
@@ -302,6 +307,7 @@ class _PrivacyLens(Lens):
     """
 
     needs_landmarks = False
+    private = True  # live frames wait for the search that covers them (stage.FaceStage's privacy_delay)
     SOLID = (40, 40, 40)  # BGR fill of mode=solid
 
     @staticmethod

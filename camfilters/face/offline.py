@@ -1,7 +1,8 @@
 """Lenses on a video file (``camfilters render --lens``): every frame analysed, faces logged to CSV.
 
-`OfflineLenses` wraps a synchronous `FaceStage`: each frame is analysed before it is drawn,
-in VIDEO mode at the file's own timestamps, so no frame skips detection. With a
+`OfflineLenses` wraps a synchronous `FaceStage`: each frame is analysed before it is drawn, in
+VIDEO mode at the file's own timestamps, and the face lenses look back (`lookback.LookBack`): a
+frame is drawn ``lookback`` frames later, once the searches that cover it are done. With a
 ``faces_csv`` path it also writes one row per face per frame (`FacesCsv`), for review.
 """
 
@@ -18,7 +19,10 @@ import numpy as np
 from camfilters.errors import OutputExistsError, ParameterError, RecordingError
 from camfilters.media.atomic import AtomicOutput
 
+from .lookback import LookBack
 from .tracking import Face
+
+LOOKBACK = 19  # frames: the detector's rotation (15), a weak face's confirmation (3 looks), and one spare
 
 __all__ = ["FacesCsv", "OfflineLenses"]
 
@@ -95,7 +99,8 @@ class FacesCsv:
 
 
 class OfflineLenses:
-    """``process(image, seconds)`` for `camfilters.render.render` drawing ``lenses`` on every frame.
+    """``push(image, seconds, tag)`` and `drain` for `camfilters.render.render`: ``lenses`` drawn on every
+    frame, ``lookback`` frames behind when a lens finds faces (`lookback.LookBack`).
 
     ``inner`` is the filter chain (or None), run by the face stage as in the live loop.
     A context manager: on leaving, the CSV (if any) is put in place, except after an error
@@ -107,7 +112,8 @@ class OfflineLenses:
 
     def __init__(self, lenses: list[str], inner: Any = None, *, face_model: str | None = None,
                  detector_model: str | None = None, segmentation_model: str | None = None,
-                 faces_csv: str | os.PathLike[str] | None = None, overwrite: bool = False) -> None:
+                 faces_csv: str | os.PathLike[str] | None = None, overwrite: bool = False,
+                 lookback: int = LOOKBACK) -> None:
         from . import build_face_stage
 
         # The CSV first: an existing file is refused before the models load.
@@ -124,14 +130,24 @@ class OfflineLenses:
                 self.csv.discard()
             raise
         self.frames = 0
+        finds_faces = any(lens.needs_faces and not lens.needs_landmarks for mode in self.stage.modes for lens in mode)
+        self.lookback = LookBack(self.stage, lookback if finds_faces else 0)
 
-    def process(self, image: np.ndarray, timestamp: float) -> np.ndarray:
-        """``image`` ((H, W, 3) uint8 BGR) with the lenses drawn; its faces go to the CSV."""
-        out = self.stage.process(image, timestamp)
-        if self.csv is not None:
-            self.csv.write(self.frames, timestamp, self.stage.faces)
+    def push(self, image: np.ndarray, timestamp: float, tag: object = None) -> list[tuple[np.ndarray, object]]:
+        """Analyse ``image`` ((H, W, 3) uint8 BGR); the frames now drawn, ``[(out, tag)]``, their faces in the CSV."""
+        ready = self.lookback.push(image, timestamp, (self.frames, timestamp, tag))
         self.frames += 1
-        return out
+        return [self._done(*item) for item in ready]
+
+    def drain(self) -> list[tuple[np.ndarray, object]]:
+        """The frames still held, drawn."""
+        return [self._done(*item) for item in self.lookback.drain()]
+
+    def _done(self, out: np.ndarray, faces: list[Face], inner: tuple[int, float, object]) -> tuple[np.ndarray, object]:
+        frame, timestamp, tag = inner
+        if self.csv is not None:
+            self.csv.write(frame, timestamp, faces)
+        return out, tag
 
     def __enter__(self) -> OfflineLenses:
         return self

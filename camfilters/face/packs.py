@@ -39,8 +39,8 @@ from filters.base import Option
 from filters.errors import ParameterError, shorten
 
 from ..images import MAX_STICKER_SIDE, read_image
+from .landmarks import N_LANDMARKS
 from .lenses import Lens, Scene, _box, register_lens
-from .tracking import N_LANDMARKS
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
 DEFAULT_AXIS = (127, 356)

@@ -38,11 +38,14 @@ from camfilters.pipeline import EMA
 from camfilters.threads import Worker
 from filters import check_frame
 
-from .detect import BUNDLED_DETECTOR, FaceDetector
+from .delay import Delay
+from .detect import BUNDLED_DETECTOR, Detection
 from .errors import AnalysisError, ModelError
+from .landmarks import FaceFinder, attach_landmarks
 from .lenses import Lens, Scene, drawing_order
+from .search import FaceDetector
 from .segmentation import Segmenter
-from .tracking import Face, FaceFinder, FaceTracks, attach_landmarks
+from .tracking import Face, FaceTracks
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +71,12 @@ class Analysis:
 class Analyzer:
     """Finds the faces and/or the person mask of a frame; every call is one analysed frame.
 
-    Faces come from `detect.FaceDetector` (``detector_model``, default the bundled full-range
+    Faces come from `search.FaceDetector` (``detector_model``, default the bundled full-range
     BlazeFace; every face, small ones too) when ``faces``; landmarks from the FaceLandmarker
     (``face_model``, at most ``num_faces``) when ``landmarks``; both go through one
     `FaceTracks` (hold, smoothing). The person mask is computed on a copy at most
-    ``analysis_size`` px on its longer side. ``detect_threads`` detectors search a frame's tiles
-    at once (`detect.FaceDetector`). The MediaPipe tasks are created on first use,
+    ``analysis_size`` px on its longer side. ``detect_threads`` model pairs share a frame's searches
+    (`search.FaceDetector`). The MediaPipe tasks are created on first use,
     in the thread that uses them.
     """
 
@@ -136,7 +139,9 @@ class Analyzer:
         rgb = self.downscale(image) if (mask or landmarks) else None
         try:
             if faces or landmarks:
-                found = self._detector.detect(image) if faces and self._detector is not None else []
+                found = []
+                if faces and self._detector is not None:
+                    found = self._detector.detect(image, self.tracks.looks(timestamp), self.tracks.known(timestamp))
                 if landmarks and self._finder is not None:
                     found = attach_landmarks(found, self._finder.find(image, rgb, ms))
                 result.faces = self.tracks.update(found, timestamp, frame_size)
@@ -150,6 +155,10 @@ class Analyzer:
         self._seq += 1
         result.seq = self._seq
         return result
+
+    def find(self, image: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> list[Detection | None]:
+        """The face found looking from the centre of each box (frame px) of ``image`` (BGR), or None."""
+        return self._detector.find(image, boxes) if self._detector is not None and boxes else [None] * len(boxes)
 
     def close(self) -> None:
         for task in (self._detector, self._finder, self._segmenter):
@@ -268,11 +277,14 @@ class FaceStage:
 
     Live mode never draws a frame with an analysis more than ``max_lag`` frames older than
     it: when the worker falls that far behind, `process` waits for it (up to ``timeout`` s,
-    then AnalysisError), so a slow machine loses frame rate, never coverage.
+    then AnalysisError), so a slow machine loses frame rate, never coverage. With
+    ``privacy_delay`` (s) and a privacy lens on, live frames leave that much later (`delay`);
+    ``shown`` is then (capture time of the frame returned, whether it is a new one).
     """
 
     def __init__(self, modes: list[tuple[Lens, ...]], analyzer: Analyzer, *, inner: Any = None,
-                 synchronous: bool = False, max_lag: int = 2, timeout: float = 30.0) -> None:
+                 synchronous: bool = False, max_lag: int = 2, timeout: float = 30.0,
+                 privacy_delay: float = 0.0) -> None:
         self.modes = modes
         self.inner = inner
         self.synchronous = synchronous
@@ -287,6 +299,8 @@ class FaceStage:
         self._turn = 0
         self._frame = 0
         self._closed = False
+        self._delay = Delay(privacy_delay) if privacy_delay > 0 and not synchronous else None
+        self.shown: tuple[float, bool] = (0.0, True)
 
     def __repr__(self) -> str:
         return f"FaceStage({self.name!r}, synchronous={self.synchronous})"
@@ -299,6 +313,14 @@ class FaceStage:
     def lenses(self) -> tuple[Lens, ...]:
         """The lenses drawn now, in drawing order."""
         return self.modes[self._mode]
+
+    @property
+    def delay_ms(self) -> float:
+        """The privacy delay in force now (ms): 0 without one, or while no privacy lens is on."""
+        return 1000.0 * self._delay.seconds if self._delays() else 0.0
+
+    def _delays(self) -> bool:
+        return self._delay is not None and any(getattr(lens, "private", False) for lens in self.lenses)
 
     @property
     def cost_ms(self) -> float:
@@ -345,30 +367,69 @@ class FaceStage:
 
         With no lens and no chain it returns ``image`` itself.
         """
+        source, flags = self.prepare(image, timestamp)
+        self.shown = (timestamp, True)
+        if not self.lenses:
+            return source
+        self._frame += 1
+        self._latest = self._analysis(image, timestamp, flags)
+        if not self._delays():
+            if self._delay is not None:
+                self._delay.clear()
+            return self.draw(source, self._latest, timestamp)
+        self._delay.add(source, timestamp, self._frame, self._latest)
+        source, shown, analysis, fresh = self._delay.take(self.max_lag)
+        self.shown = (shown, fresh)
+        return self.draw(source, analysis, shown)
+
+    def drain(self) -> list[tuple[np.ndarray, float]]:
+        """The frames the privacy delay still holds, drawn: [(frame, capture time s)], for the end of a run."""
+        if self._delay is None:
+            return []
+        return [(self.draw(source, analysis, shown).copy(), shown) for source, shown, analysis in self._delay.rest()]
+
+    def prepare(self, image: np.ndarray, timestamp: float) -> tuple[np.ndarray, dict[str, bool]]:
+        """The frame the lenses draw on (``image`` through the chain, unless a modifier lens places the chain
+        itself; faces are always found in the unfiltered frame), and what the lenses need analysed."""
         check_frame(image, "image")
         lenses = self.lenses
-        # The chain runs on the whole frame first unless a modifier lens places it itself;
-        # faces are always found in the unfiltered frame.
         source = image
         if self.inner is not None and not any(lens.needs_inner for lens in lenses):
             source = self.inner.process(image, timestamp)
-        if not lenses:
-            return source
-        flags = _flags(lenses)
-        h, w = image.shape[:2]
-        self._frame += 1
-        analysis = self._analysis(image, timestamp, flags)
-        self._latest = analysis
-        if not self._outs or self._outs[0].shape != image.shape:
-            self._outs = [np.empty_like(image), np.empty_like(image)]
+        return source, _flags(lenses)
+
+    def draw(self, source: np.ndarray, analysis: Analysis, timestamp: float) -> np.ndarray:
+        """``source`` with the current lenses drawn from ``analysis``, in a reused buffer."""
+        h, w = source.shape[:2]
+        if not self._outs or self._outs[0].shape != source.shape:
+            self._outs = [np.empty_like(source), np.empty_like(source)]
         self._turn ^= 1
         out = self._outs[self._turn]
         out[...] = source
         person = analysis.person if analysis.person is not None and analysis.person.shape == (h, w) else None
-        scene = Scene(analysis.faces if flags["faces"] or flags["landmarks"] else [], person, timestamp, self.inner)
-        for lens in lenses:
+        needs_faces = any(lens.needs_faces for lens in self.lenses)
+        scene = Scene(analysis.faces if needs_faces else [], person, timestamp, self.inner)
+        for lens in self.lenses:
             lens.apply(out, scene)
         return out
+
+    def analyse(self, image: np.ndarray, timestamp: float, flags: dict[str, bool]) -> Analysis:
+        """The analysis of ``image`` (as `prepare` asks), made now, for callers that draw it later (`lookback`)."""
+        self._frame += 1
+        return self._analysis(image, timestamp, flags)
+
+    @property
+    def confirmed(self) -> list[tuple[int, list[tuple[float, tuple[float, float, float, float]]]]]:
+        """The faces confirmed by the last analysis (`tracking.FaceTracks.confirmed`)."""
+        return self._analyzer.tracks.confirmed
+
+    def find(self, image: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> list[Detection | None]:
+        """The face found looking from the centre of each box (frame px) of ``image`` (BGR), or None."""
+        return self._analyzer.find(image, boxes)
+
+    def publish(self, analysis: Analysis) -> None:
+        """Make ``analysis`` the one drawn last (`result`, `faces`)."""
+        self._latest = analysis
 
     def _analysis(self, image: np.ndarray, timestamp: float, flags: dict[str, bool]) -> Analysis:
         """The analysis to draw on frame ``self._frame``: its own (synchronous), or the worker's latest

@@ -43,6 +43,7 @@ HEAD = (112, 0, 225, 235)  # (x, y, w, h)
 MIN_CHANGE = 8.0  # levels (0..255), mean over the centre region
 MAX_DETAIL_CORR = 0.5
 CENTRE = 0.6  # the centre region's share of the face box's width and height
+FALSE_LEVEL = 12.0  # levels of mean change in an 8x8 block that count it as changed (`false_area`)
 
 Box = tuple[float, float, float, float]  # (x, y, w, h) in frame pixels
 
@@ -175,11 +176,12 @@ def compose(base: np.ndarray, tracks: tuple[Track, ...], index: int) -> tuple[np
 
 
 def build_clip(path: str | Path, tracks: tuple[Track, ...] = DEFAULT_TRACKS, *, size: tuple[int, int] = (1280, 720),
-               fps: int = 30, frames: int | None = None, audio: bool = True) -> Clip:
-    """Write the composite clip to ``path`` (H.264 crf 16, yuv420p, with a stereo AAC tone if ``audio``)."""
+               fps: int = 30, frames: int | None = None, audio: bool = True, pan: int = 0) -> Clip:
+    """Write the composite clip to ``path`` (H.264 crf 16, yuv420p, with a stereo AAC tone if ``audio``); with
+    ``pan`` (px per frame) the background slides left as under a panning camera, so every tile changes."""
     path = Path(path)
     frames = frames if frames is not None else max(t.end for t in tracks)
-    base = background(size)
+    wide = background((size[0] + pan * frames, size[1]))
     truth = []
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=fps, options={"crf": "16", "preset": "fast"})
@@ -189,7 +191,7 @@ def build_clip(path: str | Path, tracks: tuple[Track, ...] = DEFAULT_TRACKS, *, 
             sound = container.add_stream("aac", rate=AUDIO_RATE)
             sound.layout = "stereo"
         for index in range(frames):
-            image, boxes = compose(base, tracks, index)
+            image, boxes = compose(wide[:, pan * index:pan * index + size[0]], tracks, index)
             truth.append(boxes)
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
             frame.pts, frame.time_base = index, Fraction(1, fps)
@@ -204,6 +206,61 @@ def build_clip(path: str | Path, tracks: tuple[Track, ...] = DEFAULT_TRACKS, *, 
                 container.mux(sound.encode(chunk))
             container.mux(sound.encode(None))
     return Clip(path, size, fps, truth, cat_box(size), tuple(tracks))
+
+
+def decoy_frame(base: np.ndarray, index: int, fps: int = 30) -> tuple[np.ndarray, list[tuple[int, Box]]]:
+    """Frame ``index`` of the decoy clip: the whole astronaut photo, 0.9 of the frame high, swaying over
+    ``base`` (a coffee.png background) by a tenth of the frame width, once every 2 s, with the cat
+    beside it; (frame, [(0, the one true face box)]). The photo's mission badge, shuttle model, flag
+    and stars are the face-like objects that must stay unblurred."""
+    height, width = base.shape[:2]
+    photo = load_photo("astronaut.png")
+    s = 0.9 * height / photo.shape[0]
+    cx = 0.38 * width + 0.05 * width * np.sin(2 * np.pi * index / (2 * fps))
+    cy = 0.5 * height + 0.01 * height * np.cos(2 * np.pi * index / (3 * fps))
+    m = np.float32([[s, 0, cx - s * photo.shape[1] / 2], [0, s, cy - s * photo.shape[0] / 2]])
+    frame = cv2.warpAffine(photo, m, (width, height), dst=base.copy(), flags=cv2.INTER_CUBIC,
+                           borderMode=cv2.BORDER_TRANSPARENT)
+    fx, fy, fw, fh = ASTRONAUT_FACE
+    box = (float(m[0, 2] + s * fx), float(m[1, 2] + s * fy), s * fw, s * fh)
+    x, y, w, h = cat_box((width, height))
+    x = width * 78 // 100
+    frame[y:y + h, x:x + w] = cv2.resize(load_photo("chelsea.png"), (w, h), interpolation=cv2.INTER_AREA)
+    return frame, [(0, box)]
+
+
+def build_decoy_clip(path: str | Path, *, size: tuple[int, int] = (1280, 720), fps: int = 30,
+                     frames: int = 60) -> Clip:
+    """Write the decoy clip (`decoy_frame`) to ``path`` like `build_clip` (no sound)."""
+    base = background(size)
+    truth = []
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=fps, options={"crf": "16", "preset": "fast"})
+        video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
+        for index in range(frames):
+            image, boxes = decoy_frame(base, index, fps)
+            truth.append(boxes)
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+    x, y, w, h = cat_box(size)
+    return Clip(Path(path), size, fps, truth, (size[0] * 78 // 100, y, w, h))
+
+
+def false_area(clip: Clip, before: list[np.ndarray], after: list[np.ndarray]) -> float:
+    """The share of the frame area changed away from every true head, over the clip: 8x8 blocks whose
+    mean absolute change exceeds `FALSE_LEVEL` levels and whose centre lies outside every face box grown
+    to twice its head (`far_from_faces`), over all blocks."""
+    changed = total = 0
+    for index, (a, b) in enumerate(zip(before, after)):
+        h8, w8 = a.shape[0] // 8 * 8, a.shape[1] // 8 * 8
+        diff = np.abs(a[:h8, :w8].astype(np.int16) - b[:h8, :w8].astype(np.int16)).astype(np.float32).mean(axis=2)
+        blocks = diff.reshape(h8 // 8, 8, w8 // 8, 8).mean(axis=(1, 3))
+        far = far_from_faces([box for _, box in clip.truth[index]], clip.size)[4:h8:8, 4:w8:8]
+        changed += int((blocks[far] > FALSE_LEVEL).sum())
+        total += blocks.size
+    return changed / max(1, total)
 
 
 @dataclass(frozen=True)

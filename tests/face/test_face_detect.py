@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from camfilters.face.detect import BUNDLED_DETECTOR, Detection, FaceDetector, nms, tile_grid
+from camfilters.face.detect import BUNDLED_DETECTOR, Detection, nms, tile_grid
+from camfilters.face.search import FaceDetector
 from camfilters.face.tracking import FaceTracks
 
 FACE = (177, 82, 95, 95)  # the astronaut's face box (x, y, w, h), shared/README.md
@@ -103,13 +104,13 @@ def test_a_weak_face_is_looked_at_again_from_its_centre(detector, tmp_path, monk
     truth = [box for _, box in clip.truth[0]]
     small = dict(clip.truth[0])[1]
     assert small[2] < 0.021 * 1280
-    faces = detector.detect(frame)
-    assert detector.checked >= 1 and found([_Box(d) for d in faces], small)
+    faces = [d for d in detector.detect(frame) if d.confirmed]
+    assert detector.looks >= 1 and found([_Box(d) for d in faces], small)
     assert [d.score >= 0.6 for d in faces] == [True] * len(faces)
     assert all(any(found([_Box(d)], box) for box in truth) for d in faces)  # every face found is a true one
     detector.reset()
-    monkeypatch.setattr(FaceDetector, "_check", lambda self, image, candidates: [None] * len(candidates))
-    assert not found([_Box(d) for d in detector.detect(frame)], small)
+    monkeypatch.setattr(FaceDetector, "_look", lambda self, image, rgb, s, targets: [None] * len(targets))
+    assert not found([_Box(d) for d in detector.detect(frame) if d.confirmed], small)
 
 
 class _Box:
@@ -281,41 +282,54 @@ def test_nms_keeps_the_best_of_overlapping_boxes():
     assert nms([b, far, c, a]) == [a, far]  # b overlaps a; c lies inside a
 
 
-def test_unchanged_tiles_keep_their_faces_and_changed_ones_are_searched(detector, astronaut, coffee):
-    """A still frame with sensor-like noise: the second call searches no tile and finds the same faces;
-    a face pasted into one spot makes the tiles around it searched, and it is found in that frame."""
+def test_tiles_are_searched_on_a_rotation_and_a_change_first(detector, astronaut, coffee):
+    """The first frame searches every tile; each later frame of a still, noisy scene searches ceil(tiles /
+    every), oldest first, so that every tile is searched again within ``every`` frames, while the faces stay
+    found (looked at from their centre); a face pasted into one spot is searched for first and found in
+    that frame."""
     rng = np.random.default_rng(3)
     frame, boxes = composite(astronaut, coffee, (1280, 720), 0.04, 4, seed=2)
-    noisy = lambda: np.clip(frame + rng.normal(0.0, 3.0, frame.shape), 0, 255).astype(np.uint8)  # noqa: E731
-    first = detector.detect(noisy())
+    noisy = lambda image: np.clip(image + rng.normal(0.0, 3.0, image.shape), 0, 255).astype(np.uint8)  # noqa: E731
+    faces = detector.detect(noisy(frame))
     every = len(tile_grid((960 + 96, 540 + 84), 192))  # tiles of the 960 px copy mirrored out by 48 and 42 px
     assert detector.searched == every
-    again = detector.detect(noisy())
-    assert detector.searched == 0 and detector.checked == 0  # nor a weak face looked at again
-    assert [d.box for d in again if d.box[2] < 100] == [d.box for d in first if d.box[2] < 100]
-    assert all(found([_Box(d) for d in again], box) for box in boxes)
+    per_frame = -(-every // detector.every)
+    searched = []
+    for _ in range(detector.every):
+        followed = [d.box for d in faces]
+        faces = detector.detect(noisy(frame), followed, followed)
+        searched.append(detector.searched)
+        assert all(found([_Box(d) for d in faces if d.confirmed], box) for box in boxes)
+    assert searched == [per_frame] * detector.every
+    assert min(frame for frame, _ in detector._searched.values()) > 1  # every tile searched again
     newcomer, (fx, fy, fw, fh) = head(astronaut, 0.03 * 1280)
     changed = frame.copy()
     free = next((x, y) for y in range(0, 720 - newcomer.shape[0], 40) for x in range(0, 1280 - newcomer.shape[1], 40)
                 if not any(abs(x + fx - bx) < 150 and abs(y + fy - by) < 150 for bx, by, _, _ in boxes))
     changed[free[1]:free[1] + newcomer.shape[0], free[0]:free[0] + newcomer.shape[1]] = newcomer
-    faces = [_Box(d) for d in detector.detect(changed)]
-    assert 0 < detector.searched < every
+    followed = [d.box for d in faces]
+    faces = [_Box(d) for d in detector.detect(noisy(changed), followed, followed) if d.confirmed]
+    assert detector.searched == per_frame
     assert found(faces, (free[0] + fx, free[1] + fy, fw, fh))
     assert all(found(faces, box) for box in boxes)
 
 
-def test_a_held_face_that_moved_off_the_frame_is_dropped():
-    """A face leaving to the right at 600 px/s and missed from then on: held while its centre is still in
-    the 640 px wide frame (at least half of it inside), dropped as soon as it has left (well before the
-    hold ends): what is left is the frame's edge, not a face."""
+def test_a_held_face_leaving_across_the_edge_is_dropped_soon():
+    """A face leaving to the right at 600 px/s and missed from then on: held while wholly inside the 640 px
+    frame, and at most ``edge_hold`` (0.1 s) once its box crosses the edge (looked for from its centre and
+    not found, it is leaving: what is left is the frame's edge); a face missed in the middle of the frame is
+    held for the whole ``hold``."""
     tracks = FaceTracks(smoothing=False, hold=0.5, margin=0.0)
     for i in range(4):
         tracks.update([Detection((520.0 + 20.0 * i, 100.0, 40.0, 40.0), 0.9)], i / 30.0, (640, 480))
-    # Held at the track's speed, capped at 5 face widths (200 px) per second: centre at 613, 627, 660 px.
+    # Held at the track's speed, capped at 5 face widths (200 px) per second: centre at 613, then 627 px.
     assert len(tracks.update([], 5 / 30.0, (640, 480))) == 1
-    assert len(tracks.update([], 7 / 30.0, (640, 480))) == 1
-    assert tracks.update([], 12 / 30.0, (640, 480)) == []  # 0.3 s after the last detection: within the hold
+    assert tracks.update([], 7 / 30.0, (640, 480)) == []  # across the edge, 0.13 s after the last detection
+    still = FaceTracks(smoothing=False, hold=0.5, margin=0.0)
+    for i in range(4):
+        still.update([Detection((300.0, 100.0, 40.0, 40.0), 0.9)], i / 30.0, (640, 480))
+    assert len(still.update([], 15 / 30.0, (640, 480))) == 1  # 0.4 s: within the hold
+    assert still.update([], 20 / 30.0, (640, 480)) == []
 
 
 def test_the_detector_keeps_faces_down_to_the_lowest_lens_threshold(make_stage):

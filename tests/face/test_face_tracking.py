@@ -232,7 +232,7 @@ def test_a_small_face_beside_a_big_one_is_found_by_the_periodic_scan(make_stage,
 
 
 def test_square_boxes_stay_inside_the_frame():
-    from camfilters.face.tracking import scan_tiles, square_box
+    from camfilters.face.landmarks import scan_tiles, square_box
 
     assert square_box(640, 360, 200, (1280, 720)) == (540, 260, 200, 200)
     assert square_box(10, 700, 200, (1280, 720)) == (0, 520, 200, 200)  # shifted in, not shrunk

@@ -1,0 +1,115 @@
+"""Look-back for the privacy lenses on files: frames wait a little before they are drawn, so that a face found
+late is hidden from the frame where it entered.
+
+A face is found at the latest ``every`` frames after it appears (`search.FaceDetector`'s rotation), and a weak
+one counts only once confirmed a few frames later (`tracking.FaceTracks`). `LookBack` holds the last
+``frames`` frames of a synchronous `stage.FaceStage`; when a face is confirmed, its detections on the frames
+held are hidden too, and it is followed backwards, a look from its centre on each older frame held, until a
+look misses. A frame is drawn and handed on once ``frames`` newer ones have been analysed (or at `drain`).
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .stage import Analysis, FaceStage
+from .tracking import Face
+
+__all__ = ["LookBack"]
+
+
+@dataclass
+class _Held:
+    image: np.ndarray  # the frame as read (faces are looked for in it)
+    source: np.ndarray  # the frame the lenses draw on (through the chain)
+    timestamp: float
+    analysis: Analysis
+    tag: Any
+
+
+class LookBack:
+    """``push(image, seconds, tag)`` → the frames now drawn, ``[(out, faces, tag)]``, ``frames`` frames behind;
+    `drain` → the rest. ``stage`` must be synchronous. ``faces`` are those drawn (`tracking.Face`). A face
+    entering across the frame's edge, where looks from its centre miss, is held ``edge_frames`` frames back
+    in its first place, as `tracking.FaceTracks` holds one leaving."""
+
+    def __init__(self, stage: FaceStage, frames: int, *, edge_frames: int = 3) -> None:
+        if not stage.synchronous:
+            raise ValueError("LookBack needs a synchronous FaceStage")
+        self.stage = stage
+        self.frames = max(0, frames)
+        self.edge_frames = edge_frames
+        self._held: collections.deque[_Held] = collections.deque()
+        self.found_back = 0  # face-frames added by looking back
+
+    def __repr__(self) -> str:
+        return f"LookBack({self.stage!r}, frames={self.frames})"
+
+    def push(self, image: np.ndarray, timestamp: float, tag: Any = None) -> list[tuple[np.ndarray, list[Face], Any]]:
+        stage = self.stage
+        source, flags = stage.prepare(image, timestamp)
+        if not stage.lenses:
+            return self.drain() + [(source.copy(), [], tag)]
+        analysis = stage.analyse(image, timestamp, flags)
+        image = image.copy()  # the caller may reuse its buffer
+        self._held.append(_Held(image, image if source is image else source.copy(), timestamp, analysis, tag))
+        for track_id, history in stage.confirmed:
+            self._hide_before(track_id, history, analysis)
+        ready = []
+        while len(self._held) > self.frames:
+            ready.append(self._draw(self._held.popleft()))
+        return ready
+
+    def drain(self) -> list[tuple[np.ndarray, list[Face], Any]]:
+        """Every frame still held, drawn, oldest first."""
+        ready = [self._draw(held) for held in self._held]
+        self._held.clear()
+        return ready
+
+    def _draw(self, held: _Held) -> tuple[np.ndarray, list[Face], Any]:
+        self.stage.publish(held.analysis)
+        return self.stage.draw(held.source, held.analysis, held.timestamp).copy(), held.analysis.faces, held.tag
+
+    def _hide_before(self, track_id: int, history: list[tuple[float, tuple[float, float, float, float]]],
+                     now: Analysis) -> None:
+        """Hide the face ``track_id``, confirmed on the newest frame, on the frames held before it: where it was
+        seen as a candidate (``history``: (time, box)), and on older ones as far back as looks find it."""
+        face = next((f for f in now.faces if f.track_id == track_id), None)
+        if face is None:
+            return
+        seen = dict(history)
+        box, score, missed = face.box, face.score, 0
+        for held in reversed(list(self._held)[:-1]):
+            detected = True
+            if held.timestamp in seen:
+                box = seen[held.timestamp]
+            else:
+                [found] = self.stage.find(held.image, [box])
+                if found is not None:
+                    box, score, missed = found.box, found.score, 0
+                elif missed < self.edge_frames and _crosses_edge(box, held.image.shape):
+                    detected, missed = False, missed + 1  # entering: half out, where looks miss; held as forwards
+                else:
+                    break
+            if any(f.track_id == track_id or _same_place(f.box, box) for f in held.analysis.faces):
+                break  # hidden there already, as another track (a face followed before, then lost) or this one
+            held.analysis.faces.append(Face(track_id, box, score, None, detected, held.timestamp))
+            self.found_back += 1
+
+
+def _crosses_edge(box: tuple[float, float, float, float], shape: tuple[int, ...]) -> bool:
+    """Whether ``box`` (x, y, w, h px) reaches past an edge of a frame of ``shape`` (H, W, ...)."""
+    x, y, w, h = box
+    return x < 0 or y < 0 or x + w > shape[1] or y + h > shape[0]
+
+
+def _same_place(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether boxes ``a`` and ``b`` (x, y, w, h px) are one face: each centre on the other box."""
+    def centre_on(p: tuple[float, float, float, float], q: tuple[float, float, float, float]) -> bool:
+        return q[0] <= p[0] + p[2] / 2 <= q[0] + q[2] and q[1] <= p[1] + p[3] / 2 <= q[1] + q[3]
+
+    return centre_on(a, b) and centre_on(b, a)

@@ -1,0 +1,103 @@
+"""The privacy lenses' precision and look-back on composite clips of real photos (`clips`), in-process.
+
+The decoy clip sways the whole astronaut photo over coffee.png: one real face, and a mission badge, a
+shuttle model, a flag with stars that a face detector can take for faces. The default clip has eight
+faces, some entering across the frame's edges, where a face is found or confirmed a few frames late.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from clips import DEFAULT_TRACKS, build_clip, build_decoy_clip, decode, false_area, is_covered
+
+
+
+def render(clip, lookback=None):
+    """The clip's frames through face-blur as render draws them (`OfflineLenses`), and the look-back's count
+    of face-frames it added."""
+    from camfilters.face.offline import LOOKBACK, OfflineLenses
+
+    frames = decode(clip.path)
+    out = []
+    with OfflineLenses(["face-blur"], lookback=LOOKBACK if lookback is None else lookback) as lenses:
+        for i, frame in enumerate(frames):
+            out += [image for image, _ in lenses.push(frame, i / clip.fps)]
+        out += [image for image, _ in lenses.drain()]
+        return frames, out, lenses.lookback.found_back
+
+
+def missed(clip, before, after):
+    return [(i, fid) for i, fid, box in clip.face_frames() if not is_covered(before[i], after[i], box)]
+
+
+@pytest.fixture(scope="module")
+def decoys(tmp_path_factory, need_mediapipe_module):
+    return build_decoy_clip(tmp_path_factory.mktemp("decoy") / "decoy.mp4", frames=45)
+
+
+@pytest.fixture(scope="module")
+def need_mediapipe_module():
+    import importlib.util
+
+    if importlib.util.find_spec("mediapipe") is None:
+        pytest.skip("mediapipe is not installed (the face extra)")
+
+
+def test_badges_toys_and_flags_stay_sharp(decoys):
+    """On the decoy clip the one face is hidden on every frame and the area changed away from it is at most
+    0.1 % of the frame (the issue's bar; deface: 0.00 %; the weak-detection second look of before: 1.85 %)."""
+    before, after, _ = render(decoys)
+    assert len(after) == len(before)
+    assert missed(decoys, before, after) == []
+    assert false_area(decoys, before, after) <= 0.001
+
+
+def test_a_face_confirmed_late_is_hidden_from_where_it_entered(tmp_path, need_mediapipe_module):
+    """Faces entering across the edges are found or confirmed a few frames after they are half inside; looking
+    back hides them from there: every face-frame is hidden with it, and some are missed without it."""
+    clip = build_clip(tmp_path / "clip.mp4", DEFAULT_TRACKS, audio=False)
+    before, after, back = render(clip)
+    assert missed(clip, before, after) == [] and back > 0
+    _, blind, _ = render(clip, lookback=0)
+    assert missed(clip, before, blind) != []
+    assert false_area(clip, before, after) <= 0.001
+
+
+def test_a_panning_camera_costs_a_share_of_the_tiles(tmp_path, need_mediapipe_module):
+    """Under a panning camera every tile changes on every frame, yet each frame searches at most
+    ceil(tiles / every) of them and one more (the first, all), and every face-frame is still hidden."""
+    from camfilters.face.offline import OfflineLenses
+
+    clip = build_clip(tmp_path / "pan.mp4", DEFAULT_TRACKS, audio=False, frames=30, pan=6)
+    frames = decode(clip.path)
+    searched, after = [], []
+    with OfflineLenses(["face-blur"]) as lenses:
+        detector = lenses.stage._analyzer._detector
+        for i, frame in enumerate(frames):
+            after += [image for image, _ in lenses.push(frame, i / clip.fps)]
+            searched.append(detector.searched)
+        after += [image for image, _ in lenses.drain()]
+    tiles = searched[0]
+    assert tiles >= 20
+    assert max(searched[1:]) == -(-tiles // detector.every) + 1
+    assert missed(clip, frames, after) == []
+
+
+def test_a_live_recording_hides_the_faces_with_the_privacy_delay(tmp_path, need_mediapipe_module):
+    """``run --source clip --lens face-blur --record`` with the default privacy delay: every frame of the file
+    is recorded (those the delay still holds at the end too) and at least 99 % of its face-frames are hidden
+    (the issue's bar), nothing far from the faces touched."""
+    import subprocess
+    import sys
+
+    clip = build_clip(tmp_path / "clip.mp4", DEFAULT_TRACKS, audio=False)
+    out = tmp_path / "live.mp4"
+    proc = subprocess.run([sys.executable, "-m", "camfilters", "run", "--source", str(clip.path), "--lens",
+                           "face-blur", "--record", str(out), "--no-window"], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    before, after = decode(clip.path), decode(out)
+    assert len(after) == len(before)
+    assert len(missed(clip, before, after)) <= 0.01 * len(clip.face_frames())
+    assert false_area(clip, before, after) <= 0.001
