@@ -12,7 +12,6 @@ import pytest
 from clips import DEFAULT_TRACKS, build_clip, build_decoy_clip, decode, false_area, is_covered
 
 
-
 def render(clip, lookback=None):
     """The clip's frames through face-blur as render draws them (`OfflineLenses`), and the look-back's count
     of face-frames it added."""
