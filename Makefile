@@ -8,7 +8,7 @@ ARGS ?= --filter edge
 SYSTEM_PACKAGES := xvfb xdotool imagemagick ffmpeg stress-ng pulseaudio pulseaudio-utils libportaudio2
 SYSTEM_COMMANDS := Xvfb xdotool import ffprobe stress-ng pulseaudio pactl
 # the quick loop: no window (gui), MediaPipe (face) or subprocess and wall-time (slow) tests
-FAST := -m "not gui and not face and not slow"
+FAST := not gui and not face and not slow
 # pytest-xdist: one test process per core; each test file runs whole in one of them (its module fixtures
 # are built once; --dist loadgroup does not group on pytest 9.2, pytest-xdist issue 1386)
 PARALLEL ?= -n auto --dist loadfile
@@ -40,17 +40,19 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 
 # everything, tests in parallel (PARALLEL= runs them one after another)
+# The serial tests raise signals in the test process itself: they run in pytest's own process, after the rest,
+# since a signal raised in an xdist worker can stop the worker.
 test: lint system-packages
-	$(PY) -m pytest $(PARALLEL)
+	$(PY) -m pytest $(PARALLEL) -m "not serial" && $(PY) -m pytest -m serial
 
 # the quick loop while editing (see FAST)
 test-fast: lint
-	$(PY) -m pytest $(FAST) $(PARALLEL)
+	$(PY) -m pytest -m "$(FAST) and not serial" $(PARALLEL) && $(PY) -m pytest -m "$(FAST) and serial"
 
 # the whole suite with both cores busy, as on a loaded machine: every test must still pass
 test-loaded: lint system-packages
 	@stress-ng --cpu 2 --timeout 3600s >/dev/null 2>&1 & load=$$!; \
-	$(PY) -m pytest $(PARALLEL); status=$$?; kill $$load; exit $$status
+	$(PY) -m pytest $(PARALLEL) -m "not serial" && $(PY) -m pytest -m serial; status=$$?; kill $$load; exit $$status
 
 bench: $(VENV)/.installed
 	$(PY) -m camfilters bench

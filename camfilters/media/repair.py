@@ -145,6 +145,7 @@ def frames_in(path: Path) -> tuple[int, float]:
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
+            time_base = stream.time_base  # read while open: PyAV 18.1.1 refuses a closed container's streams
             frames, start, end = 0, None, 0
             for packet in container.demux(stream):
                 if packet.pts is None:
@@ -154,4 +155,4 @@ def frames_in(path: Path) -> tuple[int, float]:
                 end = max(end, packet.pts + (packet.duration or 0))
     except (OSError, av.FFmpegError, IndexError):
         return 0, 0.0
-    return frames, float((end - start) * stream.time_base) if frames else 0.0
+    return frames, float((end - start) * time_base) if frames else 0.0

@@ -16,7 +16,7 @@ from cli_helpers import cli_env
 from helpers import wait_for_text
 from media import make_video, probe, top_level_atoms
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240), pytest.mark.serial]
 
 
 @pytest.fixture(autouse=True)
