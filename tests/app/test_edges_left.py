@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
+
+from camfilters.native_log import _NATIVE_NOISE
 
 from cli_helpers import cli_main
 from media import make_video
@@ -18,3 +21,32 @@ def test_loop_on_a_one_frame_file_plays_at_the_files_rate(tmp_path):
     assert result.returncode == 0, result.stderr
     frames, seconds = re.search(r"(\d+) frames in ([\d.]+) s", result.stderr).groups()
     assert int(frames) / float(seconds) <= 1.5 * 30, result.stderr
+
+
+@pytest.mark.face  # MediaPipe loads the model
+def test_a_corrupt_model_file_gives_only_camfilters_line(tmp_path):
+    """TFLite's "ERROR: The model is not a valid Flatbuffer buffer" stays off the terminal: one line, ours."""
+    model = tmp_path / "bad.tflite"
+    model.write_bytes(random.Random(21).randbytes(100_000))
+    clip = make_video(tmp_path / "in.mp4", 2)
+    result = cli_main("render", str(clip), "-o", str(tmp_path / "out.mp4"), "--lens", "face-blur",
+                      "--detector-model", str(model))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"camfilters: error: cannot load the model {model}: " \
+                            "The model is not a valid Flatbuffer buffer\n", result.stderr
+
+
+@pytest.mark.parametrize("line", [
+    "ALSA lib pcm.c:2664:(snd_pcm_open_noupdate) Unknown PCM cards.pcm.rear",
+    "ALSA lib pulse.c:242:(pulse_connect) PulseAudio: Unable to connect: Connection refused",
+    "Expression 'ret' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 1736",
+    "Expression 'AlsaOpen( hostApi, parameters, streamDir, &pcm )' failed in "
+    "'src/hostapi/alsa/pa_linux_alsa.c', line: 1904",
+    "E0000 00:00:1733600000.123456   12345 inference_calculator.cc:42] model failed",
+    "ERROR: The model is not a valid Flatbuffer buffer",
+])
+def test_native_noise_lines_are_recognised(line):
+    """ALSA, PortAudio, absl and TFLite lines are noise; camfilters' own lines and tracebacks are not."""
+    assert _NATIVE_NOISE.match(line)
+    for ours in ("camfilters: error: no sound device", "Traceback (most recent call last):", "ERROR_CODE=1"):
+        assert not _NATIVE_NOISE.match(ours)
