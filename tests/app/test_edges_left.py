@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
+import sys
+import time
 
 import pytest
+from test_crash_safety import APP_TESTS, FPS, KILLED_CHILD, ROOT, SIZE, STARTUP_S
 
 from camfilters.native_log import _NATIVE_NOISE
 
-from cli_helpers import cli_main
-from media import make_video
+from cli_helpers import cli_main, popen, stop
+from helpers import decode_frames
+from media import frame_index, make_video
 
 
 @pytest.mark.slow  # real wall time: a paced run of 2 s
@@ -50,3 +55,27 @@ def test_native_noise_lines_are_recognised(line):
     assert _NATIVE_NOISE.match(line)
     for ours in ("camfilters: error: no sound device", "Traceback (most recent call last):", "ERROR_CODE=1"):
         assert not _NATIVE_NOISE.match(ours)
+
+
+@pytest.mark.slow  # a process of its own, SIGKILLed
+@pytest.mark.parametrize("seconds", [1, 3])
+def test_a_webm_recording_sigkilled_loses_at_most_0_3_s(tmp_path, seconds):
+    """Like MP4 and MKV, a WebM killed ``seconds`` in decodes all but the last 0.3 s of the frames it was given
+    (libvpx held back 25 frames, 0.8 s, and the whole first second)."""
+    path = tmp_path / "rec.webm"
+    script = tmp_path / "child.py"
+    script.write_text(KILLED_CHILD.format(root=str(ROOT), tests=str(APP_TESTS), size=SIZE, fps=FPS))
+    child = popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        for line in child.stdout:  # frames given to the encoder so far
+            if int(line) >= seconds * FPS or time.monotonic() > deadline:
+                break
+        given = int(line)
+        assert given >= seconds * FPS, "the child did not encode its frames in time"
+        child.kill()
+    finally:
+        stop(child)
+    indices = [frame_index(f) for f in decode_frames(path)] if path.stat().st_size else []
+    assert indices == list(range(len(indices)))
+    assert given - len(indices) <= 0.3 * FPS, (given, len(indices))
