@@ -1,9 +1,11 @@
-"""The X server killed under a windowed recording: Qt aborts the app (SIGABRT inside ``waitKey``, no
-Python code runs), and the crash-safe file still plays up to its last complete fragment or cluster."""
+"""The X server killed under a windowed recording: mostly Qt aborts the app (SIGABRT inside ``waitKey``,
+no Python code runs) and the crash-safe file plays up to its last complete fragment or cluster;
+sometimes the lost connection reads as a closed window and the run ends normally, the file finalised."""
 
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +26,7 @@ STARTUP_S = 300  # JIT start-up of the app on a loaded machine
 
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_killing_the_x_server_leaves_a_playable_recording(tmp_path, ext):
-    """Xvfb killed 3 s into a recording: the app exits non-zero and all but the last second decodes."""
+    """Xvfb killed 3 s into a recording: an abort or a normal end (exit 0), and all but the last second decodes."""
     out, log = tmp_path / f"out{ext}", tmp_path / "app.log"
     server, display = start_xvfb()
     try:
@@ -45,7 +47,7 @@ def test_killing_the_x_server_leaves_a_playable_recording(tmp_path, ext):
             stop(app)
     finally:
         stop(server)
-    assert code != 0, log.read_text()
+    assert code in (0, -signal.SIGABRT), (code, log.read_text())
     frames, times, _ = decode(out)
     assert frames and frames[0].shape == (240, 320, 3)
     assert span_s(times) >= recorded - 1.0, (len(frames), span_s(times), recorded)
