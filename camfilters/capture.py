@@ -498,6 +498,11 @@ class FileSource(Source):
         self._index += 1
         return frame
 
+    def continue_after(self, previous: FileSource) -> None:
+        """Release the first frame on ``previous``'s schedule (a ``--loop`` replay), not at once."""
+        if self.realtime and self._index == 0:
+            self._next_release = previous._next_release
+
     def _release(self) -> None:
         self._queue.cancel()  # sets _stop and wakes the decoder thread if it waits for room
         if not self._thread.is_current():

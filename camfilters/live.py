@@ -478,9 +478,10 @@ class LiveSession:
         frame = self._source.read()
         if frame is None and self.options.loop and isinstance(self._source, FileSource) \
                 and self._source.ended == EndReason.END_OF_FILE:
-            opts = self.options
-            self._source.close()
+            opts, ended = self.options, self._source
+            ended.close()
             self._source = open_source(opts.source, size=self._size, fps=opts.fps)
+            self._source.continue_after(ended)  # paced on: a one-frame file does not spin
             log.debug("--loop: %s from the start", self._source.name)
             frame = self._source.read()
         return frame

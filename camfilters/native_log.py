@@ -15,8 +15,11 @@ import sys
 import threading
 
 #: What MediaPipe / TFLite / absl print (glog's "W0000 00:00:..." lines, TFLite's "INFO: Created ...
-#: delegate" and "WARNING: [model_load.cc:402] ..."): noise for a user of the app.
-_NATIVE_NOISE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]|(INFO|WARNING): )")
+#: delegate", "WARNING: [model_load.cc:402] ..." and "ERROR: The model is not a valid Flatbuffer
+#: buffer"), and ALSA ("ALSA lib pcm.c:...") and PortAudio ("Expression '...' failed in
+#: 'src/hostapi/alsa/...'") when the sound server is gone: noise for a user of the app.
+_NATIVE_NOISE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]|(INFO|WARNING|ERROR): |ALSA lib "
+                           r"|Expression '.*' failed in 'src/)")
 
 
 @contextlib.contextmanager

@@ -29,6 +29,7 @@ class OutputFormat:
     video_options: dict[str, str] = field(default_factory=dict)
     container_options: dict[str, str] = field(default_factory=dict)
     crash_safe_options: dict[str, str] = field(default_factory=dict)  # instead of container_options, when crash-safe
+    crash_safe_video_options: dict[str, str] = field(default_factory=dict)  # added to video_options, when crash-safe
 
     @property
     def fragmented(self) -> bool:
@@ -58,6 +59,7 @@ FORMATS: dict[str, OutputFormat] = {
         {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"},
         {},
         _CLUSTERED,
+        {"lag-in-frames": "0"},  # libvpx holds back 25 frames by default: 0.8 s more lost to a crash
     ),
 }
 #: The audio codec of live recordings (`Recorder` with ``audio``), by muxer: Opus in Matroska/WebM, else AAC.

@@ -83,6 +83,8 @@ class VideoOutput:
             options["preset"] = preset
             if crf is not None:
                 options["crf"] = str(crf)
+        if crash_safe:
+            options.update(self.format.crash_safe_video_options)
         container_options = self.format.crash_safe_options if crash_safe else self.format.container_options
         try:
             self.container = av.open(str(path), "w", format=self.format.container, options=container_options)

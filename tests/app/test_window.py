@@ -30,23 +30,32 @@ W, H = 640, 360
 STEP_S = 60
 
 
-@pytest.fixture(scope="module")
-def display():
-    """A private Xvfb server; yields its DISPLAY value.
+def start_xvfb() -> tuple[subprocess.Popen, str]:
+    """A private Xvfb server (a `popen` process: end it with `stop`) and its DISPLAY value.
 
     ``-displayfd`` makes Xvfb pick a free display number itself and write it once it
     accepts connections: no guessed numbers, no waiting for a socket file.
     """
     read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,))
+    server = popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,))
     os.close(write_fd)
     with os.fdopen(read_fd) as pipe:
         number = pipe.readline().strip()  # blocks until ready; empty if Xvfb died
-    assert number.isdigit(), f"Xvfb did not start (exit code {server.poll()})"
-    yield f":{number}"
-    server.terminate()
-    server.wait(10)
+    if not number.isdigit():
+        stop(server)
+        pytest.fail(f"Xvfb did not start (exit code {server.poll()})")
+    return server, f":{number}"
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A private Xvfb server for the module; yields its DISPLAY value."""
+    server, name = start_xvfb()
+    try:
+        yield name
+    finally:
+        stop(server)
 
 
 class App:
