@@ -128,7 +128,8 @@ class FaceTracks:
 
     A track is shown (returned as a face) from its first confirmed detection on (`detect.Detection`);
     until then it is a candidate, given a look from its centre (`looks`) on its first ``tries``
-    detections and every ``5 * tries``-th after (a badge or a toy found again and again). ``confirmed`` lists, after each update, the tracks confirmed
+    detections and every ``tries``-th after (an entering face may be confirmed only once more of it is in).
+    ``confirmed`` lists, after each update, the tracks confirmed
     by it: (track id, [(time, box) of each detection before it]), so that a caller holding those frames
     can hide the face on them too.
     """
@@ -156,7 +157,7 @@ class FaceTracks:
         """The boxes (frame px, expected at ``t`` s) to look at from their centre: every shown face, and the
         candidates due a look."""
         return [tr.box(t) for tr in self._tracks
-                if tr.confirmed or len(tr.history) < self.tries or len(tr.history) % (5 * self.tries) == 0]
+                if tr.confirmed or len(tr.history) < self.tries or len(tr.history) % self.tries == 0]
 
     def known(self, t: float) -> list[Box4]:
         """Every track's box (frame px) expected at ``t`` s, candidates included."""
