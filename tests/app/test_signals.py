@@ -88,9 +88,13 @@ def test_join_holding_lets_the_thread_finish_through_ctrl_c(restore_handlers):
     """Ctrl-C while joining a thread that finalises a file: it finishes, then the interrupt is raised."""
     from camfilters.signals import join_holding
 
-    finished = threading.Event()
+    finished, joining = threading.Event(), threading.Event()
 
     def finalise() -> None:
+        # Not before the main thread is past thread.start() (which waits for this thread to begin: a SIGINT
+        # there would stop pytest itself, seen under stress-ng) and, 0.2 s later, inside join_holding.
+        joining.wait()
+        time.sleep(0.2)
         signal.raise_signal(signal.SIGINT)  # delivered to the main thread, which is joining
         time.sleep(0.3)
         finished.set()
@@ -99,6 +103,7 @@ def test_join_holding_lets_the_thread_finish_through_ctrl_c(restore_handlers):
     notes = []
     thread.start()
     with pytest.raises(KeyboardInterrupt):
+        joining.set()
         join_holding([thread], note=lambda: notes.append(True))
     assert finished.is_set() and notes == [True]
 
