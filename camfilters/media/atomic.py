@@ -68,7 +68,8 @@ def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush the file or folder ``path`` to disk (a folder: the renames in it)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -131,13 +132,13 @@ class AtomicOutput:
         """Put the finished temporary file in place (synced first, atomically); return the path."""
         temp, self.temp = self.temp, None
         try:
-            _fsync(temp)
+            fsync(temp)
             os.replace(temp, self.path)
         except OSError as exc:
             temp.unlink(missing_ok=True)
             raise RecordingError(f"cannot write {self.what}: {_reason(exc)}") from exc
         try:
-            _fsync(self.path.parent)  # the rename itself
+            fsync(self.path.parent)  # the rename itself
         except OSError:
             pass  # some file systems cannot sync a folder; the file is in place
         return self.path

@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import av
 
+from .atomic import fsync
 from .formats import FASTSTART
 
 __all__ = ["cut_to_complete", "frames_in", "rewrite_faststart"]
@@ -45,20 +46,12 @@ def rewrite_faststart(path: Path, muxer: str) -> None:
                     continue
                 packet.stream = streams[packet.stream.index]
                 target.mux(packet)
-        _fsync(temp)
+        fsync(temp)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync(path.parent)  # the rename itself
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync(path.parent)  # the rename itself
 
 
 def cut_to_complete(path: Path, muxer: str) -> None:
