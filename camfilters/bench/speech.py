@@ -67,11 +67,16 @@ def hum(n: int) -> np.ndarray:
     return wave / np.sqrt(np.mean(wave**2))
 
 
+def noise(n: int, rms: float, seed: int = 0) -> np.ndarray:
+    """``(n,) float64`` pink noise plus hum, of equal power, together of RMS ``rms``."""
+    mix = pink_noise(n, seed) + hum(n)
+    return mix * (rms / np.sqrt(np.mean(mix**2)))
+
+
 def noisy(clean: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
-    """``clean`` plus pink noise and hum (equal power) at ``snr_db`` over the clip; float32, clipped to [-1, 1]."""
-    noise = pink_noise(len(clean), seed) + hum(len(clean))
-    noise *= np.sqrt(np.mean(clean.astype(np.float64)**2) / np.mean(noise**2) / 10 ** (snr_db / 10))
-    return np.clip(clean + noise, -1, 1).astype(np.float32)
+    """``clean`` plus `noise` at ``snr_db`` over the clip; float32, clipped to [-1, 1]."""
+    rms = np.sqrt(np.mean(clean.astype(np.float64)**2) / 10 ** (snr_db / 10))
+    return np.clip(clean + noise(len(clean), rms, seed), -1, 1).astype(np.float32)
 
 
 def lag(reference: np.ndarray, signal: np.ndarray, max_lag_s: float = MAX_LAG_S) -> int:
@@ -109,3 +114,23 @@ def envelope_correlation(clean: np.ndarray, signal: np.ndarray) -> float:
     s, y = _aligned(clean, signal)
     floor = envelope(s, -200).max() - 60
     return float(np.corrcoef(envelope(s, floor), envelope(y, floor))[0, 1])
+
+
+def onsets(samples: np.ndarray, quiet_s: float = 0.3, below_db: float = 20.0) -> np.ndarray:
+    """Times (s) where the 10 ms envelope rises to ``below_db`` under its peak after ``quiet_s`` under it."""
+    level = envelope(np.asarray(samples, np.float64), -200)
+    loud = np.flatnonzero(level >= level.max() - below_db)
+    gaps = np.diff(loud, prepend=-10**9)
+    return loud[gaps > quiet_s * 100] * 0.01
+
+
+def pause_ratio(clean: np.ndarray, signal: np.ndarray, margin_s: float = 0.05) -> float:
+    """Power (dB) of ``signal`` where ``clean`` speaks over where it pauses, after alignment: how far the noise
+    sits under the speech. Pauses: 10 ms frames 50 dB under the clean peak, ``margin_s`` from any louder one;
+    unlike `aligned_snr`, small time warps (a live recording's drift correction) do not change it."""
+    s, y = _aligned(clean, signal)
+    level = envelope(s, -200)
+    speaking = level >= level.max() - 20
+    near = np.convolve(level >= level.max() - 50, np.ones(2 * round(margin_s * 100) + 1), "same") > 0
+    frames = y[: len(y) // 480 * 480].reshape(-1, 480) ** 2
+    return float(10 * np.log10(frames[speaking].mean() / frames[~near].mean()))
