@@ -219,5 +219,6 @@ def switch(source, on: bool | None = None) -> bool:
 
 
 def is_on(source) -> bool:
-    """Whether a live sound source (or None) is being denoised."""
-    return source is not None and source.denoiser is not None and source.denoiser.enabled
+    """Whether a live sound source (or None, or one that cannot be denoised) is being denoised."""
+    denoiser = getattr(source, "denoiser", None)
+    return denoiser is not None and denoiser.enabled
