@@ -88,6 +88,11 @@ class Denoiser:
         self.given += done
         return out
 
+    def restart(self) -> None:
+        """Drop the samples waiting for a whole frame and count from 0 again (RNNoise's states are kept)."""
+        self._pending = self._pending[:0]
+        self.taken = self.given = 0
+
     def close(self) -> None:
         """Free the RNNoise states; idempotent."""
         states, self._states = self._states, []
@@ -135,16 +140,12 @@ class LiveDenoiser:
             return samples, timestamp
         d = self._denoiser
         if not self._was_enabled:  # the frame left half-filled when it was switched off belongs to the past
-            d._pending = d._pending[:0]
-            d.taken = d.given = 0
+            d.restart()
             self._was_enabled = True
         first = d.given  # index of the first output sample; it is input sample first - DELAY
         start = d.taken  # index of this block's first input sample
         out = d.process(samples)
         return out, timestamp + (first - DELAY - start) / RATE
-
-    def close(self) -> None:
-        self._denoiser.close()
 
 
 class FrameDenoiser:
@@ -172,7 +173,7 @@ class FrameDenoiser:
             self._layout = "mono" if channels == 1 else "stereo"
             self._resampler = av.AudioResampler(format="flt", layout=self._layout, rate=RATE)
             self._denoiser = Denoiser(channels)
-            self._start = round((frame.pts or 0) * frame.time_base * RATE) if frame.pts is not None else 0
+            self._start = 0 if frame.pts is None else round(frame.pts * frame.time_base * RATE)
         out = [self._frames(r.to_ndarray().reshape(-1, self._denoiser.channels)) for r in self._resampler.resample(frame)]
         return [f for f in out if f is not None]
 
