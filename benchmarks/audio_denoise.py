@@ -9,10 +9,10 @@ track and is scored on the clean speech:
 - ``SNR gain``: aligned SI-SNR of the output minus that of the input (dB);
 - ``envelope r``: correlation of the 10 ms dB envelopes with the clean speech;
 - ``pauses``: speech-to-pause power ratio of the output (dB; the input's is in the row "input");
-- ``latency``: how far the output's sound lags the input (cross-correlation, ms) plus the
-  wait for a whole block: RNNoise works on 10 ms frames and holds 20 ms; noisereduce is
-  run as it would stream, on 0.5 s blocks (its STFT and time smoothing need that much), so
-  it lags 500 ms;
+- ``latency``: how far the streamed output lags the input (cross-correlation, ms) plus the
+  wait for a whole block: RNNoise fed the microphone's 20 ms blocks (they fill its 10 ms
+  frames: no wait); noisereduce run as it would stream, on 0.5 s blocks (its STFT and time
+  smoothing need that much), so it waits 500 ms;
 - ``RTF``: processing time over the sound's duration, one thread, both timed in this run.
 
 ``noisereduce`` runs twice: non-stationary (its default: noise tracked over time) and
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from camfilters.audio_denoise import DELAY, denoise  # noqa: E402
+from camfilters.audio_denoise import Denoiser, denoise  # noqa: E402
 from camfilters.bench import speech as sp  # noqa: E402
 
 BLOCK_S = 0.5  # noisereduce's streaming block
@@ -53,20 +53,27 @@ def _noisereduce(stationary: bool):
     return run
 
 
+def _rnnoise_streamed(noisy: np.ndarray) -> np.ndarray:
+    """What the live path records: the streaming output, delay and all (the microphone's 20 ms blocks)."""
+    denoiser = Denoiser()
+    return np.concatenate([denoiser.process(noisy[i:i + 960, None])[:, 0] for i in range(0, len(noisy), 960)])
+
+
+#: name: (offline run, the run whose output lag is measured, and the wait for a block on top (ms), or None: offline)
 METHODS = {
-    "rnnoise (ours)": (denoise, DELAY / sp.RATE * 1000),
-    "noisereduce non-stationary, 0.5 s blocks": (_noisereduce(False), BLOCK_S * 1000),
-    "noisereduce stationary, whole clip": (_noisereduce(True), None),
+    "rnnoise (ours)": (denoise, _rnnoise_streamed, 0.0),
+    "noisereduce non-stationary, 0.5 s blocks": (_noisereduce(False), _noisereduce(False), BLOCK_S * 1000),
+    "noisereduce stationary, whole clip": (_noisereduce(True), None, None),
 }
 
 
-def score(clean: np.ndarray, noisy: np.ndarray, method, wait_ms: float | None) -> dict:
+def score(clean: np.ndarray, noisy: np.ndarray, method, streamed, wait_ms: float | None) -> dict:
     started = time.perf_counter()
     out = np.asarray(method(noisy), np.float32)
     elapsed = time.perf_counter() - started
     return {"snr_gain_db": sp.aligned_snr(clean, out) - sp.aligned_snr(clean, noisy),
             "envelope_r": sp.envelope_correlation(clean, out), "pauses_db": sp.pause_ratio(clean, out),
-            "latency_ms": None if wait_ms is None else sp.lag(clean, out) / sp.RATE * 1000 + wait_ms,
+            "latency_ms": None if streamed is None else sp.lag(clean, streamed(noisy)) / sp.RATE * 1000 + wait_ms,
             "rtf": elapsed / (len(noisy) / sp.RATE)}
 
 
@@ -108,8 +115,8 @@ def main() -> None:
         noisy = sp.noisy(clean, snr)
         print(f"{snr:>4}  {'input':<42} {sp.aligned_snr(clean, noisy):>+11.1f} "
               f"{sp.envelope_correlation(clean, noisy):>10.3f} {sp.pause_ratio(clean, noisy):>9.1f}")
-        for name, (method, wait_ms) in METHODS.items():
-            row = results[f"{snr} dB, {name}"] = score(clean, noisy, method, wait_ms)
+        for name, (method, streamed, wait_ms) in METHODS.items():
+            row = results[f"{snr} dB, {name}"] = score(clean, noisy, method, streamed, wait_ms)
             latency = "offline" if row["latency_ms"] is None else f"{row['latency_ms']:.0f}"
             print(f"{snr:>4}  {name:<42} {row['snr_gain_db']:>+11.1f} {row['envelope_r']:>10.3f} "
                   f"{row['pauses_db']:>9.1f} {latency:>10} {row['rtf']:>6.3f}")
