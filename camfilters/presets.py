@@ -13,7 +13,7 @@ Linux), or the path in ``CAMFILTERS_CONFIG``::
     virtual_cam = true
 
 Keys (`KEYS`): filters, lenses (lists of specs), source, size ("WxH"), fps, toast_seconds, mirror,
-output_dir, virtual_cam (true for the default device, or a device name). Command-line
+audio_denoise, output_dir, virtual_cam (true for the default device, or a device name). Command-line
 flags override the preset, the preset overrides the defaults. A bad file is refused with
 one line naming the file, the line and the key. `save_preset` rewrites only its own
 table, keeping the rest of the file (comments included), and replaces the file atomically.
@@ -85,7 +85,7 @@ def _device(value: Any) -> str | None:
 
 #: Each key a preset may hold, with its check (an error text, or None when the value is fine).
 KEYS = {"filters": _strings, "lenses": _strings, "source": _text, "size": _size, "fps": _positive,
-        "toast_seconds": _positive, "mirror": _flag, "output_dir": _text, "virtual_cam": _device}
+        "toast_seconds": _positive, "mirror": _flag, "audio_denoise": _flag, "output_dir": _text, "virtual_cam": _device}
 
 
 def config_path() -> Path:
