@@ -155,12 +155,14 @@ class LightLens(Lens):
         if self._goal is None:
             self._goal, self._value = wanted.copy(), wanted.copy()
         else:
-            if abs(wanted[0] - self._goal[0]) > EXPOSURE_BAND or np.abs(wanted[1:] - self._goal[1:]).max() > BALANCE_BAND:
-                self._goal = wanted
+            # The value moves towards the goal it had since the last frame; a new goal acts from this frame
+            # on, so the response to a change is the same exponential of time at any frame rate.
             if self._t is not None and t > self._t:
                 self._value += (1.0 - math.exp(-(t - self._t) / self.speed)) * (self._goal - self._value)
             if np.abs(self._goal - self._value).max() < SETTLED:
                 self._value = self._goal.copy()
+            if abs(wanted[0] - self._goal[0]) > EXPOSURE_BAND or np.abs(wanted[1:] - self._goal[1:]).max() > BALANCE_BAND:
+                self._goal = wanted
         self._t = t if self._t is None else max(t, self._t)
         cv2.LUT(frame, self.table(), dst=frame)
 
