@@ -86,20 +86,21 @@ def exposure_for(hist: np.ndarray, balance: np.ndarray, target: float) -> float:
 
 def grey_pixels(small: np.ndarray) -> np.ndarray:
     """The illuminant's log chromaticity (log R/G, log B/G) from the near-grey pixels of ``small``
-    ((h, w, 3) uint8): grey world over the pixels within `GREY_CHROMA` of the estimate, three rounds."""
-    rgb = small.reshape(-1, 3).astype(np.float32)[:, ::-1] + 1.0
-    luma = rgb @ LUMA[::-1].astype(np.float32)
-    rgb = rgb[(luma > 12.0) & (luma < 243.0)]  # not black, not clipped
-    if len(rgb) < 16:
+    ((h, w, 3) uint8 BGR): grey world over the pixels within `GREY_CHROMA` of the estimate, three rounds."""
+    bgr = small.reshape(-1, 3).astype(np.float32) + np.float32(1.0)
+    luma = bgr @ LUMA.astype(np.float32)
+    bgr = bgr[(luma > 12.0) & (luma < 243.0)]  # not black, not clipped
+    if len(bgr) < 16:
         return np.zeros(2)
-    chroma = np.log(rgb[:, [0, 2]] / rgb[:, 1:2])
-    estimate = np.zeros(2)
+    logs = np.log(bgr)
+    chroma = logs[:, [2, 0]] - logs[:, 1:2]  # log R/G, log B/G
+    estimate = np.zeros(2, np.float32)
     for _ in range(3):
-        near = np.hypot(*(chroma - estimate).T) < GREY_CHROMA
-        chosen = rgb[near] if near.sum() >= 0.05 * len(rgb) else rgb
-        mean = chosen.mean(axis=0)
-        estimate = np.log(mean[[0, 2]] / mean[1])
-    return estimate
+        offset = chroma - estimate
+        near = np.einsum("ij,ij->i", offset, offset) < GREY_CHROMA ** 2
+        mean = (bgr[near] if near.sum() >= 0.05 * len(bgr) else bgr).mean(axis=0)
+        estimate = np.log(mean[[2, 0]] / mean[1]).astype(np.float32)
+    return estimate.astype(np.float64)
 
 
 def balance_gains(illuminant: np.ndarray) -> np.ndarray:
@@ -115,7 +116,8 @@ class LightLens(Lens):
     help = "face-priority auto exposure and white balance for a dim or back-lit face (whole frame without one)"
     options = (
         Option("target", float, 0.5, "mean luma of the face to reach, share of full scale", in_range(0.3, 0.7)),
-        Option("speed", float, 0.25, "time constant of the adaptation in seconds", in_range(0.02, 5.0)),
+        Option("smoothing", float, 0.25, "time constant of the adaptation in seconds (higher: slower, steadier)",
+               in_range(0.02, 5.0)),
         Option("max_gain", float, 4.0, "the most the exposure is raised", in_range(1.0, 8.0)),
         Option("balance", float, 1.0, "how much of the white balance correction to apply, 0 (off) to 1",
                in_range(0.0, 1.0)),
@@ -160,7 +162,7 @@ class LightLens(Lens):
             # The value moves towards the goal it had since the last frame; a new goal acts from this frame
             # on, so the response to a change is the same exponential of time at any frame rate.
             if self._t is not None and t > self._t:
-                self._value += (1.0 - math.exp(-(t - self._t) / self.speed)) * (self._goal - self._value)
+                self._value += (1.0 - math.exp(-(t - self._t) / self.smoothing)) * (self._goal - self._value)
             if np.abs(self._goal - self._value).max() < SETTLED:
                 self._value = self._goal.copy()
             if abs(wanted[0] - self._goal[0]) > EXPOSURE_BAND or np.abs(wanted[1:] - self._goal[1:]).max() > BALANCE_BAND:

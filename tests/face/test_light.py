@@ -116,7 +116,7 @@ def test_below_unity_the_curve_is_a_line():
 def grey_response(fps, seconds=1.6, step_at=0.4):
     """Mean level out of the lens (no face: the whole frame is metered) for a grey frame at 120 that drops
     to 40 at ``step_at`` s, sampled at ``fps``: {time in ms, rounded: level}."""
-    lens = parse_lens("light:speed=0.25")
+    lens = parse_lens("light:smoothing=0.25")
     levels = {}
     for i in range(round(seconds * fps) + 1):
         t = i / fps
@@ -140,9 +140,9 @@ def test_the_time_constant_is_in_seconds():
 
 @pytest.mark.parametrize(("spec", "message"), [
     ("light:target=0.9", r"^lens light: option target must be between 0.3 and 0.7, got 0.9$"),
-    ("light:speed=0", r"^lens light: option speed must be between 0.02 and 5.0, got 0.0$"),
+    ("light:smoothing=0", r"^lens light: option smoothing must be between 0.02 and 5.0, got 0.0$"),
     ("light:balance=x", r"^lens light: option balance"),
-    ("light:gain=2", r"^lens light: unknown option 'gain'; valid options: target, speed, max_gain, balance"),
+    ("light:gain=2", r"^lens light: unknown option 'gain'; valid options: target, smoothing, max_gain, balance"),
 ])
 def test_bad_options_are_one_line(spec, message):
     with pytest.raises(ParameterError, match=message) as info:
@@ -155,6 +155,6 @@ def test_listed_with_its_options():
     from camfilters.face import lens_help
 
     rows = dict(lens_help())
-    assert "light[:target=0.5,speed=0.25,max_gain=4.0,balance=1.0]" in rows
-    lens = parse_lens("light:target=0.55,speed=1.0")
+    assert "light[:target=0.5,smoothing=0.25,max_gain=4.0,balance=1.0]" in rows
+    lens = parse_lens("light:target=0.55,smoothing=1.0")
     assert parse_lens(lens.spec).spec == lens.spec
