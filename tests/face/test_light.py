@@ -138,6 +138,18 @@ def test_the_time_constant_is_in_seconds():
     assert on_the_way < before - 10.0, (before, on_the_way)
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 3), (3, 7, 3), (240, 426, 3)])
+@pytest.mark.parametrize(("level", "expected"), [(50, 115), (100, 115), (0, 0)])
+def test_without_a_face_a_grey_frame_goes_to_the_frame_target(shape, level, expected):
+    """Any size, down to one pixel (a grid pane is 426x240): a flat grey is exposed to 45 % of full scale
+    (115 levels, within 1) from the first frame; black stays black."""
+    lens = parse_lens("light")
+    for i in range(3):
+        frame = np.full(shape, level, np.uint8)
+        lens.apply(frame, Scene([], None, i / FPS))
+        assert np.abs(frame.astype(int) - expected).max() <= 1, (i, frame.mean())
+
+
 @pytest.mark.parametrize(("spec", "message"), [
     ("light:target=0.9", r"^lens light: option target must be between 0.3 and 0.7, got 0.9$"),
     ("light:smoothing=0", r"^lens light: option smoothing must be between 0.02 and 5.0, got 0.0$"),
