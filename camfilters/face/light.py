@@ -1,22 +1,23 @@
 """The ``light`` lens: face-priority auto exposure and white balance, smoothed in time.
 
 Each frame is metered: with a face, the pixels of every face's landmark hull (`Scene.face_region`);
-without one, the whole frame (every n-th pixel of every n-th row, 80 a row). Exposure is a gain with a soft highlight
-shoulder (`tone_curve`), chosen from the metered pixels' histograms so that their mean luma after
-the curve is ``target`` (the shoulder bends the mean, so it is solved for, not divided out).
-White balance is a gain per channel in log chromaticity: the blue-yellow axis from the frame's
-near-grey pixels (`grey_pixels`: a grey world that skips coloured surfaces, which pull plain grey
-world off by 25 % on the astronaut photo), the green-magenta axis half from those and half from the
-skin, whose tint varies little between people (`SKIN_TINT`) while its blue-yellow varies with
-melanin as much as with the light (so skin says nothing there).
+without one, the whole frame (a sample of about 80 pixels a row). Exposure is a gain with a soft
+highlight shoulder (`tone_curve`), solved on the metered pixels' histograms so that their mean luma
+after the curve is ``target`` (the shoulder bends the mean, so it cannot just be divided out).
 
-Both are smoothed by one exponential with a time constant in seconds (the same at any fps),
-towards a goal that moves only when the new measurement leaves a dead band around it, so a still
-scene whose metering jitters by a percent never pumps. The result is one 256x3 table applied with
-``cv2.LUT`` in place (about 1 ms per 720p frame), each channel's curve ending at white, so white
-stays white and a highlight reaches 255 only where the input was near it.
+White balance is a gain per channel, in log chromaticity (log R/G, log B/G) split into a
+blue-yellow and a green-magenta axis. Blue-yellow comes from the frame's near-grey pixels
+(`grey_pixels`): plain grey world is pulled off by the coloured surfaces (log R/G 0.29 on the
+astronaut photo, 0.48 on the test clips' scene, against 0.06 from near-grey pixels). Green-magenta is
+half that and half the skin's, taken as neutral on that axis (`SKIN_TINT`); skin is not used for
+blue-yellow, along which it varies with melanin as it does with the colour of the light.
+
+Both follow an exponential with a time constant in seconds (the same at any fps) towards a goal
+that moves only when a measurement leaves a dead band around it, so a still scene whose metering
+jitters by a percent does not pump. The result is one 256x3 table applied with ``cv2.LUT`` in
+place (0.75 ms per 720p frame on a quiet machine); each channel's curve ends at white, so white
+stays white and a level reaches 255 only from the top few input levels.
 """
-
 from __future__ import annotations
 
 import math
@@ -32,13 +33,13 @@ KNEE = 0.75  # output share of full scale where the highlight shoulder starts
 MIN_SLOPE = 0.2  # the shoulder's slope at white: the top input levels keep a fifth of their steps
 LUMA = np.array([0.114, 0.587, 0.299])  # BGR weights of luma (BT.601, as cv2.COLOR_BGR2GRAY)
 FRAME_TARGET = 0.45  # mean luma aimed at without a face (mid-grey in sRGB is 0.46)
-MIN_GAIN = 0.5
+MIN_GAIN = 0.5  # the exposure is lowered at most to half (an over-exposed face)
 GAINS = np.exp(np.linspace(math.log(MIN_GAIN / 2), math.log(16.0), 40))  # exposure gains the meter tries
 LEVELS = np.arange(256) / 255.0  # the levels, share of full scale (as the table maps them)
 GROUP = 4  # the meter evaluates the curve once per 4 levels, at their mean: 4x less work, the same mean
-METER_WIDTH = 80  # px: the frame is metered on a sample this wide (0.01 ms; an INTER_AREA copy costs 0.7)
+METER_WIDTH = 80  # px: the frame is metered on a sample about this wide (0.01 ms; an INTER_AREA copy: 0.7)
 GREY_CHROMA = 0.25  # a pixel counts as near-grey within this log-chroma distance of the estimate
-SKIN_TINT = 0.0  # skin's green-magenta log chroma, (log R/G + log B/G) / sqrt 2: R and B about G's geometric mean
+SKIN_TINT = 0.0  # skin's green-magenta log chroma (log R/G + log B/G) / sqrt 2 (the astronaut's: 0.03)
 MAX_CAST = math.log(1.5)  # the white balance corrects at most this (log gain) per channel
 EXPOSURE_BAND = 0.05  # log gain: a new exposure within 5 % of the goal leaves the goal where it is
 BALANCE_BAND = 0.03  # log gain per channel: the same for the white balance
@@ -142,14 +143,15 @@ class LightLens(Lens):
             if region is not None:
                 roi, alpha = region
                 face += histograms(frame[roi], (alpha > 0.5).astype(np.uint8))
-        if face[0].sum() >= 16:
+        seen = face[0].sum() >= 16
+        if seen:
             mean = face @ LEVELS / face[0].sum() + 1.0 / 255.0  # never log(0)
-            u, v = math.log(mean[2] / mean[1]), math.log(mean[0] / mean[1])  # log R/G, log B/G
-            tint = 0.5 * ((u + v) / math.sqrt(2.0) - SKIN_TINT) + 0.5 * float(illuminant.sum()) / math.sqrt(2.0)
-            warm = float(illuminant[0] - illuminant[1]) / math.sqrt(2.0)
+            skin = np.log(mean[[2, 0]] / mean[1])
+            warm = (illuminant[0] - illuminant[1]) / math.sqrt(2.0)  # the two axes, from near-grey pixels ...
+            tint = 0.5 * (illuminant.sum() / math.sqrt(2.0)) + 0.5 * (skin.sum() / math.sqrt(2.0) - SKIN_TINT)  # ... and skin
             illuminant = np.array([warm + tint, tint - warm]) / math.sqrt(2.0)
         balance = balance_gains(illuminant * self.balance)
-        hist, target = (face, self.target) if face[0].sum() >= 16 else (histograms(small), FRAME_TARGET)
+        hist, target = (face, self.target) if seen else (histograms(small), FRAME_TARGET)
         exposure = min(max(exposure_for(hist, balance, target), math.log(MIN_GAIN)), math.log(self.max_gain))
         return np.concatenate([[exposure], np.log(balance)])
 
@@ -174,8 +176,7 @@ class LightLens(Lens):
         """The ``(1, 256, 3) uint8`` table of the applied exposure and white balance (rebuilt when they change)."""
         if self._table_for is None or not np.array_equal(self._table_for, self._value):
             gains = np.exp(self._value[0] + self._value[1:])
-            x = np.arange(256) / 255.0
-            curves = tone_curve(gains[:, None], x[None, :]) * 255.0 + 0.5
+            curves = tone_curve(gains[:, None], LEVELS[None, :]) * 255.0 + 0.5
             self._table[0] = np.clip(curves, 0, 255).astype(np.uint8).T
             self._table_for = self._value.copy()
         return self._table
