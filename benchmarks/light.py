@@ -16,7 +16,8 @@ Figures: the face's mean luma (central 60 % of its known box) 1 s after the chan
 settling time, from the change until the face's luma enters 45-60 % of full scale and stays there;
 pumping, the largest frame-to-frame change of the mean luma over the last second, relative; the
 largest share of pixels clipped at 255 (any channel) more than in the input frame; and ms per frame
-of the method alone, wall and CPU (medians; the lens without the analysis, whose cost is printed beside it).
+of the method alone, wall and CPU (medians; the lens without the analysis, whose cost is printed beside it,
+as is that of the lens's ``cv2.LUT`` call alone, its floor).
 ``--pictures DIR`` writes DIR/light_<clip>.png: the face's crop, input then each method, 1 s after the change.
 """
 
@@ -88,7 +89,7 @@ def run_all(frames: list[np.ndarray]):
     lens = stage.lenses[0]
     others = {"plain AE": PlainAE(), "CLAHE": clahe}
     runs = {name: ([], []) for name in ("light", *others)}
-    analysis = []
+    analysis, lut = [], []
     with stage:
         for i, frame in enumerate(frames):
             t = i / FPS
@@ -99,11 +100,13 @@ def run_all(frames: list[np.ndarray]):
             _, ms = clocked(lens.apply, out, Scene(result.faces, None, t))
             runs["light"][0].append(out)
             runs["light"][1].append(ms)
+            floor = frame.copy()
+            lut.append(clocked(lambda: cv2.LUT(floor, lens.table(), dst=floor))[1])  # the floor: the table alone
             for name, method in others.items():
                 out, ms = clocked(method, frame, t)
                 runs[name][0].append(out)
                 runs[name][1].append(ms)
-    return runs, analysis
+    return runs, analysis, lut
 
 
 def clocked(fn, *args):
@@ -141,9 +144,10 @@ def main() -> None:
         shot, box = light_clips.clip("even", CHANGE, size=SIZE)
         changed, _ = light_clips.clip(lighting, args.frames - CHANGE, size=SIZE)
         frames = shot + changed
-        runs, analysis = run_all(frames)
+        runs, analysis, lut = run_all(frames)
         results[lighting] = {name: figures(frames, o, box, m) for name, (o, m) in runs.items()}
         results[lighting]["analysis_ms"] = float(np.median(analysis[1:]))
+        results[lighting]["lut_ms"] = [float(np.median([m[k] for m in lut[1:]])) for k in (0, 1)]
         if args.pictures:
             x, y, w, h = box
             crop = (slice(max(0, round(y - 0.6 * h)), round(y + 1.5 * h)), slice(max(0, round(x - 0.5 * w)), round(x + 1.5 * w)))
@@ -163,6 +167,7 @@ def main() -> None:
             print(f"| {lighting} | {name} | {r['face_in']:.2f} | {r['face_1s']:.2f} | {settle} | {r['pumping_pct']:.2f} | "
                   f"{r['more_clipped_pct']:.2f} | {r['ms']:.2f} | {r['cpu_ms']:.2f} |")
         print(f"| {lighting} | (face analysis) | | | | | | {by_method['analysis_ms']:.1f} | |")
+        print(f"| {lighting} | (cv2.LUT alone) | | | | | | {by_method['lut_ms'][0]:.2f} | {by_method['lut_ms'][1]:.2f} |")
 
 
 if __name__ == "__main__":
