@@ -80,7 +80,8 @@ def exposure_for(hist: np.ndarray, balance: np.ndarray, target: float) -> float:
     counts = hist.reshape(3, -1, GROUP).sum(axis=2)
     levels = (hist * LEVELS).reshape(3, -1, GROUP).sum(axis=2) / np.maximum(counts, 1e-9)
     weights = counts / max(float(counts[0].sum()), 1.0)
-    mean = sum(LUMA[c] * tone_curve(GAINS[:, None] * balance[c], levels[c][None, :]) @ weights[c] for c in range(3))
+    curves = tone_curve(GAINS[None, :, None] * balance[:, None, None], levels[:, None, :])  # (channel, gain, level)
+    mean = np.einsum("cgk,ck,c->g", curves, weights, LUMA)
     mean = np.maximum.accumulate(mean)  # rising in the gain already; make ties safe for np.interp
     return float(np.interp(target, mean, np.log(GAINS)))
 
