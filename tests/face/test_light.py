@@ -21,8 +21,8 @@ MAX_STEP = 0.005  # the largest frame-to-frame change of the mean luma once sett
 MORE_CLIPPED = 0.005  # the largest share of pixels more at 255 (any channel) than in the input
 
 
-def run(stage, frames, start=0.0):
-    return [stage.process(frame, start + i / FPS).copy() for i, frame in enumerate(frames)]
+def run(stage, frames):
+    return [stage.process(frame, i / FPS).copy() for i, frame in enumerate(frames)]
 
 
 def clipped(frame):
@@ -46,7 +46,7 @@ def check_goals(frames, outs, box, settled_from):
 def test_a_dim_face_is_brought_up_within_a_second(make_stage):
     """Half a second as shot, then the light drops to a third: the face is back in 45-60 % of full scale within
     1 s and stays there without pumping (each frame has its own sensor noise); at most 0.5 % more pixels clip.
-    The change is smoothed: 1/30 s after the drop the face is still darker than in the input's first frame."""
+    The change is eased in, not a jump: on the first dark frame the face is still below 45 %, then rises."""
     lit, box = clip("even", 15)
     dark, _ = clip("dark", 45)
     frames = lit + dark
@@ -62,8 +62,7 @@ def test_bad_light_from_the_start(make_stage, lighting):
     clip a plain exposure on the frame's mean (to 45 %) would leave the face below 30 %: face priority matters."""
     frames, box = clip(lighting, 20)
     outs = run(make_stage(["light"]), frames)
-    before = check_goals(frames, outs, box, settled_from=0)
-    assert before.min() >= GOOD[0]
+    check_goals(frames, outs, box, settled_from=0)
     if lighting == "backlit":
         frame = frames[0]
         plain = 0.45 * 255.0 / luma(frame).mean() * luma(frame)[face_region(box)].mean() / 255.0
