@@ -533,4 +533,4 @@ def cycle_order() -> list[str]:
 
 
 # The lens families kept in their own modules register on import, after the built-ins above.
-from . import autoframe, beauty, packs  # noqa: E402,F401
+from . import autoframe, beauty, light, packs  # noqa: E402,F401

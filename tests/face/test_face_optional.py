@@ -48,7 +48,7 @@ def test_build_face_stage_without_the_face_extra_gives_the_install_hint(blocked)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert lines[0].startswith("('mesh', 'glasses', ")
-    assert lines[1] == "12"  # the 9 built-ins, autoframe, beauty, pack: listed without mediapipe
+    assert lines[1] == "13"  # the 9 built-ins, autoframe, beauty, light, pack: listed without mediapipe
     assert lines[2] == 'ERROR:--lens needs the face extra: pip install "camfilters[face]"'
 
 
