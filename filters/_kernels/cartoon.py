@@ -177,6 +177,54 @@ def luma_edges(img, rowmap, colmap, luma, edges):
             edges[j, i] = np.sqrt(gx * gx + gy * gy) * np.float32(0.125)
 
 
+@njit(cache=True, nogil=True, parallel=True, fastmath={"contract"})
+def thin_in_detail(edges, rowmap, colmap, threshold, low, high, ridge, tmp, out):
+    """Outlines thinned to their ridge where lines crowd, as in eyes and mouths.
+
+    ``ridge`` keeps the ``(h, w)`` float32 ``edges`` values that are maxima along the row
+    or the column (ties go to the first of two equal pixels), zero elsewhere. The share
+    ``d`` of ridge pixels above ``threshold`` in the ``(2r+1)^2`` window (``rowmap``
+    ``(h+2r,)`` and ``colmap`` ``(w+2r,)`` int64 reflect-101 maps) tells how crowded the
+    lines are; ``out = edges + s (ridge - edges)`` with ``s`` going 0 -> 1 as ``d`` goes
+    ``low`` -> ``high``. ``tmp`` ``(h, w)`` float32 scratch.
+    """
+    lh, lw = edges.shape
+    r = (rowmap.shape[0] - lh) // 2
+    for j in prange(lh):
+        above = edges[max(j - 1, 0)]
+        below = edges[min(j + 1, lh - 1)]
+        row = edges[j]
+        for i in range(lw):
+            v = row[i]
+            left = row[i - 1] if i > 0 else np.float32(-1.0)
+            right = row[i + 1] if i < lw - 1 else np.float32(-1.0)
+            up = above[i] if j > 0 else np.float32(-1.0)
+            down = below[i] if j < lh - 1 else np.float32(-1.0)
+            peak = (v >= left and v > right) or (v >= up and v > down)
+            ridge[j, i] = v if peak else np.float32(0.0)
+    for j in prange(lh):
+        t = tmp[j]
+        for i in range(lw):
+            count = np.float32(0.0)
+            for k in range(2 * r + 1):
+                if ridge[rowmap[j + k], i] > threshold:
+                    count += np.float32(1.0)
+            t[i] = count
+    scale = np.float32(1.0) / (np.float32((2 * r + 1) * (2 * r + 1)) * np.float32(high - low))
+    for j in prange(lh):
+        t = tmp[j]
+        e = edges[j]
+        g = ridge[j]
+        o = out[j]
+        for i in range(lw):
+            count = np.float32(0.0)
+            for k in range(2 * r + 1):
+                count += t[colmap[i + k]]
+            s = min(max((count - np.float32(low) * np.float32((2 * r + 1) * (2 * r + 1))) * scale,
+                        np.float32(0.0)), np.float32(1.0))
+            o[i] = e[i] + s * (g[i] - e[i])
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def dilate(src, rowmap, colmap, tmp, dst):
     """3x3 maximum filter with reflect-101 borders: ``(h, w)`` float32 ``src`` into ``dst``.
