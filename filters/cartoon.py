@@ -101,7 +101,7 @@ class Cartoon(Filter):
 
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
         height, width = src.shape[:2]
-        factor, luts, rowmap, colmap, detail_rows, detail_cols, ys, xs = self._setup(height, width)
+        factor, luts, rowmap, colmap, ys, xs = self._setup(height, width)
         lh, lw = -(-height // factor), -(-width // factor)
         low = self._buffer("low", (lh, lw * 3))
         nchunks = min(lh, 4 * numba.get_num_threads())
@@ -119,8 +119,8 @@ class Cartoon(Filter):
         if self.edges is not None:
             luma_edges(low, rowmap, colmap, self._buffer("luma", (lh, lw)), edges)
             spare = self._buffer("spare", (lh, lw))
-            thin_in_detail(edges, detail_rows, detail_cols, np.float32(self.edges), _DETAIL_LOW, _DETAIL_HIGH,
-                           self._buffer("luma", (lh, lw)), self._buffer("ridge_count", (lh, lw)), spare)
+            thin_in_detail(edges, np.float32(self.edges), _DETAIL_RADIUS, _DETAIL_LOW, _DETAIL_HIGH,
+                           self._buffer("luma", (lh, lw)), self._buffer("hits", (lh, lw)), spare)
             edges, spare = spare, edges
             for _ in range(self.thickness):
                 dilate(edges, rowmap, colmap, self._buffer("luma", (lh, lw)), spare)
@@ -142,7 +142,5 @@ class Cartoon(Filter):
             sigma = _SIGMA_SPACE * max(height, width) / factor
             self._geometry = ((height, width), factor, _feedback_luts(self.smooth, sigma),
                               border_index(lh, 1, 1, "reflect101"), border_index(lw, 1, 1, "reflect101"),
-                              border_index(lh, _DETAIL_RADIUS, _DETAIL_RADIUS, "reflect101"),
-                              border_index(lw, _DETAIL_RADIUS, _DETAIL_RADIUS, "reflect101"),
                               _sample_map(height, factor, lh), _sample_map(width, factor, lw))
         return self._geometry[1:]

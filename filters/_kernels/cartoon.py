@@ -178,50 +178,55 @@ def luma_edges(img, rowmap, colmap, luma, edges):
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath={"contract"})
-def thin_in_detail(edges, rowmap, colmap, threshold, low, high, ridge, tmp, out):
+def thin_in_detail(edges, threshold, radius, low, high, ridge, hits, out):
     """Outlines thinned to their ridge where lines crowd, as in eyes and mouths.
 
     ``ridge`` keeps the ``(h, w)`` float32 ``edges`` values that are maxima along the row
     or the column (ties go to the first of two equal pixels), zero elsewhere. The share
-    ``d`` of ridge pixels above ``threshold`` in the ``(2r+1)^2`` window (``rowmap``
-    ``(h+2r,)`` and ``colmap`` ``(w+2r,)`` int64 reflect-101 maps) tells how crowded the
-    lines are; ``out = edges + s (ridge - edges)`` with ``s`` going 0 -> 1 as ``d`` goes
-    ``low`` -> ``high``. ``tmp`` ``(h, w)`` float32 scratch.
+    ``d`` of ridge pixels above ``threshold`` in the ``(2 radius + 1)^2`` window (clipped
+    at the borders) tells how crowded the lines are; ``out = edges + s (ridge - edges)``
+    with ``s`` going 0 -> 1 as ``d`` goes ``low`` -> ``high``. ``hits`` ``(h, w)`` float32
+    scratch.
     """
     lh, lw = edges.shape
-    r = (rowmap.shape[0] - lh) // 2
+    zero, one = np.float32(0.0), np.float32(1.0)
     for j in prange(lh):
         above = edges[max(j - 1, 0)]
         below = edges[min(j + 1, lh - 1)]
         row = edges[j]
+        g = ridge[j]
         for i in range(lw):
             v = row[i]
-            left = row[i - 1] if i > 0 else np.float32(-1.0)
-            right = row[i + 1] if i < lw - 1 else np.float32(-1.0)
-            up = above[i] if j > 0 else np.float32(-1.0)
-            down = below[i] if j < lh - 1 else np.float32(-1.0)
-            peak = (v >= left and v > right) or (v >= up and v > down)
-            ridge[j, i] = v if peak else np.float32(0.0)
+            left = row[max(i - 1, 0)]
+            right = row[min(i + 1, lw - 1)]
+            across = (i == 0 or v >= left) and (i == lw - 1 or v > right)
+            down = (j == 0 or v >= above[i]) and (j == lh - 1 or v > below[i])
+            g[i] = v if across or down else zero
+    for j in prange(lh):  # column sums of the hits over the rows j - radius .. j + radius
+        h = hits[j]
+        h[:] = zero
+        for k in range(max(j - radius, 0), min(j + radius + 1, lh)):
+            g = ridge[k]
+            for i in range(lw):
+                if g[i] > threshold:
+                    h[i] += one
+    lo, span = np.float32(low), np.float32(high - low)
     for j in prange(lh):
-        t = tmp[j]
-        for i in range(lw):
-            count = np.float32(0.0)
-            for k in range(2 * r + 1):
-                if ridge[rowmap[j + k], i] > threshold:
-                    count += np.float32(1.0)
-            t[i] = count
-    scale = np.float32(1.0) / (np.float32((2 * r + 1) * (2 * r + 1)) * np.float32(high - low))
-    for j in prange(lh):
-        t = tmp[j]
+        h = hits[j]
         e = edges[j]
         g = ridge[j]
         o = out[j]
-        for i in range(lw):
-            count = np.float32(0.0)
-            for k in range(2 * r + 1):
-                count += t[colmap[i + k]]
-            s = min(max((count - np.float32(low) * np.float32((2 * r + 1) * (2 * r + 1))) * scale,
-                        np.float32(0.0)), np.float32(1.0))
+        rows = np.float32(min(j + radius + 1, lh) - max(j - radius, 0))
+        count = zero
+        for i in range(min(radius, lw)):
+            count += h[i]
+        for i in range(lw):  # a running sum along the row
+            if i + radius < lw:
+                count += h[i + radius]
+            if i - radius - 1 >= 0:
+                count -= h[i - radius - 1]
+            cols = np.float32(min(i + radius + 1, lw) - max(i - radius, 0))
+            s = min(max((count / (rows * cols) - lo) / span, zero), one)
             o[i] = e[i] + s * (g[i] - e[i])
 
 
