@@ -19,6 +19,7 @@ from filters import Configurable, Option, ParameterError, Registry, composite, i
 from filters.errors import shorten
 
 from ..images import read_image
+from .cover import paste_feathered
 from .segmentation import refine_person
 from .tracking import Face
 
@@ -280,24 +281,6 @@ def head_region(box: tuple[float, float, float, float], scale: float) -> tuple[f
     return x + w / 2.0, y + 0.3 * h, 0.6 * scale * w, 0.7 * scale * h
 
 
-def cover_alpha(cx: float, cy: float, a: float, b: float, feather: float, roi: tuple[slice, slice],
-                ellipse: bool) -> np.ndarray:
-    """``(h, w) float32`` weight over ``roi``: 1 inside the ellipse (or box) of centre (cx, cy) and
-    half-axes (a, b), falling to 0 over ``feather`` px outside it (the feather never eats into it)."""
-    ys = np.arange(roi[0].start, roi[0].stop, dtype=np.float32)[:, None] - cy
-    xs = np.arange(roi[1].start, roi[1].stop, dtype=np.float32)[None, :] - cx
-    if ellipse:  # in place on one ROI-sized array: drawn on every frame for every face
-        outside = (xs / a) ** 2 + (ys / b) ** 2
-        np.sqrt(outside, out=outside)
-        outside -= 1.0
-        outside *= min(a, b)
-    else:
-        outside = np.hypot(np.maximum(np.abs(xs) - a, 0.0), np.maximum(np.abs(ys) - b, 0.0))
-    outside /= feather
-    np.subtract(1.0, outside, out=outside)
-    return np.clip(outside, 0.0, 1.0, out=outside)
-
-
 class _PrivacyLens(Lens):
     """Hide every face: its whole head (`head_region` times ``scale``) blurred, pixelated or filled.
 
@@ -353,7 +336,8 @@ class _PrivacyLens(Lens):
             small = cv2.resize(view, (max(1, round(rw / k)), max(1, round(rh / k))), interpolation=cv2.INTER_AREA)
             small = cv2.GaussianBlur(small, (0, 0), sigma / k, borderType=cv2.BORDER_REPLICATE)
             hidden = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_LINEAR)
-        blend(view, hidden, cover_alpha(cx, cy, a, b, feather, roi, self.shape == "ellipse"))
+        paste_feathered(view, hidden, (float(roi[1].start), float(roi[0].start)), (cx, cy), (a, b), feather,
+                        self.shape == "ellipse")
 
 
 @register_lens("face-blur")
