@@ -85,19 +85,21 @@ class BlazeFace:
             fit = cv2.copyMakeBorder(fit, top, side - fit.shape[0] - top, left, side - fit.shape[1] - left,
                                      cv2.BORDER_CONSTANT, value=(0, 0, 0))
             pad = (left, top)
-        tensor = np.empty((1, side, side, 3), np.float32)
-        tensor[0] = fit
-        tensor *= np.float32(1 / 127.5)
+        # Written into the interpreter's own input, and the outputs read from its own: the numpy views must be
+        # gone before the next invoke (LiteRT refuses to run while one is held).
+        tensor = self._model.tensor(self._input)()
+        np.multiply(fit, np.float32(1 / 127.5), out=tensor[0])
         tensor -= np.float32(1.0)
-        self._model.set_tensor(self._input, tensor)
+        del tensor
         self._model.invoke()
-        logits = self._model.get_tensor(self._scores)[0, :, 0]
+        logits = self._model.tensor(self._scores)()[0, :, 0]
         hits = np.flatnonzero(logits >= self._threshold)
         if not len(hits):
             return []
-        raw = self._model.get_tensor(self._boxes)[0, hits]
+        logits = logits[hits]
+        raw = self._model.tensor(self._boxes)()[0, hits]  # fancy indexing: copies
         centres = self._anchors[hits]
-        scores = 1.0 / (1.0 + np.exp(-np.clip(logits[hits], -100.0, 100.0)))
+        scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -100.0, 100.0)))
         points = raw[:, 4:].reshape(-1, KEYPOINTS, 2) + centres[:, None] * side  # input px
         mid = raw[:, :2] + centres * side
         boxes = np.concatenate([mid - raw[:, 2:4] / 2, mid + raw[:, 2:4] / 2], axis=1)  # x0, y0, x1, y1 input px
