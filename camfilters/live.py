@@ -207,22 +207,13 @@ def level_meter(peak: float, width: int = 8) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
-def _clip_audio(source: str, fps: float):
-    """The sound of a video file source (`ClipAudio`) to record with its frames, or None (no file, no sound)."""
-    path = source_file(source)
-    if path is None:
+def _clip_audio(source):
+    """The sound a file source's frames carry (`ClipAudio`), to record with them; None for other sources."""
+    if getattr(source, "sound_format", None) is None:
         return None
     from .audio import ClipAudio
 
-    clip = ClipAudio(path)
-    if not clip.has_audio:
-        return None
-    if abs(fps - clip.fps) > 1e-3 * fps:  # --fps asked for another speed
-        log.warning("--fps %g plays %s at another speed than its own (%g fps): its sound is not recorded",
-                    fps, path.name, clip.fps)
-        clip.close()
-        return None
-    return clip
+    return ClipAudio(*source.sound_format)
 
 
 def _unique(path: Path) -> Path:
@@ -390,7 +381,7 @@ class LiveSession:
         try:
             size, fps = source.size, source.fps or 30.0
             if self.audio is None:
-                self.audio = _clip_audio(opts.source, fps)
+                self.audio = _clip_audio(source)
             log.debug("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
             if self.window is not None:
                 self.window.resize(size)
@@ -506,7 +497,7 @@ class LiveSession:
                     break
                 arrived = time.monotonic()
                 if self.audio is not None and not self.paused:
-                    self.audio.frame_shown(frame.index, frame.timestamp)
+                    self.audio.frame_shown(frame)
                 stage["capture_wait"].append((arrived - asked) * 1000.0)
                 stage["frame_age"].append((arrived - frame.timestamp) * 1000.0)
                 shown = self._process(frame.image, frame.timestamp)
