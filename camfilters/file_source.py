@@ -7,7 +7,7 @@ for, normally 1), so a recording of the frames keeps the file's timing however s
 are consumed. Each frame carries its share of the file's sound (`Sound`, resampled to
 `SAMPLE_RATE` float, on the same clock): together the frames carry all of it, without gaps.
 Reading waits for a frame's sound when the file stores it later than the frame (held frames
-are bounded by `MAX_HELD_BYTES`).
+are bounded by `MAX_HELD_BYTES` and `MAX_HELD_S`).
 """
 
 from __future__ import annotations
@@ -31,13 +31,15 @@ from .media.reader import VideoReader
 from .source import DEFAULT_FPS, READ_TIMEOUT, Frame, Sound, Source, check_fps, check_size
 from .threads import CancellableQueue, Cancelled, Worker
 
-__all__ = ["MAX_HELD_BYTES", "FileSource"]
+__all__ = ["MAX_HELD_BYTES", "MAX_HELD_S", "FileSource"]
 
 log = logging.getLogger(__name__)
 
-#: Decoded frames held back while the file's sound for them is still to come (a file that stores its sound
-#: late): beyond this many bytes a frame goes on with the sound read so far.
+#: Decoded frames are held back while the file's sound for them is still to come (a file that stores its sound
+#: later than its frames), up to this many bytes or seconds of video; then a frame goes on with the sound read
+#: so far, and the next frames bring the rest (stamped at its own times).
 MAX_HELD_BYTES = 256 * 2**20
+MAX_HELD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class FileSource(Source):
                 duration = float(item.duration * item.time_base) if item.duration else step
                 held.append((image, start, start + duration))
                 while held and (sound is None or sound.done or sound.end >= held[0][2]
-                                or len(held) * image.nbytes > MAX_HELD_BYTES):
+                                or len(held) * image.nbytes > MAX_HELD_BYTES or start - held[0][1] > MAX_HELD_S):
                     if not self._put(self._frame(held.popleft(), sound)):
                         return
                     decoded += 1
