@@ -278,7 +278,7 @@ class DemoSource(_LiveSource):
 
 # -- opening -------------------------------------------------------------------------------------
 def open_source(spec: str = "auto", *, size: tuple[int, int] | None = None, fps: float | None = None,
-                realtime: bool = True) -> Source:
+                realtime: bool = True, own_times: bool = True) -> Source:
     """Open a source from a ``--source`` value (raises SourceError or ParameterError).
 
     ``spec``: "auto" (camera 0, or the demo with one warning when there is
@@ -286,7 +286,8 @@ def open_source(spec: str = "auto", *, size: tuple[int, int] | None = None, fps:
     network stream) or a video file path. ``size`` (width, height) and ``fps``
     are requested from a camera, set the demo's, resize a file's frames and set
     its playback rate; a stream ignores them. ``realtime=False`` makes a file
-    deliver frames unpaced (offline rendering); it has no effect on live sources.
+    deliver frames unpaced (offline rendering), ``own_times=False`` stamps them
+    when they are shown (`FileSource`); neither has an effect on live sources.
     """
     size, fps = check_size(size), check_fps(fps)
     spec = str(spec).strip()
@@ -308,7 +309,7 @@ def open_source(spec: str = "auto", *, size: tuple[int, int] | None = None, fps:
         if size is not None or fps is not None:
             log.info("size and fps requests are ignored for network streams")
         return StreamSource(spec)
-    return FileSource(path, size=size, fps=fps, realtime=realtime)
+    return FileSource(path, size=size, fps=fps, realtime=realtime, own_times=own_times)
 
 
 def source_file(spec: str) -> Path | None:

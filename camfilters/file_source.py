@@ -63,7 +63,9 @@ class FileSource(Source):
     duration (at ``fps``, default the file's rate) after the one before; a consumer that
     falls behind gets the next frame at once and the schedule restarts from there (no
     catch-up burst). With ``realtime=False`` frames come as fast as they are decoded. Either
-    way the timestamp is the file's: ``t0 + pts / speed``. ``size`` resizes frames
+    way the timestamp is the file's: ``t0 + pts / speed``; with ``own_times=False`` and
+    ``realtime``, it is the release time instead (what a microphone recorded beside the
+    preview keeps in step with: the real clock). ``size`` resizes frames
     (INTER_AREA). ``dropped`` is always 0. ``sound_format`` is ``(rate, channels)`` of the
     sound the frames carry, or None (no audio stream, ``audio=False``, or ``fps`` asked for
     another speed than the file's).
@@ -75,7 +77,7 @@ class FileSource(Source):
     live = False
 
     def __init__(self, path: str | os.PathLike, *, size: tuple[int, int] | None = None, fps: float | None = None,
-                 realtime: bool = True, read_ahead: int = 4, audio: bool = True) -> None:
+                 realtime: bool = True, read_ahead: int = 4, audio: bool = True, own_times: bool = True) -> None:
         super().__init__()
         size, fps = check_size(size), check_fps(fps)
         if not isinstance(read_ahead, int) or read_ahead < 1:
@@ -91,6 +93,7 @@ class FileSource(Source):
         self.frame_count = reader.frame_count
         self.size = size or reader.size
         self.realtime = realtime
+        self.own_times = own_times or not realtime
         self.sound_format: tuple[int, int] | None = None
         if reader.sound is not None and abs(self.speed - 1) > 1e-3:
             log.warning("playing %s at %g fps, not its own %g: its sound is left out", path.name, self.fps, file_fps)
@@ -184,18 +187,18 @@ class FileSource(Source):
         if isinstance(item, _End):
             self._end(item.reason, item.message)
             return None
-        now = time.monotonic()
+        now = release = time.monotonic()
+        duration = (item.end - item.start) / self.speed
         if self.realtime:
-            release = now if self._next_release is None else self._next_release
-            if release > now:
-                time.sleep(release - now)
-            else:
-                release = now
-            self._next_release = release + (item.end - item.start) / self.speed
+            if self._next_release is not None and self._next_release > now:
+                time.sleep(self._next_release - now)
+                release = self._next_release
+            self._next_release = release + duration
         if self._t0 is None:
             self._t0 = (self._continue_at if self._continue_at is not None else now) - item.start / self.speed
-        self._last_duration = (item.end - item.start) / self.speed
-        timestamp = max(self._t0 + item.start / self.speed, self._last_ts + 1e-6)
+        self._last_duration = duration
+        timestamp = self._t0 + item.start / self.speed if self.own_times else release
+        timestamp = max(timestamp, self._last_ts + 1e-6)
         self._last_ts = timestamp
         sound = item.sound
         if sound is not None:

@@ -373,7 +373,8 @@ class LiveSession:
                 from .audio import Microphone
 
                 self.audio = Microphone(opts.audio)
-            source = open_source(opts.source, size=opts.size, fps=opts.fps)
+            # a file records at its own times, unless a microphone records beside it, on the real clock
+            source = open_source(opts.source, size=opts.size, fps=opts.fps, own_times=opts.audio is None)
         except BaseException:
             self.close()  # the window (and a face stage, a microphone) opened before the source
             raise
@@ -471,7 +472,7 @@ class LiveSession:
                 and self._source.ended == EndReason.END_OF_FILE:
             opts, ended = self.options, self._source
             ended.close()
-            self._source = open_source(opts.source, size=self._size, fps=opts.fps)
+            self._source = open_source(opts.source, size=self._size, fps=opts.fps, own_times=opts.audio is None)
             self._source.continue_after(ended)  # paced on: a one-frame file does not spin
             log.debug("--loop: %s from the start", self._source.name)
             frame = self._source.read()

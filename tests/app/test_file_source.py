@@ -127,3 +127,19 @@ def test_frames_carry_the_files_sound_without_gaps_or_overlaps(chirp_clip):
     n = min(len(carried), len(want))
     np.testing.assert_allclose(carried[:n], want[:n], atol=1e-6)
     assert decode_frames(chirp_clip)[0].shape == frames[0].image.shape
+
+
+@pytest.mark.parametrize("own_times", [True, False])
+def test_frames_are_stamped_with_the_files_times_or_when_shown(chirp_clip, own_times):
+    """A consumer taking 60 ms a frame of a 30 fps file: by default the file's times (1/30 s apart); with
+    ``own_times=False`` when they were released (60 ms apart), the real clock a microphone keeps."""
+    with open_source(str(chirp_clip), own_times=own_times) as source:
+        stamps = []
+        for _ in range(6):
+            stamps.append(source.read().timestamp)
+            time.sleep(0.06)
+    steps = np.diff(stamps)
+    if own_times:
+        np.testing.assert_allclose(steps, 1 / FPS, atol=1e-6)
+    else:
+        assert steps.min() >= 0.06
