@@ -112,7 +112,7 @@ class VideoReader:
         self.frame_count = _frame_total(source, video)
         width, height = video.codec_context.width, video.codec_context.height
         if width * height > MAX_PIXELS:
-            raise SourceError(f"{path} is {width}x{height}: larger than 8K ({MAX_PIXELS} pixels), which is not read")
+            raise _too_big(path, width, height)
         self.damage: str | None = None
         self._seeked = False
         self._pending: list[av.VideoFrame | av.Packet] = []  # read while finding the first frame
@@ -125,7 +125,7 @@ class VideoReader:
         if min(width, height) < MIN_SIDE:
             raise SourceError(f"{path} is {width}x{height}: too small to encode; videos need at least 2x2")
         if width * height > MAX_PIXELS:
-            raise SourceError(f"{path} is {width}x{height}: larger than 8K ({MAX_PIXELS} pixels), which is not read")
+            raise _too_big(path, width, height)
         self.size = (height, width) if self.rotation in (90, 270) else (width, height)
         self._turn = _UPRIGHT.get(self.rotation)
 
@@ -224,6 +224,11 @@ class VideoReader:
             raise SourceError(f"cannot read {self.path}: its frames change size from {self.size[0]}x{self.size[1]} "
                               f"to {image.shape[1]}x{image.shape[0]}")
         return image
+
+
+def _too_big(path: Path, width: int, height: int) -> SourceError:
+    return SourceError(f"{path} is {width}x{height}: more pixels than 8K UHD (7680x4320) are not read; "
+                       "scale it down first, e.g. ffmpeg -i IN -vf scale=3840:-2 OUT")
 
 
 def frame_total(path: str | os.PathLike[str], start: float | None = None, end: float | None = None) -> int | None:

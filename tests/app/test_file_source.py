@@ -13,8 +13,10 @@ import pytest
 from scipy.signal import correlate
 
 from camfilters.capture import open_source
+from camfilters.errors import ExitCode
 from camfilters.live import LiveOptions, LiveSession
 
+from cli_helpers import assert_one_line_error, cli_main
 from helpers import decode_frames, frame_times, mean_abs
 from media import frame_image, make_video, probe
 
@@ -143,3 +145,17 @@ def test_frames_are_stamped_with_the_files_times_or_when_shown(chirp_clip, own_t
         np.testing.assert_allclose(steps, 1 / FPS, atol=1e-6)
     else:
         assert steps.min() >= 0.06
+
+
+@pytest.mark.parametrize("command", ["run", "render"])
+def test_frames_over_8k_are_refused_before_decoding_in_one_line(tmp_path, command):
+    """A 7700x4400 file (past 8K UHD): one line naming the size and the fix, exit 3, nothing written."""
+    big = tmp_path / "big.avi"
+    ffmpeg("-f", "lavfi", "-i", "color=size=7700x4400:rate=1:duration=1", "-c:v", "mpeg4", str(big))
+    out = tmp_path / "out.mp4"
+    args = ["run", "--source", str(big), "--no-window", "--record", str(out)] if command == "run" else \
+        ["render", str(big), "-o", str(out), "--no-progress"]
+    proc = cli_main(*args)
+    assert proc.returncode == ExitCode.SOURCE
+    assert_one_line_error(proc, f"{big} is 7700x4400: more pixels than 8K UHD (7680x4320) are not read; scale it")
+    assert not out.exists()
