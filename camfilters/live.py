@@ -208,22 +208,13 @@ def level_meter(peak: float, width: int = 8) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
-def _clip_audio(source: str, fps: float):
-    """The sound of a video file source (`ClipAudio`) to record with its frames, or None (no file, no sound)."""
-    path = source_file(source)
-    if path is None:
+def _clip_audio(source):
+    """The sound a file source's frames carry (`ClipAudio`), to record with them; None for other sources."""
+    if getattr(source, "sound_format", None) is None:
         return None
     from .audio import ClipAudio
 
-    clip = ClipAudio(path)
-    if not clip.has_audio:
-        return None
-    if abs(fps - clip.fps) > 1e-3 * fps:  # --fps asked for another speed
-        log.warning("--fps %g plays %s at another speed than its own (%g fps): its sound is not recorded",
-                    fps, path.name, clip.fps)
-        clip.close()
-        return None
-    return clip
+    return ClipAudio(*source.sound_format)
 
 
 def _unique(path: Path) -> Path:
@@ -383,7 +374,8 @@ class LiveSession:
                 from .audio import Microphone
 
                 self.audio = Microphone(opts.audio)
-            source = open_source(opts.source, size=opts.size, fps=opts.fps)
+            # a file records at its own times, unless a microphone records beside it, on the real clock
+            source = open_source(opts.source, size=opts.size, fps=opts.fps, own_times=opts.audio is None)
         except BaseException:
             self.close()  # the window (and a face stage, a microphone) opened before the source
             raise
@@ -391,7 +383,7 @@ class LiveSession:
         try:
             size, fps = source.size, source.fps or 30.0
             if self.audio is None:
-                self.audio = _clip_audio(opts.source, fps)
+                self.audio = _clip_audio(source)
             if opts.audio_denoise:
                 if self.audio is None:
                     raise ParameterError("--audio-denoise: there is no sound to denoise; add --audio (the "
@@ -488,7 +480,7 @@ class LiveSession:
                 and self._source.ended == EndReason.END_OF_FILE:
             opts, ended = self.options, self._source
             ended.close()
-            self._source = open_source(opts.source, size=self._size, fps=opts.fps)
+            self._source = open_source(opts.source, size=self._size, fps=opts.fps, own_times=opts.audio is None)
             self._source.continue_after(ended)  # paced on: a one-frame file does not spin
             log.debug("--loop: %s from the start", self._source.name)
             frame = self._source.read()
@@ -514,7 +506,7 @@ class LiveSession:
                     break
                 arrived = time.monotonic()
                 if self.audio is not None and not self.paused:
-                    self.audio.frame_shown(frame.index, frame.timestamp)
+                    self.audio.frame_shown(frame)
                 stage["capture_wait"].append((arrived - asked) * 1000.0)
                 stage["frame_age"].append((arrived - frame.timestamp) * 1000.0)
                 shown = self._process(frame.image, frame.timestamp)
