@@ -12,7 +12,8 @@ duration, so the output has the same frame count, frame rate and duration.
   container holds its codec well (MP4 only takes AAC, MP3, AC-3, E-AC-3 and
   ALAC; MOV those and PCM, no Opus), else re-encoded (AAC, or Opus for ``.webm``).
 - Format: follows the output's extension as for recording
-  (`camfilters.recording.FORMATS`); odd sizes lose their last column/row.
+  (`camfilters.recording.FORMATS`); odd sizes lose their last column/row. A ``.gif``
+  is scaled and retimed (`camfilters.media.gif.GifSettings`) and has no sound.
 
 What happens to files:
 
@@ -62,6 +63,8 @@ from tqdm import tqdm
 
 from camfilters.errors import CamfiltersError, ParameterError, RecordingError, SourceError, reason
 from camfilters.media.atomic import AtomicOutput
+from camfilters.media.gif import GifSettings, is_gif
+from camfilters.media.writer import open_output
 from camfilters.recording import DEFAULT_PRESET, VideoOutput, check_output_path
 from camfilters.signals import join_holding
 from camfilters.threads import CancellableQueue, Cancelled, Worker
@@ -125,6 +128,7 @@ def render(
     start: float | None = None,
     end: float | None = None,
     overwrite: bool = False,
+    gif: GifSettings | None = None,
 ) -> RenderResult:
     """Write every frame of ``input_path`` through ``process(image, seconds) -> image`` to ``output_path``.
 
@@ -133,7 +137,8 @@ def render(
     reuse its output buffer. ``progress`` shows a tqdm bar on stderr, or is called
     with the number of frames done as they are written; ``preset`` and ``crf`` are
     libx264's speed preset and quality (`VideoOutput`); ``start``/``end`` (seconds)
-    render only that span (see the module docstring). An existing output is refused (`OutputExistsError`)
+    render only that span (see the module docstring); ``gif`` sets a ``.gif`` output's size and
+    rate (`ParameterError` for another output). An existing output is refused (`OutputExistsError`)
     unless ``overwrite``; the input as output is refused (`ParameterError`) always.
 
     Raises `SourceError` for an input that is missing, not a regular file, not a
@@ -145,6 +150,9 @@ def render(
     """
     started = time.perf_counter()
     check_range(start, end)
+    if gif is not None and not is_gif(output_path):
+        raise ParameterError(f"--size and --fps set a GIF's size and rate, and {output_path} is not a .gif; "
+                             "drop them or write a .gif")
     input_path = Path(input_path)
     _check_input(input_path)
     if _same_file(input_path, output_path):
@@ -160,7 +168,8 @@ def render(
     destination = Path(os.path.realpath(output_path)) if output_path.is_symlink() else output_path
     size, rotation = _first_frame(input_path)
     with AtomicOutput(destination, overwrite=overwrite, what=str(output_path)) as out:
-        frames, duration, job = _run_job(out, input_path, size, rotation, preset, crf, (start, end), process, progress)
+        frames, duration, job = _run_job(out, input_path, size, rotation, preset, crf, (start, end), process, progress,
+                                         gif)
         if frames == 0:
             empty = "it has no video frames" if start is None and end is None else (
                 f"it has no video frames from {start or 0:g} s to {'the end' if end is None else f'{end:g} s'}")
@@ -247,12 +256,12 @@ def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
 
 def _run_job(out: AtomicOutput, input_path: Path, size: tuple[int, int], rotation: int, preset: str,
              crf: int | None, span: tuple[float | None, float | None], process: Process,
-             progress: bool | Progress) -> tuple[int, float, _Job]:
+             progress: bool | Progress, gif: GifSettings | None) -> tuple[int, float, _Job]:
     """Render into ``out.temp``: (frames, seconds of video, the job); on an interrupt, the partial file is kept."""
     source = _open_input(input_path)
     job: _Job | None = None
     try:
-        job = _Job(source, input_path, out.path, out.temp, size, rotation, preset, crf, span)
+        job = _Job(source, input_path, out.path, out.temp, size, rotation, preset, crf, span, gif)
         frames, duration = job.run(process, progress)
     except KeyboardInterrupt:
         raise _interrupted(out, job) from None
@@ -334,6 +343,7 @@ class _Job:
         preset: str,
         crf: int | None,
         span: tuple[float | None, float | None],
+        gif: GifSettings | None = None,
     ) -> None:
         self.source = source
         self.input_path = input_path
@@ -346,9 +356,12 @@ class _Job:
         self.rate = Fraction(self.video.average_rate or self.video.guessed_rate or 30)
         self.time_base = self.video.time_base
         try:
-            self.output = VideoOutput(temp, size, self.rate, time_base=self.time_base, preset=preset, crf=crf)
+            self.output = open_output(temp, size, self.rate, gif=gif, time_base=self.time_base, preset=preset, crf=crf)
         except RecordingError as exc:
             raise RecordingError(f"cannot write {destination}: {reason(exc.__cause__ or exc)}") from exc
+        if self.sound is not None and not self.output.format.audio_codec:
+            log.info("the sound of %s is not kept: %s holds none", input_path.name, destination.name)
+            self.sound = None
         self.audio_out: av.stream.Stream | None = None
         self.audio_mode: str | None = None
         if self.sound is not None:
