@@ -2,7 +2,8 @@
 
 Frames come in like `VideoOutput`'s, timed in ``time_base`` units, and are retimed to
 the GIF's rate: the GIF's frame ``k`` (at ``k / fps`` seconds) is the frame shown at
-that time, so frames are dropped or repeated by their timestamps, not every Nth. A
+that time, so frames are dropped or repeated by their timestamps, not every Nth; a clip
+of ``d`` seconds has ``round(d * fps)`` frames (at least one). A
 frame is scaled (`cv2.INTER_AREA`), written to an unnamed temporary file beside the
 output (the kernel removes it whatever ends the process; 0.39 MB a frame at 480x270,
 350 MB a minute at 15 fps) and counted by palettegen, which keeps a colour histogram,
@@ -160,7 +161,9 @@ class GifOutput:
         self._open = False
         try:
             if not self.failed and self._held is not None:
-                self._emit_until(max(self._end, Fraction(1) / self.fps / 2))  # a frame shorter than a tick still shows
+                # The last tick only if half of it is left, as FFmpeg's fps filter rounds: 0.501 s at 10 fps is
+                # 5 frames (the last frame's length is a guess); a clip shorter than that still has one.
+                self._emit_until(max(self._end - 1 / (2 * self.fps), Fraction(1, 10**9)))
                 self._write_gif(self._atomic.temp if self._atomic is not None else self.path)
                 if self._atomic is not None:
                     self._atomic.commit()
