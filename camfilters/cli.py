@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--loop", action="store_true", help="replay a video file source until you quit")
     run.add_argument("--mirror", action=argparse.BooleanOptionalAction,
                      help="flip the picture left-right (selfie view)")
-    run.add_argument("--record", type=path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, ...)")
+    run.add_argument("--record", type=path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, .webm, .mov, .gif)")
     run.add_argument("--audio", nargs="?", const="", default=None, metavar="DEVICE",
                      help="record the microphone too (audio extra): the default input, or DEVICE, an index or "
                           "part of a name from `camfilters devices`; AAC in .mp4/.mov, Opus in .mkv/.webm")

@@ -27,7 +27,7 @@ import numpy as np
 from camfilters.errors import ParameterError, RecordingError, reason
 from camfilters.media.avsync import AudioTrack
 from camfilters.media.formats import FORMATS, LIVE_AUDIO_CODECS, OutputFormat, check_output_path
-from camfilters.media.gif import GifSettings
+from camfilters.media.gif import GifOutput, GifSettings
 from camfilters.media.repair import frames_in
 from camfilters.media.writer import VideoOutput, open_output
 from camfilters.signals import join_holding
@@ -331,12 +331,14 @@ class Recorder:
             self._output.close()  # writes nothing more after a failed write; cuts the file back to what plays
         except BaseException as again:  # noqa: BLE001 - the first error is the one reported
             log.debug("finalising %s after the failure: %r", self.path, again)
-        frames, seconds = frames_in(self.path)
+        whole = isinstance(self._output, GifOutput)  # put in place only once complete: the name holds what it held
+        frames, seconds = (0, 0.0) if whole else frames_in(self.path)
         if frames:
             kept = f"kept {frames} frame{'s' if frames > 1 else ''} ({seconds:.1f} s)"
         else:
             kept = "nothing could be kept"
-            self.path.unlink(missing_ok=True)
+            if not whole:
+                self.path.unlink(missing_ok=True)
         if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
             message = f"disk full ({_mount_point(self.path)}) while recording {self.path}: {kept}; " \
                       "free space and record again"

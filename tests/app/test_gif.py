@@ -3,7 +3,11 @@ timestamps, colours against FFmpeg's own palettegen/paletteuse, the refusals, an
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -11,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from camfilters.errors import ParameterError
+from camfilters.errors import ParameterError, RecordingError
 from camfilters.media.gif import GifOutput, GifSettings
 from camfilters.recording import Recorder
 from camfilters.render import render
@@ -161,7 +165,9 @@ def test_run_refuses_audio_into_a_gif(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_batch_renders_gifs_with_ext_gif(tmp_path):
+    """``--ext gif`` writes GIFs through the batch's worker processes; --fps without it is refused."""
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("a", "b"):
@@ -176,3 +182,57 @@ def test_batch_renders_gifs_with_ext_gif(tmp_path):
     assert refused.returncode == 2
     assert "--size and --fps set the size and rate of GIF outputs; add --ext gif" in refused.stderr
 
+
+
+CHILD = """
+import sys, numpy as np
+from camfilters.recording import Recorder
+recorder = Recorder(sys.argv[1], size=(160, 120), fps=30, overwrite=True)
+for i in range(10**6):
+    recorder.write(np.full((120, 160, 3), i % 256, np.uint8), i / 30)
+    if i == 30:
+        print("recording", flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads the child's open files in /proc")
+def test_a_killed_gif_recording_leaves_the_old_file_and_no_frames_file(tmp_path):
+    """SIGKILL mid-recording: out.gif keeps its old bytes, the frames file (unnamed, beside it) goes with the
+    process, and the next recording of it removes the empty hidden temporary file left."""
+    out = tmp_path / "out.gif"
+    out.write_bytes(b"old")
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "recording\n"
+        fds = Path(f"/proc/{child.pid}/fd")
+        opened = [os.readlink(fd) for fd in fds.iterdir()]
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(30)
+    assert out.read_bytes() == b"old"
+    left = [p for p in tmp_path.iterdir() if p != out]
+    assert [p.stat().st_size for p in left] == [0] and left[0].name.startswith(".out.")
+    assert any(name.startswith(str(tmp_path)) and name.endswith(" (deleted)") for name in opened), opened
+    with Recorder(out, size=(32, 32), overwrite=True) as recorder:
+        recorder.write(np.zeros((32, 32, 3), np.uint8), 0.0)
+    assert sorted(tmp_path.iterdir()) == [out]
+    assert probe(out).frames == 1
+
+
+def test_a_failed_gif_recording_keeps_the_file_it_would_have_replaced(tmp_path, monkeypatch):
+    """A write error (disk full) says nothing was kept, and an existing out.gif keeps its bytes."""
+    out = tmp_path / "out.gif"
+    out.write_bytes(b"old")
+
+    def full(self, *args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(GifOutput, "encode", full)
+    recorder = Recorder(out, size=(32, 32), overwrite=True)
+    recorder.write(np.zeros((32, 32, 3), np.uint8), 0.0)
+    with pytest.raises(RecordingError, match=r"disk full \(.*\) while recording .*out\.gif: nothing could be kept"):
+        recorder.close()
+    assert out.read_bytes() == b"old"
+    assert sorted(tmp_path.iterdir()) == [out]
