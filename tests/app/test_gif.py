@@ -54,17 +54,17 @@ def channel_error(gif: Path, expected: list[np.ndarray]) -> np.ndarray:
 
 
 def test_render_defaults_to_480_wide_at_15_fps_without_sound(tmp_path, caplog):
-    """A 640x360 30 fps clip of 2 s becomes a 480x270 GIF of 30 frames lasting 2 s; its sound is dropped, said once."""
-    source = make_video(tmp_path / "in.mp4", 60, size=(640, 360), fps=30, audio=True)
+    """A 640x360 30 fps clip of 1 s becomes a 480x270 GIF of 15 frames lasting 1 s; its sound is dropped, said once."""
+    source = make_video(tmp_path / "in.mp4", 30, size=(640, 360), fps=30, audio=True)
     out = tmp_path / "out.gif"
     with caplog.at_level("INFO", logger="camfilters"):
         render(source, out, same, progress=False)
     info = probe(out)
-    assert (info.video_codec, info.width, info.height, info.frames) == ("gif", 480, 270, 30)
+    assert (info.video_codec, info.width, info.height, info.frames) == ("gif", 480, 270, 15)
     assert info.audio_codec is None
     assert float(info.fps) == pytest.approx(15, rel=0.01)  # delays of 7, 7, 6 cs
-    assert info.duration == pytest.approx(2.0, abs=0.01)
-    assert [frame_index(f) for f in decode_frames(out)] == list(range(0, 60, 2))
+    assert info.duration == pytest.approx(1.0, abs=0.01)
+    assert [frame_index(f) for f in decode_frames(out)] == list(range(0, 30, 2))
     assert ["sound of in.mp4 is not kept" in r.message for r in caplog.records].count(True) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.gif"]  # no temporary file left
 
