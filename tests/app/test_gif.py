@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import tracemalloc
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -18,7 +20,7 @@ import pytest
 from camfilters.errors import ParameterError, RecordingError
 from camfilters.media.gif import GifOutput, GifSettings
 from camfilters.recording import Recorder
-from camfilters.render import render
+from camfilters.render import RenderInterrupted, render
 
 from cli_helpers import cli_main
 from helpers import decode_frames
@@ -236,3 +238,36 @@ def test_a_failed_gif_recording_keeps_the_file_it_would_have_replaced(tmp_path, 
         recorder.close()
     assert out.read_bytes() == b"old"
     assert sorted(tmp_path.iterdir()) == [out]
+
+
+def test_an_interrupted_render_keeps_the_frames_done_as_a_partial_gif(tmp_path):
+    """Ctrl-C at input frame 20 of 30 (30 fps): out-partial.gif is a whole GIF of the frames done, out.gif is absent."""
+    source = make_video(tmp_path / "in.mp4", 30, size=(96, 48), fps=30)
+
+    def interrupt(image: np.ndarray, seconds: float) -> np.ndarray:
+        if frame_index(image) == 20:
+            raise KeyboardInterrupt
+        return image
+
+    with pytest.raises(RenderInterrupted) as info:
+        render(source, tmp_path / "out.gif", interrupt, progress=False, gif=GifSettings(fps=10))
+    assert info.value.partial == tmp_path / "out-partial.gif"
+    indices = [frame_index(f) for f in decode_frames(info.value.partial)]
+    assert indices == list(range(0, 20, 3))[: len(indices)] and len(indices) >= 5, indices
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out-partial.gif"]
+
+
+def test_frames_are_not_kept_in_memory(tmp_path):
+    """120 frames of 320x240 (27 MB) go through with under 3 MB of Python-side memory at the peak."""
+    output = GifOutput(tmp_path / "long.gif", (320, 240), settings=GifSettings(fps=30), time_base=Fraction(1, 30))
+    image = frame_image(0, (320, 240))
+    tracemalloc.start()
+    try:
+        for i in range(120):
+            output.encode(image, i, 1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        output.close()
+    assert peak < 3 * 2**20, peak
+    assert probe(tmp_path / "long.gif").frames == 120
