@@ -154,6 +154,10 @@ class GifOutput:
             stats = av.VideoFrame.from_ndarray((self._held & _STATS_MASK) | _STATS_MID, format="bgr24")
             stats.pts, stats.time_base = self.frames, _GRAPH_TIME_BASE
             self._stats_in.push(stats)
+            try:  # a pull runs the graph: pushed frames otherwise wait in its queue, all of them, until the end
+                self._stats_out.pull()
+            except av.BlockingIOError:  # what palettegen says until it has seen the last frame
+                pass
             self.frames += 1
 
     def close(self) -> None:
