@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+import camfilters.media.gif as gif_module
 from camfilters.errors import ParameterError, RecordingError
 from camfilters.media.gif import GifOutput, GifSettings
 from camfilters.recording import Recorder
@@ -82,6 +83,19 @@ def test_frames_are_picked_by_their_timestamps(tmp_path):
     expected = np.searchsorted(starts, ticks, side="right") - 1
     assert [frame_index(f) for f in decode_frames(out)] == expected.tolist()
     assert probe(out).duration == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_new_paletteuse_every_few_frames_gives_the_same_gif(tmp_path, monkeypatch):
+    """paletteuse's graph is renewed to bound its colour cache; dithering is per frame, so the bytes are the same."""
+    gifs = []
+    for every in (1, 1000):
+        monkeypatch.setattr(gif_module, "_PALETTEUSE_FRAMES", every)
+        gifs.append(tmp_path / f"every{every}.gif")
+        output = GifOutput(gifs[-1], (96, 48), time_base=Fraction(1, 15))
+        for i in range(6):
+            output.encode(frame_image(i, (96, 48)), i, 1)
+        output.close()
+    assert gifs[0].read_bytes() == gifs[1].read_bytes()
 
 
 def test_colours_match_ffmpegs_palettegen_and_paletteuse(tmp_path):
