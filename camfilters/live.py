@@ -30,6 +30,7 @@ from .controller import Controller
 from .display import Window, check_display
 from .errors import EndReason, ParameterError, RecordingError, StageFailed
 from .images import write_image
+from .media.gif import GifSettings, is_gif
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
@@ -74,6 +75,7 @@ class LiveOptions:
     audio: str | None = None  # record this microphone ("" = the default input); None = no microphone is opened
     audio_denoise: bool = False  # denoise the sound recorded (camfilters.audio_denoise); `a` switches it
     privacy_delay: float = 0.1  # seconds frames wait while face-blur / face-pixelate is on (face.delay)
+    gif: GifSettings | None = None  # the size and rate of a .gif --record (None: the defaults)
 
 
 #: Per-frame samples kept for the statistics: the last 10 minutes at 60 fps.
@@ -137,6 +139,16 @@ class Palette:
         if isinstance(entry, str):
             entry = self.entries[self.index] = [stage_from_spec(entry)]
         return entry
+
+
+def _check_gif_options(options: LiveOptions) -> None:
+    """`ParameterError` for GIF settings without a .gif --record, or --audio with one (a GIF holds no sound)."""
+    gif = options.record is not None and is_gif(options.record)
+    if options.gif is not None and not gif:
+        raise ParameterError("--gif-size and --gif-fps set a GIF recording; add --record NAME.gif")
+    if gif and options.audio is not None:
+        raise ParameterError(f"--audio: {options.record.name} is a GIF, which holds no sound; "
+                             "record to .mp4, .mov, .mkv or .webm, or drop --audio")
 
 
 def _refuse_recording_over_source(record: Path, source: str) -> None:
@@ -239,6 +251,7 @@ class LiveSession:
         if options.record is not None:
             _refuse_recording_over_source(options.record, options.source)
             check_output_path(options.record, overwrite=options.overwrite)
+        _check_gif_options(options)
         self.palette = Palette(options.filters)
         self.chain = Pipeline(self.palette.stages(0))
         self.face = None
@@ -301,7 +314,7 @@ class LiveSession:
             path = _unique(self.options.record or self._folder("videos") / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
         audio = (self.audio.rate, self.audio.channels) if self.audio is not None else None
         self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET, overwrite=self.options.overwrite,
-                                 audio=audio)
+                                 audio=audio, gif=self.options.gif if is_gif(path) else None)
         if self.audio is not None:
             self.audio.sink = self.recorder.write_audio
         self.recording_since = time.monotonic()

@@ -14,7 +14,8 @@ duration, so the output has the same frame count, frame rate and duration.
 - ``audio_denoise``: the sound is re-encoded through RNNoise (`camfilters.audio_denoise.FrameDenoiser`,
   48 kHz, aligned with the picture: its 20 ms delay is cut off).
 - Format: follows the output's extension as for recording
-  (`camfilters.recording.FORMATS`); odd sizes lose their last column/row.
+  (`camfilters.recording.FORMATS`); odd sizes lose their last column/row. A ``.gif``
+  is scaled and retimed (`camfilters.media.gif.GifSettings`) and has no sound.
 
 What happens to files:
 
@@ -60,7 +61,9 @@ from tqdm import tqdm
 
 from camfilters.errors import CamfiltersError, ParameterError, RecordingError, SourceError, reason
 from camfilters.media.atomic import AtomicOutput
+from camfilters.media.gif import GifSettings, is_gif
 from camfilters.media.reader import VideoReader, check_input, frame_total
+from camfilters.media.writer import open_output
 from camfilters.recording import DEFAULT_PRESET, VideoOutput, check_output_path
 from camfilters.signals import join_holding
 from camfilters.threads import CancellableQueue, Cancelled, Worker
@@ -120,6 +123,7 @@ def render(
     end: float | None = None,
     overwrite: bool = False,
     audio_denoise: bool = False,
+    gif: GifSettings | None = None,
 ) -> RenderResult:
     """Write every frame of ``input_path`` through ``process(image, seconds) -> image`` to ``output_path``.
 
@@ -128,7 +132,9 @@ def render(
     reuse its output buffer. ``progress`` shows a tqdm bar on stderr, or is called
     with the number of frames done as they are written; ``preset`` and ``crf`` are
     libx264's speed preset and quality (`VideoOutput`); ``start``/``end`` (seconds)
-    render only that span (see the module docstring); ``audio_denoise`` cleans the sound. An existing output is refused (`OutputExistsError`)
+    render only that span (see the module docstring); ``audio_denoise`` cleans the sound;
+    ``gif`` sets a ``.gif`` output's size and rate (`ParameterError` for another output).
+    An existing output is refused (`OutputExistsError`)
     unless ``overwrite``; the input as output is refused (`ParameterError`) always.
 
     Raises `SourceError` for an input that is missing, not a regular file, not a
@@ -140,6 +146,9 @@ def render(
     """
     started = time.perf_counter()
     check_range(start, end)
+    if gif is not None and not is_gif(output_path):
+        raise ParameterError(f"--size and --fps set a GIF's size and rate, and {output_path} is not a .gif; "
+                             "drop them or write a .gif")
     input_path = Path(input_path)
     check_input(input_path)
     if _same_file(input_path, output_path):
@@ -156,7 +165,7 @@ def render(
     with VideoReader(input_path) as reader, \
             AtomicOutput(destination, overwrite=overwrite, what=str(output_path)) as out:
         frames, duration, job = _run_job(out, reader, preset, crf, (start, end), process, progress,
-                                         audio_denoise)
+                                         audio_denoise, gif)
         if frames == 0:
             empty = "it has no video frames" if start is None and end is None else (
                 f"it has no video frames from {start or 0:g} s to {'the end' if end is None else f'{end:g} s'}")
@@ -197,11 +206,12 @@ def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
 
 def _run_job(out: AtomicOutput, reader: VideoReader, preset: str, crf: int | None,
              span: tuple[float | None, float | None], process: Process,
-             progress: bool | Progress, denoise: bool = False) -> tuple[int, float, _Job]:
+             progress: bool | Progress, denoise: bool = False,
+             gif: GifSettings | None = None) -> tuple[int, float, _Job]:
     """Render into ``out.temp``: (frames, seconds of video, the job); on an interrupt, the partial file is kept."""
     job: _Job | None = None
     try:
-        job = _Job(reader, out.path, out.temp, preset, crf, span, denoise)
+        job = _Job(reader, out.path, out.temp, preset, crf, span, denoise, gif)
         frames, duration = job.run(process, progress)
     except KeyboardInterrupt:
         raise _interrupted(out, job) from None
@@ -244,7 +254,8 @@ class _Job:
     """One render: the input's streams, the output with its streams, and the three stages."""
 
     def __init__(self, reader: VideoReader, destination: Path, temp: Path, preset: str, crf: int | None,
-                 span: tuple[float | None, float | None], denoise: bool = False) -> None:
+                 span: tuple[float | None, float | None], denoise: bool = False,
+                 gif: GifSettings | None = None) -> None:
         self.reader = reader
         self.input_path = reader.path
         self.destination = destination  # named in messages; the bytes go to temp until finalised
@@ -253,9 +264,12 @@ class _Job:
         self.rate = reader.rate
         self.time_base = reader.time_base
         try:
-            self.output = VideoOutput(temp, size, self.rate, time_base=self.time_base, preset=preset, crf=crf)
+            self.output = open_output(temp, size, self.rate, gif=gif, time_base=self.time_base, preset=preset, crf=crf)
         except RecordingError as exc:
             raise RecordingError(f"cannot write {destination}: {reason(exc.__cause__ or exc)}") from exc
+        if self.sound is not None and not self.output.format.audio_codec:
+            log.info("the sound of %s is not kept: %s holds none", self.input_path.name, destination.name)
+            self.sound = None
         self.audio_out: av.stream.Stream | None = None
         self.audio_mode: str | None = None
         self.denoise = None
