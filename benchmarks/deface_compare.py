@@ -76,7 +76,7 @@ def make_clip(path: Path, tracks: tuple, size: tuple[int, int], pan: int, frames
     return clips.build_clip(path, stretched, size=size, frames=frames, audio=False, pan=pan)
 
 
-def compare(short: int, long: int, venv_dir: Path, work: Path) -> list[dict]:
+def compare(short: int, long: int, venv_dir: Path, work: Path, only: str = "") -> list[dict]:
     deface = deface_command(venv_dir)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     commands = {
@@ -88,6 +88,8 @@ def compare(short: int, long: int, venv_dir: Path, work: Path) -> list[dict]:
     }
     rows = []
     for n, (name, (tracks, size, pan)) in enumerate(CLIPS.items()):
+        if only not in name:
+            continue
         made = {frames: make_clip(work / f"clip{n}-{frames}.mp4", tracks, size, pan, frames) for frames in (short, long)}
         seconds: dict[tuple[str, int], float] = {}
         for frames, clip in made.items():
@@ -126,10 +128,11 @@ def main() -> int:
     parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "deface-venv",
                         help="virtualenv for deface (created if missing)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    parser.add_argument("--only", default="", help="only the clips whose name has this in it (e.g. '720p, still')")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="deface-compare-") as work:
-        rows = compare(args.short, args.long, args.venv, Path(work))
+        rows = compare(args.short, args.long, args.venv, Path(work), args.only)
     print(json.dumps(rows, indent=1) if args.json else table(rows))
     # The machine may be shared: the seconds depend on the load, the ratio much less.
     from camfilters.bench.machine import cpu_info
