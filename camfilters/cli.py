@@ -54,6 +54,18 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _RenamedTo(argparse.Action):
+    """Store like the option ``new`` that replaced this one, with a one-line deprecation note on stderr."""
+
+    def __init__(self, *args, new: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"{parser.prog}: note: {option_string} is deprecated, use {self.new} (same values)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="camfilters", description="Real-time webcam filters.",
                             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -126,8 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--end", type=seconds, metavar="TIME", help="render until this time (after --start)")
     render.add_argument("--crf", type=between(int, 0, 51), default=DEFAULT_CRF, metavar="0-51",
                         help="H.264 quality: 0 lossless, 51 worst, +6 about halves the size (default: %(default)s)")
-    render.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET, metavar="PRESET",
+    render.add_argument("--speed", choices=PRESETS, default=DEFAULT_PRESET, metavar="SPEED",
                         help=f"H.264 speed: {', '.join(PRESETS)} (default: %(default)s)")
+    render.add_argument("--preset", dest="speed", choices=PRESETS, action=_RenamedTo, new="--speed",
+                        help=argparse.SUPPRESS)  # the old name of --speed; run --preset is a saved preset
     render.add_argument("--jobs", "-j", type=positive(int), metavar="N",
                         help="files rendered at once with several inputs (default: the number of cores)")
     render.add_argument("--scheduler", metavar="ADDRESS",
@@ -238,7 +252,7 @@ def _render(args: argparse.Namespace) -> int:
     check_range(args.start, args.end)
     check_options(args.filters, args.lenses, faces_csv=args.faces_csv, face_model=args.face_model,
                   detector_model=args.detector_model, segmentation_model=args.segmentation_model)
-    options = dict(overwrite=args.overwrite, crf=args.crf, preset=args.preset, start=args.start, end=args.end,
+    options = dict(overwrite=args.overwrite, crf=args.crf, preset=args.speed, start=args.start, end=args.end,
                    face_model=args.face_model, detector_model=args.detector_model,
                    segmentation_model=args.segmentation_model)
     beside = args.faces_csv == Path()  # --faces-csv without a path
