@@ -201,18 +201,11 @@ def _apply_preset(args: argparse.Namespace) -> None:
 
     A value given on the command line wins; a list (``--filter``) given there replaces the preset's.
     """
-    from .presets import ConfigError, config_path, load_preset
+    from .presets import load_preset, options_from
 
-    settings = load_preset(args.preset)
-    converters = {"filters": list, "lenses": list, "source": source_spec, "size": frame_size, "fps": float,
-                  "toast_seconds": float, "mirror": bool, "output_dir": lambda v: Path(v).expanduser(),
-                  "virtual_cam": lambda v: ("" if v is True else None) if isinstance(v, bool) else v}
-    for key, value in settings.items():
+    for key, value in options_from(load_preset(args.preset)).items():
         if getattr(args, key) in (None, []):
-            try:
-                setattr(args, key, converters[key](value))
-            except argparse.ArgumentTypeError as exc:
-                raise ConfigError(f"config file {config_path()}: {key}: {exc}") from None
+            setattr(args, key, value)
     if args.source is None:
         args.source = "auto"
     if args.toast_seconds is None:
