@@ -284,21 +284,38 @@ def _first_sentence(doc: str | None) -> str:
     return sentence.replace("``", "")
 
 
+def _plain(value: object) -> str:
+    """An option's value as it is typed in a spec: true / false, none, numbers and words as they are."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _entry(name: str, summary: str, options: tuple) -> list[str]:
+    """One filter or lens in `list`: its name and summary, then each option with its default and choices."""
+    summary = summary if summary[1:2].isupper() else summary[:1].lower() + summary[1:]  # "BT.601" stays
+    lines = [f"  {name:<14} {summary}"]
+    for opt in options:
+        choices = f" ({'|'.join(map(_plain, opt.choices))})" if opt.choices else ""
+        lines.append(f"      {opt.name}={_plain(opt.default)}{choices}  {opt.help}")
+    return lines
+
+
 def _list(args: argparse.Namespace) -> int:
     import filters
 
     lines = ["filters (use with --filter NAME:key=value,...):"]
     for name in filters.available():
         cls = filters.filter_class(name)
-        lines.append(f"  {name:<10} {cls.summary or _first_sentence(cls.__doc__)}")
-        for opt in cls.options:
-            choices = f" ({'|'.join(map(str, opt.choices))})" if opt.choices else ""
-            lines.append(f"      {opt.name}={opt.default}{choices}  {opt.help}")
+        lines += _entry(name, cls.summary or _first_sentence(cls.__doc__), cls.options)
     from .face import lens_help
 
     lines.append("")
-    lines.append('lenses (use with --lens NAME; needs pip install "camfilters[face]"):')
-    lines += [f"  {name:<28} {text}" for name, text in lens_help()]
+    lines.append('lenses (use with --lens NAME:key=value,...; needs pip install "camfilters[face]"):')
+    for name, summary, options in lens_help():
+        lines += _entry(name, summary, options)
     print("\n".join(lines))
     return ExitCode.OK
 

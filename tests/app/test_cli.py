@@ -77,6 +77,19 @@ def test_list_shows_filters_options_and_lenses():
     assert "ksize=" in proc.stdout and "glasses" in proc.stdout and "bg-blur" in proc.stdout
 
 
+def test_list_describes_filters_and_lenses_in_one_style_with_plain_defaults():
+    """Every entry is "  NAME  summary" then "      key=default  help" lines, for lenses as for filters; defaults
+    read as typed in a spec (none, true, false), never Python's None, True or False."""
+    proc = cli_main("list")
+    entries = [line for line in proc.stdout.splitlines() if line.startswith("  ") and not line.startswith("      ")]
+    options = [line for line in proc.stdout.splitlines() if line.startswith("      ")]
+    assert all(re.fullmatch(r"  [a-z][a-z0-9-]* +[a-z(].*", line) for line in entries), entries
+    assert all(re.fullmatch(r"      [a-z_]+=\S.*  \S.*", line) for line in options), options
+    assert "      threshold=none  " in proc.stdout and "      color=false  " in proc.stdout  # edge's options
+    assert "      tint=0.85  opacity" in proc.stdout  # glasses: a lens option on its own line too
+    assert not re.search(r"\b(None|True|False)\b", proc.stdout)
+
+
 def test_devices_without_cameras_says_what_to_do():
     proc = cli_main("devices")
     assert proc.returncode == 0
