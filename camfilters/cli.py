@@ -215,9 +215,18 @@ def _apply_preset(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .batch import check_options
+    from .capture import source_file
+    from .errors import ParameterError
     from .live import LiveOptions, LiveSession
 
     _apply_preset(args)
+    check_options(args.filters, args.lenses)  # a typo is a usage error, found before the display or camera
+    endless = source_file(args.source) is None or args.loop  # a camera, the demo, a stream, a looped file
+    if not args.window and args.record is None and args.virtual_cam is None and endless \
+            and args.max_frames is None and args.duration is None:
+        raise ParameterError("--no-window without --record or --virtual-cam shows, saves and sends nothing, "
+                             "until stopped; add one of them, or --duration / --max-frames for a trial run")
     options = LiveOptions(
         filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps, loop=args.loop,
         mirror=bool(args.mirror), toast_seconds=args.toast_seconds, record=args.record, overwrite=args.overwrite,
@@ -441,8 +450,9 @@ def _execute(args: argparse.Namespace) -> int:
     try:
         with signals.interrupt_on_sigterm(), quiet_native_stderr():  # SIGTERM finalises recordings like Ctrl-C
             return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        log.warning("stopped")
+    except KeyboardInterrupt as exc:
+        if not signals.announced(exc):
+            log.warning("stopped")
         return ExitCode.INTERRUPTED
     except CamfiltersError as exc:
         log.error("error: %s", exc)

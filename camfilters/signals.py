@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
-__all__ = ["ChildSignals", "allow_interrupt", "deferred_interrupts", "interrupt_on_sigterm", "join_holding"]
+__all__ = ["ChildSignals", "allow_interrupt", "announced", "deferred_interrupts", "interrupt_on_sigterm", "join_holding"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _announce(signum: int) -> None:
     log.warning("%s: finishing the files and stopping", _MEANINGS[signal.Signals(signum).name])
+
+
+def announced(interrupt: KeyboardInterrupt) -> bool:
+    """Whether ``interrupt`` came from a signal of `interrupt_on_sigterm`, whose arrival was logged already."""
+    return bool(interrupt.args) and interrupt.args[0] in {f"signal {name}" for name in _MEANINGS}
 
 
 @contextlib.contextmanager
