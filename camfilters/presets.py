@@ -28,7 +28,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -38,7 +37,7 @@ import tomlkit
 from filters.errors import shorten
 
 from .argtypes import frame_size, source_spec
-from .errors import CamfiltersError, ParameterError
+from .errors import CamfiltersError, ParameterError, RecordingError
 from .hotkeys import TOAST_SECONDS
 
 if sys.version_info >= (3, 11):
@@ -291,22 +290,18 @@ def _existing(name: str) -> tuple[Path, tomlkit.TOMLDocument, Any]:
 
 
 def _write(path: Path, document: tomlkit.TOMLDocument, what: str) -> None:
-    """Replace the config file with ``document`` atomically, after checking it reads back; ``what`` (e.g. "save
-    preset p") names the action in an error."""
+    """Replace the config file with ``document``, complete or not at all (`media.atomic.write_bytes`), after
+    checking that it reads back; ``what`` (e.g. "save preset p") names the action in an error."""
+    from .media.atomic import write_bytes
+
     text = document.as_string()
     tomllib.loads(text)  # never write a file we could not read back
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:  # its message would name the hidden temporary file
-        raise ConfigError(f"cannot {what}: the config folder {path.parent} cannot be written "
+    except OSError as exc:
+        raise ConfigError(f"cannot {what}: the config folder {path.parent} cannot be created "
                           f"({exc.strerror or exc})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException as exc:
-        Path(temp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ConfigError(f"cannot {what} in {path}: {exc.strerror or exc}") from None
-        raise
+        write_bytes(path, text.encode("utf-8"), overwrite=True, what=f"the config file {path}")
+    except RecordingError as exc:  # a folder that takes no file, or another process saving now
+        raise ConfigError(f"cannot {what}: {exc}") from None
