@@ -4,9 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?= --filter edge
 # Debian packages the tests use: Xvfb + xdotool + ImageMagick (the window tests), ffmpeg (ffprobe),
-# stress-ng (`make test-loaded`), PulseAudio + PortAudio (audio tests); SYSTEM_COMMANDS tells if they are there.
-SYSTEM_PACKAGES := xvfb xdotool imagemagick ffmpeg stress-ng pulseaudio pulseaudio-utils libportaudio2
-SYSTEM_COMMANDS := Xvfb xdotool import ffprobe stress-ng pulseaudio pactl
+# stress-ng (`make test-loaded`), PulseAudio + PortAudio (audio tests), espeak-ng (the denoiser's test speech);
+# SYSTEM_COMMANDS tells if they are there.
+SYSTEM_PACKAGES := xvfb xdotool imagemagick ffmpeg stress-ng pulseaudio pulseaudio-utils libportaudio2 espeak-ng
+SYSTEM_COMMANDS := Xvfb xdotool import ffprobe stress-ng pulseaudio pactl espeak-ng
 # the quick loop: no window (gui), MediaPipe (face) or subprocess and wall-time (slow) tests
 FAST := not gui and not face and not slow
 # pytest-xdist: one test process per core; each test file runs whole in one of them (its module fixtures
@@ -18,7 +19,7 @@ PARALLEL ?= -n auto --dist loadfile
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[face,vcam,audio,dev,cluster]"
+	$(PY) -m pip install --quiet -e ".[face,vcam,audio,denoise,dev,cluster]"
 	@echo "compiling the filters once (cached on disk; later starts take a second)..."
 	$(PY) -c "import filters; filters.warm_up()"
 	touch $@

@@ -30,7 +30,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from camfilters.face.detect import BUNDLED_DETECTOR, BlazeFace, Detection, nms, tile_grid
+from camfilters.face.blazeface import BlazeFace
+from camfilters.face.detect import BUNDLED_DETECTOR, Detection, nms, tile_grid
 from camfilters.face.search import FaceDetector
 
 FACE = (177, 82, 95, 95)  # the astronaut's face box (x, y, w, h)

@@ -9,7 +9,8 @@ sample was captured: PortAudio's ``inputBufferAdcTime``, on the stream's clock, 
 the monotonic clock by the offset seen between the callback's ``currentTime`` and
 `time.monotonic` (the smallest over the last second: the callback's own delay only adds).
 The recorder places blocks by these times, so gaps become silence and clock drift is
-resampled away there (see `camfilters.recording`).
+resampled away there (see `camfilters.recording`). Either source's ``denoiser`` (a
+`camfilters.audio_denoise.LiveDenoiser`, set by the owner) cleans the blocks before the sink.
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ SETTLE_TIMEOUT_S = 5.0
 OFFSET_WINDOW = SAMPLE_RATE // BLOCK
 
 Sink = Callable[[np.ndarray, float], None]
+
+
+def _hand(sink: Sink, denoiser, samples: np.ndarray, timestamp: float) -> None:
+    """Give ``samples`` to ``sink``, through ``denoiser`` (None: as they are), which may hold them back."""
+    if denoiser is not None:
+        samples, timestamp = denoiser(samples, timestamp)
+    if len(samples):
+        sink(samples, timestamp)
 
 
 class AudioError(CamfiltersError, RuntimeError):
@@ -127,6 +136,7 @@ class Microphone:
         self.channels = min(channels, self.device.channels)
         self.rate = SAMPLE_RATE
         self.sink: Sink | None = None
+        self.denoiser = None
         self.level = 0.0
         self.blocks = 0  # blocks captured
         self._offsets: collections.deque[float] = collections.deque(maxlen=OFFSET_WINDOW)
@@ -159,7 +169,7 @@ class Microphone:
         with self._lock:
             sink = self.sink
             if sink is not None:
-                sink(data.copy(), captured)
+                _hand(sink, self.denoiser, data.copy(), captured)
 
     def frame_shown(self, index: int, timestamp: float) -> None:
         """Nothing: the microphone keeps its own time (`ClipAudio` follows the frames)."""
@@ -206,6 +216,7 @@ class ClipAudio:
         self.rate, self.channels = SAMPLE_RATE, 1
         self.fps = fps or 0.0
         self.sink: Sink | None = None
+        self.denoiser = None
         self.level = 0.0
         self._lock = threading.Lock()  # guards _blocks/_decoded (decoder thread vs frame_shown)
         self._blocks: list[np.ndarray] = []
@@ -268,9 +279,9 @@ class ClipAudio:
             return
         late = 0 if self._next is None else round((timestamp - self._next) * self.rate)
         if late > 0:  # the frame came late (a slow loop): the previous one stayed on screen, in silence
-            sink(np.zeros((late, 1), np.float32), self._next)
+            _hand(sink, self.denoiser, np.zeros((late, 1), np.float32), self._next)
         if len(samples):
-            sink(samples.copy(), timestamp)
+            _hand(sink, self.denoiser, samples.copy(), timestamp)
         self._next = timestamp + len(samples) / self.rate
 
     def detach(self) -> None:

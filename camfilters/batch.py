@@ -113,10 +113,10 @@ def check_options(filters: Iterable[str], lenses: Iterable[str], *, faces_csv: o
             if value is not None:
                 raise ParameterError(f"{option} needs a --lens, e.g. --lens face-blur")
         return
-    from .face import _require_mediapipe
+    from .face import _require_face_extra
     from .face.lenses import parse_lens
 
-    _require_mediapipe()
+    _require_face_extra()
     chosen = [parse_lens(spec) for spec in lenses]
     if faces_csv is not None and not any(lens.needs_faces for lens in chosen):
         raise ParameterError(f"--faces-csv needs a lens that finds faces (e.g. face-blur), got {', '.join(lenses)}")

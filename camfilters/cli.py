@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--audio", nargs="?", const="", default=None, metavar="DEVICE",
                      help="record the microphone too (audio extra): the default input, or DEVICE, an index or "
                           "part of a name from `camfilters devices`; AAC in .mp4/.mov, Opus in .mkv/.webm")
+    run.add_argument("--audio-denoise", action=argparse.BooleanOptionalAction,
+                     help="remove noise from the recorded sound, speech kept (RNNoise, denoise extra; a: on / off)")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --record file")
     run.add_argument("--output-dir", type=path, help="folder for hotkey recordings and snapshots (default: the platform's Videos and Pictures "
                           "folders, in a camfilters subfolder)")
@@ -152,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--ext", metavar="EXT", help="the outputs' extension, e.g. mkv (default: the input's)")
     render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC",
                         help="NAME or NAME:key=value,... (repeat to chain; see `camfilters list`)")
+    render.add_argument("--audio-denoise", action="store_true",
+                        help="remove noise from the sound, speech kept (RNNoise, denoise extra; re-encodes it)")
     render.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     render.add_argument("--lens", dest="lenses", action="append", default=[], metavar="SPEC",
                         help="face lens, e.g. face-blur or face-pixelate:scale=1.5 (repeatable; every frame "
@@ -232,7 +236,8 @@ def _run(args: argparse.Namespace) -> int:
         mirror=bool(args.mirror), toast_seconds=args.toast_seconds, record=args.record, overwrite=args.overwrite,
         output_dir=args.output_dir, window=args.window,
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
-        virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio, privacy_delay=args.privacy_delay / 1000.0,
+        virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio, audio_denoise=bool(args.audio_denoise),
+        privacy_delay=args.privacy_delay / 1000.0,
         face_model=None if args.face_model is None else str(args.face_model),
         segmentation_model=None if args.segmentation_model is None else str(args.segmentation_model))
     stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
@@ -254,7 +259,12 @@ def _render(args: argparse.Namespace) -> int:
     check_range(args.start, args.end)
     check_options(args.filters, args.lenses, faces_csv=args.faces_csv, face_model=args.face_model,
                   detector_model=args.detector_model, segmentation_model=args.segmentation_model)
+    if args.audio_denoise:  # a missing package is one line before any file is opened
+        from .audio_denoise import load_rnnoise
+
+        load_rnnoise()
     options = dict(overwrite=args.overwrite, crf=args.crf, preset=args.speed, start=args.start, end=args.end,
+                   audio_denoise=args.audio_denoise,
                    face_model=args.face_model, detector_model=args.detector_model,
                    segmentation_model=args.segmentation_model)
     beside = args.faces_csv == Path()  # --faces-csv without a path
@@ -325,6 +335,8 @@ def _list(args: argparse.Namespace) -> int:
     lines.append('lenses (use with --lens NAME:key=value,...; needs pip install "camfilters[face]"):')
     for name, summary, options in lens_help():
         lines += _entry(name, summary, options)
+    lines += ["", 'sound (camfilters run --audio, and render; needs pip install "camfilters[denoise]"):',
+              "  --audio-denoise   remove noise (fan, hum, street) from speech: RNNoise, 20 ms delay; a: on / off"]
     print("\n".join(lines))
     return ExitCode.OK
 

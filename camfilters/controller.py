@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 
 from . import overlay
+from .audio_denoise import is_on
 from .display import DOWN, ESC, LEFT, PAGE_DOWN, PAGE_UP, RIGHT, UP, wheel_delta
 from .errors import CamfiltersError
 from .grid import Effect, Grid, pane_at
@@ -179,15 +180,25 @@ class Controller:
         else:
             s.say(f"virtual camera {'paused' if s.vcam.toggle_pause() else 'sending'}")
 
+    def audio_denoise(self, _char: str) -> None:
+        from .audio_denoise import switch
+
+        s = self.session
+        if s.audio is None:
+            s.say("no sound to denoise: start with --audio (the microphone) or a video file with sound", error=True)
+        else:
+            s.say(f"sound denoising {'on' if switch(s.audio) else 'off'}")
+
     def save_preset(self, _char: str) -> None:
-        """Save what is on screen now (chain with tuned options, lenses, mirror, source, size, fps, message
-        time, folder, virtual camera) as a preset named after its filters and lenses."""
+        """Save what is on screen now (chain with tuned options, lenses, mirror, sound denoising, source, size,
+        fps, message time, folder, virtual camera) as a preset named after its filters and lenses."""
         from .presets import list_presets, save_preset, settings_from
 
         s = self.session
         settings = settings_from(dataclasses.replace(
             s.options, filters=[st.name for st in s.chain.stages if st.name != "identity"],
-            lenses=[lens.spec for lens in s.face.lenses] if s.face is not None else [], mirror=s.mirror))
+            lenses=[lens.spec for lens in s.face.lenses] if s.face is not None else [], mirror=s.mirror,
+            audio_denoise=is_on(s.audio)))
         name = preset_name(settings["filters"], settings.get("lenses", []), list_presets())
         path = save_preset(name, settings)
         s.say(f"preset {name} saved to {path} (camfilters run --preset {name})")
@@ -345,6 +356,8 @@ class Controller:
                 from .live import level_meter
 
                 parts.append(f"audio {level_meter(s.audio.level)}")
+        if is_on(s.audio):
+            parts.append("DENOISE")
         if s.paused:
             parts.append("PAUSED")
         return " | ".join(parts)
@@ -362,7 +375,7 @@ class Controller:
             self._status_items = overlay.draw_status(canvas, overlay.Status(
                 chain=s.chain.name, fps=s.fps, lens=self.lens_label(),
                 recording=time.monotonic() - s.recording_since if s.recorder is not None else None,
-                mirror=s.mirror, paused=s.paused, extra=["h: help"],
+                mirror=s.mirror, paused=s.paused, extra=["DENOISE", "h: help"] if is_on(s.audio) else ["h: help"],
                 vcam=None if s.vcam is None else ("paused" if s.vcam.paused else "on")))
         else:
             self._status_items = {}
@@ -387,6 +400,7 @@ class Controller:
                  ("mirror", "on" if s.mirror else "off"),
                  ("recording", str(s.recorder.path) if s.recorder is not None else "off"),
                  ("virtual camera", "none" if s.vcam is None else ("paused" if s.vcam.paused else "on")),
+                 ("sound denoising", "on" if is_on(s.audio) else "off"),
                  *_rows("recordings", [str(s.folder("videos").resolve())]),
                  *_rows("snapshots", [str(s.folder("pictures").resolve())])]
         return [("keys", list(HOTKEYS)), ("filters", numbers), ("lenses", lenses), ("now", state)]

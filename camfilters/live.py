@@ -26,7 +26,7 @@ from . import overlay, signals
 from .capture import FileSource, open_source, source_file
 from .controller import Controller
 from .display import Window, check_display
-from .errors import EndReason, RecordingError
+from .errors import EndReason, ParameterError, RecordingError
 from .images import write_image
 from .live_files import (
     check_recordable,
@@ -73,6 +73,7 @@ class LiveOptions:
     face_model: str | None = None
     segmentation_model: str | None = None
     audio: str | None = None  # record this microphone ("" = the default input); None = no microphone is opened
+    audio_denoise: bool = False  # denoise the sound recorded (camfilters.audio_denoise); `a` switches it
     privacy_delay: float = 0.1  # seconds frames wait while face-blur / face-pixelate is on (face.delay)
 
 
@@ -282,6 +283,13 @@ class LiveSession:
             size, fps = source.size, source.fps or 30.0
             if self.audio is None:
                 self.audio = _clip_audio(opts.source, fps)
+            if opts.audio_denoise:
+                if self.audio is None:
+                    raise ParameterError("--audio-denoise: there is no sound to denoise; add --audio (the "
+                                         "microphone) or use a video file source with sound")
+                from .audio_denoise import switch
+
+                switch(self.audio, True)
             log.debug("source: %s, %dx%d at %.1f fps", source.name, size[0], size[1], fps)
             if self.window is not None:
                 self.window.resize(size)

@@ -14,7 +14,7 @@ Linux), or the path in ``CAMFILTERS_CONFIG``::
 
 Keys (`SETTINGS`, named as `camfilters.live.LiveOptions`'s fields and ``run``'s options):
 filters, lenses (lists of specs), source, size ("WxH"), fps, toast_seconds, mirror,
-output_dir, virtual_cam (true for the default device, or a device name). Command-line
+audio_denoise, output_dir, virtual_cam (true for the default device, or a device name). Command-line
 flags override the preset, the preset overrides the defaults. A bad file is refused with
 one line naming the file, the line and the key. Saving, renaming and deleting edit the
 document with tomlkit, so the rest of the file (comments included) stays as written, and
@@ -116,6 +116,7 @@ SETTINGS = {
     "fps": Setting(_positive, float),
     "toast_seconds": Setting(_positive, float, lambda v: None if v == TOAST_SECONDS else v),
     "mirror": Setting(_flag, bool),
+    "audio_denoise": Setting(_flag, bool, lambda v: v or None),
     "output_dir": Setting(_text, lambda v: Path(v).expanduser(), lambda v: None if v is None else str(v)),
     "virtual_cam": Setting(_device, lambda v: ("" if v else None) if isinstance(v, bool) else v,
                            lambda v: None if v is None else v or True),  # "": the default device

@@ -11,6 +11,8 @@ duration, so the output has the same frame count, frame rate and duration.
 - Audio: the first audio stream is copied packet for packet when the output
   container holds its codec well (MP4 only takes AAC, MP3, AC-3, E-AC-3 and
   ALAC; MOV those and PCM, no Opus), else re-encoded (AAC, or Opus for ``.webm``).
+- ``audio_denoise``: the sound is re-encoded through RNNoise (`camfilters.audio_denoise.FrameDenoiser`,
+  48 kHz, aligned with the picture: its 20 ms delay is cut off).
 - Format: follows the output's extension as for recording
   (`camfilters.recording.FORMATS`); odd sizes lose their last column/row.
 
@@ -125,6 +127,7 @@ def render(
     start: float | None = None,
     end: float | None = None,
     overwrite: bool = False,
+    audio_denoise: bool = False,
 ) -> RenderResult:
     """Write every frame of ``input_path`` through ``process(image, seconds) -> image`` to ``output_path``.
 
@@ -133,7 +136,7 @@ def render(
     reuse its output buffer. ``progress`` shows a tqdm bar on stderr, or is called
     with the number of frames done as they are written; ``preset`` and ``crf`` are
     libx264's speed preset and quality (`VideoOutput`); ``start``/``end`` (seconds)
-    render only that span (see the module docstring). An existing output is refused (`OutputExistsError`)
+    render only that span (see the module docstring); ``audio_denoise`` cleans the sound. An existing output is refused (`OutputExistsError`)
     unless ``overwrite``; the input as output is refused (`ParameterError`) always.
 
     Raises `SourceError` for an input that is missing, not a regular file, not a
@@ -160,7 +163,8 @@ def render(
     destination = Path(os.path.realpath(output_path)) if output_path.is_symlink() else output_path
     size, rotation = _first_frame(input_path)
     with AtomicOutput(destination, overwrite=overwrite, what=str(output_path)) as out:
-        frames, duration, job = _run_job(out, input_path, size, rotation, preset, crf, (start, end), process, progress)
+        frames, duration, job = _run_job(out, input_path, size, rotation, preset, crf, (start, end), process, progress,
+                                     audio_denoise)
         if frames == 0:
             empty = "it has no video frames" if start is None and end is None else (
                 f"it has no video frames from {start or 0:g} s to {'the end' if end is None else f'{end:g} s'}")
@@ -247,12 +251,12 @@ def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
 
 def _run_job(out: AtomicOutput, input_path: Path, size: tuple[int, int], rotation: int, preset: str,
              crf: int | None, span: tuple[float | None, float | None], process: Process,
-             progress: bool | Progress) -> tuple[int, float, _Job]:
+             progress: bool | Progress, denoise: bool = False) -> tuple[int, float, _Job]:
     """Render into ``out.temp``: (frames, seconds of video, the job); on an interrupt, the partial file is kept."""
     source = _open_input(input_path)
     job: _Job | None = None
     try:
-        job = _Job(source, input_path, out.path, out.temp, size, rotation, preset, crf, span)
+        job = _Job(source, input_path, out.path, out.temp, size, rotation, preset, crf, span, denoise)
         frames, duration = job.run(process, progress)
     except KeyboardInterrupt:
         raise _interrupted(out, job) from None
@@ -334,6 +338,7 @@ class _Job:
         preset: str,
         crf: int | None,
         span: tuple[float | None, float | None],
+        denoise: bool = False,
     ) -> None:
         self.source = source
         self.input_path = input_path
@@ -351,6 +356,11 @@ class _Job:
             raise RecordingError(f"cannot write {destination}: {reason(exc.__cause__ or exc)}") from exc
         self.audio_out: av.stream.Stream | None = None
         self.audio_mode: str | None = None
+        self.denoise = None
+        if self.sound is not None and denoise:
+            from .audio_denoise import FrameDenoiser
+
+            self.denoise = FrameDenoiser()
         if self.sound is not None:
             try:
                 self._add_audio(self.sound)
@@ -376,11 +386,11 @@ class _Job:
         name = sound.codec_context.name
         muxer = self.output.format.container
         held = name in _MP4_AUDIO or (muxer == "mov" and name.startswith("pcm_"))  # what MP4/MOV hold well
-        if name in container.supported_codecs and (muxer not in ("mp4", "mov") or held):
+        if name in container.supported_codecs and (muxer not in ("mp4", "mov") or held) and self.denoise is None:
             self.audio_out, self.audio_mode = container.add_stream_from_template(sound), "copied"
             return
         codec = self.output.format.audio_codec
-        stream = container.add_stream(codec, rate=48000 if codec == "libopus" else sound.rate or 48000)
+        stream = container.add_stream(codec, rate=48000 if codec == "libopus" or self.denoise else sound.rate or 48000)
         # by count: Matroska PCM says "2 channels" (no order), which the AAC encoder refuses
         stream.layout = "mono" if sound.layout.nb_channels == 1 else "stereo"
         self.audio_out, self.audio_mode = stream, "re-encoded"
@@ -571,8 +581,11 @@ class _Job:
                     item[1].stream = self.audio_out
                     output.mux(item[1])
                 else:
-                    output.mux(self.audio_out.encode(item[1]))
+                    for frame in [item[1]] if self.denoise is None else self.denoise(item[1]):
+                        output.mux(self.audio_out.encode(frame))
             if self.audio_mode == "re-encoded":
+                for frame in [] if self.denoise is None else self.denoise.flush():
+                    output.mux(self.audio_out.encode(frame))
                 output.mux(self.audio_out.encode(None))
             output.close()
         except BaseException as exc:

@@ -33,17 +33,16 @@ __all__ = ["AnalysisError", "FaceUnavailableError", "ModelError", "available_len
 INSTALL_HINT = '--lens needs the face extra: pip install "camfilters[face]"'
 
 
-def _require_mediapipe() -> None:
-    try:
-        found = importlib.util.find_spec("mediapipe") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        raise FaceUnavailableError(INSTALL_HINT)
-    try:
-        import mediapipe.tasks.python.vision  # noqa: F401
-    except ImportError:
-        raise FaceUnavailableError(INSTALL_HINT) from None
+def _require_face_extra() -> None:
+    """FaceUnavailableError unless mediapipe (landmarks, segmentation) and ai-edge-litert (BlazeFace) are
+    installed; neither is imported here (mediapipe's import alone takes about a second)."""
+    for name in ("mediapipe", "ai_edge_litert"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise FaceUnavailableError(INSTALL_HINT)
 
 
 def available_lenses() -> list[str]:
@@ -103,7 +102,7 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         raise ParameterError(f"privacy_delay must be between 0 and 2 seconds, got {privacy_delay}")
     if not 0.0 <= hold <= 5.0:
         raise ParameterError(f"hold must be between 0 and 5 seconds, got {hold}")
-    _require_mediapipe()
+    _require_face_extra()
     from .lenses import LENSES, cycle_order, drawing_order, parse_lens
     from .models import resolve_model
     from .stage import Analyzer, FaceStage

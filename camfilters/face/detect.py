@@ -1,8 +1,8 @@
-"""Face detection models and geometry: BlazeFace on RGB images, detections in frame pixels, tiles, NMS.
+"""Face detection geometry: detections in frame pixels, tiles, squares, mirror padding, NMS.
 
-Two MediaPipe BlazeFace models are bundled (`BUNDLED_DETECTOR`, `BUNDLED_CONFIRMER`): the
-full-range one (192x192 input, faces far from the camera) searches the frame and its tiles;
-the short-range one (128x128, about 2.5x cheaper per call) looks at each tracked face from its
+Two MediaPipe BlazeFace models are bundled (`BUNDLED_DETECTOR`, `BUNDLED_CONFIRMER`; run by
+`blazeface.BlazeFace`): the full-range one (192x192 input, faces far from the camera) searches
+the frame and its tiles; the short-range one (128x128, about 2.5x cheaper per call) looks at each tracked face from its
 centre and gives weak detections a second, independent opinion (`search.FaceDetector`).
 Images are mirrored out past the frame's edges (``cv2.BORDER_REFLECT_101``) so that a face cut
 in half by an edge meets its mirror image and reads as a whole face; a detection whose centre
@@ -11,7 +11,6 @@ lies more than a quarter face outside the frame is that mirror image and is drop
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,56 +73,6 @@ def nms(detections: list[Detection], iou: float = 0.3, key=lambda d: d.score) ->
         if not duplicate:
             kept.append(det)
     return kept
-
-
-class BlazeFace:
-    """One MediaPipe FaceDetector task (IMAGE mode: every image on its own) on RGB images.
-
-    Raises ValueError when ``model_path`` is a model of another kind (it is tried on a blank image).
-    """
-
-    def __init__(self, model_path: str, *, min_score: float = 0.6) -> None:
-        from mediapipe.tasks.python import BaseOptions, vision
-
-        from camfilters.capture import _quiet_opencv as quiet_stderr  # fd 2 silenced, the one copy of that
-
-        options = vision.FaceDetectorOptions(
-            base_options=BaseOptions(model_asset_path=str(model_path)),
-            running_mode=vision.RunningMode.IMAGE,
-            min_detection_confidence=min_score,
-            min_suppression_threshold=0.3,
-        )
-        with quiet_stderr():  # LiteRT prints a "Sparsity tensors" warning per tensor of this sparse model
-            self._task = vision.FaceDetector.create_from_options(options)
-            try:  # another kind of model loads too, and fails only on its first image
-                self.detect(np.zeros((64, 64, 3), np.uint8))
-            except RuntimeError:
-                with contextlib.suppress(RuntimeError):  # the failed graph fails to close too
-                    self.close()
-                self._task = None
-                raise ValueError("not a MediaPipe face detector model (BlazeFace .tflite)") from None
-
-    def detect(self, rgb: np.ndarray, origin: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> list[Detection]:
-        """Faces in ``rgb`` ((h, w, 3) uint8 RGB), mapped to the frame as ``origin + scale * (x, y)``."""
-        import mediapipe as mp
-
-        h, w = rgb.shape[:2]
-        result = self._task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb)))
-        ox, oy = origin
-        found = []
-        for d in result.detections:
-            b = d.bounding_box
-            keypoints = None
-            if d.keypoints:
-                keypoints = np.array([(ox + scale * k.x * w, oy + scale * k.y * h) for k in d.keypoints], np.float32)
-            box = (ox + scale * b.origin_x, oy + scale * b.origin_y, scale * b.width, scale * b.height)
-            found.append(Detection(box, float(d.categories[0].score), keypoints))
-        return found
-
-    def close(self) -> None:
-        if self._task is not None:
-            self._task.close()
-            self._task = None
 
 
 def centred_square(image: np.ndarray, centre: tuple[float, float], side: int) -> tuple[np.ndarray, tuple[int, int]]:

@@ -73,24 +73,6 @@ def head_region(box: tuple[float, float, float, float], scale: float) -> tuple[f
     return x + w / 2.0, y + 0.3 * h, 0.6 * scale * w, 0.7 * scale * h
 
 
-def cover_alpha(cx: float, cy: float, a: float, b: float, feather: float, roi: tuple[slice, slice],
-                ellipse: bool) -> np.ndarray:
-    """``(h, w) float32`` weight over ``roi``: 1 inside the ellipse (or box) of centre (cx, cy) and
-    half-axes (a, b), falling to 0 over ``feather`` px outside it (the feather never eats into it)."""
-    ys = np.arange(roi[0].start, roi[0].stop, dtype=np.float32)[:, None] - cy
-    xs = np.arange(roi[1].start, roi[1].stop, dtype=np.float32)[None, :] - cx
-    if ellipse:  # in place on one ROI-sized array: drawn on every frame for every face
-        outside = (xs / a) ** 2 + (ys / b) ** 2
-        np.sqrt(outside, out=outside)
-        outside -= 1.0
-        outside *= min(a, b)
-    else:
-        outside = np.hypot(np.maximum(np.abs(xs) - a, 0.0), np.maximum(np.abs(ys) - b, 0.0))
-    outside /= feather
-    np.subtract(1.0, outside, out=outside)
-    return np.clip(outside, 0.0, 1.0, out=outside)
-
-
 def hidden_picture(view: np.ndarray, mode: str, block: float, sigma: float, solid: tuple[int, int, int]) -> np.ndarray:
     """``view`` (h, w, 3) made unrecognisable: ``mode`` "pixelate" (blocks of at least ``block`` px), "blur"
     (Gaussian, ``sigma`` px) or "solid" (filled with BGR ``solid``); a new array of its shape."""

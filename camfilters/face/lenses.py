@@ -19,6 +19,7 @@ from filters import Configurable, Option, ParameterError, Registry, composite, i
 from filters.errors import shorten
 
 from ..images import read_image
+from .cover import paste_feathered
 from .drawing import (
     EYE_IMAGE_LEFT,
     EYE_IMAGE_RIGHT,
@@ -29,7 +30,6 @@ from .drawing import (
     TEMPLE_IMAGE_RIGHT,
     blend,
     box_around,
-    cover_alpha,
     cover_crop,
     fixed_point,
     head_region,
@@ -279,7 +279,8 @@ class _PrivacyLens(Lens):
             return
         view = frame[roi]
         hidden = hidden_picture(view, self.mode, w / self.blocks, self.strength / 100.0 * w, self.SOLID)
-        blend(view, hidden, cover_alpha(cx, cy, a, b, feather, roi, self.shape == "ellipse"))
+        paste_feathered(view, hidden, (float(roi[1].start), float(roi[0].start)), (cx, cy), (a, b), feather,
+                        self.shape == "ellipse")
 
 
 @register_lens("face-blur")
@@ -454,4 +455,4 @@ def cycle_order() -> list[str]:
 
 
 # The lens families kept in their own modules register on import, after the built-ins above.
-from . import autoframe, beauty, packs  # noqa: E402,F401
+from . import autoframe, beauty, light, packs  # noqa: E402,F401

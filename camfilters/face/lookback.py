@@ -6,11 +6,14 @@ one counts only once confirmed a few frames later (`tracking.FaceTracks`). `Look
 ``frames`` frames of a synchronous `stage.FaceStage`; when a face is confirmed, its detections on the frames
 held are hidden too, and it is followed backwards, a look from its centre on each older frame held, until a
 look misses. A frame is drawn and handed on once ``frames`` newer ones have been analysed (or at `drain`).
+Each frame is analysed on a thread of its own while the caller's thread draws the older ones, so the
+models (2-3 cores' worth of work at 720p) and the drawing overlap.
 """
 
 from __future__ import annotations
 
 import collections
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +30,7 @@ class _Held:
     image: np.ndarray  # the frame as read (faces are looked for in it)
     source: np.ndarray  # the frame the lenses draw on (through the chain)
     timestamp: float
-    analysis: Analysis
+    analysis: Analysis | None  # None while it is being made
     tag: Any
 
 
@@ -44,6 +47,8 @@ class LookBack:
         self.frames = max(0, frames)
         self.edge_frames = edge_frames
         self._held: collections.deque[_Held] = collections.deque()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="lookback")
+        self._pending: tuple[Future[Analysis], _Held] | None = None
         self.found_back = 0  # face-frames added by looking back
 
     def __repr__(self) -> str:
@@ -54,11 +59,10 @@ class LookBack:
         source, flags = stage.prepare(image, timestamp)
         if not stage.lenses:
             return self.drain() + [(source.copy(), [], tag)]
-        analysis = stage.analyse(image, timestamp, flags)
         image = image.copy()  # the caller may reuse its buffer
-        self._held.append(_Held(image, image if source is image else source.copy(), timestamp, analysis, tag))
-        for track_id, history in stage.confirmed:
-            self._hide_before(track_id, history, analysis)
+        held = _Held(image, image if source is image else source.copy(), timestamp, None, tag)
+        self._settle()
+        self._pending = self._pool.submit(stage.analyse, image, timestamp, flags), held
         ready = []
         while len(self._held) > self.frames:
             ready.append(self._draw(self._held.popleft()))
@@ -66,9 +70,27 @@ class LookBack:
 
     def drain(self) -> list[tuple[np.ndarray, list[Face], Any]]:
         """Every frame still held, drawn, oldest first."""
+        self._settle()
         ready = [self._draw(held) for held in self._held]
         self._held.clear()
         return ready
+
+    def close(self) -> None:
+        """Wait for the analysis under way (the models stay in use until it ends); safe to call twice."""
+        self._pool.shutdown(cancel_futures=True)
+        self._pending = None
+
+    def _settle(self) -> None:
+        """Hold the frame analysed last, once its analysis is done (raising its error), and hide the faces it
+        confirmed on the frames before it."""
+        if self._pending is None:
+            return
+        future, held = self._pending
+        self._pending = None
+        held.analysis = future.result()
+        self._held.append(held)
+        for track_id, history in self.stage.confirmed:
+            self._hide_before(track_id, history, held.analysis)
 
     def _draw(self, held: _Held) -> tuple[np.ndarray, list[Face], Any]:
         self.stage.publish(held.analysis)

@@ -153,6 +153,7 @@ class OfflineLenses:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.lookback.close()
         self.stage.close()
         if self.csv is not None:
             if exc_type is None or issubclass(exc_type, KeyboardInterrupt):

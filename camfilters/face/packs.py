@@ -17,11 +17,16 @@ Per layer (landmark indices are those of the 478-point MediaPipe face mesh, 0..4
 - ``rotation``: degrees added to the head's roll (clockwise on screen). Default 0.
 - ``offset``: ``[along, down]``: the pivot's shift from the anchor in units of ``d``, along
   the axis and perpendicular to it (towards the chin). Default ``[0, 0]``.
+- ``behind``: ``true`` draws the layer only where the selfie segmentation says background
+  (weighted by 1 - the edge-refined person mask, as bg-blur uses), so it passes behind the
+  head and shoulders: a halo, the back of a brim. Default ``false``. List such layers first:
+  the mask's edge refinement looks at the picture as drawn so far.
 
 Each layer is warped with `cv2.warpAffine` (bilinear, premultiplied alpha, from a
 mip level no more than 2x the drawn size, so it stays anti-aliased) and blended over
-every face with landmarks, in the order listed. Built-in packs live in ``packs/`` beside
-this module (``pack:name=hat``), drawn by ``scripts/make_packs.py``.
+every face with landmarks, in the order listed; a pack with a ``behind`` layer asks the
+face stage for the person mask. Built-in packs live in ``packs/`` beside this module
+(``pack:name=hat``), drawn by ``scripts/make_packs.py``.
 """
 
 from __future__ import annotations
@@ -42,11 +47,13 @@ from ..images import MAX_STICKER_SIDE, read_image
 from .drawing import box_around
 from .landmarks import N_LANDMARKS
 from .lenses import Lens, Scene, register_lens
+from .segmentation import refine_person
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
 DEFAULT_AXIS = (127, 356)
 DEFAULT_PACK = "hat"  # the built-in pack of a bare "pack"
 MAX_JSON_BYTES = 2**20  # a lens.json is a few hundred bytes
+FIELDS = ("image", "anchor", "axis", "pivot", "scale", "rotation", "offset", "behind")  # of a layer
 
 
 def builtin_packs() -> list[str]:
@@ -65,6 +72,7 @@ class Layer:
     scale: float = 1.0
     rotation: float = 0.0
     offset: tuple[float, float] = (0.0, 0.0)
+    behind: bool = False
 
     def matrix(self, landmarks: np.ndarray) -> tuple[np.ndarray, float] | None:
         """The 2x3 affine (PNG px -> frame px) for ``landmarks`` ((478, 2+) frame px) and its scale, or None
@@ -85,10 +93,12 @@ class Layer:
         shift = anchor - linear @ np.asarray(self.pivot)
         return np.hstack([linear, shift[:, None]]), s
 
-    def draw(self, frame: np.ndarray, landmarks: np.ndarray) -> None:
-        """Blend this layer over ``frame`` ((H, W, 3) uint8 BGR, in place) as placed by ``landmarks``."""
+    def draw(self, frame: np.ndarray, landmarks: np.ndarray, person: np.ndarray | None = None) -> None:
+        """Blend this layer over ``frame`` ((H, W, 3) uint8 BGR, in place) as placed by ``landmarks``;
+        a `behind` layer only over the background of ``person`` ((H, W) uint8, 255 = person), not at all
+        without it."""
         placed = self.matrix(landmarks)
-        if placed is None:
+        if placed is None or (self.behind and person is None):
             return
         m, s = placed
         level = min(len(self.levels) - 1, max(0, int(math.floor(-math.log2(max(s, 1e-6))))))
@@ -104,6 +114,9 @@ class Layer:
         size = (roi[1].stop - roi[1].start, roi[0].stop - roi[0].start)
         warped = cv2.warpAffine(png, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         view = frame[roi]
+        if self.behind:
+            background = 1.0 - refine_person(person[roi], view).astype(np.float32) * (1.0 / 255.0)
+            warped *= background[..., None]  # premultiplied: colour and alpha alike
         out = view.astype(np.float32) * (1.0 - warped[..., 3:]) + warped[..., :3]
         view[...] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
@@ -138,6 +151,12 @@ class _Fields:
                 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value)):
             raise self.fail(f"{where}.{key}", f"must be two numbers [x, y], got {shorten(repr(value))}")
         return float(value[0]), float(value[1])
+
+    def flag(self, obj: dict, key: str, where: str) -> bool:
+        value = obj.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}.{key}", f"must be true or false, got {shorten(repr(value))}")
+        return value
 
     def indices(self, obj: dict, key: str, where: str, default: Any, count: int | None) -> tuple[int, ...]:
         value = obj.get(key, default)
@@ -219,10 +238,10 @@ def load_pack(folder: str | Path) -> Pack:
         where = f"layers[{i}]"
         if not isinstance(obj, dict):
             raise fields.fail(where, f"must be an object {{...}}, got {shorten(repr(obj))}")
-        unknown = sorted(set(obj) - {"image", "anchor", "axis", "pivot", "scale", "rotation", "offset"})
+        unknown = sorted(set(obj) - set(FIELDS))
         if unknown:
             raise fields.fail(f"{where}.{shorten(unknown[0])}",
-                              "unknown field; valid: image, anchor, axis, pivot, scale, rotation, offset")
+                              "unknown field; valid: " + ", ".join(FIELDS))
         image = obj.get("image")
         if not isinstance(image, str) or not image:
             raise fields.fail(f"{where}.image", f"must be a PNG file name, got {shorten(repr(image))}")
@@ -236,6 +255,7 @@ def load_pack(folder: str | Path) -> Pack:
             scale=fields.number(obj, "scale", where, 1.0, 0.01, 100.0),
             rotation=fields.number(obj, "rotation", where, 0.0, -360.0, 360.0),
             offset=fields.pair(obj, "offset", where, (0.0, 0.0)),
+            behind=fields.flag(obj, "behind", where),
         ))
     return pack
 
@@ -262,6 +282,7 @@ class PackLens(Lens):
             self.pack_name = self.pack.name
         else:
             self.pack = load_pack(BUILTIN_DIR / self.pack_name)
+        self.needs_mask = any(layer.behind for layer in self.pack.layers)  # type: ignore[misc]  # per pack
 
     def __repr__(self) -> str:
         return f"PackLens(path={self.path!r})" if self.path is not None else f"PackLens(name={self.pack_name!r})"
@@ -269,4 +290,4 @@ class PackLens(Lens):
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         for face in scene.landmark_faces():
             for layer in self.pack.layers:
-                layer.draw(frame, face.landmarks)
+                layer.draw(frame, face.landmarks, scene.person)

@@ -26,9 +26,9 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from .blazeface import BlazeFace
 from .detect import (
     BUNDLED_CONFIRMER,
-    BlazeFace,
     Box,
     Detection,
     centred_square,

@@ -177,6 +177,59 @@ def luma_edges(img, rowmap, colmap, luma, edges):
             edges[j, i] = np.sqrt(gx * gx + gy * gy) * np.float32(0.125)
 
 
+@njit(cache=True, nogil=True, parallel=True, fastmath={"contract"})
+def thin_in_detail(edges, threshold, radius, low, high, ridge, hits, out):
+    """Outlines thinned to their ridge where lines crowd, as in eyes and mouths.
+
+    ``ridge`` keeps the ``(h, w)`` float32 ``edges`` values that are maxima along the row
+    or the column (ties go to the first of two equal pixels), zero elsewhere. The share
+    ``d`` of ridge pixels above ``threshold`` in the ``(2 radius + 1)^2`` window (clipped
+    at the borders) tells how crowded the lines are; ``out = edges + s (ridge - edges)``
+    with ``s`` going 0 -> 1 as ``d`` goes ``low`` -> ``high``. ``hits`` ``(h, w)`` float32
+    scratch.
+    """
+    lh, lw = edges.shape
+    zero, one = np.float32(0.0), np.float32(1.0)
+    for j in prange(lh):
+        above = edges[max(j - 1, 0)]
+        below = edges[min(j + 1, lh - 1)]
+        row = edges[j]
+        g = ridge[j]
+        for i in range(lw):
+            v = row[i]
+            left = row[max(i - 1, 0)]
+            right = row[min(i + 1, lw - 1)]
+            across = (i == 0 or v >= left) and (i == lw - 1 or v > right)
+            down = (j == 0 or v >= above[i]) and (j == lh - 1 or v > below[i])
+            g[i] = v if across or down else zero
+    for j in prange(lh):  # column sums of the hits over the rows j - radius .. j + radius
+        h = hits[j]
+        h[:] = zero
+        for k in range(max(j - radius, 0), min(j + radius + 1, lh)):
+            g = ridge[k]
+            for i in range(lw):
+                if g[i] > threshold:
+                    h[i] += one
+    lo, span = np.float32(low), np.float32(high - low)
+    for j in prange(lh):
+        h = hits[j]
+        e = edges[j]
+        g = ridge[j]
+        o = out[j]
+        rows = np.float32(min(j + radius + 1, lh) - max(j - radius, 0))
+        count = zero
+        for i in range(min(radius, lw)):
+            count += h[i]
+        for i in range(lw):  # a running sum along the row
+            if i + radius < lw:
+                count += h[i + radius]
+            if i - radius - 1 >= 0:
+                count -= h[i - radius - 1]
+            cols = np.float32(min(i + radius + 1, lw) - max(i - radius, 0))
+            s = min(max((count / (rows * cols) - lo) / span, zero), one)
+            o[i] = e[i] + s * (g[i] - e[i])
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def dilate(src, rowmap, colmap, tmp, dst):
     """3x3 maximum filter with reflect-101 borders: ``(h, w)`` float32 ``src`` into ``dst``.

@@ -83,7 +83,7 @@ def test_list_describes_filters_and_lenses_in_one_style_with_plain_defaults():
     proc = cli_main("list")
     entries = [line for line in proc.stdout.splitlines() if line.startswith("  ") and not line.startswith("      ")]
     options = [line for line in proc.stdout.splitlines() if line.startswith("      ")]
-    assert all(re.fullmatch(r"  [a-z][a-z0-9-]* +[a-z(].*", line) for line in entries), entries
+    assert all(re.fullmatch(r"  (--)?[a-z][a-z0-9-]* +[a-z(].*", line) for line in entries), entries
     assert all(re.fullmatch(r"      [a-z_]+=\S.*  \S.*", line) for line in options), options
     assert "      threshold=none  " in proc.stdout and "      color=false  " in proc.stdout  # edge's options
     assert "      tint=0.85  opacity" in proc.stdout  # glasses: a lens option on its own line too

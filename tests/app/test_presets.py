@@ -91,7 +91,7 @@ def test_the_schema_names_the_run_options_and_round_trips_them(config):
     assert set(SETTINGS) <= {f.name for f in dataclasses.fields(LiveOptions)}
     assert set(SETTINGS) <= {action.dest for action in run._actions}
     options = LiveOptions(filters=["edge"], lenses=["glasses"], source="demo", size=(320, 240), fps=15.0,
-                          toast_seconds=2.5, mirror=True, output_dir=Path("/tmp/x"), virtual_cam="")
+                          toast_seconds=2.5, mirror=True, audio_denoise=True, output_dir=Path("/tmp/x"), virtual_cam="")
     settings = settings_from(options)
     assert settings["virtual_cam"] is True and settings["size"] == "320x240"  # TOML's spelling
     save_preset("all", settings)

@@ -148,9 +148,9 @@ def test_hotkey_cycle(make_stage, astronaut):
 
 def test_no_lens_cycles_through_every_lens(make_stage):
     stage = make_stage([], Invert())
-    names = [stage.name] + [stage.next_lens() for _ in range(13)]
+    names = [stage.name] + [stage.next_lens() for _ in range(14)]
     assert names == ["none", "mesh", "glasses", "face-blur", "face-pixelate", "big-eyes", "bg-blur",
-                     "bg-replace", "face-only", "bg-only", "autoframe", "beauty", "pack", "none"]
+                     "bg-replace", "face-only", "bg-only", "autoframe", "beauty", "light", "pack", "none"]
 
 
 @pytest.mark.parametrize(("spec", "message"), [

@@ -112,7 +112,7 @@ def test_sticker_follows_the_face_between_frames(make_stage, astronaut, coffee, 
     assert float(np.hypot(*(second - expected))) <= 3.0, (second, expected)
 
 
-@pytest.mark.parametrize("name", ["hat", "cat-ears", "moustache", "sunglasses"])
+@pytest.mark.parametrize("name", ["hat", "cat-ears", "moustache", "halo", "sunglasses"])
 def test_builtin_pack_draws_on_the_face(make_stage, astronaut, name):
     """Each built-in pack draws opaque art near the face and leaves the lower half of the picture alone."""
     out = make_stage([f"pack:name={name}"]).process(astronaut, 0.0)
@@ -122,8 +122,8 @@ def test_builtin_pack_draws_on_the_face(make_stage, astronaut, name):
 
 
 def test_builtins_are_listed():
-    """The four built-in packs ship in the package and `camfilters list` (lens_help) names them."""
-    assert builtin_packs() == ["cat-ears", "hat", "moustache", "sunglasses"]
+    """The five built-in packs ship in the package and `camfilters list` (lens_help) names them."""
+    assert builtin_packs() == ["cat-ears", "halo", "hat", "moustache", "sunglasses"]
     pack = next(" ".join([desc] + [o.help for o in options]) for name, desc, options in lens_help() if name == "pack")
     assert all(name in pack for name in builtin_packs())
     for name in builtin_packs():
@@ -148,6 +148,8 @@ def write_pack(folder, text, png=True):
     ('{"layers": [{"image": "a.png", "anchor": [1], "axis": [1]}]}', r"layers\[0\]\.axis: must be 2 landmark"),
     ('{"layers": [{"image": "a.png", "anchor": [1], "scale": "big"}]}', r"layers\[0\]\.scale: must be a number"),
     ('{"layers": [{"image": "a.png", "anchor": [1], "size": 2}]}', r"layers\[0\]\.size: unknown field"),
+    ('{"layers": [{"image": "a.png", "anchor": [1], "behind": "yes"}]}',
+     r"layers\[0\]\.behind: must be true or false, got 'yes'"),
     ('{"layers": []}', r"lens\.json: layers: must be a non-empty list"),
 ])
 def test_broken_pack_is_one_line_naming_file_and_field(tmp_path, text, message):
@@ -164,7 +166,7 @@ def test_not_a_png_and_no_pack(tmp_path):
         load_pack(folder)
     with pytest.raises(ParameterError, match=r"no lens\.json in it"):
         parse_lens(f"pack:path={tmp_path / 'nothing'}")
-    with pytest.raises(ParameterError, match=r"option name must be one of cat-ears, hat, moustache, sunglasses"):
+    with pytest.raises(ParameterError, match=r"option name must be one of cat-ears, halo, hat, moustache, sunglasses"):
         parse_lens("pack:name=wig")
 
 
