@@ -32,6 +32,17 @@ def frame_size_at_least(min_width: int, min_height: int) -> Callable[[str], tupl
 frame_size = frame_size_at_least(1, 1)
 
 
+def width_or_size(text: str) -> tuple[int, int | None]:
+    """``"480"`` to ``(480, None)`` (the height to follow the aspect ratio), ``"480x270"`` to ``(480, 270)``."""
+    if text.isdigit() and int(text) >= 1:
+        return int(text), None
+    try:
+        return frame_size(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"size must be a width such as 480, or WxH such as 480x270, "
+                                         f"got {_short(text)!r}") from None
+
+
 def positive(kind: type) -> Callable[[str], Any]:
     """A converter to ``kind`` (int or float) that accepts only finite values > 0.
 

@@ -25,7 +25,6 @@ from typing import Callable
 import numpy as np
 
 from .errors import CamfiltersError, ParameterError
-from .threads import Worker
 
 __all__ = ["AudioDevice", "AudioError", "ClipAudio", "Microphone", "UnknownAudioDevice", "find_input", "list_inputs"]
 
@@ -171,7 +170,7 @@ class Microphone:
             if sink is not None:
                 _hand(sink, self.denoiser, data.copy(), captured)
 
-    def frame_shown(self, index: int, timestamp: float) -> None:
+    def frame_shown(self, frame) -> None:
         """Nothing: the microphone keeps its own time (`ClipAudio` follows the frames)."""
 
     def detach(self) -> None:
@@ -197,92 +196,30 @@ class Microphone:
 
 
 class ClipAudio:
-    """A video file's own sound, handed to the sink in step with the file's frames as they are shown.
+    """A video file's own sound, handed to the sink with the frames that carry it (`Frame.sound`).
 
-    ``ClipAudio(path)`` decodes the file's first audio stream (PyAV, resampled to
-    `SAMPLE_RATE` mono float) on a thread. `frame_shown` is called with each frame's
-    index and the time it was shown (its timestamp): the samples of the frame's span of the
-    file, ``[index / fps, (index + 1) / fps)`` (``fps``: the file's frame rate), go to the
-    sink stamped with that time, so the recording carries them in sync with the frames. A
-    frame shown late (a slow loop) is preceded by silence: the recorder gets gapless sound.
-    The whole track is kept in memory (48 kHz mono float: 11.5 MB a minute).
-    `has_audio` tells if the file has sound. Same sink, ``level``, `detach` and
-    `close` as `Microphone`.
+    A `~camfilters.file_source.FileSource` gives each frame its share of the file's sound,
+    stamped on the frames' clock (the file's times), so the recording holds all of it, without
+    gaps, however slowly the frames are shown. ``ClipAudio(rate, channels)`` is the source's
+    ``sound_format``. Same sink, ``level``, `detach` and `close` as `Microphone`.
     """
 
-    def __init__(self, path, fps: float | None = None) -> None:
-        import av
-
-        self.rate, self.channels = SAMPLE_RATE, 1
-        self.fps = fps or 0.0
+    def __init__(self, rate: int, channels: int) -> None:
+        self.rate, self.channels = rate, channels
         self.sink: Sink | None = None
         self.denoiser = None
         self.level = 0.0
-        self._lock = threading.Lock()  # guards _blocks/_decoded (decoder thread vs frame_shown)
-        self._blocks: list[np.ndarray] = []
-        self._decoded = 0  # samples decoded so far
-        self._next: float | None = None  # when the sound handed to the sink so far ends (monotonic s)
-        self._stop = threading.Event()
-        try:
-            self._container = av.open(str(path))
-        except (OSError, av.FFmpegError):
-            self._container = None
-        self.has_audio = self._container is not None and bool(self._container.streams.audio)
-        if self.has_audio and not self.fps and self._container.streams.video:
-            video = self._container.streams.video[0]
-            self.fps = float(video.average_rate or video.guessed_rate or 0)
-        if not self.fps:
-            self.has_audio = False  # no frame rate to follow
-        if not self.has_audio:
-            self.close()
+        self._lock = threading.Lock()  # detach() vs frame_shown
+
+    def frame_shown(self, frame) -> None:
+        """Hand the sound ``frame`` carries (a `camfilters.source.Frame`) to the sink."""
+        sound = frame.sound
+        if sound is None:
             return
-        self._thread = Worker("camfilters clip audio", self._decode).start()
-
-    def _decode(self) -> None:
-        import av
-
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
-        try:
-            for frame in self._container.decode(audio=0):
-                if self._stop.is_set():
-                    return
-                for out in resampler.resample(frame):
-                    self._append(out.to_ndarray().reshape(-1, 1))
-            for out in resampler.resample(None):
-                self._append(out.to_ndarray().reshape(-1, 1))
-        except (OSError, av.FFmpegError) as exc:  # a damaged audio track: the video goes on, silent from here
-            log.warning("the sound of the source stops at %.1f s: %s", self._decoded / self.rate, exc)
-        finally:
-            self._container.close()
-
-    def _append(self, samples: np.ndarray) -> None:
+        self.level = float(np.abs(sound.samples).max())
         with self._lock:
-            self._blocks.append(samples)
-            self._decoded += len(samples)
-
-    def _span(self, start: int, stop: int) -> np.ndarray:
-        """Samples ``[start, stop)`` decoded so far (fewer if not yet decoded)."""
-        with self._lock:
-            if len(self._blocks) > 1:
-                self._blocks = [np.concatenate(self._blocks)]
-            data = self._blocks[0] if self._blocks else np.zeros((0, 1), np.float32)
-        return data[start:stop]
-
-    def frame_shown(self, index: int, timestamp: float) -> None:
-        """Hand the sound of frame ``index`` (shown at ``timestamp``, monotonic s) to the sink."""
-        samples = self._span(round(index / self.fps * self.rate), round((index + 1) / self.fps * self.rate))
-        self.level = float(np.abs(samples).max()) if len(samples) else 0.0
-        with self._lock:
-            sink = self.sink
-        if sink is None:
-            self._next = None
-            return
-        late = 0 if self._next is None else round((timestamp - self._next) * self.rate)
-        if late > 0:  # the frame came late (a slow loop): the previous one stayed on screen, in silence
-            _hand(sink, self.denoiser, np.zeros((late, 1), np.float32), self._next)
-        if len(samples):
-            _hand(sink, self.denoiser, samples.copy(), timestamp)
-        self._next = timestamp + len(samples) / self.rate
+            if self.sink is not None:
+                _hand(self.sink, self.denoiser, sound.samples, sound.timestamp)
 
     def detach(self) -> None:
         with self._lock:
@@ -290,4 +227,3 @@ class ClipAudio:
 
     def close(self) -> None:
         self.detach()
-        self._stop.set()

@@ -1,30 +1,17 @@
-"""Frame sources: cameras, video files, network streams and the built-in demo.
+"""Opening a ``--source``: cameras and network streams (OpenCV), the built-in demo, and video files.
 
-`open_source(spec)` returns a `Source`; ``read()`` gives `Frame` objects whose
-``image`` is ``(H, W, 3) uint8 BGR`` and C-contiguous. Two kinds of source:
+`open_source(spec)` returns a `Source` (`camfilters.source`). Two kinds:
 
 - **live** (camera, network stream, demo): a thread captures or renders frames
   and keeps only the newest; ``read()`` returns the newest frame not read yet,
   waiting for one if needed. Frames the consumer was too slow to take are
   counted in ``dropped`` and show up as gaps in ``Frame.index``. No queue of
   stale frames builds up, so a slow filter lowers the frame rate, not the lag.
-- **file**: every frame, in order. A thread decodes a few frames ahead; by
-  default ``read()`` releases them at the file's frame rate (or ``fps``) like a
-  player, so a live loop plays the clip in real time. ``realtime=False``
-  releases them as fast as they are asked for (offline rendering, benchmarks).
-
-Ownership: the array in a returned `Frame` belongs to the consumer; the source
-never writes to it again (buffers are recycled only from frames that were
-dropped, never from frames handed out). Timestamps are ``time.monotonic()``
-seconds, strictly increasing per source: the capture time for live sources, the
-release time for paced files, and ``start + index / fps`` for unpaced files.
-
-``read()`` returns None once the stream has ended; ``ended`` (an `EndReason`)
-then says why and ``end_message`` says it in words ("camera 0 stopped
-delivering frames", ...). A live source that delivers nothing for ``timeout``
-seconds (default: 2 s, or 3 frame periods at a low frame rate) is ended too, so
-the consumer never hangs on a dead camera. A file that stops decoding before the
-frame count its container states ends as `EndReason.SOURCE_CORRUPT`.
+  Buffers are recycled only from frames that were dropped, never from frames
+  handed out. A live source that delivers nothing for ``timeout`` seconds
+  (default: 2 s, or 3 frame periods at a low frame rate) is ended, so the
+  consumer never hangs on a dead camera.
+- **file** (`FileSource`, PyAV): every frame, in order, at the file's own times.
 """
 
 from __future__ import annotations
@@ -45,10 +32,11 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .argtypes import FPS_RANGE
 from .demo import DemoScene
-from .errors import CameraNotFound, EndReason, ParameterError, SourceError
-from .threads import CancellableQueue, Cancelled, LatestSlot, Worker
+from .errors import CameraNotFound, EndReason, SourceError
+from .file_source import FileSource
+from .source import DEFAULT_FPS, READ_TIMEOUT, Frame, Source, check_fps, check_size
+from .threads import LatestSlot, Worker
 
 __all__ = ["CameraSource", "DemoSource", "Device", "FileSource", "Frame", "Source", "StreamSource",
            "list_devices", "native_name", "open_source", "source_file"]
@@ -56,21 +44,10 @@ __all__ = ["CameraSource", "DemoSource", "Device", "FileSource", "Frame", "Sourc
 log = logging.getLogger(__name__)
 
 DEFAULT_DEMO_SIZE = (1280, 720)
-DEFAULT_FPS = 30.0
 FIRST_FRAME_TIMEOUT = 5.0  # s a camera or stream may take to deliver its first frame when opened
 MAX_READ_FAILURES = 10  # consecutive failed reads that end a camera or stream
-READ_TIMEOUT = 2.0  # s without a frame that ends a live source (at least 3 frame periods)
 _MAX_INDEX = 2**31 - 1  # the largest camera index OpenCV takes (a C int)
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One captured frame; the consumer owns ``image``."""
-
-    image: np.ndarray  # (H, W, 3) uint8 BGR
-    timestamp: float  # s, time.monotonic() when captured / released
-    index: int  # 0-based number of the frame at the source; gaps are frames the consumer missed
 
 
 @dataclass(frozen=True)
@@ -82,73 +59,6 @@ class Device:
     height: int
     fps: float
     backend: str
-
-
-class Source:
-    """Base of every source: a context manager whose ``read()`` returns frames, then None.
-
-    Attributes: ``name`` ("camera 0", "demo", "file clip.mp4", "stream http://..."),
-    ``size`` (width, height) and ``fps`` really delivered, ``live`` (latest frame
-    wins) or not (every frame), ``dropped`` frames that were never read,
-    ``ended`` (an `EndReason`, None while running) and ``end_message`` (why, in
-    words), ``frame_count`` (files: frames in the file if known, else None).
-    """
-
-    name: str
-    size: tuple[int, int]
-    fps: float
-    live: bool
-    frame_count: int | None = None
-
-    def __init__(self) -> None:
-        self.ended: EndReason | None = None
-        self.end_message: str | None = None
-        self._closed = False
-        self._end_lock = threading.Lock()  # the producer and the reader may both end the stream
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r} {self.size[0]}x{self.size[1]} at {self.fps:.1f} fps>"
-
-    @property
-    def dropped(self) -> int:
-        return 0
-
-    def read(self, timeout: float | None = None) -> Frame | None:
-        """The next frame newer than the last one read, or None when the stream has ended.
-
-        ``timeout``: seconds to wait for a live frame (default `READ_TIMEOUT`, or 3 frame periods if longer).
-        """
-        raise NotImplementedError
-
-    def __iter__(self) -> Iterator[Frame]:
-        """Frames until the stream ends."""
-        while (frame := self.read()) is not None:
-            yield frame
-
-    def close(self) -> None:
-        """Stop capturing and free the device or file (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            self._end(EndReason.CLOSED, f"{self.name} closed")
-            self._release()
-
-    def _end(self, reason: EndReason, message: str) -> None:
-        """Record the first end of the stream (later ones are ignored); ``message`` names the source."""
-        with self._end_lock:
-            if self.ended is not None:
-                return
-            self.ended, self.end_message = reason, message
-        if reason is not EndReason.CLOSED:
-            log.debug("%s", message)  # the live loop's caller reports how the run ended
-
-    def _release(self) -> None:
-        """Subclass hook: stop threads, release handles."""
-
-    def __enter__(self) -> Source:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 # -- live sources: a producer thread and a latest-frame-wins slot ------------------------------
@@ -287,7 +197,7 @@ class CameraSource(_CaptureSource):
     """
 
     def __init__(self, index: int, *, size: tuple[int, int] | None = None, fps: float | None = None) -> None:
-        size, fps = _check_size(size), _check_fps(fps)
+        size, fps = check_size(size), check_fps(fps)
         name = f"camera {index}"
         api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
         with _quiet_opencv():
@@ -343,8 +253,8 @@ class DemoSource(_LiveSource):
 
     def __init__(self, *, size: tuple[int, int] | None = None, fps: float | None = None) -> None:
         super().__init__()
-        self.size = _check_size(size) or DEFAULT_DEMO_SIZE
-        self.fps = _check_fps(fps) or DEFAULT_FPS
+        self.size = check_size(size) or DEFAULT_DEMO_SIZE
+        self.fps = check_fps(fps) or DEFAULT_FPS
         self.scene = DemoScene(*self.size)
         self._start()
 
@@ -366,152 +276,9 @@ class DemoSource(_LiveSource):
             next_time = max(next_time + period, time.monotonic() - period)  # fell behind: skip, no burst
 
 
-# -- files -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _End:
-    reason: EndReason
-    message: str
-
-
-class FileSource(Source):
-    """Every frame of a video file, in order, decoded ahead by a thread.
-
-    With ``realtime`` (default) ``read()`` releases frames at ``fps`` (default:
-    the file's rate) and the timestamp is the release time; a consumer that falls
-    behind gets the next frame at once and the schedule restarts from there (no
-    catch-up burst). With ``realtime=False`` frames come as fast as they are
-    decoded and frame ``i`` is stamped ``t0 + i / fps`` (``t0`` = first read).
-    ``size`` resizes frames (INTER_AREA). ``dropped`` is always 0.
-
-    The end is `EndReason.END_OF_FILE`, or `EndReason.SOURCE_CORRUPT` when decoding
-    fails or stops clearly short of the frame count the container states (a file
-    cut off or damaged): the frames before that are still delivered.
-    """
-
-    live = False
-
-    def __init__(self, path: str | os.PathLike, *, size: tuple[int, int] | None = None, fps: float | None = None,
-                 realtime: bool = True, read_ahead: int = 4) -> None:
-        super().__init__()
-        size, fps = _check_size(size), _check_fps(fps)
-        if not isinstance(read_ahead, int) or read_ahead < 1:
-            raise ParameterError(f"read_ahead must be an integer >= 1, got {read_ahead!r}")
-        path = Path(path)
-        self.path = path
-        self.name = f"file {path.name}"
-        try:
-            is_file = path.is_file()
-        except OSError as exc:  # e.g. a name too long for the file system
-            raise SourceError(f"cannot open video file {path}: {exc.strerror or exc}") from None
-        if not is_file:
-            raise SourceError(f"video file {path} {'is not a file' if path.exists() else 'does not exist'}")
-        with _quiet_opencv(), native_name(path) as name:
-            cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
-            ok, first = cap.read() if cap.isOpened() else (False, None)
-        if not ok:
-            cap.release()
-            raise SourceError(f"{path} is not a video file OpenCV can read")
-        file_fps = _valid_fps(cap.get(cv2.CAP_PROP_FPS))
-        if file_fps is None and fps is None:
-            log.warning("%s does not say its frame rate; playing it at %g fps", path, DEFAULT_FPS)
-        self.fps = fps or file_fps or DEFAULT_FPS
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.frame_count = count if count > 0 else None
-        self.size = size or (first.shape[1], first.shape[0])
-        self.realtime = realtime
-        self._cap = cap
-        self._stop = threading.Event()
-        self._queue: CancellableQueue[np.ndarray | _End] = CancellableQueue(read_ahead, self._stop)
-        self._index = 0
-        self._next_release: float | None = None
-        self._t0: float | None = None
-        self._last_ts = -math.inf
-        self._thread = Worker(f"camfilters {self.name}", lambda: self._decode(first)).start()
-
-    def _decode(self, first: np.ndarray) -> None:
-        image: np.ndarray | None = first
-        decoded = 0
-        try:
-            while image is not None:
-                if self.size != (image.shape[1], image.shape[0]):
-                    image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-                if not self._put(image):
-                    return
-                decoded += 1
-                ok, image = self._cap.read()
-                if not ok:
-                    image = None
-            self._put(self._end_of_file(decoded))
-        except Exception as exc:
-            self._put(_End(EndReason.SOURCE_CORRUPT, f"{self.path}: decoding failed after {decoded} frames "
-                                                     f"({type(exc).__name__}: {exc})"))
-        finally:
-            self._cap.release()
-
-    def _end_of_file(self, decoded: int) -> _End:
-        """The end after ``decoded`` frames: short of the stated count by more than 2 % (or 1 frame) is corrupt."""
-        count = self.frame_count
-        if count is not None and decoded + max(1, count // 50) < count:
-            return _End(EndReason.SOURCE_CORRUPT, f"{self.path} is truncated or corrupt: decoding stopped after "
-                                                  f"{decoded} of its {count} frames")
-        return _End(EndReason.END_OF_FILE, f"{self.name}: end of file")
-
-    def _put(self, item: np.ndarray | _End) -> bool:
-        """Queue ``item`` unless closed meanwhile; False if closed."""
-        try:
-            self._queue.put(item)
-        except Cancelled:
-            return False
-        return True
-
-    def read(self, timeout: float | None = None) -> Frame | None:
-        """The next frame of the file (waiting until its release time when ``realtime``), or None at the end."""
-        if self.ended is not None:
-            return None
-        timeout = READ_TIMEOUT if timeout is None else timeout
-        try:
-            item = self._queue.get(timeout=timeout)
-        except TimeoutError:
-            self._end(EndReason.SOURCE_LOST, f"{self.name}: the decoder delivered no frame for {timeout:g} s")
-            return None
-        except Cancelled:  # closed
-            return None
-        if isinstance(item, _End):
-            self._end(item.reason, item.message)
-            return None
-        now = time.monotonic()
-        if self.realtime:
-            release = now if self._next_release is None else self._next_release
-            if release > now:
-                time.sleep(release - now)
-            else:
-                release = now
-            self._next_release = release + 1.0 / self.fps
-            timestamp = release
-        else:
-            if self._t0 is None:
-                self._t0 = now
-            timestamp = self._t0 + self._index / self.fps
-        timestamp = max(timestamp, self._last_ts + 1e-6)
-        self._last_ts = timestamp
-        frame = Frame(item, timestamp, self._index)
-        self._index += 1
-        return frame
-
-    def continue_after(self, previous: FileSource) -> None:
-        """Release the first frame on ``previous``'s schedule (a ``--loop`` replay), not at once."""
-        if self.realtime and self._index == 0:
-            self._next_release = previous._next_release
-
-    def _release(self) -> None:
-        self._queue.cancel()  # sets _stop and wakes the decoder thread if it waits for room
-        if not self._thread.is_current():
-            self._thread.join(timeout=2.0)
-
-
 # -- opening -------------------------------------------------------------------------------------
 def open_source(spec: str = "auto", *, size: tuple[int, int] | None = None, fps: float | None = None,
-                realtime: bool = True) -> Source:
+                realtime: bool = True, own_times: bool = True) -> Source:
     """Open a source from a ``--source`` value (raises SourceError or ParameterError).
 
     ``spec``: "auto" (camera 0, or the demo with one warning when there is
@@ -519,9 +286,10 @@ def open_source(spec: str = "auto", *, size: tuple[int, int] | None = None, fps:
     network stream) or a video file path. ``size`` (width, height) and ``fps``
     are requested from a camera, set the demo's, resize a file's frames and set
     its playback rate; a stream ignores them. ``realtime=False`` makes a file
-    deliver frames unpaced (offline rendering); it has no effect on live sources.
+    deliver frames unpaced (offline rendering), ``own_times=False`` stamps them
+    when they are shown (`FileSource`); neither has an effect on live sources.
     """
-    size, fps = _check_size(size), _check_fps(fps)
+    size, fps = check_size(size), check_fps(fps)
     spec = str(spec).strip()
     if spec in ("", "auto"):
         try:
@@ -541,7 +309,7 @@ def open_source(spec: str = "auto", *, size: tuple[int, int] | None = None, fps:
         if size is not None or fps is not None:
             log.info("size and fps requests are ignored for network streams")
         return StreamSource(spec)
-    return FileSource(path, size=size, fps=fps, realtime=realtime)
+    return FileSource(path, size=size, fps=fps, realtime=realtime, own_times=own_times)
 
 
 def source_file(spec: str) -> Path | None:
@@ -574,29 +342,6 @@ def list_devices(max_index: int = 8) -> list[Device]:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _check_size(size: tuple[int, int] | None) -> tuple[int, int] | None:
-    if size is None:
-        return None
-    try:
-        width, height = size
-        ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 16 <= v <= 16384
-                 for v in (width, height))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ParameterError(f"size must be (width, height) with integers in 16..16384, got {size!r}")
-    return int(width), int(height)
-
-
-def _check_fps(fps: float | None) -> float | None:
-    if fps is None:
-        return None
-    low, high = FPS_RANGE
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not low <= fps <= high:
-        raise ParameterError(f"fps must be a number from {low:g} to {high:g}, got {fps!r}")
-    return float(fps)
-
-
 def _valid_fps(value: float) -> float | None:
     """A frame rate OpenCV reported, or None when it is missing or absurd."""
     return float(value) if math.isfinite(value) and 0.5 <= value <= 1000 else None

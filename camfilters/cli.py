@@ -8,11 +8,15 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import signals
-from .argtypes import FPS_RANGE, between, frame_size, path, positive, seconds, source_spec
+from .argtypes import FPS_RANGE, between, frame_size, path, positive, seconds, source_spec, width_or_size
 from .exitcodes import ExitCode
 from .hotkeys import HOTKEYS, TOAST_SECONDS
+
+if TYPE_CHECKING:
+    from .media.gif import GifSettings
 
 # Only the standard library and tiny modules above: the heavy imports happen in `main`, where a Ctrl-C
 # while starting up ends quietly with exit code 130 (see `main`).
@@ -94,13 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--loop", action="store_true", help="replay a video file source until you quit")
     run.add_argument("--mirror", action=argparse.BooleanOptionalAction,
                      help="flip the picture left-right (selfie view)")
-    run.add_argument("--record", type=path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, ...)")
+    run.add_argument("--record", type=path, metavar="PATH", help="record the filtered video (.mp4 H.264, .mkv, .webm, .mov, .gif)")
     run.add_argument("--audio", nargs="?", const="", default=None, metavar="DEVICE",
                      help="record the microphone too (audio extra): the default input, or DEVICE, an index or "
                           "part of a name from `camfilters devices`; AAC in .mp4/.mov, Opus in .mkv/.webm")
     run.add_argument("--audio-denoise", action=argparse.BooleanOptionalAction,
                      help="remove noise from the recorded sound, speech kept (RNNoise, denoise extra; a: on / off)")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing --record file")
+    run.add_argument("--gif-size", type=width_or_size, metavar="W[xH]",
+                     help="a .gif --record's width, or size (default: 480 wide at most, the height to match)")
+    run.add_argument("--gif-fps", type=positive(float), metavar="FPS",
+                     help="a .gif --record's frame rate, 0.1 to 50 (default 15)")
     run.add_argument("--output-dir", type=path, help="folder for hotkey recordings and snapshots (default: the platform's Videos and Pictures "
                           "folders, in a camfilters subfolder)")
     run.add_argument("--toast-seconds", type=positive(float), metavar="SECONDS",
@@ -151,7 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "outputs on storage every worker sees)")
     render.add_argument("--suffix", default="", metavar="TEXT",
                         help="add to each output's name, e.g. --suffix=-blurred")
-    render.add_argument("--ext", metavar="EXT", help="the outputs' extension, e.g. mkv (default: the input's)")
+    render.add_argument("--ext", metavar="EXT", help="the outputs' extension, e.g. mkv or gif (default: the input's)")
+    render.add_argument("--size", type=width_or_size, metavar="W[xH]",
+                        help="a .gif output's width, or size (default: 480 wide at most, the height to match)")
+    render.add_argument("--fps", type=positive(float), help="a .gif output's frame rate, 0.1 to 50 (default 15)")
     render.add_argument("--filter", "-f", dest="filters", action="append", default=[], metavar="SPEC",
                         help="NAME or NAME:key=value,... (repeat to chain; see `camfilters list`)")
     render.add_argument("--audio-denoise", action="store_true",
@@ -238,6 +249,7 @@ def _run(args: argparse.Namespace) -> int:
         max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
         virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio, audio_denoise=bool(args.audio_denoise),
         privacy_delay=args.privacy_delay / 1000.0,
+        gif=_gif_settings(args.gif_size, args.gif_fps),
         face_model=None if args.face_model is None else str(args.face_model),
         segmentation_model=None if args.segmentation_model is None else str(args.segmentation_model))
     stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
@@ -266,7 +278,7 @@ def _render(args: argparse.Namespace) -> int:
     options = dict(overwrite=args.overwrite, crf=args.crf, preset=args.speed, start=args.start, end=args.end,
                    audio_denoise=args.audio_denoise,
                    face_model=args.face_model, detector_model=args.detector_model,
-                   segmentation_model=args.segmentation_model)
+                   segmentation_model=args.segmentation_model, gif=_gif_settings(args.size, args.fps))
     beside = args.faces_csv == Path()  # --faces-csv without a path
     if one_file(args.inputs) and args.scheduler is None:
         source, output = Path(args.inputs[0]), args.output
@@ -284,8 +296,10 @@ def _render(args: argparse.Namespace) -> int:
     if args.faces_csv is not None and not beside:
         raise ParameterError(f"--faces-csv {args.faces_csv} names one file; with several inputs give --faces-csv "
                              f"without a path (each output's faces go to OUT.faces.csv beside it)")
-    jobs = with_render_options(plan(args.inputs, args.output, suffix=args.suffix, ext=args.ext), args.filters,
-                               args.lenses, **options, **({"faces_csv": True} if beside else {}))
+    pairs = plan(args.inputs, args.output, suffix=args.suffix, ext=args.ext)
+    if options["gif"] is not None and any(target.suffix.lower() != ".gif" for _, target in pairs):
+        raise ParameterError("--size and --fps set the size and rate of GIF outputs; add --ext gif")
+    jobs = with_render_options(pairs, args.filters, args.lenses, **options, **({"faces_csv": True} if beside else {}))
     try:
         outcomes = run_batch(jobs, workers=args.jobs, scheduler=args.scheduler, progress=args.progress)
     except KeyboardInterrupt:
@@ -294,6 +308,16 @@ def _render(args: argparse.Namespace) -> int:
         return ExitCode.INTERRUPTED
     print(summary(outcomes), flush=True)
     return ExitCode.ERROR if any(o.status == "failed" for o in outcomes) else ExitCode.OK
+
+
+def _gif_settings(size: tuple[int, int | None] | None, fps: float | None) -> GifSettings | None:
+    """`GifSettings` from the command line's GIF size and fps, or None when neither was given."""
+    if size is None and fps is None:
+        return None
+    from .media.gif import GIF_FPS, GifSettings
+
+    width, height = size or (None, None)
+    return GifSettings(width=width, height=height, fps=GIF_FPS if fps is None else fps)
 
 
 def _first_sentence(doc: str | None) -> str:

@@ -23,12 +23,13 @@ import numpy as np
 import filters
 
 from . import overlay, signals
-from .capture import FileSource, open_source, source_file
+from .capture import FileSource, open_source
 from .controller import Controller
 from .display import Window, check_display
 from .errors import EndReason, ParameterError, RecordingError
 from .images import write_image
 from .live_files import (
+    check_gif_options,
     check_recordable,
     default_folder,
     folder_problem,
@@ -38,6 +39,7 @@ from .live_files import (
 )
 from .live_start import warm_up
 from .live_stats import LiveStats
+from .media.gif import GifSettings, is_gif
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
@@ -75,6 +77,7 @@ class LiveOptions:
     audio: str | None = None  # record this microphone ("" = the default input); None = no microphone is opened
     audio_denoise: bool = False  # denoise the sound recorded (camfilters.audio_denoise); `a` switches it
     privacy_delay: float = 0.1  # seconds frames wait while face-blur / face-pixelate is on (face.delay)
+    gif: GifSettings | None = None  # the size and rate of a .gif --record (None: the defaults)
 
 
 class Palette:
@@ -108,22 +111,13 @@ def level_meter(peak: float, width: int = 8) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
-def _clip_audio(source: str, fps: float):
-    """The sound of a video file source (`ClipAudio`) to record with its frames, or None (no file, no sound)."""
-    path = source_file(source)
-    if path is None:
+def _clip_audio(source):
+    """The sound a file source's frames carry (`ClipAudio`), to record with them; None for other sources."""
+    if getattr(source, "sound_format", None) is None:
         return None
     from .audio import ClipAudio
 
-    clip = ClipAudio(path)
-    if not clip.has_audio:
-        return None
-    if abs(fps - clip.fps) > 1e-3 * fps:  # --fps asked for another speed
-        log.warning("--fps %g plays %s at another speed than its own (%g fps): its sound is not recorded",
-                    fps, path.name, clip.fps)
-        clip.close()
-        return None
-    return clip
+    return ClipAudio(*source.sound_format)
 
 
 class LiveSession:
@@ -139,6 +133,7 @@ class LiveSession:
         if options.record is not None:
             refuse_recording_over_source(options.record, options.source)
             check_output_path(options.record, overwrite=options.overwrite)
+        check_gif_options(options)
         self.palette = Palette(options.filters)
         self.chain = Pipeline(self.palette.stages(0))
         self.face = None
@@ -201,7 +196,7 @@ class LiveSession:
             path = unique_path(self.options.record or self._folder("videos") / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
         audio = (self.audio.rate, self.audio.channels) if self.audio is not None else None
         self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET, overwrite=self.options.overwrite,
-                                 audio=audio)
+                                 audio=audio, gif=self.options.gif if is_gif(path) else None)
         if self.audio is not None:
             self.audio.sink = self.recorder.write_audio
         self.recording_since = time.monotonic()
@@ -274,7 +269,8 @@ class LiveSession:
                 from .audio import Microphone
 
                 self.audio = Microphone(opts.audio)
-            source = open_source(opts.source, size=opts.size, fps=opts.fps)
+            # a file records at its own times, unless a microphone records beside it, on the real clock
+            source = open_source(opts.source, size=opts.size, fps=opts.fps, own_times=opts.audio is None)
         except BaseException:
             self.close()  # the window (and a face stage, a microphone) opened before the source
             raise
@@ -282,7 +278,7 @@ class LiveSession:
         try:
             size, fps = source.size, source.fps or 30.0
             if self.audio is None:
-                self.audio = _clip_audio(opts.source, fps)
+                self.audio = _clip_audio(source)
             if opts.audio_denoise:
                 if self.audio is None:
                     raise ParameterError("--audio-denoise: there is no sound to denoise; add --audio (the "
@@ -320,7 +316,7 @@ class LiveSession:
                 and self._source.ended == EndReason.END_OF_FILE:
             opts, ended = self.options, self._source
             ended.close()
-            self._source = open_source(opts.source, size=self._size, fps=opts.fps)
+            self._source = open_source(opts.source, size=self._size, fps=opts.fps, own_times=opts.audio is None)
             self._source.continue_after(ended)  # paced on: a one-frame file does not spin
             log.debug("--loop: %s from the start", self._source.name)
             frame = self._source.read()
@@ -346,7 +342,7 @@ class LiveSession:
                     break
                 arrived = time.monotonic()
                 if self.audio is not None and not self.paused:
-                    self.audio.frame_shown(frame.index, frame.timestamp)
+                    self.audio.frame_shown(frame)
                 stage["capture_wait"].append((arrived - asked) * 1000.0)
                 stage["frame_age"].append((arrived - frame.timestamp) * 1000.0)
                 shown = self._process(frame.image, frame.timestamp)

@@ -5,14 +5,29 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .capture import source_file
-from .errors import RecordingError
+from .errors import ParameterError, RecordingError
+from .media.gif import is_gif
+
+if TYPE_CHECKING:
+    from .live import LiveOptions
 
 log = logging.getLogger(__name__)
 
 #: The smallest (width, height) the H.264 encoder takes: 1x1, 2x2, 3x3 and 4x2 frames fail inside x264.
 MIN_RECORD_SIZE = (2, 4)
+
+
+def check_gif_options(options: LiveOptions) -> None:
+    """`ParameterError` for GIF settings without a .gif --record, or --audio with one (a GIF holds no sound)."""
+    gif = options.record is not None and is_gif(options.record)
+    if options.gif is not None and not gif:
+        raise ParameterError("--gif-size and --gif-fps set a GIF recording; add --record NAME.gif")
+    if gif and options.audio is not None:
+        raise ParameterError(f"--audio: {options.record.name} is a GIF, which holds no sound; "
+                             "record to .mp4, .mov, .mkv or .webm, or drop --audio")
 
 
 def refuse_recording_over_source(record: Path, source: str) -> None:

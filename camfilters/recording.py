@@ -27,8 +27,9 @@ import numpy as np
 from camfilters.errors import ParameterError, RecordingError, reason
 from camfilters.media.avsync import AudioTrack
 from camfilters.media.formats import FORMATS, LIVE_AUDIO_CODECS, OutputFormat, check_output_path
+from camfilters.media.gif import GifOutput, GifSettings
 from camfilters.media.repair import frames_in
-from camfilters.media.writer import VideoOutput
+from camfilters.media.writer import VideoOutput, open_output
 from camfilters.signals import join_holding
 from camfilters.threads import Worker
 from camfilters.x264 import DEFAULT_CRF, DEFAULT_PRESET
@@ -78,6 +79,8 @@ class Recorder:
     a sound track (`LIVE_AUDIO_CODECS`: AAC, Opus in Matroska/WebM) fed by
     `write_audio` with timed blocks, placed on the frames' timeline by `AudioTrack`
     (gaps are silence, drift is resampled, it starts and ends with the video).
+    A ``.gif`` is a `GifOutput` sized and timed by ``gif`` (default `GifSettings()`);
+    it holds no sound (a warning says so) and appears only when closed.
 
     `write` copies the frame into a buffer from a pool and returns; the writer
     thread encodes in order. No frame is ever dropped: when the encoder falls behind,
@@ -109,6 +112,7 @@ class Recorder:
         max_buffer_bytes: int = 256 * 2**20,
         overwrite: bool = False,
         audio: tuple[int, int] | None = None,
+        gif: GifSettings | None = None,
     ) -> None:
         width, height = size
         if not (isinstance(width, int) and isinstance(height, int) and width >= 2 and height >= 2):
@@ -121,8 +125,11 @@ class Recorder:
         self.size = (width, height)
         self.fps = float(fps)
         rate = Fraction(fps).limit_denominator(1001)
-        self._output = VideoOutput(self.path, self.size, rate, preset=preset, crash_safe=True)
+        self._output = open_output(self.path, self.size, rate, gif=gif, preset=preset, crash_safe=True)
         self._audio: AudioTrack | None = None
+        if audio is not None and not self._output.format.audio_codec:
+            log.warning("%s holds no sound: the sound is not recorded", self.path.name)
+            audio = None
         if audio is not None:
             try:
                 self._output.add_audio(*audio, codec=LIVE_AUDIO_CODECS.get(self._output.format.container))
@@ -324,12 +331,14 @@ class Recorder:
             self._output.close()  # writes nothing more after a failed write; cuts the file back to what plays
         except BaseException as again:  # noqa: BLE001 - the first error is the one reported
             log.debug("finalising %s after the failure: %r", self.path, again)
-        frames, seconds = frames_in(self.path)
+        whole = isinstance(self._output, GifOutput)  # put in place only once complete: the name holds what it held
+        frames, seconds = (0, 0.0) if whole else frames_in(self.path)
         if frames:
             kept = f"kept {frames} frame{'s' if frames > 1 else ''} ({seconds:.1f} s)"
         else:
             kept = "nothing could be kept"
-            self.path.unlink(missing_ok=True)
+            if not whole:
+                self.path.unlink(missing_ok=True)
         if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
             message = f"disk full ({_mount_point(self.path)}) while recording {self.path}: {kept}; " \
                       "free space and record again"

@@ -14,7 +14,8 @@ duration, so the output has the same frame count, frame rate and duration.
 - ``audio_denoise``: the sound is re-encoded through RNNoise (`camfilters.audio_denoise.FrameDenoiser`,
   48 kHz, aligned with the picture: its 20 ms delay is cut off).
 - Format: follows the output's extension as for recording
-  (`camfilters.recording.FORMATS`); odd sizes lose their last column/row.
+  (`camfilters.recording.FORMATS`); odd sizes lose their last column/row. A ``.gif``
+  is scaled and retimed (`camfilters.media.gif.GifSettings`) and has no sound.
 
 What happens to files:
 
@@ -31,10 +32,8 @@ What happens to files:
   corrupt or truncated input, the frames done so far are finalised into
   ``OUT-partial.EXT`` beside the output (``OUT-partial-2.EXT``, ... if taken; an
   existing output is never touched). `RenderInterrupted` or `InputTruncated` (a
-  `SourceError`, exit 3) names it. Nothing is kept when no frame was done. A
-  truncated input is detected by: a decode error; an MP4/MOV with fewer samples
-  than its sample table; a stream ending over 0.25 s before its stated duration
-  (Matroska/WebM ``DURATION`` tags). Not detected: an AVI that lost its index with its tail.
+  `SourceError`, exit 3) names it. Nothing is kept when no frame was done. What
+  counts as truncated is `camfilters.media.reader`'s one rule.
 
 Inputs must be regular files at least 2x2 pixels (`SourceError` otherwise).
 
@@ -48,7 +47,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import stat
 import sys
 import threading
 import time
@@ -58,12 +56,14 @@ from pathlib import Path
 from typing import Callable
 
 import av
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from camfilters.errors import CamfiltersError, ParameterError, RecordingError, SourceError, reason
 from camfilters.media.atomic import AtomicOutput
+from camfilters.media.gif import GifSettings, is_gif
+from camfilters.media.reader import VideoReader, check_input, frame_total
+from camfilters.media.writer import open_output
 from camfilters.recording import DEFAULT_PRESET, VideoOutput, check_output_path
 from camfilters.signals import join_holding
 from camfilters.threads import CancellableQueue, Cancelled, Worker
@@ -78,13 +78,8 @@ log = logging.getLogger(__name__)
 # ``[(frame, tag)]``, and ``drain()`` the rest (frames held back: `face.offline.OfflineLenses`).
 Process = Callable[[np.ndarray, float], np.ndarray]
 _QUEUE_FRAMES = 4  # frames in flight between two stages
-_BT601 = {2, 5, 6}  # AVCOL_SPC_UNSPECIFIED, BT470BG, SMPTE170M: what cv2's I420 conversion assumes
 # Audio codecs copied into MP4/MOV as they are; players expect these there (PCM also in MOV: QuickTime-only).
 _MP4_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac"})
-# Turning a frame upright, by its display rotation in degrees counter-clockwise (as FFmpeg reports it).
-_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
-_MIN_SIDE = 2  # pixels: yuv420p holds no smaller picture
-_TRUNCATION_SLACK = 0.25  # seconds a stream may end before the duration its header states
 
 
 @dataclass(frozen=True)
@@ -128,6 +123,7 @@ def render(
     end: float | None = None,
     overwrite: bool = False,
     audio_denoise: bool = False,
+    gif: GifSettings | None = None,
 ) -> RenderResult:
     """Write every frame of ``input_path`` through ``process(image, seconds) -> image`` to ``output_path``.
 
@@ -136,7 +132,9 @@ def render(
     reuse its output buffer. ``progress`` shows a tqdm bar on stderr, or is called
     with the number of frames done as they are written; ``preset`` and ``crf`` are
     libx264's speed preset and quality (`VideoOutput`); ``start``/``end`` (seconds)
-    render only that span (see the module docstring); ``audio_denoise`` cleans the sound. An existing output is refused (`OutputExistsError`)
+    render only that span (see the module docstring); ``audio_denoise`` cleans the sound;
+    ``gif`` sets a ``.gif`` output's size and rate (`ParameterError` for another output).
+    An existing output is refused (`OutputExistsError`)
     unless ``overwrite``; the input as output is refused (`ParameterError`) always.
 
     Raises `SourceError` for an input that is missing, not a regular file, not a
@@ -148,8 +146,11 @@ def render(
     """
     started = time.perf_counter()
     check_range(start, end)
+    if gif is not None and not is_gif(output_path):
+        raise ParameterError(f"--size and --fps set a GIF's size and rate, and {output_path} is not a .gif; "
+                             "drop them or write a .gif")
     input_path = Path(input_path)
-    _check_input(input_path)
+    check_input(input_path)
     if _same_file(input_path, output_path):
         raise ParameterError(
             f"cannot render {input_path} onto itself ({output_path} is the same file); choose another output file"
@@ -161,10 +162,10 @@ def render(
     except OSError as exc:  # e.g. a name longer than 255 bytes, met while checking the folder
         raise RecordingError(f"cannot write {output_path}: {reason(exc)}; choose another name or folder") from None
     destination = Path(os.path.realpath(output_path)) if output_path.is_symlink() else output_path
-    size, rotation = _first_frame(input_path)
-    with AtomicOutput(destination, overwrite=overwrite, what=str(output_path)) as out:
-        frames, duration, job = _run_job(out, input_path, size, rotation, preset, crf, (start, end), process, progress,
-                                     audio_denoise)
+    with VideoReader(input_path) as reader, \
+            AtomicOutput(destination, overwrite=overwrite, what=str(output_path)) as out:
+        frames, duration, job = _run_job(out, reader, preset, crf, (start, end), process, progress,
+                                         audio_denoise, gif)
         if frames == 0:
             empty = "it has no video frames" if start is None and end is None else (
                 f"it has no video frames from {start or 0:g} s to {'the end' if end is None else f'{end:g} s'}")
@@ -180,7 +181,7 @@ def render(
             raise RenderInterrupted(f"interrupted at the end: all {frames} frames are in {output_path}", output_path,
                                     frames) from None
     result = RenderResult(
-        output_path, frames, duration, job.rate, job.audio_mode, time.perf_counter() - started, rotation
+        output_path, frames, duration, job.rate, job.audio_mode, time.perf_counter() - started, reader.rotation
     )
     log.debug("rendered %d frames (%.2f s of video) to %s in %.1f s", frames, duration, output_path, result.elapsed)
     return result
@@ -195,20 +196,6 @@ def check_range(start: float | None, end: float | None) -> None:
         raise ParameterError(f"--end ({end:g} s) must be after --start ({start or 0:g} s)")
 
 
-def _check_input(path: Path) -> None:
-    """`SourceError` unless ``path`` is a regular file (a device such as /dev/zero never ends)."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise SourceError(f"cannot read {path}: no such file") from None
-    except OSError as exc:
-        raise SourceError(f"cannot read {path}: {reason(exc)}") from None
-    if stat.S_ISDIR(mode):
-        raise SourceError(f"cannot read {path}: it is a folder; give a video file")
-    if not stat.S_ISREG(mode):
-        raise SourceError(f"cannot read {path}: not a regular file (a device, pipe or socket); give a video file")
-
-
 def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     """Whether ``a`` and ``b`` are one file (same device and inode: hard links, symlinks, bind mounts)."""
     try:
@@ -217,54 +204,20 @@ def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _open_input(path: Path) -> av.container.InputContainer:
-    try:
-        source = av.open(str(path))
-    except (OSError, av.FFmpegError) as exc:
-        raise SourceError(f"cannot read {path}: not a video file ({reason(exc)})") from exc
-    if not source.streams.video:
-        source.close()
-        raise SourceError(f"cannot read {path}: it has no video stream")
-    return source
-
-
-def _first_frame(path: Path) -> tuple[tuple[int, int], int]:
-    """The upright (width, height) of the first decodable frame and its display rotation (0, 90, 180 or 270)."""
-    with _open_input(path) as source:
-        video = source.streams.video[0]
-        try:
-            frame = next(source.decode(video), None)
-        except (OSError, av.FFmpegError) as exc:
-            raise SourceError(f"{path} is corrupt: its first frame does not decode ({reason(exc)})") from exc
-        if frame is None:
-            if video.frames or video.duration or source.duration:
-                raise SourceError(f"{path} is corrupt or truncated: not one frame decodes")
-            raise SourceError(f"cannot render {path}: it has no video frames")
-        width, height = frame.width, frame.height
-        rotation = round(frame.rotation / 90) % 4 * 90
-    if rotation != frame.rotation % 360:
-        log.warning("%s: display rotation %d° rounded to %d°", path, frame.rotation, rotation)
-    if min(width, height) < _MIN_SIDE:
-        raise SourceError(f"{path} is {width}x{height}: too small to encode; videos need at least 2x2")
-    return ((height, width) if rotation in (90, 270) else (width, height)), rotation
-
-
-def _run_job(out: AtomicOutput, input_path: Path, size: tuple[int, int], rotation: int, preset: str,
-             crf: int | None, span: tuple[float | None, float | None], process: Process,
-             progress: bool | Progress, denoise: bool = False) -> tuple[int, float, _Job]:
+def _run_job(out: AtomicOutput, reader: VideoReader, preset: str, crf: int | None,
+             span: tuple[float | None, float | None], process: Process,
+             progress: bool | Progress, denoise: bool = False,
+             gif: GifSettings | None = None) -> tuple[int, float, _Job]:
     """Render into ``out.temp``: (frames, seconds of video, the job); on an interrupt, the partial file is kept."""
-    source = _open_input(input_path)
     job: _Job | None = None
     try:
-        job = _Job(source, input_path, out.path, out.temp, size, rotation, preset, crf, span, denoise)
+        job = _Job(reader, out.path, out.temp, preset, crf, span, denoise, gif)
         frames, duration = job.run(process, progress)
     except KeyboardInterrupt:
         raise _interrupted(out, job) from None
     except BaseException:
         _shielded(out.discard)
         raise
-    finally:
-        source.close()
     return frames, duration, job
 
 
@@ -297,63 +250,26 @@ def _shielded(work: Callable[[], object]) -> object:
     return outcome[0]
 
 
-def _to_bgr(frame: av.VideoFrame) -> np.ndarray:
-    """A decoded frame as (H, W, 3) uint8 BGR; OpenCV's conversion where it gives the same colours (faster)."""
-    if (
-        frame.format.name == "yuv420p"
-        and frame.colorspace in _BT601
-        and frame.color_range != 2  # not full ("JPEG") range
-        and frame.width % 2 == 0
-        and frame.height % 2 == 0
-    ):
-        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
-    return frame.to_ndarray(format="bgr24")
-
-
-def _stated_end(video: av.video.stream.VideoStream) -> int | None:
-    """Where the header says the video stream ends, in its time base (None if it does not say)."""
-    start = video.start_time or 0
-    if video.duration:
-        return start + video.duration
-    tag = video.metadata.get("DURATION") or video.metadata.get("duration")  # Matroska: "HH:MM:SS.nnnnnnnnn"
-    try:
-        hours, minutes, seconds = tag.split(":")
-        seconds = Fraction(int(hours) * 3600 + int(minutes) * 60) + Fraction(seconds)
-    except (AttributeError, ValueError):
-        return None
-    return start + round(seconds / video.time_base)
-
-
 class _Job:
     """One render: the input's streams, the output with its streams, and the three stages."""
 
-    def __init__(
-        self,
-        source: av.container.InputContainer,
-        input_path: Path,
-        destination: Path,
-        temp: Path,
-        size: tuple[int, int],
-        rotation: int,
-        preset: str,
-        crf: int | None,
-        span: tuple[float | None, float | None],
-        denoise: bool = False,
-    ) -> None:
-        self.source = source
-        self.input_path = input_path
+    def __init__(self, reader: VideoReader, destination: Path, temp: Path, preset: str, crf: int | None,
+                 span: tuple[float | None, float | None], denoise: bool = False,
+                 gif: GifSettings | None = None) -> None:
+        self.reader = reader
+        self.input_path = reader.path
         self.destination = destination  # named in messages; the bytes go to temp until finalised
-        self.rotate = _UPRIGHT.get(rotation)
-        self.size = size
-        self.video = source.streams.video[0]
-        self.video.thread_type = "AUTO"  # frame and slice threads in the decoder
-        self.sound = source.streams.audio[0] if source.streams.audio else None
-        self.rate = Fraction(self.video.average_rate or self.video.guessed_rate or 30)
-        self.time_base = self.video.time_base
+        self.size = size = reader.size
+        self.video, self.sound = reader.video, reader.sound
+        self.rate = reader.rate
+        self.time_base = reader.time_base
         try:
-            self.output = VideoOutput(temp, size, self.rate, time_base=self.time_base, preset=preset, crf=crf)
+            self.output = open_output(temp, size, self.rate, gif=gif, time_base=self.time_base, preset=preset, crf=crf)
         except RecordingError as exc:
             raise RecordingError(f"cannot write {destination}: {reason(exc.__cause__ or exc)}") from exc
+        if self.sound is not None and not self.output.format.audio_codec:
+            log.info("the sound of %s is not kept: %s holds none", self.input_path.name, destination.name)
+            self.sound = None
         self.audio_out: av.stream.Stream | None = None
         self.audio_mode: str | None = None
         self.denoise = None
@@ -369,12 +285,10 @@ class _Job:
                 raise
         self.stop = threading.Event()
         self.errors: list[BaseException] = []
-        self.damage: str | None = None  # why the input looks corrupt or truncated; set by the reader
         self.frames_written = 0  # video frames the writer has encoded
         self.start, self.end = span
         self.ranged = self.start is not None or self.end is not None
         self.offset: Fraction | None = None if self.ranged else Fraction(0)  # seconds taken off every timestamp
-        self.base = self.video.start_time or 0  # pts of the video stream's start
         self.held: list = []  # audio read before the range's first frame fixed the offset
         self.past_end = {"video": False, "audio": self.sound is None}  # what has reached ``end``
         self.decoded = CancellableQueue(_QUEUE_FRAMES, self.stop)
@@ -427,77 +341,54 @@ class _Job:
 
         return Worker(f"render{stage.__name__}", run).start()
 
-    def _read(self) -> None:
-        """Demux; decode video to upright BGR frames; pass audio on as packets (copied) or frames (re-encoded).
+    @property
+    def damage(self) -> str | None:
+        """Why the input looks corrupt or truncated (`VideoReader.damage`), once read."""
+        return self.reader.damage
 
-        A decode error or an early end (fewer packets than the index lists, or
-        an end well before the stated duration) ends the input and sets ``damage``.
-        """
-        streams = [self.video] if self.sound is None else [self.video, self.sound]
-        packets, end = 0, None
+    def _read(self) -> None:
+        """Demux; decode video to upright BGR frames; pass audio on as packets (copied) or frames (re-encoded)."""
         if self.start:  # to the keyframe at or before start; _put_video drops the frames before it
-            self.source.seek(self.base + round(Fraction(self.start) / self.time_base), stream=self.video)
-        try:
-            for packet in self.source.demux(*streams):
-                if packet.stream.index == self.video.index:
-                    if packet.size and packet.pts is not None:
-                        packets += 1
-                        end = max(end or packet.pts, packet.pts + (packet.duration or 0))
-                    for frame in packet.decode():
-                        self._put_video(frame)
-                elif self.audio_mode == "copied":
-                    if packet.dts is not None and packet.size:  # not the end-of-stream marker
-                        self._put_audio(packet)
-                else:
-                    for frame in packet.decode():
-                        self._put_audio(frame)
-                if all(self.past_end.values()):
-                    self.decoded.put(None)
-                    return
-        except (OSError, av.FFmpegError) as exc:
-            self.damage = f"decoding failed: {reason(exc)}"
-            try:  # the frames still inside the decoder
-                for frame in self.video.decode(None):
-                    self._put_video(frame)
-            except (OSError, av.FFmpegError):
-                pass
-        else:
-            self.damage = self._truncation(packets, end)
+            self.reader.seek(self.start)
+        for item in self.reader:
+            if isinstance(item, av.VideoFrame):
+                if not self._put_video(item):
+                    break
+            elif self.audio_mode == "copied":
+                self._put_audio(item)
+            else:
+                for frame in item.decode():
+                    self._put_audio(frame)
+            if all(self.past_end.values()):
+                break
         self.decoded.put(None)
 
-    def _seconds(self, item: av.Packet | av.Frame) -> Fraction:
-        """``item``'s time in seconds from the video stream's start (what --start and --end count)."""
-        return item.pts * item.time_base - self.base * self.time_base
-
-    def _put_video(self, frame: av.VideoFrame) -> None:
+    def _put_video(self, frame: av.VideoFrame) -> bool:
+        """Pass on ``frame`` as upright BGR, cut and shifted to the range; False once the input is damaged."""
         pts = frame.pts
         if self.ranged and pts is not None:
-            seconds = self._seconds(frame)
+            seconds = self.reader.seconds(frame)
             if seconds < (self.start or 0):
-                return
+                return True
             if self.end is not None and seconds >= self.end:
                 self.past_end["video"] = True
-                return
+                return True
             if self.offset is None:  # the range's first frame: timestamps count from it
                 self.offset = pts * self.time_base
                 held, self.held = self.held, []
                 for item in held:
                     self._put_audio(item)
             pts -= round(self.offset / self.time_base)
-        image = _to_bgr(frame)
-        if self.rotate is not None:
-            image = cv2.rotate(image, self.rotate)
-        if image.shape[1::-1] != self.size:
-            raise SourceError(
-                f"cannot render {self.input_path}: its frames change size from "
-                f"{self.size[0]}x{self.size[1]} to {image.shape[1]}x{image.shape[0]}"
-            )
+        image = self.reader.image(frame)
+        if image is None:
+            return False
         self.decoded.put(("video", image, pts, frame.duration))
+        return True
 
     def _put_audio(self, item: av.Packet | av.AudioFrame) -> None:
         """Pass on an audio packet (copied) or frame (re-encoded), cut and shifted to the range if there is one."""
         if self.ranged and item.pts is not None:
-            seconds = self._seconds(item)
+            seconds = self.reader.seconds(item)
             if self.end is not None and seconds >= self.end:
                 self.past_end["audio"] = True
                 return
@@ -514,24 +405,11 @@ class _Job:
                 item.dts -= shift
         self.decoded.put(("audio", item))
 
-    def _truncation(self, packets: int, end: int | None) -> str | None:
-        """Why the video stream looks cut short, or None: compared with its MP4/MOV sample table (exact), else
-        with its stated duration (an AVI index may count a frame that holds no packet)."""
-        if self.video.frames and "mp4" in self.source.format.name.split(",") and not self.ranged:
-            return None if packets >= self.video.frames else f"{packets} of the {self.video.frames} frames indexed"
-        stated = _stated_end(self.video)
-        if stated is None or end is None:
-            return None
-        slack = round(_TRUNCATION_SLACK / self.time_base)
-        if end + slack < stated:
-            return f"ends at {float(end * self.time_base):.2f} s of the {float(stated * self.time_base):.2f} s stated"
-        return None
-
     def _filter(self, process: Process, progress: bool | Progress) -> tuple[int, float]:
         """Run ``process`` on each frame in order; pts made strictly increasing, missing ones filled in."""
         ticks = max(1, round(1 / (self.rate * self.time_base)))  # one frame at the nominal rate
         frames, first, last, end = 0, 0, -1, 0
-        total = _frame_total(self.source, self.video, self.start, self.end)
+        total = self.reader.frames_between(self.start, self.end)
         report = progress if callable(progress) else None
         delayed = hasattr(process, "push")
         with tqdm(total=total, unit="frame", desc=self.input_path.name, file=sys.stderr,
@@ -601,29 +479,6 @@ class _Job:
             width, height = self.size
             return f"cannot encode {width}x{height} frames ({reason(exc)})"
         return reason(exc)
-
-
-def frame_total(path: str | os.PathLike[str], start: float | None = None, end: float | None = None) -> int | None:
-    """How many frames a render of ``path`` (from ``start`` to ``end`` seconds) will do, from its header
-    (None if it does not say or cannot be read)."""
-    try:
-        with av.open(str(path)) as source:
-            return _frame_total(source, source.streams.video[0], start, end) if source.streams.video else None
-    except (OSError, av.FFmpegError):
-        return None
-
-
-def _frame_total(source: av.container.InputContainer, video: av.video.stream.VideoStream,
-                 start: float | None = None, end: float | None = None) -> int | None:
-    """The number of frames the container says it holds, or estimates from its duration (None if neither);
-    of the span from ``start`` to ``end`` seconds if given."""
-    total = video.frames or None
-    if not total and source.duration and video.average_rate:
-        total = round(source.duration / av.time_base * video.average_rate)
-    if total is None or (start is None and end is None) or not video.average_rate:
-        return total
-    first = round((start or 0) * video.average_rate)
-    return max(0, min(total, round(end * video.average_rate) if end is not None else total) - first)
 
 
 def _close_quietly(output: VideoOutput) -> None:

@@ -10,6 +10,7 @@ scores, and weighted non-maximum suppression (overlapping boxes averaged by scor
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from .detect import Detection
@@ -17,6 +18,7 @@ from .detect import Detection
 # Input side (px): (feature-map strides, anchors per cell for each stride's layer) of the two BlazeFace models.
 ANCHORS = {128: ((8, 16, 16, 16), 2), 192: ((4,), 1)}
 KEYPOINTS = 6
+_UNIT = (np.arange(256, dtype=np.float32) / np.float32(127.5) - 1).reshape(1, 256)  # uint8 -> [-1, 1], the models' range
 
 
 def anchors(side: int) -> np.ndarray:
@@ -76,8 +78,6 @@ class BlazeFace:
         if (h, w) == (side, side):
             fit, pad, k = rgb, (0.0, 0.0), 1.0
         else:
-            import cv2
-
             k = side / max(h, w)
             fit = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_LINEAR)
             pad = ((side - fit.shape[1]) / 2, (side - fit.shape[0]) / 2)
@@ -88,8 +88,7 @@ class BlazeFace:
         # Written into the interpreter's own input, and the outputs read from its own: the numpy views must be
         # gone before the next invoke (LiteRT refuses to run while one is held).
         tensor = self._model.tensor(self._input)()
-        np.multiply(fit, np.float32(1 / 127.5), out=tensor[0])
-        tensor -= np.float32(1.0)
+        cv2.LUT(fit, _UNIT, dst=tensor[0])
         del tensor
         self._model.invoke()
         logits = self._model.tensor(self._scores)()[0, :, 0]

@@ -7,10 +7,10 @@ On each frame (each `FaceDetector.detect` call):
 - each face followed and not found strongly by the passes above gets one look from its centre: the short-range model on a square 2.5 face
   widths wide (about 1.5 ms a look), and the full-range one on a square 5 widths wide if that misses;
 - the tiles of a copy ``analysis_size`` px wide (small faces) are searched on a rotating schedule,
-  ``ceil(tiles / every)`` a frame, oldest first, and those whose content changed away from the followed
-  faces before the others and one more on top: every region is searched at least every ``every``
-  frames, a change at once, and a moving camera costs one tile more than a still one. The first frame,
-  and the first of a new size, searches every tile;
+  ``ceil(tiles / every)`` a frame, oldest first, those whose content changed away from the followed
+  faces before the others: every region is searched at least every ``every`` frames, a change within
+  a frame or two, and a moving camera costs no more than a still one. The first frame, and the first
+  of a new size, searches every tile;
 - a detection scoring under ``strong`` is a candidate: it counts (``confirmed``) only once a second
   look from its centre agrees, the short-range model at ``confirm`` or more, or the full-range one at
   ``strong`` or more. Badges, toy rockets and flag stars score 0.6-0.7 in the full-range model and
@@ -190,11 +190,11 @@ class FaceDetector:
                 changed.append((last[0], key, view))
             else:
                 rest.append((last[0], key, view))
-        # The due ones, a changed one on top, and the rotation's share (oldest first, the changed ones first):
-        # a change is searched at once without a tile going unsearched too long, and a moving camera, where
-        # every tile changes, costs the share plus one.
+        # The due ones, then the share filled with the changed ones first (oldest first), then the rest: a change is
+        # searched within a frame or two, no tile waits more than ``every`` frames, and a moving camera, where every
+        # tile changes, costs the share. A change is searched even when due tiles fill the share.
         share = math.ceil(len(tiles) / self.every)
-        chosen = sorted(due) + sorted(changed)[:1 + max(0, share - len(due))]
+        chosen = sorted(due) + sorted(changed)[:max(1, share - len(due))]
         chosen += sorted(rest)[:max(0, share - len(chosen))]
         for _, key, view in chosen:
             self._searched[key] = (self._frame, thumb[view].copy())

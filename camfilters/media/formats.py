@@ -2,7 +2,8 @@
 
 ``.mp4`` and ``.mov`` hold H.264 (libx264, yuv420p, ``+faststart`` so players can start
 before the end is loaded), ``.mkv`` holds H.264 too, ``.webm`` holds VP9. Each format also
-says how its crash-safe form is written (see `camfilters.media.writer`).
+says how its crash-safe form is written (see `camfilters.media.writer`). ``.gif`` is an
+animated GIF, without sound, written by `camfilters.media.gif` instead.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class OutputFormat:
 
     container: str  # FFmpeg muxer name
     video_codec: str
-    audio_codec: str  # used when a rendered input's audio cannot be copied as it is
+    audio_codec: str  # used when a rendered input's audio cannot be copied as it is; "" if it holds no sound
     time_base: Fraction  # of the video stream; Matroska stores milliseconds
     video_options: dict[str, str] = field(default_factory=dict)
     container_options: dict[str, str] = field(default_factory=dict)
@@ -61,6 +62,7 @@ FORMATS: dict[str, OutputFormat] = {
         _CLUSTERED,
         {"lag-in-frames": "0"},  # libvpx holds back 25 frames by default: 0.8 s more lost to a crash
     ),
+    ".gif": OutputFormat("gif", "gif", "", Fraction(1, 100)),
 }
 #: The audio codec of live recordings (`Recorder` with ``audio``), by muxer: Opus in Matroska/WebM, else AAC.
 LIVE_AUDIO_CODECS = {"matroska": "libopus", "webm": "libopus"}

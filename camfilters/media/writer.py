@@ -29,9 +29,10 @@ from camfilters.x264 import DEFAULT_PRESET
 from camfilters.x264 import PRESETS as X264_PRESETS
 
 from .formats import FORMATS
+from .gif import GifOutput, GifSettings, is_gif
 from .repair import cut_to_complete, rewrite_faststart
 
-__all__ = ["CRASH_SAFE_INTERVAL_S", "VideoOutput"]
+__all__ = ["CRASH_SAFE_INTERVAL_S", "VideoOutput", "open_output"]
 
 log = logging.getLogger(__name__)
 
@@ -230,3 +231,14 @@ class VideoOutput:
                 self._sync_fd = None
             if self.failed and self.crash_safe:
                 cut_to_complete(self.path, self.format.container)
+
+
+def open_output(path: Path, size: tuple[int, int], rate: Fraction, *, gif: GifSettings | None = None,
+                time_base: Fraction | None = None, crash_safe: bool = False, **encoder: object) -> VideoOutput | GifOutput:
+    """The output for ``path``'s extension: a `GifOutput` for ``.gif`` (``gif``: its size and rate, default
+    `GifSettings()`), else a `VideoOutput` (``rate``, and ``encoder``: preset, crf)."""
+    if is_gif(path):
+        return GifOutput(path, size, settings=gif or GifSettings(), time_base=time_base, crash_safe=crash_safe)
+    if gif is not None:
+        raise ParameterError(f"the GIF size and fps are for .gif outputs, and {path.name} is not one")
+    return VideoOutput(path, size, rate, time_base=time_base, crash_safe=crash_safe, **encoder)

@@ -30,7 +30,8 @@ def camera_exists(index: int) -> bool:
 
 # -- files ---------------------------------------------------------------------------------------
 def test_file_delivers_every_frame_in_order(clip):
-    """Unpaced: all frames, in order, equal to PyAV's decoding (<= 2 levels), stamped t0 + i / fps."""
+    """Unpaced: all frames, in order, equal to PyAV's decoding (<= 3 levels: OpenCV's BT.601 conversion, as
+    render's, against swscale's), stamped with the file's times t0 + i / fps."""
     reference = decode_frames(clip)
     with open_source(str(clip), realtime=False) as source:
         assert (source.size, source.fps, source.live, source.frame_count) == (SIZE, FPS, False, N_FRAMES)
@@ -43,7 +44,7 @@ def test_file_delivers_every_frame_in_order(clip):
     for frame, ref in zip(frames, reference, strict=True):
         assert frame.image.shape == (SIZE[1], SIZE[0], 3) and frame.image.dtype == np.uint8
         assert frame.image.flags.c_contiguous
-        assert np.abs(frame.image.astype(np.int16) - ref).max() <= 2
+        assert np.abs(frame.image.astype(np.int16) - ref).max() <= 3
     stamps = np.array([f.timestamp for f in frames])
     np.testing.assert_allclose(stamps - stamps[0], np.arange(N_FRAMES) / FPS, atol=1e-9)
 
@@ -62,7 +63,7 @@ def test_file_realtime_is_never_released_early(clip):
 
 
 def test_file_size_resizes_with_inter_area(clip):
-    """``size`` delivers every frame resized like cv2.resize(INTER_AREA) (<= 1 level)."""
+    """``size`` delivers every frame resized like cv2.resize(INTER_AREA) (<= 3 levels, as above)."""
     reference = decode_frames(clip)
     with FileSource(clip, size=(80, 60), realtime=False) as source:
         assert source.size == (80, 60)
@@ -70,7 +71,7 @@ def test_file_size_resizes_with_inter_area(clip):
     assert len(frames) == N_FRAMES
     for frame, ref in zip(frames, reference):
         expected = cv2.resize(ref, (80, 60), interpolation=cv2.INTER_AREA)
-        assert np.abs(frame.image.astype(np.int16) - expected).max() <= 1
+        assert np.abs(frame.image.astype(np.int16) - expected).max() <= 3
 
 
 def test_file_close_midway_stops_the_decoder(clip):
@@ -85,7 +86,7 @@ def test_file_close_midway_stops_the_decoder(clip):
 
 def test_missing_file_is_a_source_error(tmp_path):
     path = tmp_path / "nope.mp4"
-    with pytest.raises(SourceError, match=re.escape(f"video file {path} does not exist")):
+    with pytest.raises(SourceError, match=re.escape(f"cannot read {path}: no such file")):
         open_source(str(path))
 
 
@@ -93,7 +94,7 @@ def test_text_file_named_mp4_is_a_source_error(tmp_path, capfd):
     """A text file renamed .mp4: a one-line error naming the path, and FFmpeg's complaints hidden."""
     path = tmp_path / "notes.mp4"
     path.write_text("this is not a video\n" * 50)
-    with pytest.raises(SourceError, match=re.escape(f"{path} is not a video file")) as info:
+    with pytest.raises(SourceError, match=re.escape(f"cannot read {path}: not a video file")) as info:
         open_source(str(path))
     assert "\n" not in str(info.value)
     assert capfd.readouterr().err == ""

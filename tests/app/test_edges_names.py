@@ -48,7 +48,7 @@ def test_run_records_from_a_non_utf8_name_into_a_non_utf8_name(tmp_path):
 def test_missing_file_with_a_non_utf8_name_is_one_line(tmp_path):
     proc = camfilters("run", "--source", str(tmp_path / BAD), "--no-window", "--max-frames", "5")
     assert proc.returncode == ExitCode.SOURCE, proc.stderr
-    assert_one_line_error(proc, "does not exist")
+    assert_one_line_error(proc, "no such file")
 
 
 @pytest.mark.parametrize("index", ["2147483648", "99999999999999999999"])

@@ -188,8 +188,8 @@ def test_bad_inputs_fail_in_one_line_and_leave_no_output(tmp_path, make_input, m
 def test_unwritable_output_is_refused_before_reading(tmp_path, clip_with_audio):
     with pytest.raises(RecordingError, match=r"folder .*nope does not exist"):
         render(clip_with_audio, tmp_path / "nope" / "out.mp4", invert, progress=False)
-    with pytest.raises(RecordingError, match="unsupported extension '.gif'"):
-        render(clip_with_audio, tmp_path / "out.gif", invert, progress=False)
+    with pytest.raises(RecordingError, match="unsupported extension '.avi'"):
+        render(clip_with_audio, tmp_path / "out.avi", invert, progress=False)
 
 
 def test_rendering_onto_the_input_is_refused(tmp_path, clip_with_audio):

@@ -190,15 +190,15 @@ def test_a_symlinked_output_is_written_through_to_its_target(tmp_path, clip):
 
 SLOW_RENDER = """
 import pathlib, sys, time
-import camfilters.render as render
-decode, count = render._to_bgr, [0]
+import camfilters.media.reader as reader
+decode, count = reader.to_bgr, [0]
 def slow(frame):  # 50 ms a frame, and a sign once 12 frames were decoded
     count[0] += 1
     if count[0] == 12:
         pathlib.Path(sys.argv[1]).touch()
     time.sleep(0.05)
     return decode(frame)
-render._to_bgr = slow
+reader.to_bgr = slow
 from camfilters.cli import main
 sys.exit(main(sys.argv[2:]))
 """
@@ -360,9 +360,9 @@ def test_a_decode_error_mid_file_keeps_the_frames_before_it(tmp_path, clip, monk
     """FFmpeg failing on frame 20 ends the input: frames 0..19 (and those already in the decoder) are kept."""
     import av
 
-    import camfilters.render as render_module
+    import camfilters.media.reader as reader_module
 
-    to_bgr = render_module._to_bgr
+    to_bgr = reader_module.to_bgr
 
     def failing(frame):
         image = to_bgr(frame)
@@ -370,7 +370,7 @@ def test_a_decode_error_mid_file_keeps_the_frames_before_it(tmp_path, clip, monk
             raise av.error.InvalidDataError(22, "Invalid data found when processing input")
         return image
 
-    monkeypatch.setattr(render_module, "_to_bgr", failing)
+    monkeypatch.setattr(reader_module, "to_bgr", failing)
     out = tmp_path / "out.mp4"
     message = r"clip.mp4 is corrupt or truncated after frame \d+ \(.*\): kept \d+ frames in"
     with pytest.raises(SourceError, match=message) as info:

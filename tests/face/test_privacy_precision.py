@@ -62,8 +62,8 @@ def test_a_face_confirmed_late_is_hidden_from_where_it_entered(tmp_path, need_me
 
 
 def test_a_panning_camera_costs_a_share_of_the_tiles(tmp_path, need_mediapipe_module):
-    """Under a panning camera every tile changes on every frame, yet each frame searches at most
-    ceil(tiles / every) of them and one more (the first, all), and every face-frame is still hidden."""
+    """Under a panning camera every tile changes on every frame, yet each frame searches ceil(tiles / every)
+    of them (the first, all; one more when tiles due fill the share), and every face-frame is still hidden."""
     from camfilters.face.offline import OfflineLenses
 
     clip = build_clip(tmp_path / "pan.mp4", DEFAULT_TRACKS, audio=False, frames=30, pan=6)
@@ -84,7 +84,8 @@ def test_a_panning_camera_costs_a_share_of_the_tiles(tmp_path, need_mediapipe_mo
         after += [image for image, _ in lenses.drain()]
     tiles = searched[0]
     assert tiles >= 20
-    assert max(searched[1:]) == -(-tiles // detector.every) + 1
+    share = -(-tiles // detector.every)
+    assert max(searched[1:]) <= share + 1 and sum(searched[1:]) <= (share + 0.2) * len(searched[1:])
     assert missed(clip, frames, after) == []
 
 
