@@ -354,6 +354,8 @@ class _Job:
             if isinstance(item, av.VideoFrame):
                 if not self._put_video(item):
                     break
+            elif self.sound is None:  # the output holds no sound (a GIF)
+                continue
             elif self.audio_mode == "copied":
                 self._put_audio(item)
             else:
