@@ -220,7 +220,7 @@ def _reporter(key: str, stopped: Callable[[], bool] = lambda: False) -> Callable
     send((key, 0))
 
     def frame_done(count: int = 1) -> None:
-        if _local._stopping:
+        if _local._signals.stopping:
             raise KeyboardInterrupt("SIGTERM")
         state["frames"] += count
         now = time.monotonic()

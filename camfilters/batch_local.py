@@ -3,7 +3,8 @@
 `run_locally` runs the jobs ``workers`` at a time in spawned processes (each with
 ``cores // workers`` Numba and OpenCV threads). A worker ignores Ctrl-C (the parent's to
 handle); SIGTERM, which the parent sends when it is stopped and the kernel sends when it
-dies, stops the render in progress, whose files are then removed, and ends the worker.
+dies, stops the render in progress, whose files are then removed, and ends the worker
+(`camfilters.signals.ChildSignals`, the policy; this module says what "busy" and "abandon" mean).
 A worker that dies mid-file (a crash, the OOM killer) has its file tried once more.
 """
 
@@ -14,13 +15,13 @@ import logging
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .errors import CamfiltersError, ExitCode
+from .signals import ChildSignals
 
 if TYPE_CHECKING:
     from .batch import Job, Outcome, _Frames
@@ -32,9 +33,19 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 30.0  # how long interrupted workers get to remove their files before they are killed
 
 _progress_queue = None  # set in local worker processes by _init_worker
-_busy = False  # whether this local worker is rendering (SIGTERM then stops the render)
-_stopping = False  # whether SIGTERM came while rendering: the worker ends when its render has stopped
 _current: Job | None = None  # the job this local worker renders
+
+
+def _abandon() -> None:
+    """Remove the files of the render in progress (the parent is gone and the render did not stop)."""
+    from .batch import _remove_leftovers
+
+    if _current is not None:
+        _remove_leftovers(_current)
+
+
+#: SIGTERM and the parent's death in a local worker (`camfilters.signals.ChildSignals`).
+_signals = ChildSignals(ExitCode.INTERRUPTED, STOP_TIMEOUT_S, _abandon)
 
 
 def _init_worker(queue, threads: int, parent: int) -> None:
@@ -50,54 +61,8 @@ def _init_worker(queue, threads: int, parent: int) -> None:
     # tqdm's default lock holds a multiprocessing semaphore, which a worker ending with os._exit (interrupted)
     # would leave to the resource tracker ("leaked semaphore" warning); a worker's bars are never shown anyway.
     tqdm.set_lock(threading.RLock())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent's to handle
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    _die_with_parent(parent)
-    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
+    _signals.install(parent)
     limit_threads(threads)
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    global _stopping
-    if not _busy:
-        os._exit(ExitCode.INTERRUPTED)
-    # Raised once: PR_SET_PDEATHSIG fires as each thread of a killed parent exits, and a second
-    # interrupt would cut short the removal of the unfinished files. In case this one is lost
-    # (raised inside a native callback, which drops it), the next frame raises it again.
-    if not _stopping:
-        _stopping = True
-        raise KeyboardInterrupt("SIGTERM")
-
-
-def _watch_parent(parent: int) -> None:
-    """Backstop for the death signal: once the parent is gone, stop as SIGTERM does; if the render has
-    not stopped within STOP_TIMEOUT_S (an interrupt lost or stuck), remove its files here and end."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os.kill(os.getpid(), signal.SIGTERM)  # ignored if the death signal came already
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while _busy and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if _current is not None:
-        from .batch import _remove_leftovers
-
-        _remove_leftovers(_current)
-    os._exit(ExitCode.INTERRUPTED)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Have Linux send this process SIGTERM when its parent (pid ``parent``) dies, even by SIGKILL."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # it died before prctl
-        os._exit(ExitCode.INTERRUPTED)
 
 
 def limit_threads(threads: int) -> None:
@@ -139,16 +104,16 @@ def _run_local_job(job: Job) -> Outcome:
     """`run_job` in a local worker process: SIGTERM stops it, its files removed, and ends the process."""
     from .batch import Stopped, run_job
 
-    global _busy, _current
-    _busy, _current = True, job
+    global _current
+    _signals.busy, _current = True, job
     try:
         _warm_up(job.filters)
         outcome = run_job(job)
     except (Stopped, KeyboardInterrupt):
         os._exit(ExitCode.INTERRUPTED)
     finally:
-        _busy, _current = False, None
-    if _stopping:  # the interrupt was lost and the file finished (complete, in place): stop now
+        _signals.busy, _current = False, None
+    if _signals.stopping:  # the interrupt was lost and the file finished (complete, in place): stop now
         os._exit(ExitCode.INTERRUPTED)
     return outcome
 

@@ -14,6 +14,7 @@ from . import signals
 from .argtypes import FPS_RANGE, between, frame_size, path, positive, seconds, source_spec, width_or_size
 from .exitcodes import ExitCode
 from .hotkeys import HOTKEYS, TOAST_SECONDS
+from .listings import devices_command, list_command, presets_command
 
 if TYPE_CHECKING:
     from .media.gif import GifSettings
@@ -56,6 +57,18 @@ class _OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _RenamedTo(argparse.Action):
+    """Store like the option ``new`` that replaced this one, with a one-line deprecation note on stderr."""
+
+    def __init__(self, *args, new: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"{parser.prog}: note: {option_string} is deprecated, use {self.new} (same values)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,8 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--end", type=seconds, metavar="TIME", help="render until this time (after --start)")
     render.add_argument("--crf", type=between(int, 0, 51), default=DEFAULT_CRF, metavar="0-51",
                         help="H.264 quality: 0 lossless, 51 worst, +6 about halves the size (default: %(default)s)")
-    render.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET, metavar="PRESET",
+    render.add_argument("--speed", choices=PRESETS, default=DEFAULT_PRESET, metavar="SPEED",
                         help=f"H.264 speed: {', '.join(PRESETS)} (default: %(default)s)")
+    render.add_argument("--preset", dest="speed", choices=PRESETS, action=_RenamedTo, new="--speed",
+                        help=argparse.SUPPRESS)  # the old name of --speed; run --preset is a saved preset
     render.add_argument("--jobs", "-j", type=positive(int), metavar="N",
                         help="files rendered at once with several inputs (default: the number of cores)")
     render.add_argument("--scheduler", metavar="ADDRESS",
@@ -202,18 +217,11 @@ def _apply_preset(args: argparse.Namespace) -> None:
 
     A value given on the command line wins; a list (``--filter``) given there replaces the preset's.
     """
-    from .presets import ConfigError, config_path, load_preset
+    from .presets import load_preset, options_from
 
-    settings = load_preset(args.preset)
-    converters = {"filters": list, "lenses": list, "source": source_spec, "size": frame_size, "fps": float,
-                  "toast_seconds": float, "mirror": bool, "audio_denoise": bool, "output_dir": lambda v: Path(v).expanduser(),
-                  "virtual_cam": lambda v: ("" if v is True else None) if isinstance(v, bool) else v}
-    for key, value in settings.items():
+    for key, value in options_from(load_preset(args.preset)).items():
         if getattr(args, key) in (None, []):
-            try:
-                setattr(args, key, converters[key](value))
-            except argparse.ArgumentTypeError as exc:
-                raise ConfigError(f"config file {config_path()}: {key}: {exc}") from None
+            setattr(args, key, value)
     if args.source is None:
         args.source = "auto"
     if args.toast_seconds is None:
@@ -223,9 +231,18 @@ def _apply_preset(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .batch import check_options
+    from .capture import source_file
+    from .errors import ParameterError
     from .live import LiveOptions, LiveSession
 
     _apply_preset(args)
+    check_options(args.filters, args.lenses)  # a typo is a usage error, found before the display or camera
+    endless = source_file(args.source) is None or args.loop  # a camera, the demo, a stream, a looped file
+    if not args.window and args.record is None and args.virtual_cam is None and endless \
+            and args.max_frames is None and args.duration is None:
+        raise ParameterError("--no-window without --record or --virtual-cam shows, saves and sends nothing, "
+                             "until stopped; add one of them, or --duration / --max-frames for a trial run")
     options = LiveOptions(
         filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps, loop=args.loop,
         mirror=bool(args.mirror), toast_seconds=args.toast_seconds, record=args.record, overwrite=args.overwrite,
@@ -259,7 +276,7 @@ def _render(args: argparse.Namespace) -> int:
         from .audio_denoise import load_rnnoise
 
         load_rnnoise()
-    options = dict(overwrite=args.overwrite, crf=args.crf, preset=args.preset, start=args.start, end=args.end,
+    options = dict(overwrite=args.overwrite, crf=args.crf, preset=args.speed, start=args.start, end=args.end,
                    audio_denoise=args.audio_denoise,
                    face_model=args.face_model, detector_model=args.detector_model,
                    segmentation_model=args.segmentation_model, gif=_gif_settings(args.size, args.fps))
@@ -304,86 +321,6 @@ def _gif_settings(size: tuple[int, int | None] | None, fps: float | None) -> Gif
     return GifSettings(width=width, height=height, fps=GIF_FPS if fps is None else fps)
 
 
-def _first_sentence(doc: str | None) -> str:
-    """The docstring's first sentence on one line, without reST markup."""
-    paragraph = " ".join((doc or "").strip().split("\n\n")[0].split())
-    sentence = paragraph.split(". ")[0].rstrip(".")
-    return sentence.replace("``", "")
-
-
-def _list(args: argparse.Namespace) -> int:
-    import filters
-
-    lines = ["filters (use with --filter NAME:key=value,...):"]
-    for name in filters.available():
-        cls = filters.filter_class(name)
-        lines.append(f"  {name:<10} {cls.summary or _first_sentence(cls.__doc__)}")
-        for opt in cls.options:
-            choices = f" ({'|'.join(map(str, opt.choices))})" if opt.choices else ""
-            lines.append(f"      {opt.name}={opt.default}{choices}  {opt.help}")
-    from .face import lens_help
-
-    lines.append("")
-    lines.append('lenses (use with --lens NAME; needs pip install "camfilters[face]"):')
-    lines += [f"  {name:<28} {text}" for name, text in lens_help()]
-    lines += ["", 'sound (camfilters run --audio, and render; needs pip install "camfilters[denoise]"):',
-              "  --audio-denoise   remove noise (fan, hum, street) from speech: RNNoise, 20 ms delay; a: on / off"]
-    print("\n".join(lines))
-    return ExitCode.OK
-
-
-def _presets(args: argparse.Namespace) -> int:
-    from .presets import config_path, delete_preset, list_presets, rename_preset
-
-    wanted = {None: 0, "rename": 2, "delete": 1}[args.action]
-    if len(args.names) != wanted:
-        usage = {None: "camfilters presets", "rename": "camfilters presets rename OLD NEW",
-                 "delete": "camfilters presets delete NAME"}[args.action]
-        print(f"camfilters: error: usage: {usage} (see camfilters presets --help)", file=sys.stderr)
-        return ExitCode.USAGE
-    if args.action == "rename":
-        path = rename_preset(*args.names)
-        print(f"renamed preset {args.names[0]} to {args.names[1]} in {path}")
-        return ExitCode.OK
-    if args.action == "delete":
-        path = delete_preset(args.names[0])
-        print(f"deleted preset {args.names[0]} from {path}")
-        return ExitCode.OK
-
-    presets = list_presets()
-    print(f"presets in {config_path()} (use with camfilters run --preset NAME; save one with w in the window):")
-    if not presets:
-        print("  none yet")
-    for name, settings in sorted(presets.items()):
-        print(f"  {name:<20} " + "  ".join(f"{k}={' '.join(v) if isinstance(v, list) else v}"
-                                          for k, v in settings.items()))
-    return ExitCode.OK
-
-
-def _print_section(items: list, title: str, empty: str, row) -> None:
-    """``title`` then one ``row(item)`` line per item, or the ``empty`` line when there is none."""
-    print(title if items else empty)
-    for item in items:
-        print("  " + row(item))
-
-
-def _devices(args: argparse.Namespace) -> int:
-    from .audio import AudioError, list_inputs
-    from .capture import list_devices
-
-    _print_section(list_devices(), "cameras (--source INDEX):",
-                   "no cameras found; use --source PATH to play a video file, or --source demo",
-                   lambda d: f"{d.index}: {d.width}x{d.height} at {d.fps:.0f} fps ({d.backend})")
-    try:
-        inputs = list_inputs()
-    except AudioError as exc:  # no sounddevice / PortAudio: the cameras are still listed
-        print(f"audio inputs: unavailable ({exc})")
-        return ExitCode.OK
-    _print_section(inputs, "audio inputs (--audio DEVICE):", "no audio inputs found",
-                   lambda a: f"{a.index}: {a.name} ({a.channels} ch, {a.rate:.0f} Hz, {a.host_api})")
-    return ExitCode.OK
-
-
 def _explain(args: argparse.Namespace) -> int:
     from .explain import explain
 
@@ -391,7 +328,8 @@ def _explain(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-COMMANDS = {"run": _run, "render": _render, "list": _list, "presets": _presets, "devices": _devices, "explain": _explain, "bench": _bench}
+COMMANDS = {"run": _run, "render": _render, "list": list_command, "presets": presets_command,
+            "devices": devices_command, "explain": _explain, "bench": _bench}
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -453,8 +391,9 @@ def _execute(args: argparse.Namespace) -> int:
     try:
         with signals.interrupt_on_sigterm(), quiet_native_stderr():  # SIGTERM finalises recordings like Ctrl-C
             return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        log.warning("stopped")
+    except KeyboardInterrupt as exc:
+        if not signals.announced(exc):
+            log.warning("stopped")
         return ExitCode.INTERRUPTED
     except CamfiltersError as exc:
         log.error("error: %s", exc)

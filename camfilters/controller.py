@@ -8,6 +8,7 @@ action and failure is said once through the session's ``say``: logged and shown 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
 import re
@@ -189,27 +190,15 @@ class Controller:
             s.say(f"sound denoising {'on' if switch(s.audio) else 'off'}")
 
     def save_preset(self, _char: str) -> None:
-        """Save what is on screen now (chain with tuned options, lenses, mirror, source, size, fps, message
-        time, folder, virtual camera) as a preset named after its filters and lenses."""
-        from .presets import list_presets, save_preset
+        """Save what is on screen now (chain with tuned options, lenses, mirror, sound denoising, source, size,
+        fps, message time, folder, virtual camera) as a preset named after its filters and lenses."""
+        from .presets import list_presets, save_preset, settings_from
 
-        s, opts = self.session, self.session.options
-        settings: dict = {"filters": [st.name for st in s.chain.stages if st.name != "identity"]}
-        if s.face is not None and s.face.lenses:
-            settings["lenses"] = [lens.spec for lens in s.face.lenses]
-        settings.update(source=opts.source, mirror=s.mirror)
-        if is_on(s.audio):
-            settings["audio_denoise"] = True
-        if opts.output_dir is not None:
-            settings["output_dir"] = str(opts.output_dir)
-        if opts.size is not None:
-            settings["size"] = f"{opts.size[0]}x{opts.size[1]}"
-        if opts.fps is not None:
-            settings["fps"] = opts.fps
-        if opts.toast_seconds != overlay.TOAST_SECONDS:
-            settings["toast_seconds"] = opts.toast_seconds
-        if opts.virtual_cam is not None:
-            settings["virtual_cam"] = opts.virtual_cam or True
+        s = self.session
+        settings = settings_from(dataclasses.replace(
+            s.options, filters=[st.name for st in s.chain.stages if st.name != "identity"],
+            lenses=[lens.spec for lens in s.face.lenses] if s.face is not None else [], mirror=s.mirror,
+            audio_denoise=is_on(s.audio)))
         name = preset_name(settings["filters"], settings.get("lenses", []), list_presets())
         path = save_preset(name, settings)
         s.say(f"preset {name} saved to {path} (camfilters run --preset {name})")

@@ -2,7 +2,8 @@
 
 Capture runs in the source's thread (latest frame wins), encoding in the recorder's
 thread and virtual-camera sending in its own; this loop only filters and shows, so a
-slow encoder never stalls the picture.
+slow encoder never stalls the picture. Its start-up warm-up is in `live_start`, its files'
+folders and checks in `live_files`, its statistics in `live_stats`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import sys
 import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,11 +23,22 @@ import numpy as np
 import filters
 
 from . import overlay, signals
-from .capture import FileSource, open_source, source_file
+from .capture import FileSource, open_source
 from .controller import Controller
 from .display import Window, check_display
-from .errors import EndReason, ParameterError, RecordingError, StageFailed
+from .errors import EndReason, ParameterError, RecordingError
 from .images import write_image
+from .live_files import (
+    check_gif_options,
+    check_recordable,
+    default_folder,
+    folder_problem,
+    prepare_output_dir,
+    refuse_recording_over_source,
+    unique_path,
+)
+from .live_start import warm_up
+from .live_stats import LiveStats
 from .media.gif import GifSettings, is_gif
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .recording import LIVE_PRESET, Recorder, check_output_path
@@ -38,13 +47,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds between status-line updates on the terminal in --no-window runs.
 STATUS_PERIOD_S = 1.0
-
-#: The smallest (width, height) the H.264 encoder takes: 1x1, 2x2, 3x3 and 4x2 frames fail inside x264.
-MIN_RECORD_SIZE = (2, 4)
-
-#: CPU seconds that warming the chain's filters may take before it counts as compiling (a cold Numba
-#: cache); loading from the cache takes a fraction of that, even on a busy machine.
-COLD_START_CPU_S = 3.0
 
 #: Filters offered on the number keys after the command-line chain (key 1), in this order; the rest follow.
 HOTKEY_FILTERS = ("edge", "cartoon", "sketch", "blur", "sharpen", "emboss", "vintage", "noir", "box", "identity")
@@ -78,45 +80,6 @@ class LiveOptions:
     gif: GifSettings | None = None  # the size and rate of a .gif --record (None: the defaults)
 
 
-#: Per-frame samples kept for the statistics: the last 10 minutes at 60 fps.
-STAT_SAMPLES = 36_000
-
-#: Where a frame's time goes, in ms: waiting for the source, the frame's age when it arrived
-#: (since capture), the chain, handing it to recorder / virtual camera, and the window
-#: (overlay, imshow, waitKey). "display" is absent without a window.
-STAGES = ("capture_wait", "frame_age", "chain", "recording_handoff", "display")
-
-
-def _samples() -> deque[float]:
-    return deque(maxlen=STAT_SAMPLES)
-
-
-@dataclass
-class LiveStats:
-    """What a run did: counts, frame rate, capture-to-output latency and per-stage time (ms)."""
-
-    frames: int = 0
-    dropped: int = 0
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0
-    latencies_ms: deque[float] = field(default_factory=_samples)
-    stage_ms: dict[str, deque[float]] = field(default_factory=lambda: {s: _samples() for s in STAGES})
-    recordings: list[Path] = field(default_factory=list)
-    snapshots: list[Path] = field(default_factory=list)
-    frames_recorded: int = 0
-    ended: EndReason | None = None  # why the run ended; the CLI's exit code is ``ended.exit_code``
-    end_message: str | None = None  # the same in words, naming the source
-
-    @property
-    def cpu_percent(self) -> float:
-        """Process CPU time over wall time during the loop, in % of one core."""
-        return 100.0 * self.cpu_seconds / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
 class Palette:
     """The filter choices on the number keys: 1 = the command-line chain (none: identity), then single
     filters, each once."""
@@ -141,78 +104,6 @@ class Palette:
         return entry
 
 
-def _check_gif_options(options: LiveOptions) -> None:
-    """`ParameterError` for GIF settings without a .gif --record, or --audio with one (a GIF holds no sound)."""
-    gif = options.record is not None and is_gif(options.record)
-    if options.gif is not None and not gif:
-        raise ParameterError("--gif-size and --gif-fps set a GIF recording; add --record NAME.gif")
-    if gif and options.audio is not None:
-        raise ParameterError(f"--audio: {options.record.name} is a GIF, which holds no sound; "
-                             "record to .mp4, .mov, .mkv or .webm, or drop --audio")
-
-
-def _refuse_recording_over_source(record: Path, source: str) -> None:
-    """Raise RecordingError when ``record`` is the source file itself (same device and inode), even with -y.
-
-    That covers the same name, a symlink and a hard link to it.
-    """
-    path = source_file(source)
-    if path is None:
-        return
-    try:
-        same = os.path.samefile(record, path)
-    except (OSError, ValueError):  # one of them does not exist (or cannot be looked at): not the same file
-        return
-    if same:
-        raise RecordingError(f"cannot record to {record}: it is the source file {path}; choose another file "
-                             "(-y never replaces the source)")
-
-
-def _check_recordable(size: tuple[int, int]) -> None:
-    """Raise RecordingError (one line, with the fix) for frames too small to encode."""
-    if size[0] < MIN_RECORD_SIZE[0] or size[1] < MIN_RECORD_SIZE[1]:
-        raise RecordingError(f"cannot record {size[0]}x{size[1]} frames: the video encoder needs at least "
-                             f"{MIN_RECORD_SIZE[0]}x{MIN_RECORD_SIZE[1]}; add --size 160x120 to scale the source up")
-
-
-def _folder_problem(folder: Path) -> str | None:
-    """Why files cannot be written in ``folder``, or None if they can."""
-    if not folder.is_dir():
-        return f"folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"folder {folder} is not writable"
-    return None
-
-
-def default_folder(kind: str) -> Path:
-    """Where hotkey files go without ``--output-dir``: the platform's Videos (``kind`` "videos") or
-    Pictures folder, in a ``camfilters`` subfolder (made when the first file is written)."""
-    import platformdirs
-
-    base = platformdirs.user_videos_dir() if kind == "videos" else platformdirs.user_pictures_dir()
-    return Path(base) / "camfilters"
-
-
-def _prepare_output_dir(folder: Path) -> None:
-    """Create ``--output-dir`` if missing (one logged line), so the first ``r`` / ``s`` does not fail.
-
-    A folder that cannot be created or written is only warned about: the session does not need it
-    unless a hotkey recording or snapshot is asked for, and those then say so again.
-    """
-    if not folder.exists():
-        try:
-            folder.mkdir(parents=True)
-        except OSError as exc:
-            log.warning("cannot create --output-dir %s (%s); hotkey recordings and snapshots will fail",
-                        folder, exc.strerror or exc)
-            return
-        log.info("created %s for hotkey recordings and snapshots", folder)
-        return
-    problem = _folder_problem(folder)
-    if problem:
-        log.warning("--output-dir: %s; hotkey recordings and snapshots will fail", problem)
-
-
 def level_meter(peak: float, width: int = 8) -> str:
     """A text meter for a 0..1 peak on a -48..0 dBFS scale, e.g. ``[#####---]``."""
     db = 20 * math.log10(peak) if peak > 0 else -math.inf
@@ -229,15 +120,6 @@ def _clip_audio(source):
     return ClipAudio(*source.sound_format)
 
 
-def _unique(path: Path) -> Path:
-    """``path`` or, if it exists, ``stem-2.ext``, ``stem-3.ext``, ..."""
-    n, candidate = 2, path
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        n += 1
-    return candidate
-
-
 class LiveSession:
     """One ``camfilters run``: owns the source, window, recorder and virtual camera.
 
@@ -249,9 +131,9 @@ class LiveSession:
     def __init__(self, options: LiveOptions) -> None:
         self.options = options
         if options.record is not None:
-            _refuse_recording_over_source(options.record, options.source)
+            refuse_recording_over_source(options.record, options.source)
             check_output_path(options.record, overwrite=options.overwrite)
-        _check_gif_options(options)
+        check_gif_options(options)
         self.palette = Palette(options.filters)
         self.chain = Pipeline(self.palette.stages(0))
         self.face = None
@@ -261,7 +143,7 @@ class LiveSession:
         if options.window:
             check_display()  # before anything starts: Qt would abort the process without a display
             if options.output_dir is not None:
-                _prepare_output_dir(options.output_dir)
+                prepare_output_dir(options.output_dir)
         if options.lenses:
             self._enable_face(options.lenses)
         self.mirror = options.mirror
@@ -311,7 +193,7 @@ class LiveSession:
         if self.options.record is not None and not self.stats.recordings:
             path = self.options.record  # the path asked for; the Recorder refuses it if it exists without -y
         else:
-            path = _unique(self.options.record or self._folder("videos") / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
+            path = unique_path(self.options.record or self._folder("videos") / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.mp4")
         audio = (self.audio.rate, self.audio.channels) if self.audio is not None else None
         self.recorder = Recorder(path, size=size, fps=fps, preset=LIVE_PRESET, overwrite=self.options.overwrite,
                                  audio=audio, gif=self.options.gif if is_gif(path) else None)
@@ -350,13 +232,13 @@ class LiveSession:
         """Save the last shown frame as a PNG in the pictures folder (``-2``, ``-3``, ... if the name is taken)."""
         if self._last is None:
             return
-        path = _unique(self._folder("pictures") / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
+        path = unique_path(self._folder("pictures") / f"camfilters-{datetime.now():%Y%m%d-%H%M%S}.png")
         try:
             ok = write_image(path, self._last)
         except OSError:
             ok = False
         if not ok:
-            raise RecordingError(f"could not write snapshot {path}: {_folder_problem(path.parent) or 'write failed'}")
+            raise RecordingError(f"could not write snapshot {path}: {folder_problem(path.parent) or 'write failed'}")
         self.stats.snapshots.append(path)
         self.say(f"snapshot saved to {path}")
 
@@ -368,7 +250,7 @@ class LiveSession:
     def record_key(self) -> None:
         """Start (checking the frame size first) or stop recording."""
         if self.recorder is None:
-            _check_recordable(self._size)
+            check_recordable(self._size)
         self.toggle_recording(self._size, self._fps)
 
     # -- the loop -------------------------------------------------------------------------
@@ -378,7 +260,7 @@ class LiveSession:
         try:
             if opts.window:
                 self.window = Window()
-            self._warm_up(opts.size or (640, 360))  # before the source starts, which would drop frames meanwhile
+            warm_up(self, opts.size or (640, 360))  # before the source starts, which would drop frames meanwhile
             if self.window is not None and self.window.closed:  # closed while starting: quit, nothing to open
                 self.stats.ended = EndReason.QUIT
                 self.close()
@@ -426,65 +308,6 @@ class LiveSession:
             finally:
                 source.close()
         return self.stats
-
-    def _warm_up(self, size: tuple[int, int]) -> None:
-        """Compile (or load from cache) the chain's own filters now, the other hotkey filters in the background.
-
-        The chain's instances are warmed with their exact options (``box:ksize=31`` or a 5x5
-        ``kernel`` compile other code than the defaults), so frame one runs at full speed.
-        When that took long (a cold Numba cache: the first start, about a minute), every
-        other filter is compiled now too, with progress in the window and on the terminal;
-        otherwise they load in the background, so a filter picked later by hotkey does not
-        stall the picture either. The library makes the background thread safe on every
-        Numba threading layer. Closing the window or Ctrl-C stops the compiling after the
-        filter in hand (the cache keeps what was compiled).
-        """
-        # Held: a Ctrl-C while Numba loads compiled code lands in a ctypes callback, where Python drops it.
-        with signals.deferred_interrupts() as interrupted:
-            self._warm_up_filters(size, lambda: bool(interrupted) or (self.window is not None and self.window.closed))
-
-    def _warm_up_filters(self, size: tuple[int, int], stop: Callable[[], bool]) -> None:
-        stages = [s for s in self.chain.stages if isinstance(s, FilterStage)]
-        others = [n for n in filters.available() if n not in {s.filter.spec for s in stages}]
-        self._message(size, "loading filters…")
-        started, cpu = time.monotonic(), time.process_time()
-        for stage in stages:
-            try:
-                filters.warm_up([stage.filter])
-            except Exception as exc:  # it would fail on the first frame: the same one line, before anything starts
-                raise StageFailed(stage.name, exc) from exc
-        if time.process_time() - cpu < COLD_START_CPU_S:
-            filters.warm_up_in_background(others)
-            return
-        log.info("compiling filters (first start only)…")
-        compiled = 0
-        for name in others:
-            progress = f"compiling filters (first start only)… {compiled + 1}/{len(others)}"
-            self._message(size, progress, (compiled + 1) / len(others))  # polls the window: a close shows now
-            if stop():
-                break
-            if sys.stderr.isatty():
-                sys.stderr.write(f"\r\033[K{progress} {name}")
-                sys.stderr.flush()
-            filters.warm_up([name])
-            compiled += 1
-        if sys.stderr.isatty():
-            sys.stderr.write("\r\033[K")
-        if compiled < len(others):
-            log.info("stopped compiling filters at %d of %d; the next start compiles the rest", compiled, len(others))
-        else:
-            log.info("filters compiled in %.0f s; later starts load them from the cache", time.monotonic() - started)
-
-    def _message(self, size: tuple[int, int], text: str, progress: float | None = None) -> None:
-        """Show ``text`` (and a progress bar at ``progress``, 0..1) on black in the window, if there is one."""
-        if self.window is None or self.window.closed:
-            return
-        canvas = self.window.canvas(np.zeros((size[1], size[0], 3), np.uint8))
-        overlay.draw_message(canvas, text, progress)
-        self.window.show(canvas)
-        key = self.window.poll_key()
-        if key is not None:  # pressed while starting: acted on with the first frame, not lost
-            self._early_keys.append(key)
 
     def _next_frame(self):
         """The next source frame; with ``--loop`` a file that ended starts again."""

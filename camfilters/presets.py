@@ -12,35 +12,41 @@ Linux), or the path in ``CAMFILTERS_CONFIG``::
     size = "1280x720"
     virtual_cam = true
 
-Keys (`KEYS`): filters, lenses (lists of specs), source, size ("WxH"), fps, toast_seconds, mirror,
+Keys (`SETTINGS`, named as `camfilters.live.LiveOptions`'s fields and ``run``'s options):
+filters, lenses (lists of specs), source, size ("WxH"), fps, toast_seconds, mirror,
 audio_denoise, output_dir, virtual_cam (true for the default device, or a device name). Command-line
 flags override the preset, the preset overrides the defaults. A bad file is refused with
-one line naming the file, the line and the key. `save_preset` rewrites only its own
-table, keeping the rest of the file (comments included), and replaces the file atomically.
+one line naming the file, the line and the key. Saving, renaming and deleting edit the
+document with tomlkit, so the rest of the file (comments included) stays as written, and
+replace the file atomically.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import math
 import os
 import re
 import sys
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+import tomlkit
 
 from filters.errors import shorten
 
-from .errors import CamfiltersError, ParameterError
+from .argtypes import frame_size, source_spec
+from .errors import CamfiltersError, ParameterError, RecordingError
+from .hotkeys import TOAST_SECONDS
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["CONFIG_ENV", "KEYS", "ConfigError", "UnknownPresetError", "config_path", "delete_preset", "list_presets", "load_preset",
-           "rename_preset", "save_preset"]
+__all__ = ["CONFIG_ENV", "SETTINGS", "ConfigError", "Setting", "UnknownPresetError", "config_path", "delete_preset",
+           "list_presets", "load_preset", "options_from", "rename_preset", "save_preset", "settings_from"]
 
 CONFIG_ENV = "CAMFILTERS_CONFIG"
 MAX_CONFIG_BYTES = 2**20  # a config of presets is a few kB
@@ -83,9 +89,55 @@ def _device(value: Any) -> str | None:
         'must be true, false or a device name such as "/dev/video10"'
 
 
-#: Each key a preset may hold, with its check (an error text, or None when the value is fine).
-KEYS = {"filters": _strings, "lenses": _strings, "source": _text, "size": _size, "fps": _positive,
-        "toast_seconds": _positive, "mirror": _flag, "audio_denoise": _flag, "output_dir": _text, "virtual_cam": _device}
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key a preset may hold, named as the `LiveOptions` field and ``run`` option it sets.
+
+    ``check`` returns what is wrong with a TOML value (None when it is fine); ``to_option`` turns a
+    checked TOML value into the option's value (may raise `argparse.ArgumentTypeError`);
+    ``to_toml`` turns an option's value back into TOML, None leaving the key out.
+    """
+
+    check: Callable[[Any], str | None]
+    to_option: Callable[[Any], Any] = _same
+    to_toml: Callable[[Any], Any] = _same
+
+
+#: The preset schema: every key, its check and its conversions to and from the run's options.
+SETTINGS = {
+    "filters": Setting(_strings, list),
+    "lenses": Setting(_strings, list, lambda v: v or None),
+    "source": Setting(_text, source_spec),
+    "size": Setting(_size, frame_size, lambda v: None if v is None else f"{v[0]}x{v[1]}"),
+    "fps": Setting(_positive, float),
+    "toast_seconds": Setting(_positive, float, lambda v: None if v == TOAST_SECONDS else v),
+    "mirror": Setting(_flag, bool),
+    "audio_denoise": Setting(_flag, bool, lambda v: v or None),
+    "output_dir": Setting(_text, lambda v: Path(v).expanduser(), lambda v: None if v is None else str(v)),
+    "virtual_cam": Setting(_device, lambda v: ("" if v else None) if isinstance(v, bool) else v,
+                           lambda v: None if v is None else v or True),  # "": the default device
+}
+
+
+def options_from(settings: dict[str, Any]) -> dict[str, Any]:
+    """The run options that checked preset ``settings`` (from `load_preset`) stand for, by option name."""
+    options = {}
+    for key, value in settings.items():
+        try:
+            options[key] = SETTINGS[key].to_option(value)
+        except argparse.ArgumentTypeError as exc:
+            raise ConfigError(f"config file {config_path()}: {key}: {exc}") from None
+    return options
+
+
+def settings_from(options: Any) -> dict[str, Any]:
+    """The preset settings that save ``options`` (a `LiveOptions` or anything with its fields), unset ones left out."""
+    settings = {key: setting.to_toml(getattr(options, key)) for key, setting in SETTINGS.items()}
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 def config_path() -> Path:
@@ -131,8 +183,8 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
         if not isinstance(table, dict):
             raise ConfigError(f"config file {path} line {_line_of(text, section)}: {section} must be a table")
         for key, value in table.items():
-            check = KEYS.get(key)
-            problem = "is not a setting (use " + ", ".join(KEYS) + ")" if check is None else check(value)
+            problem = "is not a setting (use " + ", ".join(SETTINGS) + ")" if key not in SETTINGS else \
+                SETTINGS[key].check(value)
             if problem:
                 raise ConfigError(f"config file {path} line {_line_of(text, key, section)}: "
                                   f"[{section}] {key} {problem}")
@@ -178,40 +230,40 @@ def save_preset(name: str, settings: dict[str, Any]) -> Path:
     """Write ``settings`` as ``[presets.NAME]``, replacing that table only; returns the file's path."""
     _check_name(name)
     for key, value in settings.items():
-        problem = "is not a setting" if key not in KEYS else KEYS[key](value)
+        problem = "is not a setting" if key not in SETTINGS else SETTINGS[key].check(value)
         if problem:
             raise ConfigError(f"preset {name}: {key} {problem}, got {value!r}")
     path = config_path()
-    _, text = _read(path)
-    table = _header(name) + "".join(f"{key} = {_toml(value)}\n" for key, value in settings.items())
-    lines = text.splitlines(keepends=True)
-    span = _span(lines, name)
-    if span is None:
-        new = text + ("\n" if text and not text.endswith("\n\n") else "") + table
-    else:
-        start, end = span
-        new = "".join(lines[:start]) + table + ("\n" if end < len(lines) else "") + "".join(lines[end:])
-    _write(path, new, f"save preset {name}")
+    document, presets = _document(path)
+    table = tomlkit.table()
+    for key, value in settings.items():
+        table.add(key, value)
+    presets[name] = table
+    _write(path, document, f"save preset {name}")
     return path
 
 
 def rename_preset(old: str, new: str) -> Path:
-    """Rename preset ``old`` to ``new`` (which must be free), keeping its settings and comments; returns the file."""
+    """Rename preset ``old`` to ``new`` (which must be free), keeping its settings, comments and place; returns
+    the file."""
     _check_name(new)
-    path, lines, (start, _) = _existing(old)
-    if _span(lines, new) is not None:
+    path, document, presets = _existing(old)
+    if new in presets:
         raise ConfigError(f"there is already a preset {new!r} in {path}; delete it first or choose another name")
-    lines[start] = _header(new)
-    _write(path, "".join(lines), f"rename preset {old}")
+    tables = [(name, presets[name]) for name in list(presets)]
+    for name, _ in tables:  # tomlkit renames no key in place: take them all out, put them back in order
+        del presets[name]
+    for name, table in tables:
+        presets.add(new if name == old else name, table)
+    _write(path, document, f"rename preset {old}")
     return path
 
 
 def delete_preset(name: str) -> Path:
-    """Remove preset ``name`` (its table and the blank line after it) from the file; returns the file."""
-    path, lines, (start, end) = _existing(name)
-    while end < len(lines) and not lines[end].strip():
-        end += 1
-    _write(path, "".join(lines[:start] + lines[end:]), f"delete preset {name}")
+    """Remove preset ``name``'s table from the file; returns the file."""
+    path, document, presets = _existing(name)
+    del presets[name]
+    _write(path, document, f"delete preset {name}")
     return path
 
 
@@ -220,58 +272,37 @@ def _check_name(name: str) -> None:
         raise ConfigError(f"preset name must be 1-64 letters, digits, -, _ or +, got {shorten(name)!r}")
 
 
-def _header(name: str) -> str:
-    """The table header line of preset ``name`` (a quoted key when it is not a bare TOML key)."""
-    return f"[presets.{name if re.fullmatch(r'[A-Za-z0-9_-]+', name) else json.dumps(name)}]\n"
-
-
-def _span(lines: list[str], name: str) -> tuple[int, int] | None:
-    """The [start, end) lines of preset ``name``'s table, or None."""
-    start = next((i for i, line in enumerate(lines)
-                  if re.fullmatch(rf"\[\s*presets\.\"?{re.escape(name)}\"?\s*\]\s*(#.*)?", line.strip())), None)
-    if start is None:
-        return None
-    return start, next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
-
-
-def _existing(name: str) -> tuple[Path, list[str], tuple[int, int]]:
-    path = config_path()
+def _document(path: Path) -> tuple[tomlkit.TOMLDocument, Any]:
+    """The config file as a tomlkit document (checked by `_read` first), and its ``presets`` table."""
     _, text = _read(path)
-    lines = text.splitlines(keepends=True)
-    span = _span(lines, name)
-    if span is None:
-        known = ", ".join(sorted(list_presets())) or "none"
+    document = tomlkit.parse(text)
+    if "presets" not in document:
+        document.add("presets", tomlkit.table(is_super_table=True))  # only [presets.NAME] headers
+    return document, document["presets"]
+
+
+def _existing(name: str) -> tuple[Path, tomlkit.TOMLDocument, Any]:
+    path = config_path()
+    document, presets = _document(path)
+    if name not in presets:
+        known = ", ".join(sorted(presets)) or "none"
         raise UnknownPresetError(f"no preset {shorten(name)!r} in {path}; presets: {known}")
-    return path, lines, span
+    return path, document, presets
 
 
-def _write(path: Path, text: str, what: str) -> None:
-    """Replace the config file with ``text`` atomically, after checking it reads back; ``what`` (e.g. "save
-    preset p") names the action in an error."""
+def _write(path: Path, document: tomlkit.TOMLDocument, what: str) -> None:
+    """Replace the config file with ``document``, complete or not at all (`media.atomic.write_bytes`), after
+    checking that it reads back; ``what`` (e.g. "save preset p") names the action in an error."""
+    from .media.atomic import write_bytes
+
+    text = document.as_string()
     tomllib.loads(text)  # never write a file we could not read back
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:  # its message would name the hidden temporary file
-        raise ConfigError(f"cannot {what}: the config folder {path.parent} cannot be written "
+    except OSError as exc:
+        raise ConfigError(f"cannot {what}: the config folder {path.parent} cannot be created "
                           f"({exc.strerror or exc})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException as exc:
-        Path(temp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ConfigError(f"cannot {what} in {path}: {exc.strerror or exc}") from None
-        raise
-
-
-def _toml(value: Any) -> str:
-    """A TOML literal for a setting's value (strings, numbers, booleans, lists of strings)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # JSON's string escapes are TOML's
-    return "[" + ", ".join(_toml(v) for v in value) + "]"
+        write_bytes(path, text.encode("utf-8"), overwrite=True, what=f"the config file {path}")
+    except RecordingError as exc:  # a folder that takes no file, or another process saving now
+        raise ConfigError(f"cannot {what}: {exc}") from None

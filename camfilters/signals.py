@@ -5,6 +5,7 @@ Ctrl-C, SIGTERM and SIGHUP all raise `KeyboardInterrupt` in the main thread
 finalise files. `deferred_interrupts` holds them during a critical section and raises
 once after it; `join_holding` waits for threads that finish a file through any number
 of Ctrl-C; `allow_interrupt` undoes an ignored SIGINT inherited from a shell script.
+`ChildSignals` is the policy of a worker process (a batch's): it dies with its parent.
 Standard library only: the CLI uses it before the heavy imports.
 """
 
@@ -12,12 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
-__all__ = ["allow_interrupt", "deferred_interrupts", "interrupt_on_sigterm", "join_holding"]
+__all__ = ["ChildSignals", "allow_interrupt", "announced", "deferred_interrupts", "interrupt_on_sigterm", "join_holding"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _announce(signum: int) -> None:
     log.warning("%s: finishing the files and stopping", _MEANINGS[signal.Signals(signum).name])
+
+
+def announced(interrupt: KeyboardInterrupt) -> bool:
+    """Whether ``interrupt`` came from a signal of `interrupt_on_sigterm`, whose arrival was logged already."""
+    return bool(interrupt.args) and interrupt.args[0] in {f"signal {name}" for name in _MEANINGS}
 
 
 @contextlib.contextmanager
@@ -135,3 +144,62 @@ def join_holding(threads: Iterable[_Joinable], *, note: Callable[[], None] | Non
                     note()
     if interrupt is not None:
         raise interrupt
+
+
+class ChildSignals:
+    """The signal policy of a worker process that runs one task at a time for its parent (a batch's file).
+
+    `install` leaves Ctrl-C to the parent (it reaches the whole process group) and makes
+    SIGTERM, which the parent sends when it stops and Linux sends when it dies
+    (``PR_SET_PDEATHSIG``, even by SIGKILL), end an idle process at once with ``exit_code``
+    and raise `KeyboardInterrupt` once in a `busy` one, so that the task removes its files.
+    The death signal comes once per thread of the dead parent; a second interrupt would cut
+    that removal short, so later ones are dropped, and `stopping` stays true for the task to
+    raise again where a first one was lost (raised inside a native callback, which drops it).
+    A thread watching the parent is the backstop: once it is gone, SIGTERM; if the task has
+    not stopped within ``grace_s`` seconds, ``abandon()`` (remove its files) and exit.
+    """
+
+    def __init__(self, exit_code: int, grace_s: float, abandon: Callable[[], None]) -> None:
+        self.exit_code, self.grace_s, self.abandon = exit_code, grace_s, abandon
+        self.busy = False  # a task is running: SIGTERM interrupts it rather than ending the process
+        self.stopping = False  # SIGTERM came while busy: the process ends when the task has stopped
+
+    def install(self, parent: int) -> None:
+        """Set the policy up in the worker's main thread; ``parent`` is the parent's pid."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        self._die_with_parent(parent)
+        threading.Thread(target=self._watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
+
+    def _on_sigterm(self, signum: int, frame: object) -> None:
+        if not self.busy:
+            os._exit(self.exit_code)
+        if not self.stopping:
+            self.stopping = True
+            raise KeyboardInterrupt("SIGTERM")
+
+    def _die_with_parent(self, parent: int) -> None:
+        """Have Linux send this process SIGTERM when its parent (pid ``parent``) dies."""
+        if not sys.platform.startswith("linux"):
+            return
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # it died before prctl
+            os._exit(self.exit_code)
+
+    def _watch_parent(self, parent: int) -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)  # ignored if the death signal came already
+        deadline = time.monotonic() + self.grace_s
+        while self.busy and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self.busy:
+            self.abandon()
+        os._exit(self.exit_code)

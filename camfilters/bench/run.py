@@ -39,9 +39,13 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
         "equivalents": {n: OPENCV_EQUIVALENTS[n].description for n in opts.filters if n in OPENCV_EQUIVALENTS},
     }
     if "jit" in opts.sections:  # first, while this process leaves the CPU to the subprocesses
-        log.debug("JIT start-up: cold and warm subprocesses")
+        log.info("JIT start-up: compiling every filter in a process with an empty cache, then loading them")
         result["jit"] = bench_jit(opts.filters, opts.loop_size)
+    log.info("warming up the filters: compiling their kernels (after an install or upgrade; up to a minute) "
+             "or loading them from Numba's cache")
     result["warm_up_s"] = filters.warm_up(opts.filters)
+    if (seconds := sum(result["warm_up_s"].values())) > 2.0:
+        log.info("compiled in %.0f s; cached for the next run", seconds)
     if "opencv" in opts.sections:
         rows = result["filters"] = []
         for size in opts.sizes:

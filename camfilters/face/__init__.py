@@ -24,6 +24,8 @@ from camfilters.errors import ParameterError
 from .errors import AnalysisError, FaceUnavailableError, ModelError
 
 if TYPE_CHECKING:
+    from filters import Option
+
     from .stage import FaceStage
 
 __all__ = ["AnalysisError", "FaceUnavailableError", "ModelError", "available_lenses", "build_face_stage", "lens_help"]
@@ -50,17 +52,11 @@ def available_lenses() -> list[str]:
     return cycle_order()
 
 
-def lens_help() -> list[tuple[str, str]]:
-    """(name with its options' syntax, one-line description) of every lens, for ``camfilters list``."""
+def lens_help() -> list[tuple[str, str, tuple[Option, ...]]]:
+    """(name, one-line description, options) of every lens in the hotkey cycle's order, for ``camfilters list``."""
     from .lenses import LENSES, cycle_order
 
-    rows = []
-    for name in cycle_order():
-        cls = LENSES.get_class(name)
-        opts = ",".join(f"{o.name}={'PATH' if o.name in ('image', 'path') else o.default}" for o in cls.options)
-        helps = "; ".join(f"{o.name}: {o.help}" for o in cls.options)
-        rows.append((name + (f"[:{opts}]" if opts else ""), cls.help + (f" ({helps})" if helps else "")))
-    return rows
+    return [(name, LENSES.get_class(name).help, LENSES.get_class(name).options) for name in cycle_order()]
 
 
 def _is_landmarker(path: Path) -> bool:

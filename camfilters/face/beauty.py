@@ -15,7 +15,8 @@ import numpy as np
 
 from filters.base import Option, in_range
 
-from .lenses import _SHIFT, FACE_OVAL, Lens, Scene, _box, _fixed, blend, register_lens
+from .drawing import FACE_OVAL, SHIFT, blend, box_around, fixed_point
+from .lenses import Lens, Scene, register_lens
 
 # Face-mesh rings (landmark indices) of the parts left sharp.
 EYE_RING_A = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
@@ -47,11 +48,11 @@ def skin_alpha(landmarks: np.ndarray, roi: tuple[slice, slice], face_width: floa
     feather = max(1.0, 0.025 * face_width)
     grow = int(round(2.0 * feather))  # sharp parts grow by this much, so the feather stays off them
     mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [_fixed(xy[list(FACE_OVAL)])], 255, cv2.LINE_AA, _SHIFT)
+    cv2.fillPoly(mask, [fixed_point(xy[list(FACE_OVAL)])], 255, cv2.LINE_AA, SHIFT)
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=max(1, grow // 2))  # feather inside the oval
     parts = np.zeros(shape, np.uint8)
     for ring in SHARP_PARTS:
-        cv2.fillPoly(parts, [_fixed(xy[list(ring)])], 255, cv2.LINE_AA, _SHIFT)
+        cv2.fillPoly(parts, [fixed_point(xy[list(ring)])], 255, cv2.LINE_AA, SHIFT)
     parts = cv2.dilate(parts, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     mask = cv2.subtract(mask, parts)
     return cv2.GaussianBlur(mask, (0, 0), feather).astype(np.float32) * np.float32(1.0 / 255.0)
@@ -69,7 +70,7 @@ class BeautyLens(Lens):
             self._smooth(frame, face.landmarks, face.width)
 
     def _smooth(self, frame: np.ndarray, landmarks: np.ndarray, face_width: float) -> None:
-        roi = _box(landmarks[list(FACE_OVAL), :2], 2.0, frame.shape)
+        roi = box_around(landmarks[list(FACE_OVAL), :2], 2.0, frame.shape)
         if roi is None or face_width < 8.0:
             return
         view = frame[roi]

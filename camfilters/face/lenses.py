@@ -3,12 +3,12 @@
 A lens reads the current ``(H, W, 3) uint8 BGR`` working frame and a `Scene` (the
 tracked faces and the person mask for this frame) and modifies the frame in place,
 only where its effect belongs: the face region (from the landmarks' convex hull, with a
-feathered edge), the eyes, or the background (outside the person mask).
+feathered edge), the eyes, or the background (outside the person mask). Their geometry and
+drawing helpers are in `drawing`; the lens families with modules of their own register at the end.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any, Callable, ClassVar
 
@@ -20,37 +20,25 @@ from filters.errors import shorten
 
 from ..images import read_image
 from .cover import paste_feathered
+from .drawing import (
+    EYE_IMAGE_LEFT,
+    EYE_IMAGE_RIGHT,
+    FACE_OVAL,
+    ONE,
+    SHIFT,
+    TEMPLE_IMAGE_LEFT,
+    TEMPLE_IMAGE_RIGHT,
+    blend,
+    box_around,
+    cover_crop,
+    fixed_point,
+    head_region,
+    hidden_picture,
+    mesh_connections,
+    superellipse,
+)
 from .segmentation import refine_person
 from .tracking import Face
-
-# Landmark indices of the 478-point MediaPipe face mesh (image-left = the subject's right).
-EYE_IMAGE_LEFT = (33, 133, 159, 145)   # outer corner, inner corner, top, bottom
-EYE_IMAGE_RIGHT = (263, 362, 386, 374)
-TEMPLE_IMAGE_LEFT, TEMPLE_IMAGE_RIGHT = 127, 356
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
-_SHIFT = 4  # sub-pixel bits for cv2 drawing
-_ONE = 1 << _SHIFT
-
-
-def _fixed(points: np.ndarray) -> np.ndarray:
-    """Float pixel coordinates as int32 fixed point for cv2 drawing with ``shift=_SHIFT``."""
-    return np.round(points * _ONE).astype(np.int32)
-
-
-def _box(points: np.ndarray, margin: float, shape: tuple[int, ...]) -> tuple[slice, slice] | None:
-    """The (rows, cols) slices of the bounding box of ``points`` (N, 2) plus ``margin``, clipped."""
-    x0, y0 = np.floor(points.min(axis=0) - margin).astype(int)
-    x1, y1 = np.ceil(points.max(axis=0) + margin).astype(int) + 1
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return None
-    return slice(y0, y1), slice(x0, x1)
-
-
-def blend(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray) -> None:
-    """``dst = src * alpha + dst * (1 - alpha)`` in place; ``alpha`` is (h, w) float32 in [0, 1]."""
-    dst[...] = cv2.blendLinear(src, dst, alpha, 1.0 - alpha)
 
 
 class Scene:
@@ -76,13 +64,13 @@ class Scene:
         if face.track_id not in self._hulls:
             xy = face.landmarks[:, :2]
             feather = max(1.0, 0.03 * face.width)
-            roi = _box(xy, 3.0 * feather + 2.0, shape)
+            roi = box_around(xy, 3.0 * feather + 2.0, shape)
             region = None
             if roi is not None:
                 origin = np.array([roi[1].start, roi[0].start], np.float32)
-                hull = cv2.convexHull(_fixed(xy - origin))
+                hull = cv2.convexHull(fixed_point(xy - origin))
                 alpha = np.zeros((roi[0].stop - roi[0].start, roi[1].stop - roi[1].start), np.float32)
-                cv2.fillConvexPoly(alpha, hull, 1.0, cv2.LINE_AA, _SHIFT)
+                cv2.fillConvexPoly(alpha, hull, 1.0, cv2.LINE_AA, SHIFT)
                 region = roi, cv2.GaussianBlur(alpha, (0, 0), feather)
             self._hulls[face.track_id] = region
         return self._hulls[face.track_id]
@@ -125,55 +113,34 @@ def parse_lens(spec: str) -> Lens:
     return LENSES.parse(spec)
 
 
-def _connections() -> tuple[np.ndarray, np.ndarray] | None:
-    """(tesselation, contours) landmark index pairs from mediapipe's FaceLandmarksConnections, if present."""
-    try:
-        from mediapipe.tasks.python.vision import FaceLandmarksConnections as C
-    except ImportError:
-        return None
-    pairs = lambda conns: np.array([(c.start, c.end) for c in conns], np.int32)  # noqa: E731
-    contours = list(C.FACE_LANDMARKS_CONTOURS) + list(C.FACE_LANDMARKS_LEFT_IRIS) + list(C.FACE_LANDMARKS_RIGHT_IRIS)
-    return pairs(C.FACE_LANDMARKS_TESSELATION), pairs(contours)
-
-
 @register_lens("mesh")
 class MeshLens(Lens):
     help = "the face landmark mesh drawn over each face"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._pairs = _connections()
+        self._pairs = mesh_connections()
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:
         for face in scene.landmark_faces():
             xy = face.landmarks[:, :2]
-            roi = _box(xy, 4.0, frame.shape)
+            roi = box_around(xy, 4.0, frame.shape)
             if roi is None:
                 continue
             origin = np.array([roi[1].start, roi[0].start], np.float32)
-            pts = _fixed(xy - origin)
+            pts = fixed_point(xy - origin)
             view = frame[roi]
             overlay = view.copy()
             if self._pairs is not None:
                 tess, contours = self._pairs
-                cv2.polylines(overlay, list(pts[tess]), False, (230, 230, 230), 1, cv2.LINE_AA, _SHIFT)
+                cv2.polylines(overlay, list(pts[tess]), False, (230, 230, 230), 1, cv2.LINE_AA, SHIFT)
                 view[...] = cv2.addWeighted(overlay, 0.4, view, 0.6, 0.0)
-                cv2.polylines(view, list(pts[contours]), False, (60, 240, 255), 1, cv2.LINE_AA, _SHIFT)
+                cv2.polylines(view, list(pts[contours]), False, (60, 240, 255), 1, cv2.LINE_AA, SHIFT)
             else:
                 for p in pts:
-                    cv2.circle(overlay, tuple(map(int, p)), _ONE, (160, 220, 120), -1, cv2.LINE_AA, _SHIFT)
+                    cv2.circle(overlay, tuple(map(int, p)), ONE, (160, 220, 120), -1, cv2.LINE_AA, SHIFT)
                 view[...] = cv2.addWeighted(overlay, 0.7, view, 0.3, 0.0)
-                cv2.polylines(view, [pts[list(FACE_OVAL)]], True, (60, 240, 255), 1, cv2.LINE_AA, _SHIFT)
-
-
-def _superellipse(cx: float, cy: float, a: float, b: float, n: float = 3.0, count: int = 64) -> np.ndarray:
-    """Points (count, 2) of a rounded-rectangle lens outline, a bit narrower at the bottom."""
-    theta = np.linspace(0.0, 2.0 * np.pi, count, endpoint=False)
-    c, s = np.cos(theta), np.sin(theta)
-    x = a * np.sign(c) * np.abs(c) ** (2.0 / n)
-    y = b * np.sign(s) * np.abs(s) ** (2.0 / n)
-    x *= 1.0 - 0.2 * np.clip(s, 0.0, None) ** 2
-    return np.stack([cx + x, cy + y], axis=1)
+                cv2.polylines(view, [pts[list(FACE_OVAL)]], True, (60, 240, 255), 1, cv2.LINE_AA, SHIFT)
 
 
 @register_lens("glasses")
@@ -205,13 +172,13 @@ class GlassesLens(Lens):
         mid = (left + right) / 2.0
         to_image = lambda uv: mid + d * (uv[:, :1] * ex + uv[:, 1:2] * ey)  # noqa: E731
         v, a, b = self._LENS_V, self._LENS_A, self._LENS_B
-        lenses = [to_image(_superellipse(cx, v, a, b, count=96)) for cx in (-0.5, 0.5)]
+        lenses = [to_image(superellipse(cx, v, a, b, count=96)) for cx in (-0.5, 0.5)]
         bridge = to_image(np.array([[-0.09, v - 0.16], [-0.04, v - 0.2], [0.04, v - 0.2], [0.09, v - 0.16]]))
         hinges = to_image(np.array([[-0.5 - a, v - 0.18], [0.5 + a, v - 0.18]]))
         temples = [np.stack([hinges[0], xy[TEMPLE_IMAGE_LEFT]]), np.stack([hinges[1], xy[TEMPLE_IMAGE_RIGHT]])]
         thick = max(1.0, 0.06 * d)
         everything = np.concatenate(lenses + [bridge] + temples)
-        roi = _box(everything, thick + 2.0, frame.shape)
+        roi = box_around(everything, thick + 2.0, frame.shape)
         if roi is None:
             return
         origin = np.array([roi[1].start, roi[0].start], np.float32)
@@ -222,32 +189,32 @@ class GlassesLens(Lens):
                   blur: float = 0.0) -> np.ndarray:
             """Coverage (h, w, 1) float32 in [0, 1] of ``draw(canvas, pts, width)`` at ``ss`` x, area-averaged."""
             big = np.zeros((size[0] * ss, size[1] * ss), np.uint8)
-            draw(big, lambda p: _fixed((p - origin) * ss), lambda w: max(1, round(w * ss)))
+            draw(big, lambda p: fixed_point((p - origin) * ss), lambda w: max(1, round(w * ss)))
             small = cv2.resize(big, (size[1], size[0]), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
             if blur > 0:
                 small = cv2.GaussianBlur(small, (0, 0), blur)
             return small[..., None]
 
         def lens_fill(c, pts, w):
-            cv2.fillPoly(c, [pts(p) for p in lenses], 255, cv2.LINE_AA, _SHIFT)
+            cv2.fillPoly(c, [pts(p) for p in lenses], 255, cv2.LINE_AA, SHIFT)
 
         def rims(c, pts, w):
-            cv2.polylines(c, [pts(p) for p in lenses], True, 255, w(thick), cv2.LINE_AA, _SHIFT)
-            cv2.polylines(c, [pts(bridge)], False, 255, w(0.05 * d), cv2.LINE_AA, _SHIFT)
+            cv2.polylines(c, [pts(p) for p in lenses], True, 255, w(thick), cv2.LINE_AA, SHIFT)
+            cv2.polylines(c, [pts(bridge)], False, 255, w(0.05 * d), cv2.LINE_AA, SHIFT)
             for t in temples:
-                cv2.polylines(c, [pts(t)], False, 255, w(0.045 * d), cv2.LINE_AA, _SHIFT)
+                cv2.polylines(c, [pts(t)], False, 255, w(0.045 * d), cv2.LINE_AA, SHIFT)
 
         def shine(c, pts, w):  # a broad and a thin diagonal reflection across each lens
             for cx in (-0.5, 0.5):
                 for band in ([[cx - 0.36, v - 0.06], [cx - 0.12, v - 0.3], [cx + 0.0, v - 0.3], [cx - 0.3, v + 0.04]],
                              [[cx - 0.2, v + 0.14], [cx + 0.08, v - 0.26], [cx + 0.12, v - 0.26], [cx - 0.14, v + 0.16]]):
-                    cv2.fillConvexPoly(c, pts(to_image(np.array(band))), 255, cv2.LINE_AA, _SHIFT)
+                    cv2.fillConvexPoly(c, pts(to_image(np.array(band))), 255, cv2.LINE_AA, SHIFT)
 
         def rim_light(c, pts, w):  # a thin light line along the top of each rim
             for p in lenses:
                 i = np.arange(len(p))
                 top = p[(i > len(p) // 2 + 8) & (i < len(p) - 8)] - ey * thick * 0.22
-                cv2.polylines(c, [pts(top)], False, 255, w(thick / 3.0), cv2.LINE_AA, _SHIFT)
+                cv2.polylines(c, [pts(top)], False, 255, w(thick / 3.0), cv2.LINE_AA, SHIFT)
 
         lens_a = layer(lens_fill)
         frame_a = layer(rims)
@@ -269,16 +236,6 @@ class GlassesLens(Lens):
             alpha[alpha < self._FAINT] = 0.0
             out += alpha * (colour - out)
         view[...] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def head_region(box: tuple[float, float, float, float], scale: float) -> tuple[float, float, float, float]:
-    """(cx, cy, a, b): centre and half-axes (px) of the head around face ``box`` (x, y, w, h), times ``scale``.
-
-    A head is about 1.2 face boxes wide and 1.4 tall, centred 0.2 face heights above the face
-    centre (hair above the brows, chin at the box's bottom edge).
-    """
-    x, y, w, h = box
-    return x + w / 2.0, y + 0.3 * h, 0.6 * scale * w, 0.7 * scale * h
 
 
 class _PrivacyLens(Lens):
@@ -317,25 +274,11 @@ class _PrivacyLens(Lens):
             return
         cx, cy, a, b = head_region(box, self.scale)
         feather = max(1.0, 0.1 * min(a, b))
-        roi = _box(np.array([[cx - a, cy - b], [cx + a, cy + b]], np.float32), feather + 1.0, frame.shape)
+        roi = box_around(np.array([[cx - a, cy - b], [cx + a, cy + b]], np.float32), feather + 1.0, frame.shape)
         if roi is None:
             return
         view = frame[roi]
-        rh, rw = view.shape[:2]
-        if self.mode == "solid":
-            hidden = np.empty_like(view)
-            hidden[...] = self.SOLID
-        elif self.mode == "pixelate":
-            block = max(1.0, w / self.blocks)  # rounded down to whole blocks: never smaller than this
-            small = cv2.resize(view, (max(1, int(rw / block)), max(1, int(rh / block))), interpolation=cv2.INTER_AREA)
-            hidden = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_NEAREST)
-        else:
-            # Blur at a reduced size (sigma about 2 px there): the same look, a fraction of the cost.
-            sigma = self.strength / 100.0 * w
-            k = max(1.0, sigma / 2.0)
-            small = cv2.resize(view, (max(1, round(rw / k)), max(1, round(rh / k))), interpolation=cv2.INTER_AREA)
-            small = cv2.GaussianBlur(small, (0, 0), sigma / k, borderType=cv2.BORDER_REPLICATE)
-            hidden = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_LINEAR)
+        hidden = hidden_picture(view, self.mode, w / self.blocks, self.strength / 100.0 * w, self.SOLID)
         paste_feathered(view, hidden, (float(roi[1].start), float(roi[0].start)), (cx, cy), (a, b), feather,
                         self.shape == "ellipse")
 
@@ -371,7 +314,7 @@ class BigEyesLens(Lens):
 
     @staticmethod
     def _magnify(frame: np.ndarray, centre: np.ndarray, radius: float, k: float) -> None:
-        roi = _box(centre[None], radius + 1.0, frame.shape)
+        roi = box_around(centre[None], radius + 1.0, frame.shape)
         if roi is None:
             return
         ys, xs = np.mgrid[roi[0], roi[1]].astype(np.float32)
@@ -457,12 +400,7 @@ class BgReplaceLens(_MaskLens):
                 self._background = np.empty(shape, np.uint8)
                 self._background[...] = self._bgr
             else:
-                ph, pw = self._picture.shape[:2]
-                s = max(w / pw, h / ph)
-                sw, sh = max(w, math.ceil(pw * s)), max(h, math.ceil(ph * s))
-                big = cv2.resize(self._picture, (sw, sh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-                y0, x0 = (sh - h) // 2, (sw - w) // 2
-                self._background = np.ascontiguousarray(big[y0:y0 + h, x0:x0 + w])
+                self._background = cover_crop(self._picture, (w, h))
         return self._background
 
     def apply(self, frame: np.ndarray, scene: Scene) -> None:

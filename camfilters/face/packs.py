@@ -44,8 +44,9 @@ from filters.base import Option
 from filters.errors import ParameterError, shorten
 
 from ..images import MAX_STICKER_SIDE, read_image
+from .drawing import box_around
 from .landmarks import N_LANDMARKS
-from .lenses import Lens, Scene, _box, register_lens
+from .lenses import Lens, Scene, register_lens
 from .segmentation import refine_person
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
@@ -106,7 +107,7 @@ class Layer:
         m = m @ np.array([[k, 0, (k - 1) / 2], [0, k, (k - 1) / 2], [0, 0, 1]])
         h, w = png.shape[:2]
         corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T
-        roi = _box(corners.astype(np.float32), 2.0, frame.shape)
+        roi = box_around(corners.astype(np.float32), 2.0, frame.shape)
         if roi is None:
             return
         m[:, 2] -= (roi[1].start, roi[0].start)

@@ -1,13 +1,23 @@
-"""The helper modules beside the app tests (media, cli_helpers, ...) made importable, and the shared clip."""
+"""The helper modules beside the app tests (media, cli_helpers, ...) made importable, the shared clip and a
+local Dask cluster."""
 
+import json
+import os
+import signal
+import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from helpers import wait_for  # noqa: E402
 from media import faststart, make_video  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +26,52 @@ def clip(tmp_path_factory) -> Path:
     each frame carries its index (`media.frame_index`). Shared: copy it before changing it."""
     folder = tmp_path_factory.mktemp("clip")
     return faststart(make_video(folder / "plain.mp4", 48, size=(160, 120), fps=24, audio=True), folder / "clip.mp4")
+
+
+class Cluster(NamedTuple):
+    """A Dask cluster of `dask_cluster`: the scheduler's address, its process and the workers' processes."""
+
+    address: str
+    scheduler: subprocess.Popen
+    workers: list[subprocess.Popen]
+
+
+@pytest.fixture
+def dask_cluster(tmp_path) -> Iterator[Callable[[int], Cluster]]:
+    """A factory: ``dask_cluster(n)`` starts a scheduler and ``n`` single-threaded workers named w0, w1, ...
+    on 127.0.0.1, without nannies (a killed worker stays dead), and waits until all have joined. Whatever it
+    started is stopped at the end of the test (SIGTERM, then SIGKILL after 30 s)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    procs: list[subprocess.Popen] = []
+
+    def start(n: int) -> Cluster:
+        info = tmp_path / "scheduler.json"
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+             "--no-dashboard", "--scheduler-file", str(info)], env=env, cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for(lambda: info.exists() and info.stat().st_size > 0, 120, "the scheduler to start")
+        address = json.loads(info.read_text())["address"]
+        workers = [subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+             "--no-nanny", "--no-dashboard", "--name", f"w{i}"], env=env, cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(n)]
+        procs.extend(workers)
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(n, timeout=120)
+        return Cluster(address, procs[0], workers)
+
+    try:
+        yield start
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -231,7 +231,7 @@ def test_start_and_end_give_that_second_of_video_and_audio(tmp_path, ext, fps, a
     (["--end", "-2"], "argument --end: must be seconds"),
     (["--start", "2", "--end", "1.5"], "--end (1.5 s) must be after --start (2 s)"),
     (["--crf", "52"], "argument --crf: must be a whole number from 0 to 51"),
-    (["--preset", "warp"], "argument --preset: invalid choice: 'warp'"),
+    (["--speed", "warp"], "argument --speed: invalid choice: 'warp'"),
     (["--start", "10"], "has no video frames from 10 s to the end"),
 ])
 def test_bad_ranges_and_quality_fail_in_one_line(tmp_path, args, needle):
@@ -239,6 +239,20 @@ def test_bad_ranges_and_quality_fail_in_one_line(tmp_path, args, needle):
     proc = cli_main("render", str(source), "-o", str(tmp_path / "out.mp4"), "--no-progress", *args)
     assert_one_line_error(proc, needle)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+@pytest.mark.parametrize(("args", "cabac", "notes"), [
+    (["--speed", "ultrafast"], "cabac=0", []),
+    (["--preset", "veryfast"], "cabac=1", ["camfilters render: note: --preset is deprecated, use --speed (same values)"]),
+])
+def test_speed_and_its_old_name_preset_set_the_x264_speed(tmp_path, args, cabac, notes):
+    """x264's settings string in the stream says the speed: ultrafast turns CABAC off, veryfast keeps it."""
+    source = make_video(tmp_path / "in.mp4", 4)
+    out = tmp_path / "out.mp4"
+    proc = cli_main("render", str(source), "-o", str(out), "--no-progress", *args)
+    assert proc.returncode == 0, proc.stderr
+    assert [line for line in proc.stderr.splitlines() if "note:" in line] == notes
+    assert f" {cabac} ".encode() in out.read_bytes()
 
 
 def test_crf_sets_the_quality(tmp_path):

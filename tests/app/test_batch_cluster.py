@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -21,42 +17,6 @@ from camfilters.batch import plan, run_jobs, with_render_options  # noqa: E402
 from helpers import decode_frames, wait_for  # noqa: E402
 from media import make_video, probe  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-DASK = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    """A scheduler and two single-threaded workers without nannies (a killed worker stays dead)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    info = tmp_path / "scheduler.json"
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-         "--no-dashboard", "--scheduler-file", str(info)], env=env, cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        wait_for(lambda: info.exists() and info.stat().st_size > 0, 120, "the scheduler to start")
-        address = json.loads(info.read_text())["address"]
-        workers = [subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1", "--nthreads", "1",
-             "--no-nanny", "--no-dashboard", "--name", f"w{i}"], env=env, cwd=tmp_path,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
-        procs += workers
-        from distributed import Client
-
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=120)
-        yield address, workers
-    finally:
-        for proc in reversed(procs):
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)  # each used up to 30 s here (a teardown of 30-36 s per test)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
 
 @pytest.fixture
 def archive(tmp_path) -> Path:
@@ -68,8 +28,8 @@ def archive(tmp_path) -> Path:
     return folder
 
 
-def test_cluster_outputs_equal_local_outputs_frame_for_frame(cluster, archive, tmp_path):
-    address, _ = cluster
+def test_cluster_outputs_equal_local_outputs_frame_for_frame(dask_cluster, archive, tmp_path):
+    address = dask_cluster(2).address
     local = run_jobs(with_render_options(plan([archive], tmp_path / "local"), ["edge"], []), workers=2)
     frames = []
     remote = run_jobs(with_render_options(plan([archive], tmp_path / "remote"), ["edge"], []), scheduler=address,
@@ -83,10 +43,10 @@ def test_cluster_outputs_equal_local_outputs_frame_for_frame(cluster, archive, t
         assert probe(a.job.output).audio_codec == probe(b.job.output).audio_codec
 
 
-def test_a_worker_killed_mid_batch_loses_no_file(cluster, tmp_path):
+def test_a_worker_killed_mid_batch_loses_no_file(dask_cluster, tmp_path):
     """SIGKILL of one of two workers while both write: its file is rendered again on the other, completely,
     and nothing of the killed render (its temporary file) remains."""
-    address, workers = cluster
+    address, _, workers = dask_cluster(2)
     folder = tmp_path / "long"
     folder.mkdir()
     for name in ("a", "b", "c", "d"):

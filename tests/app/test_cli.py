@@ -77,6 +77,51 @@ def test_list_shows_filters_options_and_lenses():
     assert "ksize=" in proc.stdout and "glasses" in proc.stdout and "bg-blur" in proc.stdout
 
 
+def test_list_describes_filters_and_lenses_in_one_style_with_plain_defaults():
+    """Every entry is "  NAME  summary" then "      key=default  help" lines, for lenses as for filters; defaults
+    read as typed in a spec (none, true, false), never Python's None, True or False."""
+    proc = cli_main("list")
+    entries = [line for line in proc.stdout.splitlines() if line.startswith("  ") and not line.startswith("      ")]
+    options = [line for line in proc.stdout.splitlines() if line.startswith("      ")]
+    assert all(re.fullmatch(r"  (--)?[a-z][a-z0-9-]* +[a-z(].*", line) for line in entries), entries
+    assert all(re.fullmatch(r"      [a-z_]+=\S.*  \S.*", line) for line in options), options
+    assert "      threshold=none  " in proc.stdout and "      color=false  " in proc.stdout  # edge's options
+    assert "      tint=0.85  opacity" in proc.stdout  # glasses: a lens option on its own line too
+    assert not re.search(r"\b(None|True|False)\b", proc.stdout)
+
+
+@pytest.mark.parametrize("command", ["run", "render", "list", "presets", "devices", "explain", "bench"])
+def test_every_command_help_has_a_description(command):
+    """`camfilters COMMAND --help`: the usage, then a sentence saying what the command does."""
+    from camfilters.cli import COMMANDS
+
+    assert command in COMMANDS
+    proc = cli_main(command, "--help")
+    assert proc.returncode == 0
+    description = proc.stdout.split("\n\n")[1]
+    assert not description.lstrip().startswith(("positional", "options")) and len(description.split()) >= 5, \
+        proc.stdout[:400]
+
+
+def test_an_unknown_lens_is_a_usage_error_before_the_display_check():
+    """Without a display, `run --lens nosuch` names the lens (exit 2), not the missing display (exit 1)."""
+    proc = cli_main("run", "--source", "demo", "--lens", "nosuch")
+    assert proc.returncode == ExitCode.USAGE
+    assert_one_line_error(proc, "unknown lens 'nosuch'")
+
+
+@pytest.mark.parametrize("source", ["demo", "7"])
+def test_no_window_with_nothing_to_save_or_send_needs_a_bound(source):
+    """`run --no-window` without --record or --virtual-cam would do nothing visible forever: refused with the
+    fix (exit 2, nothing started); with --max-frames it is a trial run."""
+    proc = cli_main("run", "--source", source, "--no-window")
+    assert proc.returncode == ExitCode.USAGE
+    assert_one_line_error(proc, "shows, saves and sends nothing", "--record", "--duration / --max-frames")
+    if source == "demo":
+        proc = cli_main("run", "--source", source, "--no-window", "--max-frames", "2")
+        assert proc.returncode == ExitCode.OK and "2 frames in" in proc.stderr, proc.stderr
+
+
 def test_devices_without_cameras_says_what_to_do():
     proc = cli_main("devices")
     assert proc.returncode == 0
@@ -96,7 +141,7 @@ def test_explain_prints_the_worked_example(tmp_path):
 @pytest.mark.parametrize("args, needles", [
     (["run", "--filter", "edgy", "--no-window"], ["unknown filter 'edgy'", "valid filters: blur"]),
     (["run", "--filter", "blur:ksize=4", "--no-window"], ["ksize", "odd"]),
-    (["run", "--source", "7", "--no-window"], ["camera 7", "camfilters devices"]),
+    (["run", "--source", "7", "--no-window", "--max-frames", "1"], ["camera 7", "camfilters devices"]),
     (["run", "--source", "/nonexistent/clip.mp4", "--no-window"], ["/nonexistent/clip.mp4"]),
     (["run", "--source", "demo", "--record", "/nonexistent/dir/out.mp4", "--no-window"], ["/nonexistent/dir"]),
     (["run", "--source", "demo", "--max-frames", "3"], ["display", "--no-window"]),
@@ -110,7 +155,8 @@ def test_errors_are_one_line_without_traceback(args, needles, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("args", "code"), [(["run", "--source", "7", "--no-window"], ExitCode.SOURCE),
+@pytest.mark.parametrize(("args", "code"), [(["run", "--source", "7", "--no-window", "--max-frames", "1"],
+                                             ExitCode.SOURCE),
                                             (["frobnicate"], ExitCode.USAGE)], ids=["camera", "command"])
 def test_errors_through_the_real_command_are_one_line_with_their_exit_code(args, code, tmp_path):
     """As above, in a process of its own: nothing else reaches stderr (OpenCV's own warnings included)."""
@@ -155,6 +201,8 @@ def test_recording_survives_signals(sig, tmp_path):
     err = log_path.read_text()
     assert code == ExitCode.INTERRUPTED, err
     assert "Traceback" not in err
+    said = [line for line in err.splitlines() if "stopp" in line]
+    assert len(said) == 1, err  # said once: "stopped" after Ctrl-C; SIGTERM's arrival line, not "stopped" again
     frames, times, _ = decode(out)
     written = _frames_logged(err)
     assert written > 10 and len(frames) == written

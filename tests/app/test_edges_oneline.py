@@ -60,25 +60,28 @@ def test_explain_result_overflowing_is_one_line():
     assert "RuntimeWarning" not in proc.stderr
 
 
-def test_saving_a_preset_into_a_read_only_folder_names_the_folder(tmp_path, monkeypatch):
-    """The error names the config folder and why, not the hidden temporary file that could not be made."""
-    import tempfile
-
+def test_saving_a_preset_into_a_read_only_folder_names_the_file_and_why(tmp_path, monkeypatch):
+    """The error names the config file and why, not the hidden temporary file that could not be made; the old
+    file is left as it was."""
     from camfilters import presets
+    from camfilters.media import atomic
 
     folder = tmp_path / "conf"
     folder.mkdir()
-    monkeypatch.setenv(presets.CONFIG_ENV, str(folder / "config.toml"))
+    config = folder / "config.toml"
+    config.write_text("[defaults]\nmirror = true\n")
+    monkeypatch.setenv(presets.CONFIG_ENV, str(config))
 
-    def refuse(*args, dir=None, prefix="", **kwargs):  # what a read-only folder does (tests run as root)
-        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x1y2z3")
+    def refuse(file, *args, **kwargs):  # what a read-only folder does to a new file (tests run as root)
+        raise PermissionError(errno.EACCES, "Permission denied", str(file))
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(atomic, "open", refuse, raising=False)
     with pytest.raises(presets.ConfigError) as info:
         presets.save_preset("p", {"mirror": True})
     message = str(info.value)
-    assert message == f"cannot save preset p: the config folder {folder} cannot be written (Permission denied)"
-    assert ".config.toml." not in message
+    assert message == (f"cannot save preset p: cannot write the config file {config}: Permission denied; "
+                       "choose a writable folder")
+    assert config.read_text() == "[defaults]\nmirror = true\n" and sorted(folder.iterdir()) == [config]
 
 
 @pytest.mark.parametrize("endless", [True, False])

@@ -201,7 +201,7 @@ def test_a_lens_run_prints_no_mediapipe_lines(tmp_path):
 
 
 class _FakeWindow:
-    """What `LiveSession._warm_up` uses of `Window`: shows are kept."""
+    """What `live_start.warm_up` uses of `Window`: shows are kept."""
 
     closed = False
 
@@ -221,7 +221,7 @@ class _FakeWindow:
 @pytest.mark.parametrize("cold", [True, False])
 def test_the_window_says_compiling_with_progress_only_on_a_cold_start(session, monkeypatch, caplog, cold):
     import filters
-    from camfilters import live
+    from camfilters import live, live_start
 
     warmed = []
     monkeypatch.setattr(filters, "warm_up", lambda targets: warmed.append(list(targets)))
@@ -230,7 +230,7 @@ def test_the_window_says_compiling_with_progress_only_on_a_cold_start(session, m
     monkeypatch.setattr(live.time, "process_time", lambda: float(next(cpu)))
     session.window = _FakeWindow()
     with caplog.at_level("INFO", logger="camfilters"):
-        session._warm_up((320, 180))
+        live_start.warm_up(session, (320, 180))
     first = np.zeros((180, 320, 3), np.uint8)
     overlay.draw_message(first, "loading filters…")
     np.testing.assert_array_equal(session.window.shown[0], first)  # never a black window without a word
@@ -249,7 +249,7 @@ def test_the_window_says_compiling_with_progress_only_on_a_cold_start(session, m
 def test_ctrl_c_while_compiling_stops_after_the_filter_in_hand(session, monkeypatch):
     """A first start compiles for about a minute: Ctrl-C is held (see `signals.deferred_interrupts`) but not for all of it."""
     import filters
-    from camfilters import live
+    from camfilters import live, live_start
 
     warmed = []
 
@@ -263,5 +263,5 @@ def test_ctrl_c_while_compiling_stops_after_the_filter_in_hand(session, monkeypa
     monkeypatch.setattr(live.time, "process_time", lambda: float(next(cpu)))
     session.window = _FakeWindow()
     with pytest.raises(KeyboardInterrupt):
-        session._warm_up((320, 180))
+        live_start.warm_up(session, (320, 180))
     assert len(warmed) == 3  # the chain, then two others; not the remaining ones

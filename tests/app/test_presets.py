@@ -8,7 +8,19 @@ import cv2
 import numpy as np
 import pytest
 
-from camfilters.presets import CONFIG_ENV, ConfigError, config_path, list_presets, load_preset, save_preset
+from camfilters.presets import (
+    CONFIG_ENV,
+    SETTINGS,
+    ConfigError,
+    config_path,
+    delete_preset,
+    list_presets,
+    load_preset,
+    options_from,
+    rename_preset,
+    save_preset,
+    settings_from,
+)
 
 
 @pytest.fixture
@@ -52,6 +64,39 @@ def test_saving_replaces_only_its_own_table_and_keeps_comments(config):
     assert load_preset("b") == {"mirror": True, "fps": 20}
     save_preset("c", {"mirror": False})
     assert sorted(list_presets()) == ["a", "b", "c"] and "# my settings" in config.read_text()
+
+
+def test_rename_and_delete_keep_comments_and_order(config):
+    """tomlkit edits: the renamed table keeps its place and its comments; a delete removes only its table."""
+    config.parent.mkdir()
+    config.write_text("[presets.a]  # first\nfps = 10  # ten\n\n[presets.b]\nfps = 20\n\n[presets.c]\nfps = 30\n")
+    rename_preset("a", "a+z")
+    text = config.read_text()
+    assert '[presets."a+z"]  # first\nfps = 10  # ten\n' in text
+    assert text.index("a+z") < text.index("presets.b") < text.index("presets.c")
+    delete_preset("b")
+    assert list_presets() == {"a+z": {"fps": 10}, "c": {"fps": 30}} and "# ten" in config.read_text()
+
+
+def test_the_schema_names_the_run_options_and_round_trips_them(config):
+    """Each preset key is a field of LiveOptions and an option of `camfilters run`; options saved as settings
+    read back as the same options."""
+    import dataclasses
+    from pathlib import Path
+
+    from camfilters.cli import build_parser
+    from camfilters.live import LiveOptions
+
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    assert set(SETTINGS) <= {f.name for f in dataclasses.fields(LiveOptions)}
+    assert set(SETTINGS) <= {action.dest for action in run._actions}
+    options = LiveOptions(filters=["edge"], lenses=["glasses"], source="demo", size=(320, 240), fps=15.0,
+                          toast_seconds=2.5, mirror=True, audio_denoise=True, output_dir=Path("/tmp/x"), virtual_cam="")
+    settings = settings_from(options)
+    assert settings["virtual_cam"] is True and settings["size"] == "320x240"  # TOML's spelling
+    save_preset("all", settings)
+    assert options_from(load_preset("all")) == {key: getattr(options, key) for key in SETTINGS}
+    assert settings_from(LiveOptions()) == {"filters": [], "source": "auto", "mirror": False}  # unset: left out
 
 
 @pytest.mark.parametrize(("text", "match"), [

@@ -173,3 +173,61 @@ def test_a_run_started_with_sigint_ignored_stops_on_sigint(tmp_path):
     info = probe(out)
     assert info.frames > 10 and f"({info.frames} frames)" in err
     assert "moof" not in top_level_atoms(out)
+
+
+CHILD = """
+import os, signal, sys, time
+from camfilters.signals import ChildSignals
+policy = ChildSignals(7, 0.5, lambda: print("abandoned", flush=True))
+policy.install(os.getppid())
+assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+policy.busy = True
+try:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+except KeyboardInterrupt as exc:
+    print("interrupted", exc, flush=True)
+os.kill(os.getpid(), signal.SIGTERM)  # a second death signal while the task cleans up: dropped
+print("stopping", policy.stopping, flush=True)
+policy.busy = False
+os.kill(os.getpid(), signal.SIGTERM)  # idle: ends the process with the exit code
+time.sleep(5)
+print("not reached", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_child_interrupts_its_task_once_on_sigterm_and_ends_when_idle(tmp_path):
+    """`ChildSignals`: SIGTERM raises KeyboardInterrupt once in a busy worker, and ends an idle one with the exit
+    code given."""
+    proc = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=60, env=cli_env())
+    assert proc.returncode == 7, proc.stderr
+    assert proc.stdout.splitlines() == ["interrupted SIGTERM", "stopping True"]
+
+
+@pytest.mark.slow
+def test_a_child_whose_parent_dies_mid_task_abandons_it_after_the_grace_time(tmp_path):
+    """The parent killed (SIGKILL) while the child's task ignores the interrupt: the child removes the task's
+    files (abandon) after grace_s and exits with the exit code, whether by the death signal or the watcher."""
+    script = """
+import os, subprocess, sys
+child = '''
+import os, sys, time
+from pathlib import Path
+from camfilters.signals import ChildSignals
+policy = ChildSignals(7, 0.5, lambda: Path(sys.argv[1]).write_text("abandoned"))
+policy.install(os.getppid())
+policy.busy = True
+try:  # SIGTERM raises KeyboardInterrupt once; the task goes on as if it had been lost
+    print("ready", flush=True)
+    time.sleep(30)
+except KeyboardInterrupt:
+    time.sleep(30)
+'''
+child = subprocess.Popen([sys.executable, "-c", child, sys.argv[1]], stdout=subprocess.PIPE)
+child.stdout.readline()  # installed, with this process as its parent
+os.kill(os.getpid(), 9)
+"""
+    mark = tmp_path / "abandoned.txt"
+    subprocess.run([sys.executable, "-c", script, str(mark)], timeout=60, env=cli_env())
+    wait_for_text(mark, "abandoned", timeout=30)

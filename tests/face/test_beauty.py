@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from camfilters.face.beauty import EYE_RING_A, EYE_RING_B, LIPS
-from camfilters.face.lenses import FACE_OVAL
+from camfilters.face.drawing import FACE_OVAL
 
 CHEEKS_AND_FOREHEAD = (50, 280, 151)  # landmark indices at the middle of plain skin
 

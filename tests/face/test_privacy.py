@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from camfilters.errors import ParameterError
-from camfilters.face.lenses import FaceBlurLens, FacePixelateLens, Scene, head_region, parse_lens
+from camfilters.face.drawing import head_region
+from camfilters.face.lenses import FaceBlurLens, FacePixelateLens, Scene, parse_lens
 from camfilters.face.tracking import Face
 
 from clips import DEFAULT_TRACKS, background, compose, is_covered
