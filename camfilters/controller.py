@@ -393,7 +393,7 @@ class Controller:
         numbers += _rows("n / p", ["also"] + [" > ".join(e) for e in specs[9:]]) if specs[9:] else []
         cycle = self.lens_cycle()
         if cycle:
-            lenses = _rows("f", [*cycle, "none"]) + _rows("F", ["adds"] + cycle)
+            lenses = _rows("f", [*cycle, "none"]) + [("F", "adds the next of these (not none) to those on")]
         else:
             lenses = [("f, F", 'pip install "camfilters[face]"')]
         state = [("filter", s.chain.name), ("lens", s.face.name if s.face is not None else "none"),

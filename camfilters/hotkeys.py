@@ -32,7 +32,7 @@ TABLE: tuple[Hotkey, ...] = (
     Hotkey("r", "start / stop recording", "r", "record"),
     Hotkey("s", "snapshot (PNG)", "s", "snapshot"),
     Hotkey("v", "pause / resume the virtual camera", "v", "vcam"),
-    Hotkey("a", "sound denoising on / off (with --audio or a file's sound)", "a", "audio_denoise"),
+    Hotkey("a", "sound denoising on / off", "a", "audio_denoise"),
     Hotkey("w", "save these settings as a preset", "w", "save_preset"),
     Hotkey("i", "status bar (click its filter or lens: grid)", "i", "status_bar"),
     Hotkey("h", "this help", "h", "help"),

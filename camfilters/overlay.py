@@ -249,22 +249,29 @@ def draw_help(image: np.ndarray, sections: list[tuple[str, list[tuple[str, str]]
     """An opaque panel centred above the bottom ``bottom`` px (the status bar) with aligned two-column
     sections: ``[(title, [(left, right), ...]), ...]``.
 
-    The font shrinks until the panel fits that area, in height and in width; where one column
-    would need a font under 10 px, the first section goes beside the others.
+    The sections go in one column, or the first beside the others, or the first, the middle ones and the
+    last in three: whichever lets the biggest font fit the area, in height and in width.
     """
     area_h = image.shape[0] - bottom
     fit = lambda rows: int(area_h * 0.94 / max(1, rows + 1.6) / 1.25)  # noqa: E731 - the px that fits rows
-    columns = [sections]
-    if fit(_rows(sections)) < 10 and len(sections) > 1:
-        columns = [sections[:1], sections[1:]]
+    layouts = [[sections]]
+    if len(sections) > 1:
+        layouts.append([sections[:1], sections[1:]])
+    if len(sections) > 2:
+        layouts.append([sections[:1], sections[1:-1], sections[-1:]])
+    best = None
+    for columns in layouts:
+        px = max(6, min(text_px(image, 30.0), fit(max(_rows(c) for c in columns))))
+        while True:
+            widths = [_column_width(c, px) for c in columns]
+            width = sum(w for _, w in widths) + (len(columns) + 1) * px * 2
+            if px <= 6 or width <= image.shape[1]:
+                break
+            px -= 1
+        if best is None or px > best[0]:
+            best = px, columns, widths, width
+    px, columns, widths, width = best
     rows = max(_rows(c) for c in columns)
-    px = max(6, min(text_px(image, 30.0), fit(rows)))
-    while True:
-        widths = [_column_width(c, px) for c in columns]
-        width = sum(w for _, w in widths) + (len(columns) + 1) * px * 2
-        if px <= 6 or width <= image.shape[1]:
-            break
-        px -= 1
     line, pad = int(px * 1.25), px
     width = min(image.shape[1], width)
     height = min(area_h, rows * line + 2 * pad)

@@ -38,7 +38,7 @@ def test_a_corrupt_model_file_gives_only_camfilters_line(tmp_path):
                       "--detector-model", str(model))
     assert result.returncode == 1, result.stderr
     assert result.stderr == f"camfilters: error: cannot load the model {model}: " \
-                            "The model is not a valid Flatbuffer buffer\n", result.stderr
+                            "not a TensorFlow Lite model\n", result.stderr
 
 
 @pytest.mark.parametrize("line", [
