@@ -107,8 +107,8 @@ class LookBack:
         box, score, missed = face.box, face.score, 0
         for held in reversed(list(self._held)[:-1]):
             detected = True
-            if held.timestamp in seen:
-                box = seen[held.timestamp]
+            if held.timestamp in seen:  # seen there as a candidate: a sighting, as a look's
+                box, missed = seen[held.timestamp], 0
             else:
                 [found] = self.stage.find(held.image, [box])
                 if found is not None:
