@@ -139,6 +139,7 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
         # Offline, the cores this process may use (OpenCV's thread count: all, or a batch worker's share)
         # search the tiles of each frame; live, the analysis thread keeps to one so capture and drawing keep theirs.
         detect_threads=min(4, cv2.getNumThreads()) if synchronous else 1,
+        eager=not synchronous,  # offline, the look-back hides what a search finds a frame or two late
     )
     first = modes[0]
     analyzer.open(faces=any(lens.needs_faces and not lens.needs_landmarks for lens in first),

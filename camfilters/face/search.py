@@ -8,9 +8,10 @@ On each frame (each `FaceDetector.detect` call):
   widths wide (about 1.5 ms a look), and the full-range one on a square 5 widths wide if that misses;
 - the tiles of a copy ``analysis_size`` px wide (small faces) are searched on a rotating schedule,
   ``ceil(tiles / every)`` a frame, oldest first, those whose content changed away from the followed
-  faces before the others: every region is searched at least every ``every`` frames, a change within
-  a frame or two, and a moving camera costs no more than a still one. The first frame, and the first
-  of a new size, searches every tile;
+  faces before the others: every region is searched at least every ``every`` frames, and a moving
+  camera costs no more than a still one. With ``eager`` (live, where nothing looks back far) one changed
+  tile more is searched on top, so a change is searched at once. The first frame, and the first of a
+  new size, searches every tile;
 - a detection scoring under ``strong`` is a candidate: it counts (``confirmed``) only once a second
   look from its centre agrees, the short-range model at ``confirm`` or more, or the full-range one at
   ``strong`` or more. Badges, toy rockets and flag stars score 0.6-0.7 in the full-range model and
@@ -57,13 +58,15 @@ class FaceDetector:
     candidate; ``every``: frames between two searches of any one tile; ``change_level``: grey levels by
     which a 1/8-size thumbnail pixel must change for its tile to count as changed (sensor noise averages
     out); ``edge``: how far (share of the frame) the whole-frame pass sees past each edge; ``threads``:
-    model pairs sharing a frame's jobs (MediaPipe releases the GIL). After each call, ``searched`` is the
+    model pairs sharing a frame's jobs (LiteRT releases the GIL); ``eager``: a changed tile on top of the
+    share (see the module docstring). After each call, ``searched`` is the
     number of tiles searched, ``looks`` the looks from a face's centre, ``calls`` all model calls.
     """
 
     def __init__(self, model_path: str, *, confirm_model: str | None = None, analysis_size: int = 960,
                  tile: int = 192, min_score: float = 0.6, strong: float = 0.75, confirm: float = 0.75,
-                 every: int = 15, change_level: float = 8.0, edge: float = 0.1, threads: int = 1) -> None:
+                 every: int = 15, change_level: float = 8.0, edge: float = 0.1, threads: int = 1,
+                 eager: bool = False) -> None:
         self.analysis_size = analysis_size
         self.tile = tile
         self.min_score = min_score
@@ -72,6 +75,7 @@ class FaceDetector:
         self.every = max(1, every)
         self.change_level = change_level
         self.edge = edge
+        self.eager = eager
         self._models: list[tuple[BlazeFace, BlazeFace]] = []
         try:
             for _ in range(max(1, threads)):
@@ -190,11 +194,11 @@ class FaceDetector:
                 changed.append((last[0], key, view))
             else:
                 rest.append((last[0], key, view))
-        # The due ones, then the share filled with the changed ones first (oldest first), then the rest: a change is
-        # searched within a frame or two, no tile waits more than ``every`` frames, and a moving camera, where every
-        # tile changes, costs the share. A change is searched even when due tiles fill the share.
+        # The due ones, then the share filled with the changed ones first (oldest first), then the rest: no tile
+        # waits more than ``every`` frames, and a moving camera, where every tile changes, costs the share. A change
+        # is searched even when due tiles fill the share, and at once (one more on top) when ``eager``.
         share = math.ceil(len(tiles) / self.every)
-        chosen = sorted(due) + sorted(changed)[:max(1, share - len(due))]
+        chosen = sorted(due) + sorted(changed)[:max(1, share - len(due)) + self.eager]
         chosen += sorted(rest)[:max(0, share - len(chosen))]
         for _, key, view in chosen:
             self._searched[key] = (self._frame, thumb[view].copy())

@@ -75,14 +75,15 @@ class Analyzer:
     BlazeFace; every face, small ones too) when ``faces``; landmarks from the FaceLandmarker
     (``face_model``, at most ``num_faces``) when ``landmarks``; both go through one
     `FaceTracks` (hold, smoothing). The person mask is computed on a copy at most
-    ``analysis_size`` px on its longer side. ``detect_threads`` model pairs share a frame's searches
+    ``analysis_size`` px on its longer side. ``detect_threads`` model pairs share a frame's searches, ``eager`` as there
     (`search.FaceDetector`). The MediaPipe tasks are created on first use,
     in the thread that uses them.
     """
 
     def __init__(self, face_model: str | None, segmentation_model: str | None, *, detector_model: str | None = None,
                  analysis_size: int = 640, detect_size: int = 960, tile: int = 192, min_score: float = 0.6,
-                 hold: float = 0.5, num_faces: int = 4, smoothing: bool = True, detect_threads: int = 1) -> None:
+                 hold: float = 0.5, num_faces: int = 4, smoothing: bool = True, detect_threads: int = 1,
+                 eager: bool = False) -> None:
         self.face_model = face_model
         self.segmentation_model = segmentation_model
         self.detector_model = detector_model or str(BUNDLED_DETECTOR)
@@ -91,6 +92,7 @@ class Analyzer:
         self.tile = tile
         self.min_score = min_score
         self.detect_threads = detect_threads
+        self.eager = eager
         self.num_faces = num_faces
         self.tracks = FaceTracks(smoothing=smoothing, hold=hold)
         self._detector: FaceDetector | None = None
@@ -115,7 +117,8 @@ class Analyzer:
                 path = self.detector_model
                 with native_name(path) as name:
                     self._detector = FaceDetector(name, analysis_size=self.detect_size, tile=self.tile,
-                                                  min_score=self.min_score, threads=self.detect_threads)
+                                                  min_score=self.min_score, threads=self.detect_threads,
+                                                  eager=self.eager)
             if landmarks and self.face_model is not None and self._finder is None:
                 path = self.face_model
                 with native_name(path) as name:
