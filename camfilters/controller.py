@@ -339,15 +339,24 @@ class Controller:
             return None
         return f"{face.name} +{face.delay_ms:.0f} ms" if face.delay_ms else face.name
 
+    def chain_label(self) -> str:
+        """Each filter of the chain with its ms per frame, for the status bar and the terminal line."""
+        s = self.session
+        timings = dict(s.chain.timings_ms())
+        return " > ".join(f"{st.name} {timings[st.name]:.1f} ms" if st.name in timings else st.name
+                          for st in s.chain.stages) or "none"
+
+    def lens_cost_label(self) -> str | None:
+        """`lens_label` and the face analysis's cost per analysed frame (ms)."""
+        label = self.lens_label()
+        return None if label is None else f"{label} {self.session.face.cost_ms:.0f} ms"
+
     def status_text(self) -> str:
         """One line: each filter with its ms per frame, fps, lens cost, recording and virtual-camera state."""
         s = self.session
-        timings = dict(s.chain.timings_ms())
-        chain = " > ".join(f"{st.name} {timings[st.name]:.1f} ms" if st.name in timings else st.name
-                           for st in s.chain.stages) or "none"
-        parts = [chain, f"{s.fps:.1f} fps"]
+        parts = [self.chain_label(), f"{s.fps:.1f} fps"]
         if s.face is not None:
-            parts.append(f"{self.lens_label()} {s.face.cost_ms:.0f} ms")
+            parts.append(self.lens_cost_label())
         if s.vcam is not None:
             parts.append(f"vcam {s.vcam.device}{' (paused)' if s.vcam.paused else ''}")
         if s.recorder is not None:
@@ -373,7 +382,7 @@ class Controller:
                 extra=["click or 1-9: pick", "arrows: pages", "g / Esc: close"]))
         elif s.show_status:
             self._status_items = overlay.draw_status(canvas, overlay.Status(
-                chain=s.chain.name, fps=s.fps, lens=self.lens_label(),
+                chain=self.chain_label(), fps=s.fps, lens=self.lens_cost_label(),
                 recording=time.monotonic() - s.recording_since if s.recorder is not None else None,
                 mirror=s.mirror, paused=s.paused, extra=["DENOISE", "h: help"] if is_on(s.audio) else ["h: help"],
                 vcam=None if s.vcam is None else ("paused" if s.vcam.paused else "on")))
