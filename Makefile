@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[face,vcam,audio,denoise,dev,cluster]"
 	@echo "compiling the filters once (cached on disk; later starts take a second)..."
-	$(PY) -c "import filters; filters.warm_up()"
+	$(PY) -c "import filters; filters.warm_up(); from camfilters.face.cover import warm_up; warm_up()"
 	touch $@
 
 run: $(VENV)/.installed

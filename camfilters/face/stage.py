@@ -75,8 +75,8 @@ class Analyzer:
     BlazeFace; every face, small ones too) when ``faces``; landmarks from the FaceLandmarker
     (``face_model``, at most ``num_faces``) when ``landmarks``; both go through one
     `FaceTracks` (hold, smoothing). The person mask is computed on a copy at most
-    ``analysis_size`` px on its longer side. ``detect_threads`` model pairs share a frame's searches, ``eager`` as there
-    (`search.FaceDetector`). The MediaPipe tasks are created on first use,
+    ``analysis_size`` px on its longer side. ``detect_threads`` model pairs share a frame's searches and
+    ``eager`` searches a changed tile at once (`search.FaceDetector`). The MediaPipe tasks are created on first use,
     in the thread that uses them.
     """
 
