@@ -25,7 +25,7 @@ from camfilters.recording import VideoOutput
 from camfilters.signals import join_holding
 from camfilters.threads import CancellableQueue, Cancelled, Worker
 
-log = logging.getLogger("camfilters.render")
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]  # called with the number of frames just done
 # A frame's filter, or an object whose ``push(image, seconds, tag)`` returns the frames it has finished,

@@ -131,10 +131,6 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
     min_score = min((lens.threshold for lens in chosen if not lens.needs_landmarks and hasattr(lens, "threshold")),
                     default=0.6)
     need_mask = any(lens.needs_mask for lens in chosen)
-    if any(getattr(lens, "private", False) for lens in chosen):
-        from .cover import warm_up
-
-        warm_up()
     analyzer = Analyzer(
         str(resolve_model("face", face_model)) if need_landmarks else None,
         str(resolve_model("segmentation", segmentation_model)) if need_mask else None,

@@ -68,7 +68,7 @@ def paste_feathered(view: np.ndarray, hidden: np.ndarray, origin: tuple[float, f
 
 
 def warm_up() -> None:
-    """Compile (about 4 s, once: cached on disk) or load `paste_feathered` for the arrays the lenses pass, a
-    frame's view and a new picture, so that the first face drawn does not wait for it."""
+    """Compile (about 4 s, once: cached on disk) `paste_feathered` for the arrays the lenses pass, a frame's view
+    and a new picture (`make` runs this at set-up), so that the first face drawn does not wait for it."""
     frame = np.zeros((8, 8, 3), np.uint8)
     paste_feathered(frame[1:7, 1:7], np.zeros((6, 6, 3), np.uint8), (1.0, 1.0), (4.0, 4.0), (2.0, 2.0), 1.0, True)
