@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "max_diff",
     "mean_abs",
     "opencv_recipes",
+    "plugin_site",
     "wait_for",
     "wait_for_text",
 ]
@@ -125,3 +127,16 @@ def wait_for_text(source: Path | Callable[[], str], needle: str, timeout: float,
         return wait_for(lambda: (text := read()).count(needle) >= count and text, timeout, f"{needle!r} x{count}")
     except AssertionError as exc:
         raise AssertionError(f"{exc}; the text was:\n{read()}") from None
+
+
+def plugin_site(tmp_path: Path, name: str, entry_points: str, modules: dict[str, str]) -> Path:
+    """A folder to put on PYTHONPATH holding the installed distribution ``name`` (its ``entry_points.txt``
+    text, dedented) and the modules ``{module name: source}``, as pip would install a plugin."""
+    site = tmp_path / "site"
+    dist = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(textwrap.dedent(entry_points))
+    for module, code in modules.items():
+        (site / f"{module}.py").write_text(code)
+    return site

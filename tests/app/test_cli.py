@@ -18,7 +18,7 @@ import filters
 from camfilters.errors import ExitCode
 
 from cli_helpers import assert_one_line_error, camfilters, cli_env, cli_main, popen, stop
-from helpers import MODELS, decode, mean_abs, wait_for_text
+from helpers import MODELS, decode, mean_abs, plugin_site, wait_for_text
 from media import make_video
 
 pytestmark = pytest.mark.timeout(240)
@@ -232,12 +232,7 @@ def with_path(*folders: Path | str) -> str:
 def test_recording_survives_a_stage_that_raises(error, tmp_path):
     """A plugin filter that raises on frame 15: one error line naming that stage, exit 1 (a ParameterError
     mid-run is a runtime error, not a usage error), the 14 frames before it are in the file."""
-    site = tmp_path / "site"
-    dist = site / "failing_plugin-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: failing-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[camfilters.filters]\nfails = failing_plugin\n")
-    (site / "failing_plugin.py").write_text(textwrap.dedent('''
+    site = plugin_site(tmp_path, "failing-plugin", "[camfilters.filters]\nfails = failing_plugin\n", {"failing_plugin": textwrap.dedent('''
         import numpy as np
         from filters import Filter, ParameterError, register_filter
 
@@ -251,7 +246,7 @@ def test_recording_survives_a_stage_that_raises(error, tmp_path):
                 if Fails.calls == 15:
                     raise ERROR("frame 15 is cursed")
                 out[...] = src
-        ''').replace("ERROR", error))
+        ''').replace("ERROR", error)})
     out = tmp_path / "rec.mp4"
     proc = camfilters("run", "--source", "demo", "--size", "160x120", "--filter", "blur", "--filter", "fails",
                       "--record", str(out), "--no-window", env=cli_env(PYTHONPATH=with_path(site)))
@@ -265,12 +260,8 @@ def test_recording_survives_a_stage_that_raises(error, tmp_path):
 @pytest.mark.slow
 def test_list_skips_a_plugin_that_calls_sys_exit_and_exits_0(tmp_path):
     """A plugin whose import calls sys.exit(3) is named and skipped: `camfilters list` still lists and exits 0."""
-    site = tmp_path / "site"
-    dist = site / "quitting_plugin-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: quitting-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[camfilters.filters]\nquitter = quitting_plugin\n")
-    (site / "quitting_plugin.py").write_text("import sys\nsys.exit(3)\n")
+    site = plugin_site(tmp_path, "quitting-plugin", "[camfilters.filters]\nquitter = quitting_plugin\n",
+                       {"quitting_plugin": "import sys\nsys.exit(3)\n"})
     proc = camfilters("list", env=cli_env(PYTHONPATH=with_path(site)))
     assert proc.returncode == 0, proc.stderr
     assert "filter plugin 'quitter'" in proc.stderr and "SystemExit: 3" in proc.stderr

@@ -10,17 +10,13 @@ from test_cli import with_path
 from camfilters.errors import ExitCode
 
 from cli_helpers import assert_one_line_error, camfilters, cli_env
+from helpers import plugin_site
 
 pytestmark = pytest.mark.timeout(240)
 
 
 def test_filter_failing_in_the_warm_up_is_one_line(tmp_path):
-    site = tmp_path / "site"
-    dist = site / "broken_plugin-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[camfilters.filters]\nbroken = broken_plugin\n")
-    (site / "broken_plugin.py").write_text(textwrap.dedent('''
+    site = plugin_site(tmp_path, "broken-plugin", "[camfilters.filters]\nbroken = broken_plugin\n", {"broken_plugin": textwrap.dedent('''
         from filters import Filter, register_filter
 
         @register_filter("broken")
@@ -29,7 +25,7 @@ def test_filter_failing_in_the_warm_up_is_one_line(tmp_path):
 
             def _apply(self, src, out):
                 raise ZeroDivisionError("always broken")
-        '''))
+        ''')})
     out = tmp_path / "rec.mp4"
     proc = camfilters("run", "--source", "demo", "--size", "160x120", "--filter", "broken", "--record", str(out),
                       "--no-window", "--max-frames", "5", env=cli_env(PYTHONPATH=with_path(site)))

@@ -15,6 +15,8 @@ import pytest
 from camfilters.errors import ParameterError
 from camfilters.face.lenses import LENSES, BgReplaceLens, Lens, parse_lens, register_lens
 
+from helpers import plugin_site
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILT_INS = ["mesh", "glasses", "face-blur", "face-pixelate", "big-eyes", "bg-blur", "bg-replace", "face-only",
              "bg-only"]
@@ -47,6 +49,10 @@ def test_colour_then_another_option(tmp_path):
     (":strength=3", r"^empty lens name in ':strength=3'"),
     ("bg-blur:3", r"^lens bg-blur: expected key=value in 'bg-blur:3', got '3'$"),
     ("bg-replace:color=0,177", r"option color must be three numbers 0..255 'R,G,B', got '0,177'$"),
+    ("light:target=0.9", r"^lens light: option target must be between 0.3 and 0.7, got 0.9$"),
+    ("light:smoothing=0", r"^lens light: option smoothing must be between 0.02 and 5.0, got 0.0$"),
+    ("light:balance=x", r"^lens light: option balance"),
+    ("light:gain=2", r"^lens light: unknown option 'gain'; valid options: target, smoothing, max_gain, balance"),
 ])
 def test_bad_lens_specs_are_one_line(spec, message):
     """Repeated keys are refused (the old lens parser kept the last one); every error names the bad part."""
@@ -87,20 +93,14 @@ class Outline(Lens):
 
 def test_lens_plugins_load_like_built_ins_and_broken_ones_are_skipped(tmp_path):
     """``camfilters.lenses`` entry points: a module that registers, a class, one raising, one calling sys.exit."""
-    site = tmp_path / "site"
-    dist = site / "camfilters_test_lenses-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: camfilters-test-lenses\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent("""
+    site = plugin_site(tmp_path, "camfilters-test-lenses", """
         [camfilters.lenses]
         sepia = sepia_plugin
         outline = sepia_plugin:Outline
         broken = broken_plugin
         quitter = quitter_plugin
-        """))
-    (site / "sepia_plugin.py").write_text(PLUGIN)
-    (site / "broken_plugin.py").write_text("raise RuntimeError('boom at import')\n")
-    (site / "quitter_plugin.py").write_text("import sys\nsys.exit(3)\n")
+        """, {"sepia_plugin": PLUGIN, "broken_plugin": "raise RuntimeError('boom at import')\n",
+              "quitter_plugin": "import sys\nsys.exit(3)\n"})
     code = textwrap.dedent("""
         import logging
         logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")

@@ -14,6 +14,8 @@ import pytest
 import filters
 from filters import Filter, Option, ParameterError, register_filter
 
+from helpers import plugin_site
+
 # The checkout under test, ahead of any installed copy, for the subprocesses.
 ROOT = Path(filters.__file__).resolve().parents[1]
 
@@ -105,21 +107,10 @@ class Invert(Filter):
 '''
 
 
-def _site(tmp_path, entry_points: str, modules: dict[str, str]):
-    site = tmp_path / "site"
-    dist = site / "camfilters_test_plugins-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: camfilters-test-plugins\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent(entry_points))
-    for name, code in modules.items():
-        (site / f"{name}.py").write_text(code)
-    return site
-
-
 @pytest.mark.slow  # a process with the plugins on its path
 def test_plugins_load_like_builtins_and_broken_ones_are_skipped(tmp_path):
     """A plugin registered through the camfilters.filters entry point works; a broken one is named and skipped."""
-    site = _site(tmp_path, """
+    site = plugin_site(tmp_path, "camfilters-test-plugins", """
         [camfilters.filters]
         invert = invert_plugin
         broken = broken_plugin
@@ -146,7 +137,7 @@ def _env(site: Path) -> dict[str, str]:
 def test_plugin_calling_sys_exit_at_import_is_skipped_and_the_program_goes_on(tmp_path):
     """A plugin whose import calls sys.exit(3) is named and skipped: the others are listed, the program goes on
     (`camfilters list` with it: tests/app/test_cli.py)."""
-    site = _site(tmp_path, """
+    site = plugin_site(tmp_path, "camfilters-test-plugins", """
         [camfilters.filters]
         invert = invert_plugin
         quitter = quitting_plugin
@@ -189,7 +180,7 @@ class Picky(Filter):
 @pytest.mark.slow  # a process with the plugin on its path
 def test_warm_up_in_background_never_raises(tmp_path):
     """A filter failing on the warm-up frame is logged by spec; the thread ends normally."""
-    site = _site(tmp_path, """
+    site = plugin_site(tmp_path, "camfilters-test-plugins", """
         [camfilters.filters]
         picky = picky_plugin
         """, {"picky_plugin": PICKY})
