@@ -5,7 +5,7 @@ On each frame (each `FaceDetector.detect` call):
 
 - the whole frame, mirrored out past its edges, goes through the full-range model (big faces);
 - each face followed and not found strongly by the passes above gets one look from its centre: the short-range model on a square 2.5 face
-  widths wide (about 1.5 ms a look), and the full-range one on a square 5 widths wide if that misses;
+  widths wide (about 1.1 ms a look), and the full-range one on a square 5 widths wide if that misses;
 - the tiles of a copy ``analysis_size`` px wide (small faces) are searched on a rotating schedule,
   ``ceil(tiles / every)`` a frame, oldest first, those whose content changed away from the followed
   faces before the others: every region is searched at least every ``every`` frames, and a moving
