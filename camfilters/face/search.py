@@ -236,8 +236,14 @@ class FaceDetector:
             if src is image:
                 crop = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
             jobs.append((model, crop, (ox / k, oy / k), n / side_in / k))
-        return [max((d for d in faces if _centre_in(d.box, target) and _alike(d.box, target)),
-                    key=lambda d: d.score, default=None) for target, faces in zip(targets, self._run(jobs))]
+        # A square past the frame's edge is mirrored: a face half out shows its mirror image beside it, which moves
+        # the other way. The face itself is the one whose centre is in the frame; one more than a quarter out is
+        # the mirror image (as `mostly_inside` rules for the passes), which a followed face must never follow out.
+        frame = (image.shape[1], image.shape[0])
+        return [max((d for d in faces if _centre_in(d.box, target) and _alike(d.box, target)
+                     and mostly_inside(d.box, frame)),
+                    key=lambda d: (_centre_in(d.box, (0, 0, *frame)), d.score), default=None)
+                for target, faces in zip(targets, self._run(jobs))]
 
     def _run(self, jobs: list[Job]) -> list[list[Detection]]:
         """The faces of each job (frame px), the jobs shared out among the model pairs: the first pair in

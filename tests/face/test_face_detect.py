@@ -337,3 +337,26 @@ def test_the_detector_keeps_faces_down_to_the_lowest_lens_threshold(make_stage):
     assert make_stage(["face-blur"])._analyzer.min_score == 0.6
     assert make_stage(["face-blur:threshold=0.3", "face-pixelate"])._analyzer.min_score == 0.3
 
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_face_walking_in_is_followed_in_not_its_mirror_image_out(make_stage, side):
+    """A face walking in across a side edge, analysed every other frame as the live worker does when busy. The
+    frame is mirrored past its edge, so while the face is half out the detector sees it beside its mirror
+    image, which moves the other way: the track must follow the face inwards (each face reported lies on
+    the true one), never the mirror image out of the frame."""
+    from clips import Track, background, compose
+
+    start, finish = (-0.04, 0.22) if side == "left" else (1.04, 0.78)
+    track = Track(0.05, 0, 40, (start, 0.86), (finish, 0.86), mirror=side == "right")
+    base = background((1280, 720))
+    stage = make_stage(["face-blur"])
+    reported = 0
+    for i in range(0, 40, 2):
+        frame, [(_, box)] = compose(base, (track,), i)
+        stage.process(frame, i / 30.0)
+        x, y, w, h = box
+        for face in stage.faces:
+            assert abs(face.centroid[0] - (x + w / 2)) < 0.5 * w, f"frame {i}: {face.box} is not on {box}"
+        reported += bool(stage.faces)
+    assert reported >= 14  # found within the first third of its walk, and kept
