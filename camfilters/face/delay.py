@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .tracking import inside
+
 if TYPE_CHECKING:
     from .stage import Analysis
 
@@ -46,11 +48,11 @@ class Delay:
         fresh = len(self._frames) > behind + 1 and self._frames[-1][1] - timestamp >= self.seconds - 1e-6
         if fresh:
             self._frames.popleft()
-        return source, timestamp, self._around(frame), fresh
+        return source, timestamp, self._around(frame, source.shape[1::-1]), fresh
 
     def rest(self) -> list[tuple[np.ndarray, float, Analysis]]:
         """Every frame still held, oldest first, with the analysis to draw it with; the delay is left empty."""
-        rest = [(source, timestamp, self._around(frame)) for source, timestamp, frame in self._frames]
+        rest = [(source, timestamp, self._around(frame, source.shape[1::-1])) for source, timestamp, frame in self._frames]
         self._frames.clear()
         return rest
 
@@ -58,10 +60,16 @@ class Delay:
         self._frames.clear()
         self._analyses.clear()
 
-    def _around(self, frame: int) -> Analysis:
-        """The analysis nearest after ``frame`` (else the newest), with the faces of the one just before too."""
+    def _around(self, frame: int, size: tuple[int, int]) -> Analysis:
+        """The analysis nearest after ``frame`` (else the newest), with the faces of the one just before too, on a
+        frame of ``size`` (W, H). A face the one after has and the one before has not is drawn only when it is
+        coming in across the frame's edge (found a little late, as an entering face is); one that appears at once
+        inside the frame is drawn from the frame where it appears, not before."""
         after = next((a for a in self._analyses if a.frame >= frame), self._analyses[-1])
         before = next((a for a in reversed(self._analyses) if a.frame < frame), None)
         if before is None:
             return after
-        return replace(after, faces=list(before.faces) + list(after.faces))
+        known = {face.track_id for face in before.faces}
+        new = [face for face in after.faces
+               if after.frame == frame or face.track_id in known or not inside(face.box, size)]
+        return replace(after, faces=list(before.faces) + new)

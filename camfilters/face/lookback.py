@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .stage import Analysis, FaceStage
-from .tracking import Face
+from .tracking import Face, inside
 
 __all__ = ["LookBack"]
 
@@ -113,7 +113,7 @@ class LookBack:
                 [found] = self.stage.find(held.image, [box])
                 if found is not None:
                     box, score, missed = found.box, found.score, 0
-                elif missed < self.edge_frames and _crosses_edge(box, held.image.shape):
+                elif missed < self.edge_frames and not inside(box, held.image.shape[1::-1]):
                     detected, missed = False, missed + 1  # entering: half out, where looks miss; held as forwards
                 else:
                     break
@@ -121,12 +121,6 @@ class LookBack:
                 break  # hidden there already, as another track (a face followed before, then lost) or this one
             held.analysis.faces.append(Face(track_id, box, score, None, detected, held.timestamp))
             self.found_back += 1
-
-
-def _crosses_edge(box: tuple[float, float, float, float], shape: tuple[int, ...]) -> bool:
-    """Whether ``box`` (x, y, w, h px) reaches past an edge of a frame of ``shape`` (H, W, ...)."""
-    x, y, w, h = box
-    return x < 0 or y < 0 or x + w > shape[1] or y + h > shape[0]
 
 
 def _same_place(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:

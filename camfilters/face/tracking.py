@@ -217,7 +217,7 @@ class FaceTracks:
                 continue
             faces.append(Face(track.track_id, (x, y, w, h), track.score, track.landmarks, True, t))
         for j, track in enumerate(tracks):
-            if j in used or t - track.t > (self.hold if _inside(track.box(t), size) else self.edge_hold) + 1e-6:
+            if j in used or t - track.t > (self.hold if inside(track.box(t), size) else self.edge_hold) + 1e-6:
                 continue  # held for ``hold`` s, or ``edge_hold`` s across the frame's edge: leaving, not missed
             # Dilated by the margin and by the distance moved since the last detection, so the box
             # also covers the last place the face was seen should its motion have changed.
@@ -260,7 +260,7 @@ class FaceTracks:
         self._tracks = []
 
 
-def _inside(box: Box4, size: tuple[int, int] | None) -> bool:
+def inside(box: Box4, size: tuple[int, int] | None) -> bool:
     """Whether ``box`` (x, y, w, h px) lies wholly inside the frame of ``size`` (W, H) (or no size is known)."""
     x, y, w, h = box
     return size is None or (x >= 0 and y >= 0 and x + w <= size[0] and y + h <= size[1])
