@@ -103,9 +103,10 @@ def build_face_stage(lenses: list[str], inner: Any = None, *, face_model: str | 
     if not 0.0 <= hold <= 5.0:
         raise ParameterError(f"hold must be between 0 and 5 seconds, got {hold}")
     _require_face_extra()
+    from .analysis import Analyzer
     from .lenses import LENSES, cycle_order, drawing_order, parse_lens
     from .models import resolve_model
-    from .stage import Analyzer, FaceStage
+    from .stage import FaceStage
 
     if lenses:
         chosen = [parse_lens(spec) for spec in lenses]

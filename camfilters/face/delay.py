@@ -19,7 +19,7 @@ import numpy as np
 from .tracking import inside
 
 if TYPE_CHECKING:
-    from .stage import Analysis
+    from .analysis import Analysis
 
 
 class Delay:

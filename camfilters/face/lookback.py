@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .stage import Analysis, FaceStage
+from .analysis import Analysis
+from .stage import FaceStage
 from .tracking import Face, inside
 
 __all__ = ["LookBack"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from camfilters.face.analysis import Analysis
 from camfilters.face.delay import Delay
-from camfilters.face.stage import Analysis
 from camfilters.face.tracking import Face
 
 FPS = 30.0
