@@ -1,6 +1,7 @@
 """camfilters ``render --lens face-blur`` against deface, side by side on the same composite clips.
 
     python benchmarks/deface_compare.py [--short 30] [--long 150] [--venv /tmp/deface-venv] [--json]
+    python benchmarks/deface_compare.py --live 300    # camfilters run, live, on 300-frame versions
 
 deface (https://github.com/ORB-HD/deface, CenterFace detector) is the open-source reference for
 anonymising faces in videos. It is not a dependency: this script installs it (with onnxruntime, its
@@ -14,7 +15,9 @@ one). Throughput is frames per second once started: the extra frames over the ex
 long run; start-up (imports, model loads, first compile) is what is left of the short run's
 seconds. Recall and false area come from the long run: recall is `clips.coverage`'s share of
 face-frames hidden; false area is `clips.false_area`, the share of the frame changed by more than 12
-levels in 8x8 blocks away from every true head. ``camfilters bench`` prints the CPU beside its own
+levels in 8x8 blocks away from every true head. ``--live N`` plays N-frame versions of the clips through
+``camfilters run --lens face-blur --record`` instead (deface has no live mode): the frame rate the run
+reports, the frames recorded, recall and false area of the recording. ``camfilters bench`` prints the CPU beside its own
 figures; here the load average is printed, since only the ratio holds across machines.
 """
 
@@ -111,6 +114,38 @@ def compare(short: int, long: int, venv_dir: Path, work: Path, only: str = "") -
     return rows
 
 
+def live(frames: int, work: Path, only: str = "") -> list[dict]:
+    """Each clip, ``frames`` frames at 30 fps, through ``camfilters run`` with the default privacy delay."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    rows = []
+    for n, (name, (tracks, size, pan)) in enumerate(CLIPS.items()):
+        if only not in name:
+            continue
+        clip = make_clip(work / f"live{n}.mp4", tracks, size, pan, frames)
+        out = work / f"live{n}-out.mp4"
+        done = subprocess.run([sys.executable, "-m", "camfilters", "run", "--source", str(clip.path), "--lens",
+                               "face-blur", "--record", str(out), "--no-window"], check=True, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # The run's own summary: "camfilters: N frames in S s (F fps), D dropped".
+        summary = next(line for line in done.stderr.splitlines() if " frames in " in line)
+        before, after = clips.decode(clip.path), clips.decode(out)
+        report = clips.coverage(clip, out, before=before)
+        rows.append({"clip": name, "frames": frames, "recorded": len(after),
+                     "fps": float(summary.split("(")[1].split()[0]), "face_frames": report.face_frames,
+                     "covered": report.covered, "recall": report.recall, "missed": report.missed,
+                     "false_area": clips.false_area(clip, before, after)})
+    return rows
+
+
+def live_table(rows: list[dict]) -> str:
+    lines = ["| clip (live, default privacy delay) | fps | frames recorded | recall (face-frames) | false area |",
+             "| --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(f"| {r['clip']} | {r['fps']:.1f} | {r['recorded']}/{r['frames']} | {r['recall']:.1%} "
+                     f"({r['covered']}/{r['face_frames']}) | {r['false_area']:.3%} |")
+    return "\n".join(lines)
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| clip | tool | recall (face-frames) | false area | fps once started | start-up s | speed vs deface |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -129,11 +164,16 @@ def main() -> int:
                         help="virtualenv for deface (created if missing)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     parser.add_argument("--only", default="", help="only the clips whose name has this in it (e.g. '720p, still')")
+    parser.add_argument("--live", type=int, default=0, metavar="N",
+                        help="instead: camfilters run live on N-frame versions of the clips (no deface)")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="deface-compare-") as work:
-        rows = compare(args.short, args.long, args.venv, Path(work), args.only)
-    print(json.dumps(rows, indent=1) if args.json else table(rows))
+        if args.live:
+            rows = live(args.live, Path(work), args.only)
+        else:
+            rows = compare(args.short, args.long, args.venv, Path(work), args.only)
+    print(json.dumps(rows, indent=1) if args.json else (live_table if args.live else table)(rows))
     # The machine may be shared: the seconds depend on the load, the ratio much less.
     from camfilters.bench.machine import cpu_info
 
