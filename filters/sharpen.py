@@ -35,6 +35,6 @@ class Sharpen(GaussianFilter):
         if self._gaussian16(src, amount, out):
             return
         height, width, _ = src.shape
-        rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 3)
+        rowmap, colmap, ky, kx, ring, pbuf, hbuf = self._gaussian_args(height, width, 3)
         gaussian.gaussian(src.reshape(height, -1), rowmap, colmap, ky, kx, 3, amount,
-                        out.reshape(height, -1), pbuf, hbuf)
+                          out.reshape(height, -1), ring, pbuf, hbuf)

@@ -32,5 +32,5 @@ class Sketch(GaussianFilter):
         grey = self._buffer("grey", (height, width), np.uint8)
         inverted = self._buffer("inverted", (height, width), np.uint8)
         inverted_luma(src.reshape(height, -1), grey, inverted)
-        rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 1)
-        colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out.reshape(height, -1), pbuf, hbuf)
+        rowmap, colmap, ky, kx, ring, pbuf, hbuf = self._gaussian_args(height, width, 1)
+        colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out.reshape(height, -1), ring, pbuf, hbuf)

@@ -25,120 +25,166 @@ _INV16 = np.float32(1.0 / 65536.0)
 
 
 @njit(cache=True, nogil=True)
-def _vertical(src, rowmap, i, ky, v):
-    """``v[x] = sum_dy ky[dy] * src[rowmap[i + dy], x]`` (float32) for a symmetric uint16 ``ky``.
+def _load_rows(src, rowmap, i, start, ring):
+    """Widen into ``ring`` the source rows that output row ``i`` reads and the ring lacks.
 
-    Taps go two pairs per pass (the first pass also takes the centre), which keeps
-    the number of passes over ``v`` low without unrolling per kernel size. Each pass
-    sums in 16-bit fixed point and converts once: the taps sum to 256, so every partial
-    sum is at most ``255 * 256 = 65280`` and exact in uint16; ``np.uint16(...)`` around
-    the sum lets LLVM narrow Numba's int64 arithmetic to 16-bit lanes (twice as many
-    per vector as int32).
+    ``ring`` ``(k + 1, n)`` uint16 for ``k`` taps: padded row ``j`` (source row
+    ``rowmap[j]``) sits in ``ring[j % k]``; ``ring[k]`` is `_vertical`'s accumulator. At
+    the band's first row ``start`` all ``k`` rows are loaded, then the one new row per
+    output row: each source row is widened once per band, not once per tap, and the taps
+    then read 16-bit rows that stay in cache.
     """
-    r = ky.shape[0] // 2
-    n = v.shape[0]
-    centre = src[rowmap[i + r]]
-    k0 = ky[r]
-    if r == 0:
-        for x in range(n):
-            v[x] = np.float32(np.uint16(k0 * np.uint16(centre[x])))
-        return
-    u1 = src[rowmap[i + r - 1]]
-    d1 = src[rowmap[i + r + 1]]
-    k1 = ky[r - 1]
-    if r == 1:
-        for x in range(n):
-            v[x] = np.float32(np.uint16(k0 * np.uint16(centre[x])
-                                       + k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))))
-        return
-    u2 = src[rowmap[i + r - 2]]
-    d2 = src[rowmap[i + r + 2]]
-    k2 = ky[r - 2]
-    for x in range(n):
-        v[x] = np.float32(np.uint16(k0 * np.uint16(centre[x])
-                                   + k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))
-                                   + k2 * (np.uint16(u2[x]) + np.uint16(d2[x]))))
-    d = 3
-    while d < r:
-        u1 = src[rowmap[i + r - d]]
-        d1 = src[rowmap[i + r + d]]
-        k1 = ky[r - d]
-        u2 = src[rowmap[i + r - d - 1]]
-        d2 = src[rowmap[i + r + d + 1]]
-        k2 = ky[r - d - 1]
-        for x in range(n):
-            v[x] += np.float32(np.uint16(k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))
-                                        + k2 * (np.uint16(u2[x]) + np.uint16(d2[x]))))
-        d += 2
-    if d == r:
-        u1 = src[rowmap[i]]
-        d1 = src[rowmap[i + 2 * r]]
-        k1 = ky[0]
-        for x in range(n):
-            v[x] += np.float32(np.uint16(k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))))
+    k = ring.shape[0] - 1
+    first = i if i == start else i + k - 1
+    for j in range(first, i + k):
+        s = src[rowmap[j]]
+        w = ring[j % k]
+        for x in range(w.shape[0]):
+            w[x] = s[x]
 
 
 @njit(cache=True, nogil=True)
+def _row_pair(ring, i, ky, d):
+    """Rows ``i + r - d`` and ``i + r + d`` of the ring and their tap ``ky[r - d]``."""
+    k = ky.shape[0]
+    r = k // 2
+    return ring[(i + r - d) % k], ring[(i + r + d) % k], ky[r - d]
+
+
+@njit(cache=True, nogil=True)
+def _vertical(ring, i, ky, v):
+    """``v[x] = sum_dy ky[dy] * ring[(i + dy) % k, x]`` (float32) for a symmetric uint16 ``ky``.
+
+    The sums run in uint16 lanes alone (twice as many per vector as float32): the taps
+    sum to 256, so every partial sum is at most ``255 * 256 = 65280``. Taps go in passes
+    of four pairs (the first also takes the centre), then two, then one, into
+    ``ring[k]``: few passes without unrolling per kernel size. ``np.uint16(...)`` around
+    a sum lets LLVM narrow Numba's int64 arithmetic to 16-bit lanes. A last loop
+    converts to float32.
+    """
+    r = ky.shape[0] // 2
+    acc = ring[ky.shape[0]]
+    n = acc.shape[0]
+    centre, _, k0 = _row_pair(ring, i, ky, 0)
+    u1, d1, k1 = _row_pair(ring, i, ky, min(1, r))
+    u2, d2, k2 = _row_pair(ring, i, ky, min(2, r))
+    if r == 0:
+        for x in range(n):
+            acc[x] = np.uint16(k0 * centre[x])
+    elif r == 1:
+        for x in range(n):
+            acc[x] = np.uint16(k0 * centre[x] + k1 * (u1[x] + d1[x]))
+    elif r < 4:
+        for x in range(n):
+            acc[x] = np.uint16(k0 * centre[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x]))
+    else:
+        u3, d3, k3 = _row_pair(ring, i, ky, 3)
+        u4, d4, k4 = _row_pair(ring, i, ky, 4)
+        for x in range(n):
+            acc[x] = np.uint16(k0 * centre[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x])
+                               + k3 * (u3[x] + d3[x]) + k4 * (u4[x] + d4[x]))
+    d = 3 if r < 4 else 5
+    while d + 3 <= r:
+        u1, d1, k1 = _row_pair(ring, i, ky, d)
+        u2, d2, k2 = _row_pair(ring, i, ky, d + 1)
+        u3, d3, k3 = _row_pair(ring, i, ky, d + 2)
+        u4, d4, k4 = _row_pair(ring, i, ky, d + 3)
+        for x in range(n):
+            acc[x] = np.uint16(acc[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x])
+                               + k3 * (u3[x] + d3[x]) + k4 * (u4[x] + d4[x]))
+        d += 4
+    if d + 1 <= r:
+        u1, d1, k1 = _row_pair(ring, i, ky, d)
+        u2, d2, k2 = _row_pair(ring, i, ky, d + 1)
+        for x in range(n):
+            acc[x] = np.uint16(acc[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x]))
+        d += 2
+    if d == r:
+        u1, d1, k1 = _row_pair(ring, i, ky, d)
+        for x in range(n):
+            acc[x] = np.uint16(acc[x] + k1 * (u1[x] + d1[x]))
+    for x in range(n):
+        v[x] = np.float32(acc[x])
+
+
+@njit(cache=True, nogil=True)
+def _column_pair(p, kx, channels, n, d):
+    """The ``n`` elements of the padded row ``p`` at taps ``r - d`` and ``r + d``, and their tap."""
+    r = kx.shape[0] // 2
+    return p[(r - d) * channels:(r - d) * channels + n], p[(r + d) * channels:(r + d) * channels + n], kx[r - d]
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _horizontal(p, kx, channels, h):
-    """``h[x] = sum_dx kx[dx] * p[x + dx*C]`` for a symmetric ``kx`` over the padded row ``p``."""
+    """``h[x] = sum_dx kx[dx] * p[x + dx*C]`` for a symmetric ``kx`` over the padded row ``p``.
+
+    Passes as in `_vertical`. Fused multiply-adds are allowed ("contract"): every
+    product and sum is an integer below ``2**24``, exact in float32 with or without the
+    intermediate rounding.
+    """
     r = kx.shape[0] // 2
     n = h.shape[0]
     c = channels
-    centre = p[r * c:r * c + n]
-    k0 = kx[r]
+    centre, _, k0 = _column_pair(p, kx, c, n, 0)
+    a1, b1, k1 = _column_pair(p, kx, c, n, min(1, r))
+    a2, b2, k2 = _column_pair(p, kx, c, n, min(2, r))
     if r == 0:
         for x in range(n):
             h[x] = k0 * centre[x]
-        return
-    a1 = p[(r - 1) * c:(r - 1) * c + n]
-    b1 = p[(r + 1) * c:(r + 1) * c + n]
-    k1 = kx[r - 1]
-    if r == 1:
+    elif r == 1:
         for x in range(n):
             h[x] = k0 * centre[x] + k1 * (a1[x] + b1[x])
-        return
-    a2 = p[(r - 2) * c:(r - 2) * c + n]
-    b2 = p[(r + 2) * c:(r + 2) * c + n]
-    k2 = kx[r - 2]
-    for x in range(n):
-        h[x] = k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
-    d = 3
-    while d < r:
-        a1 = p[(r - d) * c:(r - d) * c + n]
-        b1 = p[(r + d) * c:(r + d) * c + n]
-        k1 = kx[r - d]
-        a2 = p[(r - d - 1) * c:(r - d - 1) * c + n]
-        b2 = p[(r + d + 1) * c:(r + d + 1) * c + n]
-        k2 = kx[r - d - 1]
+    elif r < 4:
+        for x in range(n):
+            h[x] = k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
+    else:
+        a3, b3, k3 = _column_pair(p, kx, c, n, 3)
+        a4, b4, k4 = _column_pair(p, kx, c, n, 4)
+        for x in range(n):
+            h[x] = (k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
+                    + k3 * (a3[x] + b3[x]) + k4 * (a4[x] + b4[x]))
+    d = 3 if r < 4 else 5
+    while d + 3 <= r:
+        a1, b1, k1 = _column_pair(p, kx, c, n, d)
+        a2, b2, k2 = _column_pair(p, kx, c, n, d + 1)
+        a3, b3, k3 = _column_pair(p, kx, c, n, d + 2)
+        a4, b4, k4 = _column_pair(p, kx, c, n, d + 3)
+        for x in range(n):
+            h[x] += k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x]) + k3 * (a3[x] + b3[x]) + k4 * (a4[x] + b4[x])
+        d += 4
+    if d + 1 <= r:
+        a1, b1, k1 = _column_pair(p, kx, c, n, d)
+        a2, b2, k2 = _column_pair(p, kx, c, n, d + 1)
         for x in range(n):
             h[x] += k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
         d += 2
     if d == r:
-        a1 = p[0:n]
-        b1 = p[2 * r * c:2 * r * c + n]
-        k1 = kx[0]
+        a1, b1, k1 = _column_pair(p, kx, c, n, d)
         for x in range(n):
             h[x] += k1 * (a1[x] + b1[x])
 
 
 @njit(cache=True, nogil=True)
-def _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, p, h):
-    """Row ``i`` of the Gaussian into ``h`` as exact integers scaled by ``2**16`` (float32)."""
+def _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, start, ring, p, h):
+    """Row ``i`` of the Gaussian into ``h`` as exact integers scaled by ``2**16`` (float32),
+    in a band of rows from ``start`` whose ``ring`` (see `_load_rows`) this keeps filled."""
     pad = kx.shape[0] // 2
     n = h.shape[0]
-    _vertical(src, rowmap, i, ky, p[pad * channels:pad * channels + n])
+    _load_rows(src, rowmap, i, start, ring)
+    _vertical(ring, i, ky, p[pad * channels:pad * channels + n])
     pad_row(p, colmap, pad, channels)
     _horizontal(p, kx, channels, h)
 
 
-@njit(cache=True, nogil=True)
-def _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, p, o):
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, start, ring, p, o):
     """Row ``i`` of the blur for 3 or 5 taps into ``o`` (uint8): the horizontal taps and the
     rounding in one pass, the same float32 sums as ``_horizontal`` without storing them."""
     pad = kx.shape[0] // 2
     c = channels
     n = o.shape[0]
-    _vertical(src, rowmap, i, ky, p[pad * c:pad * c + n])
+    _load_rows(src, rowmap, i, start, ring)
+    _vertical(ring, i, ky, p[pad * c:pad * c + n])
     pad_row(p, colmap, pad, c)
     centre = p[pad * c:pad * c + n]
     a1 = p[(pad - 1) * c:(pad - 1) * c + n]
@@ -158,13 +204,14 @@ def _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, p, o):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf, hbuf):
+def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, ring, pbuf, hbuf):
     """Gaussian blur (correlation, reflect-101) of ``src`` ``(H, W*C)`` uint8 into ``out``;
     with ``amount > 0`` the unsharp mask ``src + amount * (src - blur)`` instead.
 
     ``ky`` uint16 / ``kx`` float32 integer taps summing to 256; ``rowmap`` ``(H + len(ky) - 1,)``
-    and ``colmap`` ``(W + len(kx) - 1,)`` int64; ``amount`` float32; scratch ``pbuf``
-    ``(n, (W + len(kx) - 1)*C)`` and ``hbuf`` ``(n, W*C)`` float32. The unsharp mask
+    and ``colmap`` ``(W + len(kx) - 1,)`` int64; ``amount`` float32; scratch ``ring``
+    ``(n, len(ky) + 1, W*C)`` uint16, ``pbuf`` ``(n, (W + len(kx) - 1)*C)`` and ``hbuf``
+    ``(n, W*C)`` float32. The unsharp mask
     rounds the blur to uint8 first (as ``cv2.GaussianBlur``), then takes the weighted sum
     in float32, rounded half to even and saturated (as ``cv2.addWeighted``). One kernel
     for both keeps the cold JIT compile time down.
@@ -175,12 +222,14 @@ def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf, hbuf):
     for chunk in prange(nchunks):
         p = pbuf[chunk]
         h = hbuf[chunk]
-        for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
+        rg = ring[chunk]
+        start = (chunk * height) // nchunks
+        for i in range(start, ((chunk + 1) * height) // nchunks):
             o = out[i]
-            if amount <= 0 and kx.shape[0] <= 5:
-                _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, p, o)
+            if amount <= 0 and 3 <= kx.shape[0] <= 5:
+                _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, start, rg, p, o)
                 continue
-            _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, p, h)
+            _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, start, rg, p, h)
             if amount > 0:
                 s = src[i]
                 for x in range(h.shape[0]):
@@ -259,7 +308,7 @@ def gaussian16(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out, pbuf, hbuf):
+def colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out, ring, pbuf, hbuf):
     """Pencil sketch: ``grey * 256 / (255 - gaussian(inverted))`` into all 3 channels of ``out``.
 
     ``grey``/``inverted`` ``(H, W)`` uint8; ``out`` ``(H, W*3)`` uint8. The quotient is
@@ -276,8 +325,10 @@ def colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out, pbuf, hbuf):
     for chunk in prange(nchunks):
         p = pbuf[chunk]
         h = hbuf[chunk]
-        for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
-            _gaussian_row(inverted, rowmap, colmap, ky, kx, 1, i, p, h)
+        rg = ring[chunk]
+        start = (chunk * height) // nchunks
+        for i in range(start, ((chunk + 1) * height) // nchunks):
+            _gaussian_row(inverted, rowmap, colmap, ky, kx, 1, i, start, rg, p, h)
             g = grey[i]
             o = out[i]
             for x in range(width):  # branch-free so that it vectorises; h[x] becomes the result
