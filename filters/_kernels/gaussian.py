@@ -308,35 +308,25 @@ def gaussian16(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out, ring, pbuf, hbuf):
-    """Pencil sketch: ``grey * 256 / (255 - gaussian(inverted))`` into all 3 channels of ``out``.
+def colour_dodge(grey, blurred, out):
+    """Pencil sketch: ``grey * 256 / (255 - blurred)`` into all 3 channels of ``out``.
 
-    ``grey``/``inverted`` ``(H, W)`` uint8; ``out`` ``(H, W*3)`` uint8. The quotient is
-    computed in float32, rounded half to even and saturated, and is 0 where the divisor
-    is 0, as ``cv2.divide(grey, 255 - blurred, scale=256)``. Other arguments as in
-    ``gaussian`` with ``C = 1``.
+    ``grey``/``blurred`` ``(H, W)`` uint8 (``blurred``: the Gaussian of ``255 - grey``);
+    ``out`` ``(H, W*3)`` uint8. The quotient is computed in float32, rounded half to even
+    and saturated, and is 0 where the divisor is 0, as ``cv2.divide(grey, 255 - blurred,
+    scale=256)``.
     """
-    height = out.shape[0]
-    width = grey.shape[1]
-    nchunks = pbuf.shape[0]
     scale = np.float32(256.0)
     one = np.float32(1.0)
     zero = np.float32(0.0)
-    for chunk in prange(nchunks):
-        p = pbuf[chunk]
-        h = hbuf[chunk]
-        rg = ring[chunk]
-        start = (chunk * height) // nchunks
-        for i in range(start, ((chunk + 1) * height) // nchunks):
-            _gaussian_row(inverted, rowmap, colmap, ky, kx, 1, i, start, rg, p, h)
-            g = grey[i]
-            o = out[i]
-            for x in range(width):  # branch-free so that it vectorises; h[x] becomes the result
-                divisor = np.float32(255.0) - np.float32(np.int32((h[x] + _ROUND16) * _INV16))
-                q = min(np.rint(np.float32(g[x]) * scale / max(divisor, one)), np.float32(255.0))
-                h[x] = q if divisor > zero else zero
-            for x in range(width):
-                value = np.uint8(h[x])
-                o[3 * x] = value
-                o[3 * x + 1] = value
-                o[3 * x + 2] = value
+    for i in prange(out.shape[0]):
+        g = grey[i]
+        b = blurred[i]
+        o = out[i]
+        for x in range(g.shape[0]):  # branch-free so that it vectorises
+            divisor = np.float32(255.0) - np.float32(b[x])
+            q = min(np.rint(np.float32(g[x]) * scale / max(divisor, one)), np.float32(255.0))
+            value = np.uint8(q if divisor > zero else zero)
+            o[3 * x] = value
+            o[3 * x + 1] = value
+            o[3 * x + 2] = value
