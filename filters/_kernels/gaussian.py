@@ -55,12 +55,12 @@ def _row_pair(ring, i, ky, d):
 def _vertical(ring, i, ky, v):
     """``v[x] = sum_dy ky[dy] * ring[(i + dy) % k, x]`` (float32) for a symmetric uint16 ``ky``.
 
-    The sums run in uint16 lanes alone (twice as many per vector as float32): the taps
-    sum to 256, so every partial sum is at most ``255 * 256 = 65280``. Taps go in passes
-    of four pairs (the first also takes the centre), then two, then one, into
-    ``ring[k]``: few passes without unrolling per kernel size. ``np.uint16(...)`` around
-    a sum lets LLVM narrow Numba's int64 arithmetic to 16-bit lanes. A last loop
-    converts to float32.
+    The sums run in uint16 lanes (twice as many per vector as float32): the taps sum to
+    256, so every partial sum is at most ``255 * 256 = 65280``. Up to 5 taps take one
+    pass; above, the centre and the inner pairs go in passes of four pairs, then two,
+    then one, into ``ring[k]`` (few passes without unrolling per kernel size), and the
+    outermost pair's pass converts to float32.
+    ``np.uint16(...)`` around a sum lets LLVM narrow Numba's int64 arithmetic to 16-bit lanes.
     """
     r = ky.shape[0] // 2
     acc = ring[ky.shape[0]]
@@ -68,13 +68,14 @@ def _vertical(ring, i, ky, v):
     centre, _, k0 = _row_pair(ring, i, ky, 0)
     u1, d1, k1 = _row_pair(ring, i, ky, min(1, r))
     u2, d2, k2 = _row_pair(ring, i, ky, min(2, r))
-    if r == 0:
+    if r <= 2:  # one pass; a missing pair has weight 0
+        k1 = k1 if r >= 1 else 0
+        k2 = k2 if r >= 2 else 0
         for x in range(n):
-            acc[x] = np.uint16(k0 * centre[x])
-    elif r == 1:
-        for x in range(n):
-            acc[x] = np.uint16(k0 * centre[x] + k1 * (u1[x] + d1[x]))
-    elif r < 4:
+            v[x] = np.float32(np.uint16(k0 * centre[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x])))
+        return
+    q = r - 1  # pairs 1..q into acc
+    if q < 4:
         for x in range(n):
             acc[x] = np.uint16(k0 * centre[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x]))
     else:
@@ -83,8 +84,8 @@ def _vertical(ring, i, ky, v):
         for x in range(n):
             acc[x] = np.uint16(k0 * centre[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x])
                                + k3 * (u3[x] + d3[x]) + k4 * (u4[x] + d4[x]))
-    d = 3 if r < 4 else 5
-    while d + 3 <= r:
+    d = 3 if q < 4 else 5
+    while d + 3 <= q:
         u1, d1, k1 = _row_pair(ring, i, ky, d)
         u2, d2, k2 = _row_pair(ring, i, ky, d + 1)
         u3, d3, k3 = _row_pair(ring, i, ky, d + 2)
@@ -93,18 +94,19 @@ def _vertical(ring, i, ky, v):
             acc[x] = np.uint16(acc[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x])
                                + k3 * (u3[x] + d3[x]) + k4 * (u4[x] + d4[x]))
         d += 4
-    if d + 1 <= r:
+    if d + 1 <= q:
         u1, d1, k1 = _row_pair(ring, i, ky, d)
         u2, d2, k2 = _row_pair(ring, i, ky, d + 1)
         for x in range(n):
             acc[x] = np.uint16(acc[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x]))
         d += 2
-    if d == r:
+    if d == q:
         u1, d1, k1 = _row_pair(ring, i, ky, d)
         for x in range(n):
             acc[x] = np.uint16(acc[x] + k1 * (u1[x] + d1[x]))
+    u1, d1, k1 = _row_pair(ring, i, ky, r)
     for x in range(n):
-        v[x] = np.float32(acc[x])
+        v[x] = np.float32(np.uint16(acc[x] + k1 * (u1[x] + d1[x])))
 
 
 @njit(cache=True, nogil=True)
@@ -115,12 +117,14 @@ def _column_pair(p, kx, channels, n, d):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _horizontal(p, kx, channels, h):
-    """``h[x] = sum_dx kx[dx] * p[x + dx*C]`` for a symmetric ``kx`` over the padded row ``p``.
+def _horizontal(p, kx, channels, h, o):
+    """``o[x] = round(sum_dx kx[dx] * p[x + dx*C] / 2**16)`` (uint8) for a symmetric ``kx``
+    over the padded row ``p``: ``(sum + 2**15) >> 16``, as OpenCV rounds.
 
-    Passes as in `_vertical`. Fused multiply-adds are allowed ("contract"): every
-    product and sum is an integer below ``2**24``, exact in float32 with or without the
-    intermediate rounding.
+    Passes as in `_vertical`, summing into ``h`` (float32); the outermost pair's pass
+    rounds into ``o``. Fused multiply-adds are allowed ("contract"): every product and
+    sum is an integer below ``2**24``, exact in float32 with or without the intermediate
+    rounding.
     """
     r = kx.shape[0] // 2
     n = h.shape[0]
@@ -128,13 +132,15 @@ def _horizontal(p, kx, channels, h):
     centre, _, k0 = _column_pair(p, kx, c, n, 0)
     a1, b1, k1 = _column_pair(p, kx, c, n, min(1, r))
     a2, b2, k2 = _column_pair(p, kx, c, n, min(2, r))
-    if r == 0:
+    if r <= 2:  # one pass, as in `_vertical`
+        k1 = k1 if r >= 1 else np.float32(0.0)
+        k2 = k2 if r >= 2 else np.float32(0.0)
         for x in range(n):
-            h[x] = k0 * centre[x]
-    elif r == 1:
-        for x in range(n):
-            h[x] = k0 * centre[x] + k1 * (a1[x] + b1[x])
-    elif r < 4:
+            o[x] = np.uint8(np.int32((k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x]) + _ROUND16)
+                                     * _INV16))
+        return
+    q = r - 1
+    if q < 4:
         for x in range(n):
             h[x] = k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
     else:
@@ -143,8 +149,8 @@ def _horizontal(p, kx, channels, h):
         for x in range(n):
             h[x] = (k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
                     + k3 * (a3[x] + b3[x]) + k4 * (a4[x] + b4[x]))
-    d = 3 if r < 4 else 5
-    while d + 3 <= r:
+    d = 3 if q < 4 else 5
+    while d + 3 <= q:
         a1, b1, k1 = _column_pair(p, kx, c, n, d)
         a2, b2, k2 = _column_pair(p, kx, c, n, d + 1)
         a3, b3, k3 = _column_pair(p, kx, c, n, d + 2)
@@ -152,55 +158,19 @@ def _horizontal(p, kx, channels, h):
         for x in range(n):
             h[x] += k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x]) + k3 * (a3[x] + b3[x]) + k4 * (a4[x] + b4[x])
         d += 4
-    if d + 1 <= r:
+    if d + 1 <= q:
         a1, b1, k1 = _column_pair(p, kx, c, n, d)
         a2, b2, k2 = _column_pair(p, kx, c, n, d + 1)
         for x in range(n):
             h[x] += k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
         d += 2
-    if d == r:
+    if d == q:
         a1, b1, k1 = _column_pair(p, kx, c, n, d)
         for x in range(n):
             h[x] += k1 * (a1[x] + b1[x])
-
-
-@njit(cache=True, nogil=True)
-def _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, start, ring, p, h):
-    """Row ``i`` of the Gaussian into ``h`` as exact integers scaled by ``2**16`` (float32),
-    in a band of rows from ``start`` whose ``ring`` (see `_load_rows`) this keeps filled."""
-    pad = kx.shape[0] // 2
-    n = h.shape[0]
-    _load_rows(src, rowmap, i, start, ring)
-    _vertical(ring, i, ky, p[pad * channels:pad * channels + n])
-    pad_row(p, colmap, pad, channels)
-    _horizontal(p, kx, channels, h)
-
-
-@njit(cache=True, nogil=True, fastmath={"contract"})
-def _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, start, ring, p, o):
-    """Row ``i`` of the blur for 3 or 5 taps into ``o`` (uint8): the horizontal taps and the
-    rounding in one pass, the same float32 sums as ``_horizontal`` without storing them."""
-    pad = kx.shape[0] // 2
-    c = channels
-    n = o.shape[0]
-    _load_rows(src, rowmap, i, start, ring)
-    _vertical(ring, i, ky, p[pad * c:pad * c + n])
-    pad_row(p, colmap, pad, c)
-    centre = p[pad * c:pad * c + n]
-    a1 = p[(pad - 1) * c:(pad - 1) * c + n]
-    b1 = p[(pad + 1) * c:(pad + 1) * c + n]
-    k0 = kx[pad]
-    k1 = kx[pad - 1]
-    if pad == 1:
-        for x in range(n):
-            o[x] = np.uint8(np.int32((k0 * centre[x] + k1 * (a1[x] + b1[x]) + _ROUND16) * _INV16))
-        return
-    a2 = p[0:n]
-    b2 = p[4 * c:4 * c + n]
-    k2 = kx[0]
+    a1, b1, k1 = _column_pair(p, kx, c, n, r)
     for x in range(n):
-        o[x] = np.uint8(np.int32((k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x]) + _ROUND16)
-                                 * _INV16))
+        o[x] = np.uint8(np.int32((h[x] + k1 * (a1[x] + b1[x]) + _ROUND16) * _INV16))
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -211,13 +181,16 @@ def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, ring, pbuf, hbu
     ``ky`` uint16 / ``kx`` float32 integer taps summing to 256; ``rowmap`` ``(H + len(ky) - 1,)``
     and ``colmap`` ``(W + len(kx) - 1,)`` int64; ``amount`` float32; scratch ``ring``
     ``(n, len(ky) + 1, W*C)`` uint16, ``pbuf`` ``(n, (W + len(kx) - 1)*C)`` and ``hbuf``
-    ``(n, W*C)`` float32. The unsharp mask
-    rounds the blur to uint8 first (as ``cv2.GaussianBlur``), then takes the weighted sum
-    in float32, rounded half to even and saturated (as ``cv2.addWeighted``). One kernel
-    for both keeps the cold JIT compile time down.
+    ``(n, W*C)`` float32. The unsharp mask rounds the blur to uint8 first (as
+    ``cv2.GaussianBlur``), then takes the weighted sum in float32, rounded half to even
+    and saturated (as ``cv2.addWeighted``). One kernel for both keeps the cold JIT
+    compile time down.
     """
     height = out.shape[0]
     nchunks = pbuf.shape[0]
+    pad = kx.shape[0] // 2
+    c = channels
+    n = out.shape[1]
     gain = np.float32(1.0) + amount
     for chunk in prange(nchunks):
         p = pbuf[chunk]
@@ -226,18 +199,14 @@ def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, ring, pbuf, hbu
         start = (chunk * height) // nchunks
         for i in range(start, ((chunk + 1) * height) // nchunks):
             o = out[i]
-            if amount <= 0 and 3 <= kx.shape[0] <= 5:
-                _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, start, rg, p, o)
-                continue
-            _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, start, rg, p, h)
-            if amount > 0:
+            _load_rows(src, rowmap, i, start, rg)
+            _vertical(rg, i, ky, p[pad * c:pad * c + n])
+            pad_row(p, colmap, pad, c)
+            _horizontal(p, kx, c, h, o)
+            if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian16``
                 s = src[i]
-                for x in range(h.shape[0]):
-                    blurred = np.float32(np.int32((h[x] + _ROUND16) * _INV16))
-                    o[x] = saturate(gain * np.float32(s[x]) - amount * blurred)
-            else:
-                for x in range(h.shape[0]):
-                    o[x] = np.uint8(np.int32((h[x] + _ROUND16) * _INV16))
+                for x in range(n):
+                    o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
 
 
 @njit(cache=True, nogil=True)
