@@ -19,7 +19,7 @@ from .lenses import bench_lenses
 from .live import bench_encoder, bench_live
 from .machine import cpu_info, thread_settings, versions
 from .naive import bench_naive
-from .opencv import bench_filter, bench_frame
+from .opencv import bench_filter, bench_frame, filter_specs
 from .options import BenchOptions, resolve_options
 from .recipes import OPENCV_EQUIVALENTS
 from .table import format_table
@@ -35,7 +35,8 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
         "versions": versions(),
         "cpu": cpu_info(),
         "settings": {"filters": opts.filters, "sizes": [list(s) for s in opts.sizes], "repeat": opts.repeat,
-                     "sections": list(opts.sections), "source": opts.source, "quick": opts.quick},
+                     "sections": list(opts.sections), "source": opts.source, "quick": opts.quick,
+                     "ksizes": list(opts.ksizes)},
         "equivalents": {n: OPENCV_EQUIVALENTS[n].description for n in opts.filters if n in OPENCV_EQUIVALENTS},
     }
     if "jit" in opts.sections:  # first, while this process leaves the CPU to the subprocesses
@@ -50,9 +51,9 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
         rows = result["filters"] = []
         for size in opts.sizes:
             frame = bench_frame(size, opts.source)
-            for name in opts.filters:
-                log.debug("%s at %dx%d", name, *size)
-                rows.append(bench_filter(name, frame, opts.repeat))
+            for spec in filter_specs(opts.filters, opts.ksizes):
+                log.debug("%s at %dx%d", spec, *size)
+                rows.append(bench_filter(spec, frame, opts.repeat))
     if "naive" in opts.sections:
         log.debug("naive Python loop vs filters.correlate")
         result["naive"] = bench_naive(opts.naive_size)
