@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from ._kernels import box, gaussian
+from ._parallel import dynamic_chunks
 from .base import Filter, Option, in_range, odd_at_least
 from .correlation import border_index
 from .kernels import gaussian_taps
@@ -79,12 +80,14 @@ class GaussianFilter(Filter):
         colmap = border_index(width, radius, radius, "reflect101")
         padded = (width + taps - 1) * channels
         if self._sixteen is not None:
-            gaussian.gaussian16(src, rowmap, colmap, self._sixteen, self._sixteen, channels, np.float32(amount), out,
-                                self._buffer("gauss16_p", (n, padded), np.uint16))
+            with dynamic_chunks():
+                gaussian.gaussian16(src, rowmap, colmap, self._sixteen, self._sixteen, channels, np.float32(amount),
+                                    out, self._buffer("gauss16_p", (n, padded), np.uint16))
             return
-        gaussian.gaussian(src, rowmap, colmap, self._ky, self._kx, channels, np.float32(amount), out,
-                          self._buffer("gauss_ring", (n, taps + 1, width * channels), np.uint16),
-                          self._buffer("gauss_p", (n, padded)), self._buffer("gauss_h", (n, width * channels)))
+        ring = self._buffer("gauss_ring", (n, taps + 1, width * channels), np.uint16)
+        with dynamic_chunks():
+            gaussian.gaussian(src, rowmap, colmap, self._ky, self._kx, channels, np.float32(amount), out, ring,
+                              self._buffer("gauss_p", (n, padded)), self._buffer("gauss_h", (n, width * channels)))
 
 
 @register_filter("blur")
@@ -128,10 +131,5 @@ class Box(Filter):
         dtype = np.uint16 if self.ksize <= box.BOX_TAPS_MAX else np.int32
         hbuf = self._buffer("box_h", (n, width * 3), dtype)
         pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3), dtype)
-        # Chunks go to whichever thread is free (not split up front), so one busy core
-        # does not hold the frame back.
-        default_chunksize = numba.set_parallel_chunksize(1)
-        try:
+        with dynamic_chunks():
             box.box(src.reshape(height, -1), rowmap, colmap, self.ksize, out.reshape(height, -1), hbuf, pbuf)
-        finally:
-            numba.set_parallel_chunksize(default_chunksize)
