@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import cv2
+import numba
 import numpy as np
 
 import filters
@@ -52,11 +55,25 @@ def filter_specs(names: list[str], ksizes: tuple[int, ...] = ()) -> list[str]:
     return specs
 
 
-def bench_filter(spec: str, frame: Frame, repeat: int) -> dict[str, Any]:
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Numba and OpenCV on one thread inside (for ``--cpu-time``), their thread counts restored after."""
+    numba_threads, cv_threads = numba.get_num_threads(), cv2.getNumThreads()
+    numba.set_num_threads(1)
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(numba_threads)
+        cv2.setNumThreads(cv_threads)
+
+
+def bench_filter(spec: str, frame: Frame, repeat: int, cpu_time: bool = False) -> dict[str, Any]:
     """Our filter ``spec`` (a name, or ``NAME:key=value,...``) and its OpenCV equivalent, alternately on ``frame``.
 
     Returns ms statistics for both, ``ratio`` = ours / OpenCV medians, and ``mean_abs_diff``
     between the two outputs (levels of 0..255); the OpenCV keys are None without an equivalent.
+    ``cpu_time``: the process's CPU time instead of the wall clock (run it under `one_thread`).
     """
     name = spec.partition(":")[0]
     flt = filters.parse(spec)
@@ -66,7 +83,7 @@ def bench_filter(spec: str, frame: Frame, repeat: int) -> dict[str, Any]:
     if equivalent is not None:
         cv_run, cv_out = equivalent.build(flt), np.empty_like(frame)
         calls.append(lambda: cv_run(frame, cv_out))
-    times = time_alternating(calls, repeat)
+    times = time_alternating(calls, repeat, clock=time.process_time if cpu_time else time.perf_counter)
     result: dict[str, Any] = {"filter": spec, "size": [frame.shape[1], frame.shape[0]], "ours": summary(times[0]),
                               "opencv": None, "ratio": None, "mean_abs_diff": None}
     if equivalent is not None:
