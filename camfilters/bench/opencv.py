@@ -47,11 +47,13 @@ def filter_specs(names: list[str], ksizes: tuple[int, ...] = ()) -> list[str]:
         specs.append(name)
         option = next((o for o in filters.filter_class(name).options if o.name == "ksize"), None)
         for ksize in ksizes if option is not None else ():
+            if ksize == option.default:
+                continue
             try:
-                if filters.get(name, ksize=ksize).ksize != option.default:
-                    specs.append(f"{name}:ksize={ksize}")
+                filters.get(name, ksize=ksize)
             except ParameterError:  # a size this filter does not take (edge: 1 to 7)
-                pass
+                continue
+            specs.append(f"{name}:ksize={ksize}")
     return specs
 
 
