@@ -10,7 +10,8 @@ process-wide lock on ``workqueue``, nothing on the other layers.
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Iterator
 
 import numba
 import numpy as np
@@ -36,6 +37,17 @@ def threading_layer() -> str:
                 _start(np.empty(1, np.int64))
                 _layer = numba.threading_layer()
     return _layer
+
+
+@contextmanager
+def dynamic_chunks() -> Iterator[None]:
+    """Inside, ``prange`` hands its chunks one at a time to whichever thread is free instead
+    of splitting them up front, so one busy core does not hold the frame back (this thread only)."""
+    previous = numba.set_parallel_chunksize(1)
+    try:
+        yield
+    finally:
+        numba.set_parallel_chunksize(previous)
 
 
 def launch_lock() -> AbstractContextManager:

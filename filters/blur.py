@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from ._kernels import box, gaussian
+from ._parallel import dynamic_chunks
 from .base import Filter, Option, in_range, odd_at_least
 from .correlation import border_index
 from .kernels import gaussian_taps
@@ -60,32 +61,33 @@ class GaussianFilter(Filter):
 
     def __init__(self, **options) -> None:
         super().__init__(**options)
-        taps = gaussian_taps(self.ksize, self.sigma)
+        # Zero outer taps (ksize 21's default sigma rounds its two ends to 0) are dropped:
+        # they add nothing, and each costs a pass over the row in both directions.
+        taps = np.trim_zeros(gaussian_taps(self.ksize, self.sigma))
         self._ky, self._kx = taps.astype(np.uint16), taps.astype(np.float32)
         self._sixteen = sixteen_bit_taps(taps)
 
-    def _gaussian16(self, src: np.ndarray, amount: float, out: np.ndarray) -> bool:
-        """Run ``gaussian16`` (blur, or unsharp mask by ``amount``) if the taps allow; return whether it ran."""
-        if self._sixteen is None:
-            return False
-        height, width, _ = src.shape
-        radius = self.ksize // 2
-        pbuf = self._buffer("gauss16_p", (chunks(height), (width + self.ksize - 1) * 3), np.uint16)
-        gaussian.gaussian16(src.reshape(height, -1), border_index(height, radius, radius, "reflect101"),
-                            border_index(width, radius, radius, "reflect101"), self._sixteen, self._sixteen, 3,
-                            np.float32(amount), out.reshape(height, -1), pbuf)
-        return True
-
-    def _gaussian_args(self, height: int, width: int, channels: int) -> tuple:
-        """``(rowmap, colmap, ky, kx, pbuf, hbuf)`` for the ``gaussian`` family of kernels."""
+    def _gaussian(self, src: np.ndarray, channels: int, amount: float, out: np.ndarray) -> None:
+        """Blur ``src`` ``(H, W*channels)`` uint8 into ``out`` (or its unsharp mask by ``amount > 0``):
+        ``gaussian16`` for OpenCV's default 3 and 5 taps, ``gaussian`` for the others."""
         # cv2.GaussianBlur drops the kernel along a 1-pixel axis; reflect-101 gives the
         # same result there (all taps read that one pixel and sum to 256).
-        radius = self.ksize // 2
+        height, width = src.shape[0], src.shape[1] // channels
+        taps = len(self._kx)
+        radius = taps // 2
         n = chunks(height)
-        return (border_index(height, radius, radius, "reflect101"), border_index(width, radius, radius, "reflect101"),
-                self._ky, self._kx,
-                self._buffer("gauss_p", (n, (width + self.ksize - 1) * channels)),
-                self._buffer("gauss_h", (n, width * channels)))
+        rowmap = border_index(height, radius, radius, "reflect101")
+        colmap = border_index(width, radius, radius, "reflect101")
+        padded = (width + taps - 1) * channels
+        if self._sixteen is not None:
+            with dynamic_chunks():
+                gaussian.gaussian16(src, rowmap, colmap, self._sixteen, self._sixteen, channels, np.float32(amount),
+                                    out, self._buffer("gauss16_p", (n, padded), np.uint16))
+            return
+        ring = self._buffer("gauss_ring", (n, taps + 1, width * channels), np.uint16)
+        with dynamic_chunks():
+            gaussian.gaussian(src, rowmap, colmap, self._ky, self._kx, channels, np.float32(amount), out, ring,
+                              self._buffer("gauss_p", (n, padded)), self._buffer("gauss_h", (n, width * channels)))
 
 
 @register_filter("blur")
@@ -105,12 +107,8 @@ class Blur(GaussianFilter):
     )
 
     def _apply(self, src: np.ndarray, out: np.ndarray) -> None:
-        if self._gaussian16(src, 0.0, out):
-            return
-        height, width, _ = src.shape
-        rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 3)
-        gaussian.gaussian(src.reshape(height, -1), rowmap, colmap, ky, kx, 3, np.float32(0.0),
-                        out.reshape(height, -1), pbuf, hbuf)
+        height = src.shape[0]
+        self._gaussian(src.reshape(height, -1), 3, 0.0, out.reshape(height, -1))
 
 
 @register_filter("box")
@@ -133,10 +131,5 @@ class Box(Filter):
         dtype = np.uint16 if self.ksize <= box.BOX_TAPS_MAX else np.int32
         hbuf = self._buffer("box_h", (n, width * 3), dtype)
         pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3), dtype)
-        # Chunks go to whichever thread is free (not split up front), so one busy core
-        # does not hold the frame back.
-        default_chunksize = numba.set_parallel_chunksize(1)
-        try:
+        with dynamic_chunks():
             box.box(src.reshape(height, -1), rowmap, colmap, self.ksize, out.reshape(height, -1), hbuf, pbuf)
-        finally:
-            numba.set_parallel_chunksize(default_chunksize)

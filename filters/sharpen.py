@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import gaussian
 from .base import Option, in_range
 from .blur import SIGMA_OPTION, GaussianFilter, ksize_option
 from .registry import register_filter
@@ -32,9 +31,5 @@ class Sharpen(GaussianFilter):
         if amount == 0:  # the kernel would return the blur itself
             out[...] = src
             return
-        if self._gaussian16(src, amount, out):
-            return
-        height, width, _ = src.shape
-        rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 3)
-        gaussian.gaussian(src.reshape(height, -1), rowmap, colmap, ky, kx, 3, amount,
-                        out.reshape(height, -1), pbuf, hbuf)
+        height = src.shape[0]
+        self._gaussian(src.reshape(height, -1), 3, amount, out.reshape(height, -1))

@@ -32,5 +32,6 @@ class Sketch(GaussianFilter):
         grey = self._buffer("grey", (height, width), np.uint8)
         inverted = self._buffer("inverted", (height, width), np.uint8)
         inverted_luma(src.reshape(height, -1), grey, inverted)
-        rowmap, colmap, ky, kx, pbuf, hbuf = self._gaussian_args(height, width, 1)
-        colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out.reshape(height, -1), pbuf, hbuf)
+        blurred = self._buffer("blurred", (height, width), np.uint8)
+        self._gaussian(inverted, 1, 0.0, blurred)
+        colour_dodge(grey, blurred, out.reshape(height, -1))

@@ -41,6 +41,16 @@ class BenchOptions:
     window: bool = False
     naive_size: int = 128
     quick: bool = False
+    ksizes: tuple[int, ...] = ()
+    cpu_time: bool = False
+
+
+def odd_ksize(text: str) -> int:
+    """``--ksize``: an odd whole number >= 1."""
+    value = positive(int)(text)
+    if value % 2 == 0:
+        raise argparse.ArgumentTypeError(f"must be odd, got {value}")
+    return value
 
 
 def _names(text: str) -> list[str]:
@@ -56,6 +66,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="filters to measure (default: every registered filter)")
     parser.add_argument("--size", dest="sizes", type=BENCH_SIZE, action="append", metavar="WxH",
                         help="frame size for the filter timings (repeatable; default 1280x720 and 1920x1080)")
+    parser.add_argument("--ksize", dest="ksizes", type=odd_ksize, action="append", metavar="N",
+                        help="also time each filter that has a ksize option with ksize=N, where it accepts N "
+                             "(repeatable: --ksize 5 --ksize 21)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time the filters and OpenCV on 1 thread each, in process CPU time instead of wall "
+                             "clock on all threads: steadier on a machine other work shares")
     parser.add_argument("--repeat", type=positive(int), metavar="N", help="timed runs per filter and size "
                         "(default 20; 3 with --quick)")
     parser.add_argument("--quick", action="store_true", help="fast smoke run: small sizes, few repeats, 1 s loops")
@@ -118,4 +134,5 @@ def resolve_options(args: argparse.Namespace) -> BenchOptions:
         repeat=args.repeat or (3 if quick else 20), sections=tuple(s for s in SECTIONS if s in args.sections),
         source=args.source, loop_size=args.loop_size or ((320, 180) if quick else (1280, 720)),
         loop_fps=args.loop_fps, loop_seconds=args.loop_seconds or (1.0 if quick else 5.0), window=window,
-        naive_size=args.naive_size or (32 if quick else 128), quick=quick)
+        naive_size=args.naive_size or (32 if quick else 128), quick=quick,
+        ksizes=tuple(getattr(args, "ksizes", None) or ()), cpu_time=getattr(args, "cpu_time", False))

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import tempfile
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from .lenses import bench_lenses
 from .live import bench_encoder, bench_live
 from .machine import cpu_info, thread_settings, versions
 from .naive import bench_naive
-from .opencv import bench_filter, bench_frame
+from .opencv import bench_filter, bench_frame, filter_specs, one_thread
 from .options import BenchOptions, resolve_options
 from .recipes import OPENCV_EQUIVALENTS
 from .table import format_table
@@ -35,7 +36,8 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
         "versions": versions(),
         "cpu": cpu_info(),
         "settings": {"filters": opts.filters, "sizes": [list(s) for s in opts.sizes], "repeat": opts.repeat,
-                     "sections": list(opts.sections), "source": opts.source, "quick": opts.quick},
+                     "sections": list(opts.sections), "source": opts.source, "quick": opts.quick,
+                     "ksizes": list(opts.ksizes), "cpu_time": opts.cpu_time},
         "equivalents": {n: OPENCV_EQUIVALENTS[n].description for n in opts.filters if n in OPENCV_EQUIVALENTS},
     }
     if "jit" in opts.sections:  # first, while this process leaves the CPU to the subprocesses
@@ -48,11 +50,12 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
         log.info("compiled in %.0f s; cached for the next run", seconds)
     if "opencv" in opts.sections:
         rows = result["filters"] = []
-        for size in opts.sizes:
-            frame = bench_frame(size, opts.source)
-            for name in opts.filters:
-                log.debug("%s at %dx%d", name, *size)
-                rows.append(bench_filter(name, frame, opts.repeat))
+        with one_thread() if opts.cpu_time else nullcontext():
+            for size in opts.sizes:
+                frame = bench_frame(size, opts.source)
+                for spec in filter_specs(opts.filters, opts.ksizes):
+                    log.debug("%s at %dx%d", spec, *size)
+                    rows.append(bench_filter(spec, frame, opts.repeat, opts.cpu_time))
     if "naive" in opts.sections:
         log.debug("naive Python loop vs filters.correlate")
         result["naive"] = bench_naive(opts.naive_size)

@@ -29,20 +29,22 @@ def summary(values_ms: Sequence[float]) -> dict[str, float]:
     return {"median_ms": median(values_ms), "p90_ms": percentile(values_ms, 90.0), "n": len(values_ms)}
 
 
-def elapsed_ms(fn: Callable[[], object]) -> float:
-    """Wall-clock milliseconds of one call of ``fn``."""
-    start = time.perf_counter()
+def elapsed_ms(fn: Callable[[], object], clock: Callable[[], float] = time.perf_counter) -> float:
+    """Milliseconds of one call of ``fn`` by ``clock`` (wall clock; ``time.process_time``: CPU time)."""
+    start = clock()
     fn()
-    return (time.perf_counter() - start) * 1000.0
+    return (clock() - start) * 1000.0
 
 
-def time_alternating(calls: Sequence[Callable[[], object]], repeat: int, warmup: int = 2) -> list[list[float]]:
-    """Milliseconds of each call, run in turn ``repeat`` times (A, B, A, B, ...) after ``warmup`` rounds."""
+def time_alternating(calls: Sequence[Callable[[], object]], repeat: int, warmup: int = 2,
+                     clock: Callable[[], float] = time.perf_counter) -> list[list[float]]:
+    """Milliseconds of each call by ``clock``, run in turn ``repeat`` times (A, B, A, B, ...) after
+    ``warmup`` rounds."""
     for _ in range(warmup):
         for call in calls:
             call()
     times: list[list[float]] = [[] for _ in calls]
     for _ in range(repeat):
         for k, call in enumerate(calls):
-            times[k].append(elapsed_ms(call))
+            times[k].append(elapsed_ms(call, clock))
     return times

@@ -32,7 +32,9 @@ def format_table(result: dict[str, Any]) -> str:
              f"{t['cpu_count']} CPUs, OMP_WAIT_POLICY={t['omp_wait_policy']}",
              f"CPU: {c['model']} ({v['machine']}, {v['system']}); SIMD: {' '.join(c['simd']) or 'none known'}"]
     if result.get("filters"):
-        lines += ["", f"Filters vs OpenCV: ms per frame, median/p90 of {result['settings']['repeat']} alternating "
+        clock = ("CPU time on 1 thread each" if result["settings"].get("cpu_time")
+                 else "wall clock on the threads above")
+        lines += ["", f"Filters vs OpenCV: ms per frame ({clock}), median/p90 of {result['settings']['repeat']} alternating "
                       f"runs on a {result['settings']['source']} frame; ratio = ours/OpenCV medians; "
                       "diff = mean |ours - OpenCV| in levels"]
         rows = [[r["filter"], f"{r['size'][0]}x{r['size'][1]}", _ms(r["ours"]), _ms(r["opencv"]),

@@ -25,170 +25,188 @@ _INV16 = np.float32(1.0 / 65536.0)
 
 
 @njit(cache=True, nogil=True)
-def _vertical(src, rowmap, i, ky, v):
-    """``v[x] = sum_dy ky[dy] * src[rowmap[i + dy], x]`` (float32) for a symmetric uint16 ``ky``.
+def _load_rows(src, rowmap, i, start, ring):
+    """Widen into ``ring`` the source rows that output row ``i`` reads and the ring lacks.
 
-    Taps go two pairs per pass (the first pass also takes the centre), which keeps
-    the number of passes over ``v`` low without unrolling per kernel size. Each pass
-    sums in 16-bit fixed point and converts once: the taps sum to 256, so every partial
-    sum is at most ``255 * 256 = 65280`` and exact in uint16; ``np.uint16(...)`` around
-    the sum lets LLVM narrow Numba's int64 arithmetic to 16-bit lanes (twice as many
-    per vector as int32).
+    ``ring`` ``(k + 1, n)`` uint16 for ``k`` taps: padded row ``j`` (source row
+    ``rowmap[j]``) sits in ``ring[j % k]``; ``ring[k]`` is `_vertical`'s accumulator. At
+    the band's first row ``start`` all ``k`` rows are loaded, then the one new row per
+    output row: each source row is widened once per band, not once per tap, and the taps
+    then read 16-bit rows that stay in cache.
     """
-    r = ky.shape[0] // 2
-    n = v.shape[0]
-    centre = src[rowmap[i + r]]
-    k0 = ky[r]
-    if r == 0:
-        for x in range(n):
-            v[x] = np.float32(np.uint16(k0 * np.uint16(centre[x])))
-        return
-    u1 = src[rowmap[i + r - 1]]
-    d1 = src[rowmap[i + r + 1]]
-    k1 = ky[r - 1]
-    if r == 1:
-        for x in range(n):
-            v[x] = np.float32(np.uint16(k0 * np.uint16(centre[x])
-                                       + k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))))
-        return
-    u2 = src[rowmap[i + r - 2]]
-    d2 = src[rowmap[i + r + 2]]
-    k2 = ky[r - 2]
-    for x in range(n):
-        v[x] = np.float32(np.uint16(k0 * np.uint16(centre[x])
-                                   + k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))
-                                   + k2 * (np.uint16(u2[x]) + np.uint16(d2[x]))))
-    d = 3
-    while d < r:
-        u1 = src[rowmap[i + r - d]]
-        d1 = src[rowmap[i + r + d]]
-        k1 = ky[r - d]
-        u2 = src[rowmap[i + r - d - 1]]
-        d2 = src[rowmap[i + r + d + 1]]
-        k2 = ky[r - d - 1]
-        for x in range(n):
-            v[x] += np.float32(np.uint16(k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))
-                                        + k2 * (np.uint16(u2[x]) + np.uint16(d2[x]))))
-        d += 2
-    if d == r:
-        u1 = src[rowmap[i]]
-        d1 = src[rowmap[i + 2 * r]]
-        k1 = ky[0]
-        for x in range(n):
-            v[x] += np.float32(np.uint16(k1 * (np.uint16(u1[x]) + np.uint16(d1[x]))))
+    k = ring.shape[0] - 1
+    first = i if i == start else i + k - 1
+    for j in range(first, i + k):
+        s = src[rowmap[j]]
+        w = ring[j % k]
+        for x in range(w.shape[0]):
+            w[x] = s[x]
 
 
 @njit(cache=True, nogil=True)
-def _horizontal(p, kx, channels, h):
-    """``h[x] = sum_dx kx[dx] * p[x + dx*C]`` for a symmetric ``kx`` over the padded row ``p``."""
+def _row_pair(ring, i, ky, d):
+    """Rows ``i + r - d`` and ``i + r + d`` of the ring and their tap ``ky[r - d]``."""
+    k = ky.shape[0]
+    r = k // 2
+    return ring[(i + r - d) % k], ring[(i + r + d) % k], ky[r - d]
+
+
+@njit(cache=True, nogil=True)
+def _vertical(ring, i, ky, v):
+    """``v[x] = sum_dy ky[dy] * ring[(i + dy) % k, x]`` (float32) for a symmetric uint16 ``ky``.
+
+    The sums run in uint16 lanes (twice as many per vector as float32): the taps sum to
+    256, so every partial sum is at most ``255 * 256 = 65280``. Up to 5 taps take one
+    pass; above, the centre and the inner pairs go in passes of four pairs, then two,
+    then one, into ``ring[k]`` (few passes without unrolling per kernel size), and the
+    outermost pair's pass converts to float32.
+    ``np.uint16(...)`` around a sum lets LLVM narrow Numba's int64 arithmetic to 16-bit lanes.
+    """
+    r = ky.shape[0] // 2
+    acc = ring[ky.shape[0]]
+    n = acc.shape[0]
+    centre, _, k0 = _row_pair(ring, i, ky, 0)
+    u1, d1, k1 = _row_pair(ring, i, ky, min(1, r))
+    u2, d2, k2 = _row_pair(ring, i, ky, min(2, r))
+    if r <= 2:  # one pass; a missing pair has weight 0
+        k1 = k1 if r >= 1 else 0
+        k2 = k2 if r >= 2 else 0
+        for x in range(n):
+            v[x] = np.float32(np.uint16(k0 * centre[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x])))
+        return
+    q = r - 1  # pairs 1..q into acc
+    if q < 4:
+        for x in range(n):
+            acc[x] = np.uint16(k0 * centre[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x]))
+    else:
+        u3, d3, k3 = _row_pair(ring, i, ky, 3)
+        u4, d4, k4 = _row_pair(ring, i, ky, 4)
+        for x in range(n):
+            acc[x] = np.uint16(k0 * centre[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x])
+                               + k3 * (u3[x] + d3[x]) + k4 * (u4[x] + d4[x]))
+    d = 3 if q < 4 else 5
+    while d + 3 <= q:
+        u1, d1, k1 = _row_pair(ring, i, ky, d)
+        u2, d2, k2 = _row_pair(ring, i, ky, d + 1)
+        u3, d3, k3 = _row_pair(ring, i, ky, d + 2)
+        u4, d4, k4 = _row_pair(ring, i, ky, d + 3)
+        for x in range(n):
+            acc[x] = np.uint16(acc[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x])
+                               + k3 * (u3[x] + d3[x]) + k4 * (u4[x] + d4[x]))
+        d += 4
+    if d + 1 <= q:
+        u1, d1, k1 = _row_pair(ring, i, ky, d)
+        u2, d2, k2 = _row_pair(ring, i, ky, d + 1)
+        for x in range(n):
+            acc[x] = np.uint16(acc[x] + k1 * (u1[x] + d1[x]) + k2 * (u2[x] + d2[x]))
+        d += 2
+    if d == q:
+        u1, d1, k1 = _row_pair(ring, i, ky, d)
+        for x in range(n):
+            acc[x] = np.uint16(acc[x] + k1 * (u1[x] + d1[x]))
+    u1, d1, k1 = _row_pair(ring, i, ky, r)
+    for x in range(n):
+        v[x] = np.float32(np.uint16(acc[x] + k1 * (u1[x] + d1[x])))
+
+
+@njit(cache=True, nogil=True)
+def _column_pair(p, kx, channels, n, d):
+    """The ``n`` elements of the padded row ``p`` at taps ``r - d`` and ``r + d``, and their tap."""
+    r = kx.shape[0] // 2
+    return p[(r - d) * channels:(r - d) * channels + n], p[(r + d) * channels:(r + d) * channels + n], kx[r - d]
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _horizontal(p, kx, channels, h, o):
+    """``o[x] = round(sum_dx kx[dx] * p[x + dx*C] / 2**16)`` (uint8) for a symmetric ``kx``
+    over the padded row ``p``: ``(sum + 2**15) >> 16``, as OpenCV rounds.
+
+    Passes as in `_vertical`, summing into ``h`` (float32); the outermost pair's pass
+    rounds into ``o``. Fused multiply-adds are allowed ("contract"): every product and
+    sum is an integer below ``2**24``, exact in float32 with or without the intermediate
+    rounding.
+    """
     r = kx.shape[0] // 2
     n = h.shape[0]
     c = channels
-    centre = p[r * c:r * c + n]
-    k0 = kx[r]
-    if r == 0:
+    centre, _, k0 = _column_pair(p, kx, c, n, 0)
+    a1, b1, k1 = _column_pair(p, kx, c, n, min(1, r))
+    a2, b2, k2 = _column_pair(p, kx, c, n, min(2, r))
+    if r <= 2:  # one pass, as in `_vertical`
+        k1 = k1 if r >= 1 else np.float32(0.0)
+        k2 = k2 if r >= 2 else np.float32(0.0)
         for x in range(n):
-            h[x] = k0 * centre[x]
+            o[x] = np.uint8(np.int32((k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x]) + _ROUND16)
+                                     * _INV16))
         return
-    a1 = p[(r - 1) * c:(r - 1) * c + n]
-    b1 = p[(r + 1) * c:(r + 1) * c + n]
-    k1 = kx[r - 1]
-    if r == 1:
+    q = r - 1
+    if q < 4:
         for x in range(n):
-            h[x] = k0 * centre[x] + k1 * (a1[x] + b1[x])
-        return
-    a2 = p[(r - 2) * c:(r - 2) * c + n]
-    b2 = p[(r + 2) * c:(r + 2) * c + n]
-    k2 = kx[r - 2]
-    for x in range(n):
-        h[x] = k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
-    d = 3
-    while d < r:
-        a1 = p[(r - d) * c:(r - d) * c + n]
-        b1 = p[(r + d) * c:(r + d) * c + n]
-        k1 = kx[r - d]
-        a2 = p[(r - d - 1) * c:(r - d - 1) * c + n]
-        b2 = p[(r + d + 1) * c:(r + d + 1) * c + n]
-        k2 = kx[r - d - 1]
+            h[x] = k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
+    else:
+        a3, b3, k3 = _column_pair(p, kx, c, n, 3)
+        a4, b4, k4 = _column_pair(p, kx, c, n, 4)
+        for x in range(n):
+            h[x] = (k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
+                    + k3 * (a3[x] + b3[x]) + k4 * (a4[x] + b4[x]))
+    d = 3 if q < 4 else 5
+    while d + 3 <= q:
+        a1, b1, k1 = _column_pair(p, kx, c, n, d)
+        a2, b2, k2 = _column_pair(p, kx, c, n, d + 1)
+        a3, b3, k3 = _column_pair(p, kx, c, n, d + 2)
+        a4, b4, k4 = _column_pair(p, kx, c, n, d + 3)
+        for x in range(n):
+            h[x] += k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x]) + k3 * (a3[x] + b3[x]) + k4 * (a4[x] + b4[x])
+        d += 4
+    if d + 1 <= q:
+        a1, b1, k1 = _column_pair(p, kx, c, n, d)
+        a2, b2, k2 = _column_pair(p, kx, c, n, d + 1)
         for x in range(n):
             h[x] += k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x])
         d += 2
-    if d == r:
-        a1 = p[0:n]
-        b1 = p[2 * r * c:2 * r * c + n]
-        k1 = kx[0]
+    if d == q:
+        a1, b1, k1 = _column_pair(p, kx, c, n, d)
         for x in range(n):
             h[x] += k1 * (a1[x] + b1[x])
-
-
-@njit(cache=True, nogil=True)
-def _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, p, h):
-    """Row ``i`` of the Gaussian into ``h`` as exact integers scaled by ``2**16`` (float32)."""
-    pad = kx.shape[0] // 2
-    n = h.shape[0]
-    _vertical(src, rowmap, i, ky, p[pad * channels:pad * channels + n])
-    pad_row(p, colmap, pad, channels)
-    _horizontal(p, kx, channels, h)
-
-
-@njit(cache=True, nogil=True)
-def _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, p, o):
-    """Row ``i`` of the blur for 3 or 5 taps into ``o`` (uint8): the horizontal taps and the
-    rounding in one pass, the same float32 sums as ``_horizontal`` without storing them."""
-    pad = kx.shape[0] // 2
-    c = channels
-    n = o.shape[0]
-    _vertical(src, rowmap, i, ky, p[pad * c:pad * c + n])
-    pad_row(p, colmap, pad, c)
-    centre = p[pad * c:pad * c + n]
-    a1 = p[(pad - 1) * c:(pad - 1) * c + n]
-    b1 = p[(pad + 1) * c:(pad + 1) * c + n]
-    k0 = kx[pad]
-    k1 = kx[pad - 1]
-    if pad == 1:
-        for x in range(n):
-            o[x] = np.uint8(np.int32((k0 * centre[x] + k1 * (a1[x] + b1[x]) + _ROUND16) * _INV16))
-        return
-    a2 = p[0:n]
-    b2 = p[4 * c:4 * c + n]
-    k2 = kx[0]
+    a1, b1, k1 = _column_pair(p, kx, c, n, r)
     for x in range(n):
-        o[x] = np.uint8(np.int32((k0 * centre[x] + k1 * (a1[x] + b1[x]) + k2 * (a2[x] + b2[x]) + _ROUND16)
-                                 * _INV16))
+        o[x] = np.uint8(np.int32((h[x] + k1 * (a1[x] + b1[x]) + _ROUND16) * _INV16))
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf, hbuf):
+def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, ring, pbuf, hbuf):
     """Gaussian blur (correlation, reflect-101) of ``src`` ``(H, W*C)`` uint8 into ``out``;
     with ``amount > 0`` the unsharp mask ``src + amount * (src - blur)`` instead.
 
     ``ky`` uint16 / ``kx`` float32 integer taps summing to 256; ``rowmap`` ``(H + len(ky) - 1,)``
-    and ``colmap`` ``(W + len(kx) - 1,)`` int64; ``amount`` float32; scratch ``pbuf``
-    ``(n, (W + len(kx) - 1)*C)`` and ``hbuf`` ``(n, W*C)`` float32. The unsharp mask
-    rounds the blur to uint8 first (as ``cv2.GaussianBlur``), then takes the weighted sum
-    in float32, rounded half to even and saturated (as ``cv2.addWeighted``). One kernel
-    for both keeps the cold JIT compile time down.
+    and ``colmap`` ``(W + len(kx) - 1,)`` int64; ``amount`` float32; scratch ``ring``
+    ``(n, len(ky) + 1, W*C)`` uint16, ``pbuf`` ``(n, (W + len(kx) - 1)*C)`` and ``hbuf``
+    ``(n, W*C)`` float32. The unsharp mask rounds the blur to uint8 first (as
+    ``cv2.GaussianBlur``), then takes the weighted sum in float32, rounded half to even
+    and saturated (as ``cv2.addWeighted``). One kernel for both keeps the cold JIT
+    compile time down.
     """
     height = out.shape[0]
     nchunks = pbuf.shape[0]
+    pad = kx.shape[0] // 2
+    c = channels
+    n = out.shape[1]
     gain = np.float32(1.0) + amount
     for chunk in prange(nchunks):
         p = pbuf[chunk]
         h = hbuf[chunk]
-        for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
+        rg = ring[chunk]
+        start = (chunk * height) // nchunks
+        for i in range(start, ((chunk + 1) * height) // nchunks):
             o = out[i]
-            if amount <= 0 and kx.shape[0] <= 5:
-                _blur_row_small(src, rowmap, colmap, ky, kx, channels, i, p, o)
-                continue
-            _gaussian_row(src, rowmap, colmap, ky, kx, channels, i, p, h)
-            if amount > 0:
+            _load_rows(src, rowmap, i, start, rg)
+            _vertical(rg, i, ky, p[pad * c:pad * c + n])
+            pad_row(p, colmap, pad, c)
+            _horizontal(p, kx, c, h, o)
+            if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian16``
                 s = src[i]
-                for x in range(h.shape[0]):
-                    blurred = np.float32(np.int32((h[x] + _ROUND16) * _INV16))
-                    o[x] = saturate(gain * np.float32(s[x]) - amount * blurred)
-            else:
-                for x in range(h.shape[0]):
-                    o[x] = np.uint8(np.int32((h[x] + _ROUND16) * _INV16))
+                for x in range(n):
+                    o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
 
 
 @njit(cache=True, nogil=True)
@@ -259,33 +277,25 @@ def gaussian16(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def colour_dodge(grey, inverted, rowmap, colmap, ky, kx, out, pbuf, hbuf):
-    """Pencil sketch: ``grey * 256 / (255 - gaussian(inverted))`` into all 3 channels of ``out``.
+def colour_dodge(grey, blurred, out):
+    """Pencil sketch: ``grey * 256 / (255 - blurred)`` into all 3 channels of ``out``.
 
-    ``grey``/``inverted`` ``(H, W)`` uint8; ``out`` ``(H, W*3)`` uint8. The quotient is
-    computed in float32, rounded half to even and saturated, and is 0 where the divisor
-    is 0, as ``cv2.divide(grey, 255 - blurred, scale=256)``. Other arguments as in
-    ``gaussian`` with ``C = 1``.
+    ``grey``/``blurred`` ``(H, W)`` uint8 (``blurred``: the Gaussian of ``255 - grey``);
+    ``out`` ``(H, W*3)`` uint8. The quotient is computed in float32, rounded half to even
+    and saturated, and is 0 where the divisor is 0, as ``cv2.divide(grey, 255 - blurred,
+    scale=256)``.
     """
-    height = out.shape[0]
-    width = grey.shape[1]
-    nchunks = pbuf.shape[0]
     scale = np.float32(256.0)
     one = np.float32(1.0)
     zero = np.float32(0.0)
-    for chunk in prange(nchunks):
-        p = pbuf[chunk]
-        h = hbuf[chunk]
-        for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
-            _gaussian_row(inverted, rowmap, colmap, ky, kx, 1, i, p, h)
-            g = grey[i]
-            o = out[i]
-            for x in range(width):  # branch-free so that it vectorises; h[x] becomes the result
-                divisor = np.float32(255.0) - np.float32(np.int32((h[x] + _ROUND16) * _INV16))
-                q = min(np.rint(np.float32(g[x]) * scale / max(divisor, one)), np.float32(255.0))
-                h[x] = q if divisor > zero else zero
-            for x in range(width):
-                value = np.uint8(h[x])
-                o[3 * x] = value
-                o[3 * x + 1] = value
-                o[3 * x + 2] = value
+    for i in prange(out.shape[0]):
+        g = grey[i]
+        b = blurred[i]
+        o = out[i]
+        for x in range(g.shape[0]):  # branch-free so that it vectorises
+            divisor = np.float32(255.0) - np.float32(b[x])
+            q = min(np.rint(np.float32(g[x]) * scale / max(divisor, one)), np.float32(255.0))
+            value = np.uint8(q if divisor > zero else zero)
+            o[3 * x] = value
+            o[3 * x + 1] = value
+            o[3 * x + 2] = value

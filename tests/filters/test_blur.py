@@ -39,7 +39,7 @@ def test_blur_matches_opencv_on_photos(request, photo, ksize, sigma) -> None:
 
 
 @pytest.mark.parametrize("shape", TINY)
-@pytest.mark.parametrize("ksize", [3, 5, 11])
+@pytest.mark.parametrize("ksize", [3, 5, 11, 21])
 def test_blur_matches_opencv_on_tiny_frames(rng, shape, ksize) -> None:
     src = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
     assert max_diff(filters.get("blur", ksize=ksize)(src), cv_blur(src, ksize)) == 0
@@ -222,3 +222,27 @@ def test_sixteen_bit_path_is_exact_at_the_extremes(ksize: int) -> None:
     for frame in (white, checker, 255 - checker):
         expected = cv2.GaussianBlur(frame, (ksize, ksize), 0, borderType=cv2.BORDER_REFLECT_101)
         np.testing.assert_array_equal(filters.get("blur", ksize=ksize)(frame), expected)
+
+
+@pytest.mark.parametrize("ksize", range(3, 32, 2))
+def test_every_pass_layout_is_exact(rng, ksize: int) -> None:
+    """Radii 1 to 15 (one pass up to 5 taps; then the centre with 2 or 4 pairs, passes of 4, 2 and 1
+    pair, the outermost pair last) give cv2.GaussianBlur exactly: on random pixels, at the largest
+    sums (all 255) and on a 0/255 checkerboard, in 3 channels and in sketch's 1, over several bands."""
+    sigma = ksize / 5.0  # not OpenCV's default: the 3 and 5 tap kernels take the general path
+    noise = rng.integers(0, 256, (45, 31, 3), dtype=np.uint8)
+    checker = (np.indices((45, 31)).sum(axis=0) % 2 * 255).astype(np.uint8)[..., None].repeat(3, axis=2)
+    blur = filters.get("blur", ksize=ksize, sigma=sigma)
+    for frame in (noise, np.full_like(noise, 255), checker):
+        np.testing.assert_array_equal(blur(frame), cv_blur(frame, ksize, sigma))
+    sketch = filters.get("sketch", ksize=ksize, sigma=sigma)  # one channel: the blurred inverted grey
+    np.testing.assert_array_equal(sketch(noise), recipes.sketch(noise, ksize=ksize, sigma=sigma))
+
+
+def test_zero_end_taps_change_nothing() -> None:
+    """ksize 21's default taps end in zeros, which the kernel drops: an impulse next to the border still
+    spreads exactly as OpenCV's 21 taps spread it."""
+    assert gaussian_taps(21, 0)[[0, -1]].tolist() == [0, 0]
+    frame = np.zeros((23, 25, 3), np.uint8)
+    frame[1, 2] = frame[21, 23] = 255
+    np.testing.assert_array_equal(filters.get("blur", ksize=21)(frame), cv_blur(frame, 21))
