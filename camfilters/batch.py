@@ -3,7 +3,7 @@
 `render_file` is the processing of one file (filters, then lenses through `OfflineLenses`)
 for ``camfilters render`` with one input and for every file of a batch. `plan`
 (`camfilters.batch_plan`) turns the command line's inputs into (input, output) pairs;
-`with_render_options` makes them `Job`s. `run_jobs` runs them on local worker processes
+`with_render_options` makes them `Job`s with the command's `RenderOptions`. `run_jobs` runs them on local worker processes
 (`camfilters.batch_local`) or as one Dask task per file (`camfilters.batch_cluster`);
 `run_batch` adds the overall progress bar and a line per finished file.
 
@@ -29,8 +29,8 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,12 +39,13 @@ from .batch_local import limit_threads
 from .batch_plan import VIDEO_EXTENSIONS, check_scheduler, one_file, plan
 from .errors import CamfiltersError, ExitCode, OutputExistsError, ParameterError, SourceError, exit_code
 from .media.atomic import OutputBusyError
+from .options import RenderOptions
 
 if TYPE_CHECKING:
     from .render import RenderResult
 
-__all__ = ["VIDEO_EXTENSIONS", "Job", "Outcome", "Stopped", "check_options", "check_scheduler", "faces_csv_beside",
-           "one_file", "plan", "render_file", "run_batch", "run_job", "run_jobs", "summary", "with_render_options"]
+__all__ = ["VIDEO_EXTENSIONS", "Job", "Outcome", "Stopped", "check_scheduler", "one_file", "plan", "render_file",
+           "run_batch", "run_job", "run_jobs", "summary", "with_render_options"]
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +54,11 @@ PROGRESS_PERIOD_S = 0.25  # how often a worker reports its frame count
 
 @dataclass(frozen=True)
 class Job:
-    """One file to render: ``input`` to ``output`` through ``filters`` and ``lenses`` (spec strings).
-
-    ``render`` holds the keyword arguments passed on to `render_file` (overwrite, crf,
-    preset, start, end, models, faces_csv); ``key`` names the job in progress reports.
-    """
+    """One file to render: ``input`` to ``output`` with ``options``; ``key`` names the job in progress reports."""
 
     input: Path
     output: Path
-    filters: tuple[str, ...] = ()
-    lenses: tuple[str, ...] = ()
-    render: dict = field(default_factory=dict)
+    options: RenderOptions = RenderOptions()
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     stop: str = ""  # on a cluster: the name of the Dask Event that stops it (`camfilters.batch_cluster`)
 
@@ -90,59 +85,24 @@ class Stopped(Exception):
 
 
 # -- one file ------------------------------------------------------------------------------------
-def faces_csv_beside(output: Path) -> Path:
-    """Where ``--faces-csv`` without a path writes the faces of ``output``: ``OUT.faces.csv`` beside it."""
-    return output.with_name(output.name + ".faces.csv")
+def render_file(input_path: Path, output: Path, options: RenderOptions, *, keep_partial: bool = True,
+                progress: bool | Callable[[int], None] = True) -> tuple[RenderResult, int | None]:
+    """Render ``input_path`` to ``output`` through ``options``' filters, then its lenses (every frame analysed).
 
-
-def check_options(filters: Iterable[str], lenses: Iterable[str], *, faces_csv: object = None,
-                  face_model: str | None = None, detector_model: str | None = None,
-                  segmentation_model: str | None = None) -> None:
-    """`ParameterError` for a bad filter or lens spec, or a lens option without a lens; loads no model.
-
-    Checked once before a batch starts, so that a typo does not fail every file.
-    """
-    from .pipeline import stage_from_spec
-
-    for spec in filters:
-        stage_from_spec(spec)
-    lenses = list(lenses)
-    if not lenses:
-        for option, value in (("--faces-csv", faces_csv), ("--face-model", face_model),
-                              ("--detector-model", detector_model), ("--segmentation-model", segmentation_model)):
-            if value is not None:
-                raise ParameterError(f"{option} needs a --lens, e.g. --lens face-blur")
-        return
-    from .face import _require_face_extra
-    from .face.lenses import parse_lens
-
-    _require_face_extra()
-    chosen = [parse_lens(spec) for spec in lenses]
-    if faces_csv is not None and not any(lens.needs_faces for lens in chosen):
-        raise ParameterError(f"--faces-csv needs a lens that finds faces (e.g. face-blur), got {', '.join(lenses)}")
-
-
-def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), lenses: Iterable[str] = (), *,
-                face_model: str | None = None, detector_model: str | None = None,
-                segmentation_model: str | None = None, faces_csv: Path | None = None, keep_partial: bool = True, overwrite: bool = False,
-                **options) -> tuple[RenderResult, int | None]:
-    """Render ``input_path`` to ``output`` through ``filters``, then ``lenses`` (every frame analysed).
-
-    ``options`` go to `camfilters.render.render` (progress, crf, preset, start, end).
-    Returns the `RenderResult` and the number of faces written to ``faces_csv`` (None
-    without one). Raises as `render` does; interrupted, `RenderInterrupted` names the
-    partial file, or with ``keep_partial=False`` the partial file and the CSV are
-    removed and `Stopped` is raised, and for a truncated input nothing is kept.
+    ``progress`` is `camfilters.render.render`'s. Returns the `RenderResult` and the number
+    of faces written to the faces CSV (None without one). Raises as `render` does;
+    interrupted, `RenderInterrupted` names the partial file, or with ``keep_partial=False``
+    the partial file and the CSV are removed and `Stopped` is raised, and for a truncated
+    input nothing is kept.
     """
     from .pipeline import Pipeline, stage_from_spec
     from .render import InputTruncated, RenderInterrupted, render
 
-    filters, lenses = list(filters), list(lenses)
-    pipeline = Pipeline([stage_from_spec(s) for s in filters])
+    pipeline = Pipeline([stage_from_spec(s) for s in options.filters])
 
     def run(process) -> RenderResult:
         try:
-            return render(input_path, output, process, overwrite=overwrite, **options)
+            return render(input_path, output, process, options, progress=progress)
         except RenderInterrupted as exc:
             if keep_partial or exc.partial is None or exc.partial == output:  # at the end: output is complete
                 raise
@@ -155,32 +115,25 @@ def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), len
             raise SourceError(f"{input_path} is corrupt or truncated after frame {exc.frames}: nothing of it was "
                               f"kept (render it alone to keep the frames that decode)") from None
 
-    if not lenses:
-        check_options(filters, lenses, faces_csv=faces_csv, face_model=face_model, detector_model=detector_model,
-                      segmentation_model=segmentation_model)
+    if not options.lenses:
+        options.check()
         return run(pipeline.process), None
     from .face.offline import OfflineLenses
 
+    faces_csv = options.faces_csv_for(output)
     if faces_csv is not None and faces_csv.resolve() in (input_path.resolve(), output.resolve()):
         raise ParameterError(f"--faces-csv {faces_csv} must be another file than the input and the output")
-    with OfflineLenses(lenses, pipeline if filters else None, face_model=face_model, detector_model=detector_model,
-                       segmentation_model=segmentation_model, faces_csv=faces_csv, overwrite=overwrite) as found:
+    with OfflineLenses(list(options.lenses), pipeline if options.filters else None, face_model=options.face_model,
+                       detector_model=options.detector_model, segmentation_model=options.segmentation_model,
+                       faces_csv=faces_csv, overwrite=options.overwrite) as found:
         result = run(found)
     return result, found.csv.rows if found.csv is not None else None
 
 
 # -- planning (`camfilters.batch_plan`) -----------------------------------------------------------
-def with_render_options(pairs: list[tuple[Path, Path]], filters: Iterable[str], lenses: Iterable[str],
-                        **render_options) -> list[Job]:
-    """One `Job` per (input, output) pair with the same filters, lenses and `render_file` options.
-
-    ``faces_csv=True`` writes each output's faces to `faces_csv_beside` it.
-    """
-    per_output_csv = render_options.pop("faces_csv", None) is True
-    template = Job(Path(), Path(), tuple(filters), tuple(lenses), dict(render_options))
-    return [replace(template, input=i, output=o, key=uuid.uuid4().hex,
-                    render={**template.render, **({"faces_csv": faces_csv_beside(o)} if per_output_csv else {})})
-            for i, o in pairs]
+def with_render_options(pairs: list[tuple[Path, Path]], options: RenderOptions) -> list[Job]:
+    """One `Job` per (input, output) pair, each rendered with ``options``."""
+    return [Job(i, o, options) for i, o in pairs]
 
 
 # -- one job, in whichever process runs it ------------------------------------------------------
@@ -243,7 +196,7 @@ def _remove_leftovers(job: Job) -> None:
     """Remove the temporary files of ``job.output`` and of its faces CSV (this process holds their locks)."""
     from .media.atomic import temporary_files
 
-    csv = job.render.get("faces_csv")
+    csv = job.options.faces_csv_for(job.output)
     for path in temporary_files(job.output) + (temporary_files(csv) if csv is not None else []):
         log.info("removing %s, left by an unfinished render", path)
         path.unlink(missing_ok=True)
@@ -251,7 +204,7 @@ def _remove_leftovers(job: Job) -> None:
 
 def _skipped(job: Job) -> Outcome | None:
     """The outcome of a job whose output is there already (and not to be overwritten), else None."""
-    if os.path.exists(job.output) and not job.render.get("overwrite"):
+    if os.path.exists(job.output) and not job.options.overwrite:
         return Outcome(job, "skipped", message=f"{job.output} exists (use -y to render it again)")
     return None
 
@@ -274,8 +227,7 @@ def run_job(job: Job) -> Outcome:
     report = _reporter(job.key, stopped)
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        result, _ = render_file(job.input, job.output, job.filters, job.lenses, keep_partial=False,
-                                progress=report or False, **job.render)
+        result, _ = render_file(job.input, job.output, job.options, keep_partial=False, progress=report or False)
     except (OutputBusyError, OutputExistsError) as exc:  # another batch renders it now, or has just done so
         return Outcome(job, "skipped", seconds=time.perf_counter() - started, message=str(exc))
     except CamfiltersError as exc:
@@ -367,8 +319,7 @@ def run_batch(jobs: list[Job], *, workers: int | None = None, scheduler: str | N
 
     from .render import frame_total
 
-    render = jobs[0].render if jobs else {}
-    expected = {job.key: frame_total(job.input, render.get("start"), render.get("end")) or 0 for job in jobs}
+    expected = {job.key: frame_total(job.input, job.options.start, job.options.end) or 0 for job in jobs}
     ended = 0
     with tqdm(total=sum(expected.values()) or None, unit="frame", desc=f"0/{len(jobs)} files", file=sys.stderr,
               disable=not progress, dynamic_ncols=True) as bar:

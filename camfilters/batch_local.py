@@ -107,7 +107,7 @@ def _run_local_job(job: Job) -> Outcome:
     global _current
     _signals.busy, _current = True, job
     try:
-        _warm_up(job.filters)
+        _warm_up(job.options.filters)
         outcome = run_job(job)
     except (Stopped, KeyboardInterrupt):
         os._exit(ExitCode.INTERRUPTED)

@@ -13,7 +13,6 @@ import logging
 import math
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -39,7 +38,8 @@ from .live_files import (
 )
 from .live_start import warm_up
 from .live_stats import LiveStats
-from .media.gif import GifSettings, is_gif
+from .media.gif import is_gif
+from .options import LiveOptions
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
@@ -50,34 +50,6 @@ STATUS_PERIOD_S = 1.0
 
 #: Filters offered on the number keys after the command-line chain (key 1), in this order; the rest follow.
 HOTKEY_FILTERS = ("edge", "cartoon", "sketch", "blur", "sharpen", "emboss", "vintage", "noir", "box", "identity")
-
-
-@dataclass
-class LiveOptions:
-    """What ``camfilters run`` was asked to do (see ``camfilters run --help``)."""
-
-    filters: list[str] = field(default_factory=list)
-    lenses: list[str] = field(default_factory=list)
-    source: str = "auto"
-    size: tuple[int, int] | None = None
-    fps: float | None = None
-    loop: bool = False  # replay a file source until quit
-    mirror: bool = False
-    toast_seconds: float = overlay.TOAST_SECONDS  # how long a message stays in the window
-    record: Path | None = None
-    overwrite: bool = False  # replace an existing --record file
-    output_dir: Path | None = None  # None: `default_folder` for each kind
-    window: bool = True
-    max_frames: int | None = None
-    duration: float | None = None
-    virtual_cam: str | None = None  # "" = the default device
-    virtual_cam_mirror: bool = False
-    face_model: str | None = None
-    segmentation_model: str | None = None
-    audio: str | None = None  # record this microphone ("" = the default input); None = no microphone is opened
-    audio_denoise: bool = False  # denoise the sound recorded (camfilters.audio_denoise); `a` switches it
-    privacy_delay: float = 0.1  # seconds frames wait while face-blur / face-pixelate is on (face.delay)
-    gif: GifSettings | None = None  # the size and rate of a .gif --record (None: the defaults)
 
 
 class Palette:

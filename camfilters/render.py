@@ -54,9 +54,10 @@ from typing import Callable
 
 from camfilters.errors import ParameterError, RecordingError, SourceError, reason
 from camfilters.media.atomic import AtomicOutput
-from camfilters.media.gif import GifSettings, is_gif
+from camfilters.media.gif import is_gif
 from camfilters.media.reader import VideoReader, check_input, frame_total
-from camfilters.recording import DEFAULT_PRESET, check_output_path
+from camfilters.options import RenderOptions
+from camfilters.recording import check_output_path
 from camfilters.render_job import Process, Progress, RenderJob
 from camfilters.signals import join_holding
 from camfilters.threads import Worker
@@ -100,26 +101,21 @@ def render(
     input_path: str | os.PathLike[str],
     output_path: str | os.PathLike[str],
     process: Process,
+    options: RenderOptions | None = None,
     *,
     progress: bool | Progress = True,
-    preset: str = DEFAULT_PRESET,
-    crf: int | None = None,
-    start: float | None = None,
-    end: float | None = None,
-    overwrite: bool = False,
-    audio_denoise: bool = False,
-    gif: GifSettings | None = None,
 ) -> RenderResult:
     """Write every frame of ``input_path`` through ``process(image, seconds) -> image`` to ``output_path``.
 
     ``process`` gets upright ``(H, W, 3) uint8 BGR`` frames and their presentation
     time in seconds (increasing) and must return a frame of the same shape; it may
     reuse its output buffer. ``progress`` shows a tqdm bar on stderr, or is called
-    with the number of frames done as they are written; ``preset`` and ``crf`` are
-    libx264's speed preset and quality (`VideoOutput`); ``start``/``end`` (seconds)
-    render only that span (see the module docstring); ``audio_denoise`` cleans the sound;
-    ``gif`` sets a ``.gif`` output's size and rate (`ParameterError` for another output).
-    An existing output is refused (`OutputExistsError`)
+    with the number of frames done as they are written. Of ``options`` (default
+    `RenderOptions()`), the output's: ``speed`` and ``crf`` are libx264's preset and
+    quality (`VideoOutput`); ``start``/``end`` (seconds) render only that span (see the
+    module docstring); ``audio_denoise`` cleans the sound; ``gif`` sets a ``.gif``
+    output's size and rate (`ParameterError` for another output); the filters and lenses
+    are the caller's, in ``process``. An existing output is refused (`OutputExistsError`)
     unless ``overwrite``; the input as output is refused (`ParameterError`) always.
 
     Raises `SourceError` for an input that is missing, not a regular file, not a
@@ -130,8 +126,10 @@ def render(
     untouched. On Ctrl-C/SIGTERM raises `RenderInterrupted` naming the partial file kept.
     """
     started = time.perf_counter()
+    options = RenderOptions() if options is None else options
+    start, end, overwrite = options.start, options.end, options.overwrite
     check_range(start, end)
-    if gif is not None and not is_gif(output_path):
+    if options.gif is not None and not is_gif(output_path):
         raise ParameterError(f"--size and --fps set a GIF's size and rate, and {output_path} is not a .gif; "
                              "drop them or write a .gif")
     input_path = Path(input_path)
@@ -149,8 +147,7 @@ def render(
     destination = Path(os.path.realpath(output_path)) if output_path.is_symlink() else output_path
     with VideoReader(input_path) as reader, \
             AtomicOutput(destination, overwrite=overwrite, what=str(output_path)) as out:
-        frames, duration, job = _run_job(out, reader, preset, crf, (start, end), process, progress,
-                                         audio_denoise, gif)
+        frames, duration, job = _run_job(out, reader, options, process, progress)
         if frames == 0:
             empty = "it has no video frames" if start is None and end is None else (
                 f"it has no video frames from {start or 0:g} s to {'the end' if end is None else f'{end:g} s'}")
@@ -189,14 +186,12 @@ def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _run_job(out: AtomicOutput, reader: VideoReader, preset: str, crf: int | None,
-             span: tuple[float | None, float | None], process: Process,
-             progress: bool | Progress, denoise: bool = False,
-             gif: GifSettings | None = None) -> tuple[int, float, RenderJob]:
+def _run_job(out: AtomicOutput, reader: VideoReader, options: RenderOptions, process: Process,
+             progress: bool | Progress) -> tuple[int, float, RenderJob]:
     """Render into ``out.temp``: (frames, seconds of video, the job); on an interrupt, the partial file is kept."""
     job: RenderJob | None = None
     try:
-        job = RenderJob(reader, out.path, out.temp, preset, crf, span, denoise, gif)
+        job = RenderJob(reader, out.path, out.temp, options)
         frames, duration = job.run(process, progress)
     except KeyboardInterrupt:
         raise _interrupted(out, job) from None
