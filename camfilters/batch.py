@@ -95,10 +95,8 @@ def render_file(input_path: Path, output: Path, options: RenderOptions, *, keep_
     the partial file and the CSV are removed and `Stopped` is raised, and for a truncated
     input nothing is kept.
     """
-    from .pipeline import Pipeline, stage_from_spec
+    from .processor import build_processor
     from .render import InputTruncated, RenderInterrupted, render
-
-    pipeline = Pipeline([stage_from_spec(s) for s in options.filters])
 
     def run(process) -> RenderResult:
         try:
@@ -117,15 +115,15 @@ def render_file(input_path: Path, output: Path, options: RenderOptions, *, keep_
 
     if not options.lenses:
         options.check()
-        return run(pipeline.process), None
-    from .face.offline import OfflineLenses
-
-    faces_csv = options.faces_csv_for(output)
+    faces_csv = options.faces_csv_for(output) if options.lenses else None
     if faces_csv is not None and faces_csv.resolve() in (input_path.resolve(), output.resolve()):
         raise ParameterError(f"--faces-csv {faces_csv} must be another file than the input and the output")
-    with OfflineLenses(list(options.lenses), pipeline if options.filters else None, face_model=options.face_model,
-                       detector_model=options.detector_model, segmentation_model=options.segmentation_model,
-                       faces_csv=faces_csv, overwrite=options.overwrite) as found:
+    processor = build_processor(options.filters, options.lenses, "render", face_model=options.face_model,
+                                detector_model=options.detector_model, segmentation_model=options.segmentation_model,
+                                faces_csv=faces_csv, overwrite=options.overwrite)
+    if not options.lenses:
+        return run(processor.process), None
+    with processor as found:
         result = run(found)
     return result, found.csv.rows if found.csv is not None else None
 

@@ -41,6 +41,7 @@ from .live_stats import LiveStats
 from .media.gif import is_gif
 from .options import LiveOptions
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
+from .processor import build_processor
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
 log = logging.getLogger(__name__)
@@ -139,12 +140,11 @@ class LiveSession:
         self.controller = Controller(self)
 
     def _enable_face(self, lenses: list[str]) -> None:
-        """Put the face stage in charge of the chain (it runs it, then draws the lenses)."""
-        from .face import build_face_stage
-
-        self.face = build_face_stage(lenses, inner=self.chain, face_model=self.options.face_model,
-                                     segmentation_model=self.options.segmentation_model,
-                                     privacy_delay=self.options.privacy_delay)
+        """Put the face stage in charge of the chain (it runs it, then draws the lenses; none: every lens on
+        its cycle)."""
+        self.face = build_processor(self.chain, lenses, "live", face_model=self.options.face_model,
+                                    segmentation_model=self.options.segmentation_model,
+                                    privacy_delay=self.options.privacy_delay, every_lens=True)
         self.face_full = not lenses
         self.pipeline.stages = [self.face]
 
