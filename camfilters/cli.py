@@ -249,11 +249,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .batch import render_file, run_batch, summary, with_render_options
-    from .batch_plan import check_scheduler, one_file, plan
+    from .batch import run_batch, summary
+    from .batch_plan import check_scheduler, one_file, plan, with_render_options
     from .errors import ParameterError
     from .options import RenderOptions
-    from .render import RenderInterrupted
+    from .render import RenderInterrupted, render_file
 
     if args.scheduler is not None:
         check_scheduler(args.scheduler)

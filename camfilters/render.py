@@ -1,5 +1,7 @@
 """Filtering a video file into another, keeping its timing and audio, never losing a file.
 
+`render_file` is ``camfilters render``'s processing of one file, alone or in a batch: the
+frame processor of its `RenderOptions` (`camfilters.processor.build_processor`) through `render`.
 `render` runs three stages at once: a reader thread demuxes and decodes (FFmpeg's
 own decoder threads on top), the calling thread runs ``process`` on every frame,
 and a writer thread encodes and muxes. Each frame keeps the input's timestamp and
@@ -62,7 +64,8 @@ from camfilters.render_job import Process, Progress, RenderJob
 from camfilters.signals import join_holding
 from camfilters.threads import Worker
 
-__all__ = ["InputTruncated", "RenderInterrupted", "RenderResult", "check_range", "frame_total", "render"]
+__all__ = ["InputTruncated", "RenderInterrupted", "RenderResult", "Stopped", "check_range", "frame_total", "render",
+           "render_file"]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,11 @@ class RenderInterrupted(KeyboardInterrupt):
     def __init__(self, message: str, partial: Path | None, frames: int) -> None:
         super().__init__(message)
         self.partial, self.frames = partial, frames
+
+
+class Stopped(Exception):
+    """A `render_file` with ``keep_partial=False`` (a batch's) was interrupted and its unfinished files
+    removed (an Exception, so that `OfflineLenses` drops its CSV too)."""
 
 
 def render(
@@ -167,6 +175,48 @@ def render(
     )
     log.debug("rendered %d frames (%.2f s of video) to %s in %.1f s", frames, duration, output_path, result.elapsed)
     return result
+
+
+def render_file(input_path: Path, output: Path, options: RenderOptions, *, keep_partial: bool = True,
+                progress: bool | Progress = True) -> tuple[RenderResult, int | None]:
+    """Render ``input_path`` to ``output`` through ``options``' filters, then its lenses (every frame analysed).
+
+    ``progress`` is `render`'s. Returns the `RenderResult` and the number
+    of faces written to the faces CSV (None without one). Raises as `render` does;
+    interrupted, `RenderInterrupted` names the partial file, or with ``keep_partial=False``
+    the partial file and the CSV are removed and `Stopped` is raised, and for a truncated
+    input nothing is kept.
+    """
+    from camfilters.processor import build_processor
+
+    def run(process) -> RenderResult:
+        try:
+            return render(input_path, output, process, options, progress=progress)
+        except RenderInterrupted as exc:
+            if keep_partial or exc.partial is None or exc.partial == output:  # at the end: output is complete
+                raise
+            exc.partial.unlink(missing_ok=True)
+            raise Stopped(f"interrupted: {input_path} was not finished and nothing of it was kept") from None
+        except InputTruncated as exc:
+            if keep_partial:
+                raise
+            exc.partial.unlink(missing_ok=True)
+            raise SourceError(f"{input_path} is corrupt or truncated after frame {exc.frames}: nothing of it was "
+                              f"kept (render it alone to keep the frames that decode)") from None
+
+    if not options.lenses:
+        options.check()
+    faces_csv = options.faces_csv_for(output) if options.lenses else None
+    if faces_csv is not None and faces_csv.resolve() in (input_path.resolve(), output.resolve()):
+        raise ParameterError(f"--faces-csv {faces_csv} must be another file than the input and the output")
+    processor = build_processor(options.filters, options.lenses, "render", face_model=options.face_model,
+                                detector_model=options.detector_model, segmentation_model=options.segmentation_model,
+                                faces_csv=faces_csv, overwrite=options.overwrite)
+    if not options.lenses:
+        return run(processor.process), None
+    with processor as found:
+        result = run(found)
+    return result, found.csv.rows if found.csv is not None else None
 
 
 def check_range(start: float | None, end: float | None) -> None:

@@ -342,8 +342,8 @@ def test_lenses_in_a_batch_give_the_one_file_render_and_a_faces_csv_beside_each_
     from dataclasses import replace
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "face"))
-    from camfilters.batch import render_file
     from camfilters.options import faces_csv_beside
+    from camfilters.render import render_file
 
     from clips import DEFAULT_TRACKS, MODELS, build_clip
 

@@ -74,9 +74,9 @@ def _task_threads() -> tuple[int, int]:
     import cv2
     import numba
 
-    from camfilters.batch import _share_dask_worker_cores
+    from camfilters.batch_cluster import share_cores
 
-    _share_dask_worker_cores()
+    share_cores()
     return numba.get_num_threads(), cv2.getNumThreads()
 
 
