@@ -118,10 +118,10 @@ class RenderOptions:
         chosen = check_specs(self.filters, self.lenses)
         faces_csv = self.faces_csv is not None or self.faces_csv_beside
         if not self.lenses:
-            for option, value in (("--faces-csv", faces_csv or None), ("--face-model", self.face_model),
-                                  ("--detector-model", self.detector_model),
-                                  ("--segmentation-model", self.segmentation_model)):
-                if value is not None:
+            for option, given in (("--faces-csv", faces_csv), ("--face-model", self.face_model is not None),
+                                  ("--detector-model", self.detector_model is not None),
+                                  ("--segmentation-model", self.segmentation_model is not None)):
+                if given:
                     raise ParameterError(f"{option} needs a --lens, e.g. --lens face-blur")
         elif faces_csv and not any(lens.needs_faces for lens in chosen):
             raise ParameterError(f"--faces-csv needs a lens that finds faces (e.g. face-blur), "

@@ -181,11 +181,11 @@ def render_file(input_path: Path, output: Path, options: RenderOptions, *, keep_
                 progress: bool | Progress = True) -> tuple[RenderResult, int | None]:
     """Render ``input_path`` to ``output`` through ``options``' filters, then its lenses (every frame analysed).
 
-    ``progress`` is `render`'s. Returns the `RenderResult` and the number
-    of faces written to the faces CSV (None without one). Raises as `render` does;
-    interrupted, `RenderInterrupted` names the partial file, or with ``keep_partial=False``
-    the partial file and the CSV are removed and `Stopped` is raised, and for a truncated
-    input nothing is kept.
+    ``progress`` is `render`'s. Returns the `RenderResult` and the number of faces written
+    to the faces CSV (None without one). Raises as `render` does; interrupted,
+    `RenderInterrupted` names the partial file, or with ``keep_partial=False`` the partial
+    file and the CSV are removed and `Stopped` is raised, and for a truncated input nothing
+    is kept.
     """
     from camfilters.processor import build_processor
 
@@ -204,9 +204,9 @@ def render_file(input_path: Path, output: Path, options: RenderOptions, *, keep_
             raise SourceError(f"{input_path} is corrupt or truncated after frame {exc.frames}: nothing of it was "
                               f"kept (render it alone to keep the frames that decode)") from None
 
-    if not options.lenses:
+    if not options.lenses:  # with lenses, the face stage checks them and their options as it loads
         options.check()
-    faces_csv = options.faces_csv_for(output) if options.lenses else None
+    faces_csv = options.faces_csv_for(output)
     if faces_csv is not None and faces_csv.resolve() in (input_path.resolve(), output.resolve()):
         raise ParameterError(f"--faces-csv {faces_csv} must be another file than the input and the output")
     processor = build_processor(options.filters, options.lenses, "render", face_model=options.face_model,
