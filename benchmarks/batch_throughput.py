@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "app"), str(ROOT / "tests" / "face")]
 
 from camfilters.batch import plan, run_jobs, with_render_options  # noqa: E402
+from camfilters.options import RenderOptions  # noqa: E402
 
 
 def measure(label: str, folder: Path, out: Path, specs: dict, **where) -> None:
     shutil.rmtree(out, ignore_errors=True)
-    jobs = with_render_options(plan([folder], out), specs.get("filters", []), specs.get("lenses", []),
-                               **specs.get("options", {}))
+    jobs = with_render_options(plan([folder], out), RenderOptions(**specs))
     load = os.getloadavg()[0]
     started = time.perf_counter()
     outcomes = run_jobs(jobs, **where)
@@ -82,7 +82,7 @@ def main() -> None:
     for i in range(args.tiny):
         make_video(tiny / f"t{i:03d}.mp4", 5, size=(160, 120))
     specs = {"edge": {"filters": ["edge"]},
-             "face-blur": {"lenses": ["face-blur"], "options": {"face_model": str(MODELS / "face_landmarker.task")}}}
+             "face-blur": {"lenses": ["face-blur"], "face_model": str(MODELS / "face_landmarker.task")}}
     sections = args.sections.split(",")
     print(f"{os.cpu_count()} cores; {args.files} x 1280x720 {args.seconds:g} s clips; load {os.getloadavg()}")
     address, procs = cluster(tmp, 2, 1)

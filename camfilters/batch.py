@@ -1,11 +1,12 @@
-"""Rendering files: one in this process, or many at once on local worker processes or a Dask cluster.
+"""Rendering many files at once, on local worker processes or a Dask cluster.
 
-`render_file` is the processing of one file (filters, then lenses through `OfflineLenses`)
-for ``camfilters render`` with one input and for every file of a batch. `plan`
-(`camfilters.batch_plan`) turns the command line's inputs into (input, output) pairs;
-`with_render_options` makes them `Job`s. `run_jobs` runs them on local worker processes
-(`camfilters.batch_local`) or as one Dask task per file (`camfilters.batch_cluster`);
-`run_batch` adds the overall progress bar and a line per finished file.
+`plan` and `with_render_options` (`camfilters.batch_plan`) turn the command line into
+`Job`s; an `Executor` runs them: `LocalExecutor` on worker processes
+(`camfilters.batch_local`), `ClusterExecutor` as one Dask task per file
+(`camfilters.batch_cluster`). Each job is `run_job` wherever it runs (one file through
+`camfilters.render.render_file`), sending its progress back on the executor's channel.
+`run_batch` and `summary` are the reporting: the overall progress bar, a line per
+finished file, and the final table.
 
 What a batch does to files:
 
@@ -28,44 +29,20 @@ import logging
 import os
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
-from . import batch_local as _local
-from .batch_local import limit_threads
-from .batch_plan import VIDEO_EXTENSIONS, check_scheduler, one_file, plan
-from .errors import CamfiltersError, ExitCode, OutputExistsError, ParameterError, SourceError, exit_code
+from .batch_plan import VIDEO_EXTENSIONS, Job, check_scheduler, one_file, plan, with_render_options
+from .errors import CamfiltersError, ExitCode, OutputExistsError, exit_code
 from .media.atomic import OutputBusyError
 
-if TYPE_CHECKING:
-    from .render import RenderResult
-
-__all__ = ["VIDEO_EXTENSIONS", "Job", "Outcome", "Stopped", "check_options", "check_scheduler", "faces_csv_beside",
-           "one_file", "plan", "render_file", "run_batch", "run_job", "run_jobs", "summary", "with_render_options"]
+__all__ = ["VIDEO_EXTENSIONS", "Executor", "Job", "Outcome", "check_scheduler", "one_file", "plan", "run_batch",
+           "run_job", "run_jobs", "summary", "with_render_options"]
 
 log = logging.getLogger(__name__)
 
 PROGRESS_PERIOD_S = 0.25  # how often a worker reports its frame count
-
-
-@dataclass(frozen=True)
-class Job:
-    """One file to render: ``input`` to ``output`` through ``filters`` and ``lenses`` (spec strings).
-
-    ``render`` holds the keyword arguments passed on to `render_file` (overwrite, crf,
-    preset, start, end, models, faces_csv); ``key`` names the job in progress reports.
-    """
-
-    input: Path
-    output: Path
-    filters: tuple[str, ...] = ()
-    lenses: tuple[str, ...] = ()
-    render: dict = field(default_factory=dict)
-    key: str = field(default_factory=lambda: uuid.uuid4().hex)
-    stop: str = ""  # on a cluster: the name of the Dask Event that stops it (`camfilters.batch_cluster`)
 
 
 @dataclass(frozen=True)
@@ -84,151 +61,28 @@ class Outcome:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-class Stopped(Exception):
-    """A batch's render was interrupted and its unfinished files removed (an Exception, so that
-    `OfflineLenses` drops its CSV too)."""
-
-
-# -- one file ------------------------------------------------------------------------------------
-def faces_csv_beside(output: Path) -> Path:
-    """Where ``--faces-csv`` without a path writes the faces of ``output``: ``OUT.faces.csv`` beside it."""
-    return output.with_name(output.name + ".faces.csv")
-
-
-def check_options(filters: Iterable[str], lenses: Iterable[str], *, faces_csv: object = None,
-                  face_model: str | None = None, detector_model: str | None = None,
-                  segmentation_model: str | None = None) -> None:
-    """`ParameterError` for a bad filter or lens spec, or a lens option without a lens; loads no model.
-
-    Checked once before a batch starts, so that a typo does not fail every file.
-    """
-    from .pipeline import stage_from_spec
-
-    for spec in filters:
-        stage_from_spec(spec)
-    lenses = list(lenses)
-    if not lenses:
-        for option, value in (("--faces-csv", faces_csv), ("--face-model", face_model),
-                              ("--detector-model", detector_model), ("--segmentation-model", segmentation_model)):
-            if value is not None:
-                raise ParameterError(f"{option} needs a --lens, e.g. --lens face-blur")
-        return
-    from .face import _require_face_extra
-    from .face.lenses import parse_lens
-
-    _require_face_extra()
-    chosen = [parse_lens(spec) for spec in lenses]
-    if faces_csv is not None and not any(lens.needs_faces for lens in chosen):
-        raise ParameterError(f"--faces-csv needs a lens that finds faces (e.g. face-blur), got {', '.join(lenses)}")
-
-
-def render_file(input_path: Path, output: Path, filters: Iterable[str] = (), lenses: Iterable[str] = (), *,
-                face_model: str | None = None, detector_model: str | None = None,
-                segmentation_model: str | None = None, faces_csv: Path | None = None, keep_partial: bool = True, overwrite: bool = False,
-                **options) -> tuple[RenderResult, int | None]:
-    """Render ``input_path`` to ``output`` through ``filters``, then ``lenses`` (every frame analysed).
-
-    ``options`` go to `camfilters.render.render` (progress, crf, preset, start, end).
-    Returns the `RenderResult` and the number of faces written to ``faces_csv`` (None
-    without one). Raises as `render` does; interrupted, `RenderInterrupted` names the
-    partial file, or with ``keep_partial=False`` the partial file and the CSV are
-    removed and `Stopped` is raised, and for a truncated input nothing is kept.
-    """
-    from .pipeline import Pipeline, stage_from_spec
-    from .render import InputTruncated, RenderInterrupted, render
-
-    filters, lenses = list(filters), list(lenses)
-    pipeline = Pipeline([stage_from_spec(s) for s in filters])
-
-    def run(process) -> RenderResult:
-        try:
-            return render(input_path, output, process, overwrite=overwrite, **options)
-        except RenderInterrupted as exc:
-            if keep_partial or exc.partial is None or exc.partial == output:  # at the end: output is complete
-                raise
-            exc.partial.unlink(missing_ok=True)
-            raise Stopped(f"interrupted: {input_path} was not finished and nothing of it was kept") from None
-        except InputTruncated as exc:
-            if keep_partial:
-                raise
-            exc.partial.unlink(missing_ok=True)
-            raise SourceError(f"{input_path} is corrupt or truncated after frame {exc.frames}: nothing of it was "
-                              f"kept (render it alone to keep the frames that decode)") from None
-
-    if not lenses:
-        check_options(filters, lenses, faces_csv=faces_csv, face_model=face_model, detector_model=detector_model,
-                      segmentation_model=segmentation_model)
-        return run(pipeline.process), None
-    from .face.offline import OfflineLenses
-
-    if faces_csv is not None and faces_csv.resolve() in (input_path.resolve(), output.resolve()):
-        raise ParameterError(f"--faces-csv {faces_csv} must be another file than the input and the output")
-    with OfflineLenses(lenses, pipeline if filters else None, face_model=face_model, detector_model=detector_model,
-                       segmentation_model=segmentation_model, faces_csv=faces_csv, overwrite=overwrite) as found:
-        result = run(found)
-    return result, found.csv.rows if found.csv is not None else None
-
-
-# -- planning (`camfilters.batch_plan`) -----------------------------------------------------------
-def with_render_options(pairs: list[tuple[Path, Path]], filters: Iterable[str], lenses: Iterable[str],
-                        **render_options) -> list[Job]:
-    """One `Job` per (input, output) pair with the same filters, lenses and `render_file` options.
-
-    ``faces_csv=True`` writes each output's faces to `faces_csv_beside` it.
-    """
-    per_output_csv = render_options.pop("faces_csv", None) is True
-    template = Job(Path(), Path(), tuple(filters), tuple(lenses), dict(render_options))
-    return [replace(template, input=i, output=o, key=uuid.uuid4().hex,
-                    render={**template.render, **({"faces_csv": faces_csv_beside(o)} if per_output_csv else {})})
-            for i, o in pairs]
-
-
 # -- one job, in whichever process runs it ------------------------------------------------------
-def _dask_worker():
-    """The Dask worker running this task, or None (a local worker, or no Dask)."""
-    try:
-        from distributed import get_worker
-
-        return get_worker()
-    except (ImportError, ValueError):
-        return None
+Send = Callable[[tuple[str, int]], None]  # a job's (key, frames done since the last report) to the batch
 
 
-def _share_dask_worker_cores() -> None:
-    """On a Dask worker, size this task thread's Numba and OpenCV threads to its share of the machine's
-    cores: cores // the worker's task threads (``dask worker`` runs one task per core by default)."""
-    if (worker := _dask_worker()) is not None:
-        limit_threads(max(1, (os.cpu_count() or 1) // worker.state.nthreads))
-
-
-def _reporter(key: str, stopped: Callable[[], bool] = lambda: False) -> Callable[[int], None] | None:
-    """A per-frame callback sending this job's frame count to the parent, at most every PROGRESS_PERIOD_S.
+def _reporter(key: str, send: Send, stopped: Callable[[], bool]) -> Callable[[int], None]:
+    """A per-frame callback sending this job's frame count with ``send``, at most every PROGRESS_PERIOD_S.
 
     It sends ``(key, 0)`` at once: "this job (re)starts", so the parent can take back
-    the frames a dead worker had reported for it. When it reports, it asks ``stopped()``
-    and stops the render (KeyboardInterrupt) if so.
+    the frames a dead worker had reported for it. It asks ``stopped()`` on every frame
+    and stops the render (KeyboardInterrupt) if so; ``stopped`` must be cheap.
     """
-    if _local._progress_queue is not None:
-        send = _local._progress_queue.put
-    elif (worker := _dask_worker()) is not None:
-        from .batch_cluster import TOPIC
-
-        send = lambda item: worker.log_event(TOPIC, item)  # noqa: E731
-    else:
-        return None
     state = {"frames": 0, "sent": 0, "at": time.monotonic()}
     send((key, 0))
 
     def frame_done(count: int = 1) -> None:
-        if _local._signals.stopping:
-            raise KeyboardInterrupt("SIGTERM")
+        if stopped():
+            raise KeyboardInterrupt("stopped by the batch")
         state["frames"] += count
         now = time.monotonic()
         if now - state["at"] >= PROGRESS_PERIOD_S:
             send((key, state["frames"] - state["sent"]))
             state["sent"], state["at"] = state["frames"], now
-            if stopped():
-                raise KeyboardInterrupt("stopped by the batch")
 
     def flush() -> None:
         if state["frames"] > state["sent"]:
@@ -243,7 +97,7 @@ def _remove_leftovers(job: Job) -> None:
     """Remove the temporary files of ``job.output`` and of its faces CSV (this process holds their locks)."""
     from .media.atomic import temporary_files
 
-    csv = job.render.get("faces_csv")
+    csv = job.options.faces_csv_for(job.output)
     for path in temporary_files(job.output) + (temporary_files(csv) if csv is not None else []):
         log.info("removing %s, left by an unfinished render", path)
         path.unlink(missing_ok=True)
@@ -251,31 +105,27 @@ def _remove_leftovers(job: Job) -> None:
 
 def _skipped(job: Job) -> Outcome | None:
     """The outcome of a job whose output is there already (and not to be overwritten), else None."""
-    if os.path.exists(job.output) and not job.render.get("overwrite"):
+    if os.path.exists(job.output) and not job.options.overwrite:
         return Outcome(job, "skipped", message=f"{job.output} exists (use -y to render it again)")
     return None
 
 
-def run_job(job: Job) -> Outcome:
-    """Render one file (in a worker process or on a Dask worker); never raises for a failed file.
+def run_job(job: Job, send: Send | None = None, stopped: Callable[[], bool] = lambda: False) -> Outcome:
+    """Render one file where an executor runs it; never raises for a failed file.
 
-    Raises `Stopped` (or KeyboardInterrupt) when interrupted, having removed the file's unfinished output.
+    ``send`` takes the job's progress back to the batch (none: not reported); ``stopped()``
+    says the batch wants it to stop. Raises `Stopped` (or KeyboardInterrupt) when
+    interrupted, having removed the file's unfinished output.
     """
-    started = time.perf_counter()
-    stopped = lambda: False  # noqa: E731
-    if job.stop and _dask_worker() is not None:
-        from .batch_cluster import stop_check
+    from .render import Stopped, render_file
 
-        if (stopped := stop_check(job.stop))():
-            raise Stopped(f"stopped: {job.input} was not started")
+    started = time.perf_counter()
     if (skipped := _skipped(job)) is not None:
         return skipped
-    _share_dask_worker_cores()
-    report = _reporter(job.key, stopped)
+    report = _reporter(job.key, send, stopped) if send is not None else None
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        result, _ = render_file(job.input, job.output, job.filters, job.lenses, keep_partial=False,
-                                progress=report or False, **job.render)
+        result, _ = render_file(job.input, job.output, job.options, keep_partial=False, progress=report or False)
     except (OutputBusyError, OutputExistsError) as exc:  # another batch renders it now, or has just done so
         return Outcome(job, "skipped", seconds=time.perf_counter() - started, message=str(exc))
     except CamfiltersError as exc:
@@ -295,6 +145,18 @@ def run_job(job: Job) -> Outcome:
 
 
 # -- running many ----------------------------------------------------------------------------
+class Executor(Protocol):
+    """Where a batch's jobs run: `batch_local.LocalExecutor` (worker processes) or
+    `batch_cluster.ClusterExecutor` (Dask tasks)."""
+
+    def run(self, jobs: list[Job], frames: _Frames, on_outcome: Callable[[Outcome], None]) -> list[Outcome]:
+        """Run each job through `run_job` with this executor's way back (``send``, ``stopped``); return the
+        outcomes in job order. On the calling thread, each progress message goes to ``frames`` and each
+        outcome to ``frames.finish`` and ``on_outcome`` as its job ends. Interrupted (KeyboardInterrupt):
+        the jobs in progress stop and remove their files, no other starts, and the interrupt is raised again."""
+        ...
+
+
 class _Frames:
     """Frame counts reported per job, passed on as increments; a job that starts again takes its count back,
     and a finished one counts the frames of its outcome."""
@@ -348,13 +210,15 @@ def run_jobs(jobs: list[Job], *, workers: int | None = None, scheduler: str | No
             on_outcome(skipped)
     todo = [job for job in jobs if job.key not in outcomes]
     if todo:
-        frames = _Frames(on_frames)
-        from .batch_cluster import run_on_cluster
-        from .batch_local import run_locally
+        if scheduler:
+            from .batch_cluster import ClusterExecutor
 
-        run = run_on_cluster if scheduler else run_locally
-        done = run(todo, scheduler or workers or os.cpu_count() or 1, frames, on_outcome)
-        outcomes.update((o.job.key, o) for o in done)
+            executor: Executor = ClusterExecutor(scheduler)
+        else:
+            from .batch_local import LocalExecutor
+
+            executor = LocalExecutor(workers or os.cpu_count() or 1)
+        outcomes.update((o.job.key, o) for o in executor.run(todo, _Frames(on_frames), on_outcome))
     return [outcomes[job.key] for job in jobs]
 
 
@@ -367,8 +231,7 @@ def run_batch(jobs: list[Job], *, workers: int | None = None, scheduler: str | N
 
     from .render import frame_total
 
-    render = jobs[0].render if jobs else {}
-    expected = {job.key: frame_total(job.input, render.get("start"), render.get("end")) or 0 for job in jobs}
+    expected = {job.key: frame_total(job.input, job.options.start, job.options.end) or 0 for job in jobs}
     ended = 0
     with tqdm(total=sum(expected.values()) or None, unit="frame", desc=f"0/{len(jobs)} files", file=sys.stderr,
               disable=not progress, dynamic_ncols=True) as bar:

@@ -1,6 +1,6 @@
 """A batch's files on local worker processes, and what runs inside those processes.
 
-`run_locally` runs the jobs ``workers`` at a time in spawned processes (each with
+`LocalExecutor` (a `camfilters.batch.Executor`) runs the jobs ``workers`` at a time in spawned processes (each with
 ``cores // workers`` Numba and OpenCV threads). A worker ignores Ctrl-C (the parent's to
 handle); SIGTERM, which the parent sends when it is stopped and the kernel sends when it
 dies, stops the render in progress, whose files are then removed, and ends the worker
@@ -26,7 +26,7 @@ from .signals import ChildSignals
 if TYPE_CHECKING:
     from .batch import Job, Outcome, _Frames
 
-__all__ = ["limit_threads", "run_locally"]
+__all__ = ["LocalExecutor", "limit_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +101,16 @@ def _warm_up(specs: Iterable[str]) -> None:
 
 
 def _run_local_job(job: Job) -> Outcome:
-    """`run_job` in a local worker process: SIGTERM stops it, its files removed, and ends the process."""
-    from .batch import Stopped, run_job
+    """`run_job` in a local worker process, its progress on the pool's queue: SIGTERM stops it, its files
+    removed, and ends the process."""
+    from .batch import run_job
+    from .render import Stopped
 
     global _current
     _signals.busy, _current = True, job
     try:
-        _warm_up(job.filters)
-        outcome = run_job(job)
+        _warm_up(job.options.filters)
+        outcome = run_job(job, _progress_queue.put, lambda: _signals.stopping)
     except (Stopped, KeyboardInterrupt):
         os._exit(ExitCode.INTERRUPTED)
     finally:
@@ -118,64 +120,70 @@ def _run_local_job(job: Job) -> Outcome:
     return outcome
 
 
+class LocalExecutor:
+    """Jobs on ``workers`` local processes (a `camfilters.batch.Executor`), a file whose worker died mid-file
+    tried once more."""
 
-def run_locally(jobs: list[Job], workers: int, frames: _Frames, on_outcome) -> list[Outcome]:
-    """Run ``jobs`` on ``workers`` local processes, a file whose worker died mid-file tried once more."""
-    from .batch import PROGRESS_PERIOD_S, Outcome
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
 
-    workers = max(1, min(workers, len(jobs)))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    context = multiprocessing.get_context("spawn")  # no fork of a process with Numba/OpenMP threads
-    queue = context.Queue()
-    outcomes: dict[str, Outcome] = {}
-    strikes: dict[str, int] = {}  # 2 per death while it was seen rendering, 1 while it was queued
-    todo = list(jobs)
-    while todo:
-        broken: list[Job] = []
-        frames.started.clear()
-        processes: dict[int, multiprocessing.Process] = {}  # every worker of this pool, to say how one died
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                                    initargs=(queue, threads, os.getpid())) as pool:
-            futures = {pool.submit(_run_local_job, job): job for job in todo}
-            pending = set(futures)
-            try:
-                while pending:
-                    done, pending = concurrent.futures.wait(pending, timeout=PROGRESS_PERIOD_S,
-                                                            return_when=concurrent.futures.FIRST_COMPLETED)
-                    processes.update(getattr(pool, "_processes", None) or {})
-                    _drain(queue, frames)
-                    for future in done:
-                        job = futures[future]
-                        try:
-                            outcome = future.result()
-                        except concurrent.futures.process.BrokenProcessPool:
-                            broken.append(job)
-                            continue
-                        except Exception as exc:  # noqa: BLE001 - a failure of the worker machinery itself
-                            outcome = Outcome(job, "failed", message=f"{type(exc).__name__}: {exc}",
-                                              code=ExitCode.ERROR)
-                        outcomes[job.key] = outcome
-                        frames.finish(outcome)
-                        on_outcome(outcome)
-            except BaseException:
-                _stop(pool)
-                raise
-            _drain(queue, frames)
-        todo = []
-        if broken:
-            log.warning("a worker process died (%s)", _deaths(processes.values()))
-        for job in broken:
-            strikes[job.key] = strikes.get(job.key, 0) + (2 if job.key in frames.started else 1)
-            if strikes[job.key] <= 2:
-                if job.key in frames.started:
-                    log.warning("%s: its worker process died; trying it once more", job.input)
-                todo.append(job)
-            else:
-                outcomes[job.key] = Outcome(job, "failed", message="its worker process died twice while rendering "
-                                            "it (crashed or killed; see the messages above)", code=ExitCode.ERROR)
-                frames.finish(outcomes[job.key])
-                on_outcome(outcomes[job.key])
-    return [outcomes[job.key] for job in jobs]
+    def run(self, jobs: list[Job], frames: _Frames, on_outcome) -> list[Outcome]:
+        """See `camfilters.batch.Executor.run`."""
+        from .batch import PROGRESS_PERIOD_S, Outcome
+
+        workers = max(1, min(self.workers, len(jobs)))
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        context = multiprocessing.get_context("spawn")  # no fork of a process with Numba/OpenMP threads
+        queue = context.Queue()
+        outcomes: dict[str, Outcome] = {}
+        strikes: dict[str, int] = {}  # 2 per death while it was seen rendering, 1 while it was queued
+        todo = list(jobs)
+        while todo:
+            broken: list[Job] = []
+            frames.started.clear()
+            processes: dict[int, multiprocessing.Process] = {}  # every worker of this pool, to say how one died
+            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                                        initargs=(queue, threads, os.getpid())) as pool:
+                futures = {pool.submit(_run_local_job, job): job for job in todo}
+                pending = set(futures)
+                try:
+                    while pending:
+                        done, pending = concurrent.futures.wait(pending, timeout=PROGRESS_PERIOD_S,
+                                                                return_when=concurrent.futures.FIRST_COMPLETED)
+                        processes.update(getattr(pool, "_processes", None) or {})
+                        _drain(queue, frames)
+                        for future in done:
+                            job = futures[future]
+                            try:
+                                outcome = future.result()
+                            except concurrent.futures.process.BrokenProcessPool:
+                                broken.append(job)
+                                continue
+                            except Exception as exc:  # noqa: BLE001 - a failure of the worker machinery itself
+                                outcome = Outcome(job, "failed", message=f"{type(exc).__name__}: {exc}",
+                                                  code=ExitCode.ERROR)
+                            outcomes[job.key] = outcome
+                            frames.finish(outcome)
+                            on_outcome(outcome)
+                except BaseException:
+                    _stop(pool)
+                    raise
+                _drain(queue, frames)
+            todo = []
+            if broken:
+                log.warning("a worker process died (%s)", _deaths(processes.values()))
+            for job in broken:
+                strikes[job.key] = strikes.get(job.key, 0) + (2 if job.key in frames.started else 1)
+                if strikes[job.key] <= 2:
+                    if job.key in frames.started:
+                        log.warning("%s: its worker process died; trying it once more", job.input)
+                    todo.append(job)
+                else:
+                    outcomes[job.key] = Outcome(job, "failed", message="its worker process died twice while rendering "
+                                                "it (crashed or killed; see the messages above)", code=ExitCode.ERROR)
+                    frames.finish(outcomes[job.key])
+                    on_outcome(outcomes[job.key])
+        return [outcomes[job.key] for job in jobs]
 
 
 def _deaths(processes: Iterable[multiprocessing.Process]) -> str:

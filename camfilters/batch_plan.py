@@ -5,7 +5,8 @@ pairs, each output keeping its input's name relative to what was given. Outputs 
 never inputs: an output that is a file of the batch is refused, even with ``-y``; the
 files under an output folder inside an input folder are left out of it; and an output
 folder that is an input folder (or a glob's) is refused, since a re-run would take the
-outputs for inputs. `check_scheduler` checks a Dask address in the same way.
+outputs for inputs. `with_render_options` makes the pairs `Job`s; `check_scheduler`
+checks a Dask address in the same way.
 """
 
 from __future__ import annotations
@@ -13,18 +14,37 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ParameterError
+from .options import RenderOptions
 
-__all__ = ["VIDEO_EXTENSIONS", "check_scheduler", "one_file", "plan"]
+__all__ = ["VIDEO_EXTENSIONS", "Job", "check_scheduler", "one_file", "plan", "with_render_options"]
 
 log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset({".3gp", ".avi", ".flv", ".m2ts", ".m4v", ".mkv", ".mov", ".mp4", ".mpeg", ".mpg",
                               ".mts", ".ts", ".webm", ".wmv"})
 _DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to render: ``input`` to ``output`` with ``options``; ``key`` names the job in progress reports."""
+
+    input: Path
+    output: Path
+    options: RenderOptions = RenderOptions()
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    stop: str = ""  # on a cluster: the name of the Dask Event that stops it (`camfilters.batch_cluster`)
+
+
+def with_render_options(pairs: list[tuple[Path, Path]], options: RenderOptions) -> list[Job]:
+    """One `Job` per (input, output) pair of `plan`, each rendered with ``options``."""
+    return [Job(i, o, options) for i, o in pairs]
 
 
 def plan(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str], *, suffix: str = "",

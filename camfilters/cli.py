@@ -8,16 +8,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import signals
 from .argtypes import FPS_RANGE, between, frame_size, path, positive, seconds, source_spec, width_or_size
 from .exitcodes import ExitCode
 from .hotkeys import HOTKEYS, TOAST_SECONDS
 from .listings import devices_command, list_command, presets_command
-
-if TYPE_CHECKING:
-    from .media.gif import GifSettings
 
 # Only the standard library and tiny modules above: the heavy imports happen in `main`, where a Ctrl-C
 # while starting up ends quietly with exit code 130 (see `main`).
@@ -231,29 +227,20 @@ def _apply_preset(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .batch import check_options
     from .capture import source_file
     from .errors import ParameterError
-    from .live import LiveOptions, LiveSession
+    from .live import LiveSession
+    from .options import LiveOptions
+    from .processor import check_specs
 
     _apply_preset(args)
-    check_options(args.filters, args.lenses)  # a typo is a usage error, found before the display or camera
+    check_specs(args.filters, args.lenses)  # a typo is a usage error, found before the display or camera
     endless = source_file(args.source) is None or args.loop  # a camera, the demo, a stream, a looped file
     if not args.window and args.record is None and args.virtual_cam is None and endless \
             and args.max_frames is None and args.duration is None:
         raise ParameterError("--no-window without --record or --virtual-cam shows, saves and sends nothing, "
                              "until stopped; add one of them, or --duration / --max-frames for a trial run")
-    options = LiveOptions(
-        filters=args.filters, lenses=args.lenses, source=args.source, size=args.size, fps=args.fps, loop=args.loop,
-        mirror=bool(args.mirror), toast_seconds=args.toast_seconds, record=args.record, overwrite=args.overwrite,
-        output_dir=args.output_dir, window=args.window,
-        max_frames=args.max_frames, duration=args.duration, virtual_cam=args.virtual_cam,
-        virtual_cam_mirror=args.virtual_cam_mirror, audio=args.audio, audio_denoise=bool(args.audio_denoise),
-        privacy_delay=args.privacy_delay / 1000.0,
-        gif=_gif_settings(args.gif_size, args.gif_fps),
-        face_model=None if args.face_model is None else str(args.face_model),
-        segmentation_model=None if args.segmentation_model is None else str(args.segmentation_model))
-    stats = LiveSession(options).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
+    stats = LiveSession(LiveOptions.from_args(args)).run()  # Ctrl-C / SIGTERM propagate after run() has finalised files
     log.info("%d frames in %.1f s (%.1f fps), %d dropped", stats.frames, stats.seconds, stats.fps, stats.dropped)
     code = stats.ended.exit_code if stats.ended is not None else ExitCode.OK
     if code != ExitCode.OK:
@@ -262,63 +249,47 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .batch import check_options, faces_csv_beside, render_file, run_batch, summary, with_render_options
-    from .batch_plan import check_scheduler, one_file, plan
+    from .batch import run_batch, summary
+    from .batch_plan import check_scheduler, one_file, plan, with_render_options
     from .errors import ParameterError
-    from .render import RenderInterrupted, check_range
+    from .options import RenderOptions
+    from .render import RenderInterrupted, render_file
 
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
-    check_range(args.start, args.end)
-    check_options(args.filters, args.lenses, faces_csv=args.faces_csv, face_model=args.face_model,
-                  detector_model=args.detector_model, segmentation_model=args.segmentation_model)
-    if args.audio_denoise:  # a missing package is one line before any file is opened
+    options = RenderOptions.from_args(args)
+    options.check()
+    if options.audio_denoise:  # a missing package is one line before any file is opened
         from .audio_denoise import load_rnnoise
 
         load_rnnoise()
-    options = dict(overwrite=args.overwrite, crf=args.crf, preset=args.speed, start=args.start, end=args.end,
-                   audio_denoise=args.audio_denoise,
-                   face_model=args.face_model, detector_model=args.detector_model,
-                   segmentation_model=args.segmentation_model, gif=_gif_settings(args.size, args.fps))
-    beside = args.faces_csv == Path()  # --faces-csv without a path
     if one_file(args.inputs) and args.scheduler is None:
         source, output = Path(args.inputs[0]), args.output
         if os.path.isdir(output):
             output = output / source.name
-        csv = faces_csv_beside(output) if beside else args.faces_csv
+        csv = options.faces_csv_for(output)
         try:
-            result, faces = render_file(source, output, args.filters, args.lenses, faces_csv=csv,
-                                        progress=args.progress, **options)
+            result, faces = render_file(source, output, options, progress=args.progress)
         except RenderInterrupted as exc:  # one line naming the partial file, instead of a bare "stopped"
             log.warning("%s", exc)
             return ExitCode.INTERRUPTED
         log.info("wrote %s (%d frames)%s", output, result.frames, f" and {csv} ({faces} faces)" if csv else "")
         return ExitCode.OK
-    if args.faces_csv is not None and not beside:
-        raise ParameterError(f"--faces-csv {args.faces_csv} names one file; with several inputs give --faces-csv "
+    if options.faces_csv is not None:
+        raise ParameterError(f"--faces-csv {options.faces_csv} names one file; with several inputs give --faces-csv "
                              f"without a path (each output's faces go to OUT.faces.csv beside it)")
     pairs = plan(args.inputs, args.output, suffix=args.suffix, ext=args.ext)
-    if options["gif"] is not None and any(target.suffix.lower() != ".gif" for _, target in pairs):
+    if options.gif is not None and any(target.suffix.lower() != ".gif" for _, target in pairs):
         raise ParameterError("--size and --fps set the size and rate of GIF outputs; add --ext gif")
-    jobs = with_render_options(pairs, args.filters, args.lenses, **options, **({"faces_csv": True} if beside else {}))
     try:
-        outcomes = run_batch(jobs, workers=args.jobs, scheduler=args.scheduler, progress=args.progress)
+        outcomes = run_batch(with_render_options(pairs, options), workers=args.jobs, scheduler=args.scheduler,
+                             progress=args.progress)
     except KeyboardInterrupt:
         log.warning("stopped: the files in progress were removed; run the same command again to render the rest "
                     "(finished files are skipped)")
         return ExitCode.INTERRUPTED
     print(summary(outcomes), flush=True)
     return ExitCode.ERROR if any(o.status == "failed" for o in outcomes) else ExitCode.OK
-
-
-def _gif_settings(size: tuple[int, int | None] | None, fps: float | None) -> GifSettings | None:
-    """`GifSettings` from the command line's GIF size and fps, or None when neither was given."""
-    if size is None and fps is None:
-        return None
-    from .media.gif import GIF_FPS, GifSettings
-
-    width, height = size or (None, None)
-    return GifSettings(width=width, height=height, fps=GIF_FPS if fps is None else fps)
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -184,7 +184,7 @@ class Grid:
             placed = any(lens.needs_inner for lens in lenses[effect])  # the lens places the chain itself
             pane = chain.process(small, timestamp) if chain.stages and not placed else small
             if lenses[effect] and scene_parts is not None:
-                from .face.lenses import Scene
+                from .face.scene import Scene
 
                 work = self._work = pane.copy() if self._work is None or self._work.shape != pane.shape else self._work
                 work[...] = pane  # lenses draw in place, on a C-contiguous frame

@@ -13,7 +13,6 @@ import logging
 import math
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -39,8 +38,10 @@ from .live_files import (
 )
 from .live_start import warm_up
 from .live_stats import LiveStats
-from .media.gif import GifSettings, is_gif
+from .media.gif import is_gif
+from .options import LiveOptions
 from .pipeline import EMA, FilterStage, Pipeline, Stage, stage_from_spec
+from .processor import build_processor
 from .recording import LIVE_PRESET, Recorder, check_output_path
 
 log = logging.getLogger(__name__)
@@ -50,34 +51,6 @@ STATUS_PERIOD_S = 1.0
 
 #: Filters offered on the number keys after the command-line chain (key 1), in this order; the rest follow.
 HOTKEY_FILTERS = ("edge", "cartoon", "sketch", "blur", "sharpen", "emboss", "vintage", "noir", "box", "identity")
-
-
-@dataclass
-class LiveOptions:
-    """What ``camfilters run`` was asked to do (see ``camfilters run --help``)."""
-
-    filters: list[str] = field(default_factory=list)
-    lenses: list[str] = field(default_factory=list)
-    source: str = "auto"
-    size: tuple[int, int] | None = None
-    fps: float | None = None
-    loop: bool = False  # replay a file source until quit
-    mirror: bool = False
-    toast_seconds: float = overlay.TOAST_SECONDS  # how long a message stays in the window
-    record: Path | None = None
-    overwrite: bool = False  # replace an existing --record file
-    output_dir: Path | None = None  # None: `default_folder` for each kind
-    window: bool = True
-    max_frames: int | None = None
-    duration: float | None = None
-    virtual_cam: str | None = None  # "" = the default device
-    virtual_cam_mirror: bool = False
-    face_model: str | None = None
-    segmentation_model: str | None = None
-    audio: str | None = None  # record this microphone ("" = the default input); None = no microphone is opened
-    audio_denoise: bool = False  # denoise the sound recorded (camfilters.audio_denoise); `a` switches it
-    privacy_delay: float = 0.1  # seconds frames wait while face-blur / face-pixelate is on (face.delay)
-    gif: GifSettings | None = None  # the size and rate of a .gif --record (None: the defaults)
 
 
 class Palette:
@@ -167,12 +140,11 @@ class LiveSession:
         self.controller = Controller(self)
 
     def _enable_face(self, lenses: list[str]) -> None:
-        """Put the face stage in charge of the chain (it runs it, then draws the lenses)."""
-        from .face import build_face_stage
-
-        self.face = build_face_stage(lenses, inner=self.chain, face_model=self.options.face_model,
-                                     segmentation_model=self.options.segmentation_model,
-                                     privacy_delay=self.options.privacy_delay)
+        """Put the face stage in charge of the chain (it runs it, then draws the lenses; none: every lens on
+        its cycle)."""
+        self.face = build_processor(self.chain, lenses, "live", face_model=self.options.face_model,
+                                    segmentation_model=self.options.segmentation_model,
+                                    privacy_delay=self.options.privacy_delay, every_lens=True)
         self.face_full = not lenses
         self.pipeline.stages = [self.face]
 

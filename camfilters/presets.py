@@ -12,7 +12,7 @@ Linux), or the path in ``CAMFILTERS_CONFIG``::
     size = "1280x720"
     virtual_cam = true
 
-Keys (`SETTINGS`, named as `camfilters.live.LiveOptions`'s fields and ``run``'s options):
+Keys (`SETTINGS`, named as `camfilters.options.LiveOptions`'s fields and ``run``'s options):
 filters, lenses (lists of specs), source, size ("WxH"), fps, toast_seconds, mirror,
 audio_denoise, output_dir, virtual_cam (true for the default device, or a device name). Command-line
 flags override the preset, the preset overrides the defaults. A bad file is refused with

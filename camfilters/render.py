@@ -1,5 +1,7 @@
 """Filtering a video file into another, keeping its timing and audio, never losing a file.
 
+`render_file` is ``camfilters render``'s processing of one file, alone or in a batch: the
+frame processor of its `RenderOptions` (`camfilters.processor.build_processor`) through `render`.
 `render` runs three stages at once: a reader thread demuxes and decodes (FFmpeg's
 own decoder threads on top), the calling thread runs ``process`` on every frame,
 and a writer thread encodes and muxes. Each frame keeps the input's timestamp and
@@ -54,14 +56,16 @@ from typing import Callable
 
 from camfilters.errors import ParameterError, RecordingError, SourceError, reason
 from camfilters.media.atomic import AtomicOutput
-from camfilters.media.gif import GifSettings, is_gif
+from camfilters.media.gif import is_gif
 from camfilters.media.reader import VideoReader, check_input, frame_total
-from camfilters.recording import DEFAULT_PRESET, check_output_path
+from camfilters.options import RenderOptions
+from camfilters.recording import check_output_path
 from camfilters.render_job import Process, Progress, RenderJob
 from camfilters.signals import join_holding
 from camfilters.threads import Worker
 
-__all__ = ["InputTruncated", "RenderInterrupted", "RenderResult", "check_range", "frame_total", "render"]
+__all__ = ["InputTruncated", "RenderInterrupted", "RenderResult", "Stopped", "check_range", "frame_total", "render",
+           "render_file"]
 
 log = logging.getLogger(__name__)
 
@@ -96,30 +100,30 @@ class RenderInterrupted(KeyboardInterrupt):
         self.partial, self.frames = partial, frames
 
 
+class Stopped(Exception):
+    """A `render_file` with ``keep_partial=False`` (a batch's) was interrupted and its unfinished files
+    removed (an Exception, so that `OfflineLenses` drops its CSV too)."""
+
+
 def render(
     input_path: str | os.PathLike[str],
     output_path: str | os.PathLike[str],
     process: Process,
+    options: RenderOptions | None = None,
     *,
     progress: bool | Progress = True,
-    preset: str = DEFAULT_PRESET,
-    crf: int | None = None,
-    start: float | None = None,
-    end: float | None = None,
-    overwrite: bool = False,
-    audio_denoise: bool = False,
-    gif: GifSettings | None = None,
 ) -> RenderResult:
     """Write every frame of ``input_path`` through ``process(image, seconds) -> image`` to ``output_path``.
 
     ``process`` gets upright ``(H, W, 3) uint8 BGR`` frames and their presentation
     time in seconds (increasing) and must return a frame of the same shape; it may
     reuse its output buffer. ``progress`` shows a tqdm bar on stderr, or is called
-    with the number of frames done as they are written; ``preset`` and ``crf`` are
-    libx264's speed preset and quality (`VideoOutput`); ``start``/``end`` (seconds)
-    render only that span (see the module docstring); ``audio_denoise`` cleans the sound;
-    ``gif`` sets a ``.gif`` output's size and rate (`ParameterError` for another output).
-    An existing output is refused (`OutputExistsError`)
+    with the number of frames done as they are written. Of ``options`` (default
+    `RenderOptions()`), the output's: ``speed`` and ``crf`` are libx264's preset and
+    quality (`VideoOutput`); ``start``/``end`` (seconds) render only that span (see the
+    module docstring); ``audio_denoise`` cleans the sound; ``gif`` sets a ``.gif``
+    output's size and rate (`ParameterError` for another output); the filters and lenses
+    are the caller's, in ``process``. An existing output is refused (`OutputExistsError`)
     unless ``overwrite``; the input as output is refused (`ParameterError`) always.
 
     Raises `SourceError` for an input that is missing, not a regular file, not a
@@ -130,8 +134,10 @@ def render(
     untouched. On Ctrl-C/SIGTERM raises `RenderInterrupted` naming the partial file kept.
     """
     started = time.perf_counter()
+    options = RenderOptions() if options is None else options
+    start, end, overwrite = options.start, options.end, options.overwrite
     check_range(start, end)
-    if gif is not None and not is_gif(output_path):
+    if options.gif is not None and not is_gif(output_path):
         raise ParameterError(f"--size and --fps set a GIF's size and rate, and {output_path} is not a .gif; "
                              "drop them or write a .gif")
     input_path = Path(input_path)
@@ -149,8 +155,7 @@ def render(
     destination = Path(os.path.realpath(output_path)) if output_path.is_symlink() else output_path
     with VideoReader(input_path) as reader, \
             AtomicOutput(destination, overwrite=overwrite, what=str(output_path)) as out:
-        frames, duration, job = _run_job(out, reader, preset, crf, (start, end), process, progress,
-                                         audio_denoise, gif)
+        frames, duration, job = _run_job(out, reader, options, process, progress)
         if frames == 0:
             empty = "it has no video frames" if start is None and end is None else (
                 f"it has no video frames from {start or 0:g} s to {'the end' if end is None else f'{end:g} s'}")
@@ -172,6 +177,48 @@ def render(
     return result
 
 
+def render_file(input_path: Path, output: Path, options: RenderOptions, *, keep_partial: bool = True,
+                progress: bool | Progress = True) -> tuple[RenderResult, int | None]:
+    """Render ``input_path`` to ``output`` through ``options``' filters, then its lenses (every frame analysed).
+
+    ``progress`` is `render`'s. Returns the `RenderResult` and the number of faces written
+    to the faces CSV (None without one). Raises as `render` does; interrupted,
+    `RenderInterrupted` names the partial file, or with ``keep_partial=False`` the partial
+    file and the CSV are removed and `Stopped` is raised, and for a truncated input nothing
+    is kept.
+    """
+    from camfilters.processor import build_processor
+
+    def run(process) -> RenderResult:
+        try:
+            return render(input_path, output, process, options, progress=progress)
+        except RenderInterrupted as exc:
+            if keep_partial or exc.partial is None or exc.partial == output:  # at the end: output is complete
+                raise
+            exc.partial.unlink(missing_ok=True)
+            raise Stopped(f"interrupted: {input_path} was not finished and nothing of it was kept") from None
+        except InputTruncated as exc:
+            if keep_partial:
+                raise
+            exc.partial.unlink(missing_ok=True)
+            raise SourceError(f"{input_path} is corrupt or truncated after frame {exc.frames}: nothing of it was "
+                              f"kept (render it alone to keep the frames that decode)") from None
+
+    if not options.lenses:  # with lenses, the face stage checks them and their options as it loads
+        options.check()
+    faces_csv = options.faces_csv_for(output)
+    if faces_csv is not None and faces_csv.resolve() in (input_path.resolve(), output.resolve()):
+        raise ParameterError(f"--faces-csv {faces_csv} must be another file than the input and the output")
+    processor = build_processor(options.filters, options.lenses, "render", face_model=options.face_model,
+                                detector_model=options.detector_model, segmentation_model=options.segmentation_model,
+                                faces_csv=faces_csv, overwrite=options.overwrite)
+    if not options.lenses:
+        return run(processor.process), None
+    with processor as found:
+        result = run(found)
+    return result, found.csv.rows if found.csv is not None else None
+
+
 def check_range(start: float | None, end: float | None) -> None:
     """`ParameterError` unless ``start`` >= 0 and ``end`` > ``start`` (seconds; None: the file's own)."""
     for name, value in (("start", start), ("end", end)):
@@ -189,14 +236,12 @@ def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _run_job(out: AtomicOutput, reader: VideoReader, preset: str, crf: int | None,
-             span: tuple[float | None, float | None], process: Process,
-             progress: bool | Progress, denoise: bool = False,
-             gif: GifSettings | None = None) -> tuple[int, float, RenderJob]:
+def _run_job(out: AtomicOutput, reader: VideoReader, options: RenderOptions, process: Process,
+             progress: bool | Progress) -> tuple[int, float, RenderJob]:
     """Render into ``out.temp``: (frames, seconds of video, the job); on an interrupt, the partial file is kept."""
     job: RenderJob | None = None
     try:
-        job = RenderJob(reader, out.path, out.temp, preset, crf, span, denoise, gif)
+        job = RenderJob(reader, out.path, out.temp, options)
         frames, duration = job.run(process, progress)
     except KeyboardInterrupt:
         raise _interrupted(out, job) from None

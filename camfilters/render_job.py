@@ -11,19 +11,21 @@ import sys
 import threading
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import av
 import numpy as np
 from tqdm import tqdm
 
 from camfilters.errors import CamfiltersError, ParameterError, RecordingError, reason
-from camfilters.media.gif import GifSettings
 from camfilters.media.reader import VideoReader
 from camfilters.media.writer import open_output
 from camfilters.recording import VideoOutput
 from camfilters.signals import join_holding
 from camfilters.threads import CancellableQueue, Cancelled, Worker
+
+if TYPE_CHECKING:
+    from camfilters.options import RenderOptions
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +41,7 @@ _MP4_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac"})
 class RenderJob:
     """One render: the input's streams, the output with its streams, and the three stages."""
 
-    def __init__(self, reader: VideoReader, destination: Path, temp: Path, preset: str, crf: int | None,
-                 span: tuple[float | None, float | None], denoise: bool = False,
-                 gif: GifSettings | None = None) -> None:
+    def __init__(self, reader: VideoReader, destination: Path, temp: Path, options: RenderOptions) -> None:
         self.reader = reader
         self.input_path = reader.path
         self.destination = destination  # named in messages; the bytes go to temp until finalised
@@ -50,7 +50,8 @@ class RenderJob:
         self.rate = reader.rate
         self.time_base = reader.time_base
         try:
-            self.output = open_output(temp, size, self.rate, gif=gif, time_base=self.time_base, preset=preset, crf=crf)
+            self.output = open_output(temp, size, self.rate, gif=options.gif, time_base=self.time_base,
+                                      preset=options.speed, crf=options.crf)
         except RecordingError as exc:
             raise RecordingError(f"cannot write {destination}: {reason(exc.__cause__ or exc)}") from exc
         if self.sound is not None and not self.output.format.audio_codec:
@@ -59,7 +60,7 @@ class RenderJob:
         self.audio_out: av.stream.Stream | None = None
         self.audio_mode: str | None = None
         self.denoise = None
-        if self.sound is not None and denoise:
+        if self.sound is not None and options.audio_denoise:
             from .audio_denoise import FrameDenoiser
 
             self.denoise = FrameDenoiser()
@@ -72,7 +73,7 @@ class RenderJob:
         self.stop = threading.Event()
         self.errors: list[BaseException] = []
         self.frames_written = 0  # video frames the writer has encoded
-        self.start, self.end = span
+        self.start, self.end = options.start, options.end
         self.ranged = self.start is not None or self.end is not None
         self.offset: Fraction | None = None if self.ranged else Fraction(0)  # seconds taken off every timestamp
         self.held: list = []  # audio read before the range's first frame fixed the offset

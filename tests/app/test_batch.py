@@ -16,6 +16,7 @@ import pytest
 
 from camfilters.batch import Job, Outcome, _Frames, plan, run_jobs, summary, with_render_options
 from camfilters.errors import ExitCode, ParameterError
+from camfilters.options import RenderOptions
 from camfilters.render import render
 
 from cli_helpers import assert_one_line_error, camfilters, cli_main, start, stop
@@ -79,7 +80,7 @@ def test_plan_refuses_a_file_as_the_folder_of_several_outputs(clips, tmp_path):
 
 @pytest.mark.slow  # worker processes (a spawned pool imports numba, cv2 and av)
 def test_two_workers_render_every_file_with_its_frames_rate_and_audio(clips, tmp_path):
-    jobs = with_render_options(plan([clips], tmp_path / "out"), ["edge"], [])
+    jobs = with_render_options(plan([clips], tmp_path / "out"), RenderOptions(filters=["edge"]))
     frames_reported, ended = [], []
     outcomes = run_jobs(jobs, workers=2, on_frames=frames_reported.append, on_outcome=ended.append)
     assert [o.status for o in outcomes] == ["done"] * 3 and len(ended) == 3
@@ -97,7 +98,7 @@ def test_a_finished_file_counts_its_frames_whatever_its_reports_and_in_whatever_
     """The progress bar's count: a done file's outcome tops up frames whose reports had not come (a worker's
     queue can deliver them after the result, seen under load), a report coming after the outcome is not
     counted twice, a restarted file takes back what it had reported, and a failed file keeps its count."""
-    a, b, c = with_render_options(plan([clips], tmp_path / "out"), ["edge"], [])
+    a, b, c = with_render_options(plan([clips], tmp_path / "out"), RenderOptions(filters=["edge"]))
     reported = []
     frames = _Frames(reported.append)
     for message in [(a.key, 0), (a.key, 5), (b.key, 0), (b.key, 4), (b.key, 0), (b.key, 3), (c.key, 0), (c.key, 2)]:
@@ -116,14 +117,14 @@ def test_a_corrupt_file_fails_alone_and_finished_files_are_skipped_on_a_rerun(cl
     good = clips / "a.mp4"
     (clips / "broken.mp4").write_bytes(good.read_bytes()[: len(good.read_bytes()) // 3])
     out = tmp_path / "out"
-    outcomes = run_jobs(with_render_options(plan([clips], out), [], []), workers=2)
+    outcomes = run_jobs(with_render_options(plan([clips], out), RenderOptions()), workers=2)
     status = {o.job.input.name: o.status for o in outcomes}
     assert status == {"a.mp4": "done", "b.mkv": "done", "c.mov": "done", "broken.mp4": "failed"}
     failed = next(o for o in outcomes if o.status == "failed")
     assert "broken.mp4" in failed.message and failed.code != 0
     done_bytes = {p: sha256(p) for p in out.rglob("*") if p.is_file()}
     assert sorted(p.name for p in done_bytes) == ["a.mp4", "b.mkv", "c.mov"]  # nothing left of broken.mp4
-    rerun = run_jobs(with_render_options(plan([clips], out), [], []), workers=2)
+    rerun = run_jobs(with_render_options(plan([clips], out), RenderOptions()), workers=2)
     assert {o.job.input.name: o.status for o in rerun}["a.mp4"] == "skipped"
     assert {p: sha256(p) for p in out.rglob("*") if p.is_file()} == done_bytes  # untouched
     table = summary(rerun)
@@ -136,7 +137,7 @@ def test_the_filtered_frames_match_the_filter_applied_in_process(clips, tmp_path
     import filters
 
     (target,) = [t for s, t in plan([clips / "b.mkv"], tmp_path / "b.mkv")]
-    run_jobs([Job(clips / "b.mkv", target, ("sketch",), ())], workers=1)
+    run_jobs([Job(clips / "b.mkv", target, RenderOptions(filters=["sketch"]))], workers=1)
     sketch = filters.get("sketch")
     for got, source in zip(decode_frames(target), decode_frames(clips / "b.mkv")):
         assert np.abs(got.astype(int) - sketch(source)).mean() < 4
@@ -157,7 +158,7 @@ def test_a_killed_worker_has_its_file_tried_again(tmp_path):
     out = tmp_path / "out"
     result = {}
     runner = threading.Thread(target=lambda: result.setdefault(
-        "outcomes", run_jobs(with_render_options(plan([folder], out), ["cartoon"], []), workers=2)))
+        "outcomes", run_jobs(with_render_options(plan([folder], out), RenderOptions(filters=["cartoon"])), workers=2)))
     runner.start()
 
     def writer() -> multiprocessing.Process | None:
@@ -188,7 +189,7 @@ def test_a_worker_sent_sigterm_again_and_again_removes_its_file_once_and_the_fil
     out = tmp_path / "out"
     result = {}
     runner = threading.Thread(target=lambda: result.setdefault(
-        "outcomes", run_jobs(with_render_options(plan([folder], out), ["cartoon"], []), workers=1)))
+        "outcomes", run_jobs(with_render_options(plan([folder], out), RenderOptions(filters=["cartoon"])), workers=1)))
     runner.start()
     wait_for(lambda: hidden(out) if out.exists() else [], 300, "the worker writing its temporary file")
     worker = psutil.Process(multiprocessing.active_children()[0].pid)
@@ -261,7 +262,7 @@ def test_crf_sets_the_quality(tmp_path):
     sizes = []
     for crf in (10, 40):
         out = tmp_path / f"crf{crf}.mp4"
-        render(source, out, lambda image, t: image, progress=False, crf=crf, preset="ultrafast")
+        render(source, out, lambda image, t: image, RenderOptions(crf=crf, speed="ultrafast"), progress=False)
         assert probe(out).frames == 20
         sizes.append(out.stat().st_size)
     assert sizes[1] < sizes[0] / 2
@@ -341,7 +342,8 @@ def test_lenses_in_a_batch_give_the_one_file_render_and_a_faces_csv_beside_each_
     from dataclasses import replace
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "face"))
-    from camfilters.batch import faces_csv_beside, render_file
+    from camfilters.options import faces_csv_beside
+    from camfilters.render import render_file
 
     from clips import DEFAULT_TRACKS, MODELS, build_clip
 
@@ -354,11 +356,11 @@ def test_lenses_in_a_batch_give_the_one_file_render_and_a_faces_csv_beside_each_
         build_clip(folder / f"{name}.mp4", tuple(replace(t, start=0, end=12) for t in DEFAULT_TRACKS[:3]),
                    size=(640, 360), frames=12)
     out = tmp_path / "out"
-    jobs = with_render_options(plan([folder], out), ["edge"], ["face-blur"], faces_csv=True, face_model=str(model))
+    options = RenderOptions(filters=["edge"], lenses=["face-blur"], face_model=str(model))
+    jobs = with_render_options(plan([folder], out), replace(options, faces_csv_beside=True))
     assert [o.status for o in run_jobs(jobs, workers=1)] == ["done", "done"]
     alone = tmp_path / "alone.mp4"
-    _, faces = render_file(folder / "a.mp4", alone, ["edge"], ["face-blur"], face_model=str(model),
-                           faces_csv=tmp_path / "alone.csv", progress=False)
+    _, faces = render_file(folder / "a.mp4", alone, replace(options, faces_csv=tmp_path / "alone.csv"), progress=False)
     assert faces > 0
     assert all(np.array_equal(x, y) for x, y in zip(decode_frames(alone), decode_frames(out / "a.mp4")))
     assert faces_csv_beside(out / "a.mp4") == out / "a.mp4.faces.csv"

@@ -13,6 +13,7 @@ pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow  # a scheduler and two workers, each its own process
 
 from camfilters.batch import plan, run_jobs, with_render_options  # noqa: E402
+from camfilters.options import RenderOptions  # noqa: E402
 
 from helpers import decode_frames, wait_for  # noqa: E402
 from media import make_video, probe  # noqa: E402
@@ -30,9 +31,9 @@ def archive(tmp_path) -> Path:
 
 def test_cluster_outputs_equal_local_outputs_frame_for_frame(dask_cluster, archive, tmp_path):
     address = dask_cluster(2).address
-    local = run_jobs(with_render_options(plan([archive], tmp_path / "local"), ["edge"], []), workers=2)
+    local = run_jobs(with_render_options(plan([archive], tmp_path / "local"), RenderOptions(filters=["edge"])), workers=2)
     frames = []
-    remote = run_jobs(with_render_options(plan([archive], tmp_path / "remote"), ["edge"], []), scheduler=address,
+    remote = run_jobs(with_render_options(plan([archive], tmp_path / "remote"), RenderOptions(filters=["edge"])), scheduler=address,
                       on_frames=frames.append)
     assert [o.status for o in local] == [o.status for o in remote] == ["done"] * 3
     assert sum(frames) == sum(o.frames for o in remote) == 106
@@ -54,7 +55,7 @@ def test_a_worker_killed_mid_batch_loses_no_file(dask_cluster, tmp_path):
     out = tmp_path / "out"
     result = {}
     runner = threading.Thread(target=lambda: result.setdefault(
-        "outcomes", run_jobs(with_render_options(plan([folder], out), ["cartoon"], []), scheduler=address)))
+        "outcomes", run_jobs(with_render_options(plan([folder], out), RenderOptions(filters=["cartoon"])), scheduler=address)))
     runner.start()
     # both workers mid-file: each has its temporary file (renamed onto the output only when complete)
     wait_for(lambda: out.exists() and len([p for p in out.iterdir() if p.name.startswith(".")]) >= 2, 300,
@@ -73,9 +74,9 @@ def _task_threads() -> tuple[int, int]:
     import cv2
     import numba
 
-    from camfilters.batch import _share_dask_worker_cores
+    from camfilters.batch_cluster import share_cores
 
-    _share_dask_worker_cores()
+    share_cores()
     return numba.get_num_threads(), cv2.getNumThreads()
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from camfilters.batch import plan, run_job, run_jobs, with_render_options
 from camfilters.errors import ExitCode, ParameterError
+from camfilters.options import RenderOptions
 
 from cli_helpers import assert_one_line_error, camfilters, interrupt, start
 from helpers import wait_for
@@ -83,7 +84,7 @@ def test_a_truncated_input_leaves_nothing_under_its_name_and_fails_again_on_a_re
     make_video(folder / "good.mp4", 6)
     out = tmp_path / "out"
     for _ in range(2):
-        outcomes = run_jobs(with_render_options(plan([folder], out), [], []), workers=1)
+        outcomes = run_jobs(with_render_options(plan([folder], out), RenderOptions()), workers=1)
         status = {o.job.input.name: o.status for o in outcomes}
         assert status["half.mkv"] == "failed", outcomes
         failed = next(o for o in outcomes if o.status == "failed")
@@ -100,10 +101,10 @@ def test_two_batches_writing_one_output_keep_each_others_files(tmp_path):
     out = tmp_path / "out"
     result = {}
     first = threading.Thread(target=lambda: result.setdefault("first", run_jobs(
-        with_render_options(plan([folder], out), ["cartoon"], []), workers=1)))
+        with_render_options(plan([folder], out), RenderOptions(filters=["cartoon"])), workers=1)))
     first.start()
     wait_for(lambda: hidden(out) if out.exists() else [], 300, "the first batch writing its temporary file")
-    (job,) = with_render_options(plan([folder], out), ["edge"], [])
+    (job,) = with_render_options(plan([folder], out), RenderOptions(filters=["edge"]))
     second = run_job(job)  # in this process: at once, while the first renders
     first.join(timeout=600)
     assert second.status == "skipped" and "being written by another" in second.message, second

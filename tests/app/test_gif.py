@@ -19,6 +19,7 @@ import pytest
 import camfilters.media.gif as gif_module
 from camfilters.errors import ParameterError, RecordingError
 from camfilters.media.gif import GifOutput, GifSettings
+from camfilters.options import RenderOptions
 from camfilters.recording import Recorder
 from camfilters.render import RenderInterrupted, render
 
@@ -107,7 +108,7 @@ def test_colours_match_ffmpegs_palettegen_and_paletteuse(tmp_path):
     source = tmp_path / "pan.mkv"
     images = photo_pan(source, 30)
     out = tmp_path / "out.gif"
-    render(source, out, same, progress=False, gif=GifSettings(fps=15))
+    render(source, out, same, RenderOptions(gif=GifSettings(fps=15)), progress=False)
     reference = tmp_path / "ffmpeg.gif"
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(source), "-lavfi",
                     "fps=15,split[a][b];[a]palettegen[p];[b][p]paletteuse", str(reference)], check=True)
@@ -126,7 +127,7 @@ def test_size_and_fps_are_settable(tmp_path):
     info = probe(tmp_path / "a.gif")
     assert (info.width, info.height, info.frames) == (100, 75, 10)
     assert float(info.fps) == pytest.approx(10, rel=0.01)
-    render(source, tmp_path / "b.gif", same, progress=False, gif=GifSettings(width=64, height=64))
+    render(source, tmp_path / "b.gif", same, RenderOptions(gif=GifSettings(width=64, height=64)), progress=False)
     assert (probe(tmp_path / "b.gif").width, probe(tmp_path / "b.gif").height) == (64, 64)
 
 
@@ -167,7 +168,7 @@ def test_recording_a_gif_appears_only_when_closed_and_drops_sound(tmp_path, capl
 def test_gif_settings_are_for_gifs_only(tmp_path):
     source = make_video(tmp_path / "in.mp4", 2)
     with pytest.raises(ParameterError, match=r"out\.mp4 is not a \.gif"):
-        render(source, tmp_path / "out.mp4", same, progress=False, gif=GifSettings())
+        render(source, tmp_path / "out.mp4", same, RenderOptions(gif=GifSettings()), progress=False)
     assert GifSettings().size_for((320, 240)) == (320, 240)  # never scaled up by default
     assert GifSettings(height=120).size_for((640, 360)) == (213, 120)
 
@@ -263,7 +264,7 @@ def test_an_interrupted_render_keeps_the_frames_done_as_a_partial_gif(tmp_path):
         return image
 
     with pytest.raises(RenderInterrupted) as info:
-        render(source, tmp_path / "out.gif", interrupt, progress=False, gif=GifSettings(fps=10))
+        render(source, tmp_path / "out.gif", interrupt, RenderOptions(gif=GifSettings(fps=10)), progress=False)
     assert info.value.partial == tmp_path / "out-partial.gif"
     indices = [frame_index(f) for f in decode_frames(info.value.partial)]
     assert indices == list(range(0, 20, 3))[: len(indices)] and len(indices) >= 5, indices

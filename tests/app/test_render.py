@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from camfilters.errors import ParameterError, RecordingError, SourceError
+from camfilters.options import RenderOptions
 from camfilters.recording import VideoOutput
 from camfilters.render import RenderInterrupted, RenderResult, render
 
@@ -196,7 +197,7 @@ def test_rendering_onto_the_input_is_refused(tmp_path, clip_with_audio):
     src = tmp_path / "copy.mp4"
     src.write_bytes(clip_with_audio.read_bytes())
     with pytest.raises(ParameterError, match="onto itself"):
-        render(src, src, invert, progress=False, overwrite=True)
+        render(src, src, invert, RenderOptions(overwrite=True), progress=False)
     assert src.read_bytes() == clip_with_audio.read_bytes()
 
 
@@ -260,5 +261,5 @@ def test_a_write_error_fails_in_one_line_and_leaves_no_output(tmp_path, clip_wit
 
 def test_a_bad_preset_is_refused(tmp_path, clip_with_audio):
     with pytest.raises(ParameterError, match="preset must be one of"):
-        render(clip_with_audio, tmp_path / "out.mp4", invert, progress=False, preset="turbo")
+        render(clip_with_audio, tmp_path / "out.mp4", invert, RenderOptions(speed="turbo"), progress=False)
     assert list(tmp_path.iterdir()) == []

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from camfilters.errors import ExitCode, SourceError
+from camfilters.options import RenderOptions
 from camfilters.render import RenderInterrupted, render
 
 from cli_helpers import assert_one_line_error, cli_env, cli_main, started
@@ -126,7 +127,7 @@ def test_a_filter_that_raises_leaves_the_existing_output(tmp_path, clip, existin
         return image
 
     with pytest.raises(RuntimeError, match="plugin bug"):
-        render(clip, existing, process, progress=False, overwrite=True)
+        render(clip, existing, process, RenderOptions(overwrite=True), progress=False)
     assert existing.read_bytes() == EXISTING and leftovers(tmp_path) == []
 
 
@@ -394,6 +395,6 @@ def test_an_interrupt_before_any_frame_was_written_leaves_nothing(tmp_path, clip
         raise KeyboardInterrupt
 
     with pytest.raises(RenderInterrupted, match="interrupted before the first frame was done; nothing written") as info:
-        render(clip, existing, process, progress=False, overwrite=True)
+        render(clip, existing, process, RenderOptions(overwrite=True), progress=False)
     assert info.value.partial is None and info.value.frames == 0
     assert existing.read_bytes() == EXISTING and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
