@@ -14,9 +14,10 @@ blue-yellow, along which it varies with melanin as it does with the colour of th
 
 Both follow an exponential with a time constant in seconds (the same at any fps) towards a goal
 that moves only when a measurement leaves a dead band around it, so a still scene whose metering
-jitters by a percent does not pump. The result is one 256x3 table applied with ``cv2.LUT`` in
-place (0.75 ms per 720p frame on a quiet machine); each channel's curve ends at white, so white
-stays white and a level reaches 255 only from the top few input levels.
+jitters by a percent does not pump. The result is one byte table per channel applied in place
+in one pass (`filters.apply_tables`, a third of ``cv2.LUT``'s CPU time with a 3-channel table);
+each channel's curve ends at white, so white stays white and a level reaches 255 only from the
+top few input levels.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import math
 import cv2
 import numpy as np
 
+from filters import apply_tables
 from filters.base import Option, in_range
 
 from .lenses import Lens, Scene, register_lens
@@ -130,7 +132,7 @@ class LightLens(Lens):
         self._goal: np.ndarray | None = None  # (log exposure, log gain B, G, R)
         self._value = np.zeros(4)
         self._t: float | None = None
-        self._table = np.empty((1, 256, 3), np.uint8)
+        self._table = np.empty((3, 256), np.uint8)
         self._table_for: np.ndarray | None = None
 
     def measure(self, frame: np.ndarray, scene: Scene) -> np.ndarray:
@@ -171,13 +173,14 @@ class LightLens(Lens):
             if abs(wanted[0] - self._goal[0]) > EXPOSURE_BAND or np.abs(wanted[1:] - self._goal[1:]).max() > BALANCE_BAND:
                 self._goal = wanted
         self._t = t if self._t is None else max(t, self._t)
-        cv2.LUT(frame, self.table(), dst=frame)
+        apply_tables(frame, self.table())
 
     def table(self) -> np.ndarray:
-        """The ``(1, 256, 3) uint8`` table of the applied exposure and white balance (rebuilt when they change)."""
+        """The ``(3, 256) uint8`` BGR tables of the applied exposure and white balance (rebuilt when they change)."""
         if self._table_for is None or not np.array_equal(self._table_for, self._value):
             gains = np.exp(self._value[0] + self._value[1:])
             curves = tone_curve(gains[:, None], LEVELS[None, :]) * 255.0 + 0.5
-            self._table[0] = np.clip(curves, 0, 255).astype(np.uint8).T
+            np.clip(curves, 0, 255, out=curves)
+            self._table[:] = curves
             self._table_for = self._value.copy()
         return self._table
