@@ -23,7 +23,6 @@ MIN_SAMPLES = 400  # a band with fewer samples takes its neighbours' level
 TAU, BETA = 1.15, 16.0  # motion test: innovation above TAU noise variances counts, BETA times (temporal_update)
 NMAX = 32.0  # the longest average, in frames (lighting may drift)
 H2 = 2.0  # range of the smoothing's weights, in noise variances
-POWER = 3  # the smoothing's range shrinks as 1 / n**POWER over an average of n frames
 REACH = 8  # the largest global shift looked for, in pixels per frame
 SHIFT_STEP = 6  # the shift test compares every 6th pixel of every 6th row
 SIGMA_MEDIAN = 0.6745 * 6.0 * np.sqrt(3.0)  # median |operator| of unit Gaussian noise per channel
@@ -109,7 +108,7 @@ class Denoise(Filter):
         self.shift = (dy, dx)
         kernels.temporal(rows, prev, prevn, dy, dx, var0, var1, np.float32(TAU), np.float32(BETA), np.float32(NMAX),
                          self._colmap, cur, curn, self._buffer("tring", (n, 10, width + 4)))
-        kernels.smooth(cur, curn, var0, var1, np.float32(H2), POWER, self._taps, self._rowmap, self._colmap,
+        kernels.smooth(cur, curn, var0, var1, np.float32(H2), self._taps, self._rowmap, self._colmap,
                        rows_of(out), self._buffer("sring", (n, 11, width + 2 * PAD)))
         self.frames += 1
 

@@ -259,15 +259,15 @@ def _guide_row(a, b, d, pad, colmap, csum, out):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def smooth(state, count, var0, var1, h2, power, taps, rowmap, colmap, out, ring):
+def smooth(state, count, var0, var1, h2, taps, rowmap, colmap, out, ring):
     """Edge-aware smoothing of the average ``state`` ``(3, H, W+2P)`` into the BGR frame ``out`` ``(H, W*3)`` uint8.
 
     Each pixel becomes the weighted mean of its 5x5 window less the corners (21 taps),
-    the weight of a neighbour ``taps[dy, dx] * max(0, 1 - (g' - g)**2 * n**power / (h2 * var))``:
+    the weight of a neighbour ``taps[dy, dx] * max(0, 1 - (g' - g)**2 * n**3 / (h2 * var))``:
     ``g`` is the 3x3 mean of Y (a cheap patch distance), ``n = count`` the frames in the
     average, ``var`` the noise variance at that brightness (as in ``temporal``), ``h2``
     the range in noise variances. An average of many frames is thus hardly smoothed, a
-    new one (motion) fully; ``power`` 3, not the 1 that the noise left (``var / n``)
+    new one (motion) fully; the power 3, not the 1 that the noise left (``var / n``)
     suggests: the smoothing's bias on texture outweighs the little noise it removes there.
     Rows beyond the frame are ``rowmap`` ``(H+2P,)``'s (reflect-101), columns are in the
     state's border. ``ring`` ``(n, 11, W+2P)`` float32 scratch per row chunk: the five
@@ -302,10 +302,7 @@ def smooth(state, count, var0, var1, h2, power, taps, rowmap, colmap, out, ring)
             cn = count[y]
             for x in range(width):
                 n = cn[x]
-                sharp = n
-                for _ in range(power - 1):
-                    sharp *= n
-                k[x] = sharp / max(h2 * (var0 + var1 * sy[pad + x] * _S3), np.float32(1e-6))
+                k[x] = n * n * n / max(h2 * (var0 + var1 * sy[pad + x] * _S3), np.float32(1e-6))
                 ay[x] = zero
                 au[x] = zero
                 av[x] = zero
