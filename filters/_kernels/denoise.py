@@ -111,7 +111,7 @@ def _frame_row(row, qy, qu, qv):
         qv[x] = (g + g - r - b) * _S6
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # no ZeroDivisionError branch: it stops vectorising
 def _ratio_row(qy, qu, qv, py, pu, pv, pn, var0, var1, d):
     """``d``: the squared colour difference of frame ``q`` and average ``p``, averaged over the 3 channels
     and divided by its expected value under noise alone, ``var * (1 + 1/n)`` (``n = pn``)."""
