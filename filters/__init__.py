@@ -21,6 +21,7 @@ from .warmup import warm_up, warm_up_in_background
 
 # Built-in filters register themselves on import, through the same path as plugins.
 from . import blur, cartoon, custom, denoise, edge, emboss, looks, lut, sharpen, sketch  # noqa: E402,F401  isort: skip
+from .lut import apply_tables  # noqa: E402  isort: skip
 
 __all__ = sorted([
     "CamfiltersError",
@@ -31,6 +32,7 @@ __all__ = sorted([
     "PluginError",
     "Registry",
     "Spec",
+    "apply_tables",
     "available",
     "check_frame",
     "composite",

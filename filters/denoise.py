@@ -23,7 +23,6 @@ MIN_SAMPLES = 400  # a band with fewer samples takes its neighbours' level
 TAU, BETA = 1.15, 16.0  # motion test: innovation above TAU noise variances counts, BETA times (temporal_update)
 NMAX = 32.0  # the longest average, in frames (lighting may drift)
 H2 = 2.0  # range of the smoothing's weights, in noise variances
-POWER = 3  # the smoothing's range shrinks as 1 / n**POWER over an average of n frames
 REACH = 8  # the largest global shift looked for, in pixels per frame
 SHIFT_STEP = 6  # the shift test compares every 6th pixel of every 6th row
 SIGMA_MEDIAN = 0.6745 * 6.0 * np.sqrt(3.0)  # median |operator| of unit Gaussian noise per channel
@@ -68,6 +67,8 @@ class Denoise(Filter):
 
     def _reset(self, shape: tuple[int, int]) -> None:
         self._shape = shape
+        self._rowmap = border_index(shape[0], PAD, PAD, "reflect101")
+        self._colmap = border_index(shape[1], PAD, PAD, "reflect101")
         self._model: np.ndarray | None = None  # the noise model (var0, var1), smoothed over frames
         self._profiles: tuple[np.ndarray, np.ndarray] | None = None
         self._flip = 0
@@ -89,7 +90,7 @@ class Denoise(Filter):
         kernels.analyse(rows, 4, hist, colsum, rowsum)
         var0, var1 = (np.float32(v * self.strength**2) for v in self._noise(hist))
 
-        shape = (3, height + 2 * PAD, width + 2 * PAD)
+        shape = (3, height, width + 2 * PAD)
         states = (self._buffer("state0", shape), self._buffer("state1", shape))
         counts = (self._buffer("count0", (height, width)), self._buffer("count1", (height, width)))
         if self.frames == 0:  # no history (and no NaN left in new memory: it is weighted by 0, not skipped)
@@ -105,19 +106,10 @@ class Denoise(Filter):
             prevn = self._buffer("nothing", (height, width))
             prevn[:] = 0
         self.shift = (dy, dx)
-        diff = self._buffer("diff", (height, width))
-        kernels.temporal(rows, prev, prevn, dy, dx, var0, var1, cur, diff)
-        kernels.temporal_update(prev, prevn, dy, dx, np.float32(TAU), np.float32(BETA), np.float32(NMAX), cur, curn,
-                                diff, self._buffer("vbuf", (n, 2, width + 4)))
-        rowmap = border_index(height, PAD, PAD, "reflect101")
-        colmap = border_index(width, PAD, PAD, "reflect101")
-        kernels.fill_border(cur, PAD, rowmap, colmap)
-        guide = self._buffer("guide", shape[1:])
-        kernels.guide(cur, PAD, guide, self._buffer("cbuf", (n, width + 2)))
-        kernels.fill_border(guide[None], PAD, rowmap, colmap)
-        kernels.smooth(cur, curn, guide, var0, var1, np.float32(H2), POWER, self._taps, rows_of(out),
-                       self._buffer("ih", (height, width)),
-                       self._buffer("acc", (n, 4, width)))
+        kernels.temporal(rows, prev, prevn, dy, dx, var0, var1, np.float32(TAU), np.float32(BETA), np.float32(NMAX),
+                         self._colmap, cur, curn, self._buffer("tring", (n, 10, width + 4)))
+        kernels.smooth(cur, curn, var0, var1, np.float32(H2), self._taps, self._rowmap, self._colmap,
+                       rows_of(out), self._buffer("sring", (n, 11, width + 2 * PAD)))
         self.frames += 1
 
     def _noise(self, hist: np.ndarray) -> tuple[float, float]:
@@ -162,9 +154,12 @@ class Denoise(Filter):
         # The profiles give the shift to a pixel or so; the frame against the average decides
         # among its neighbours, the last shift and none (which wins ties).
         candidates = {(0, 0), self.shift} | {(dy + i, dx + j) for i in (-1, 0, 1) for j in (-1, 0, 1)}
-        costs = {c: kernels.shift_cost(rows, prev, c[0], c[1], SHIFT_STEP) for c in candidates}
-        best = min(costs, key=costs.get)
-        return best if costs[best] < 0.97 * costs[(0, 0)] else (0, 0)
+        shifts = np.array(sorted(candidates), np.int64)  # sorted: ties go the same way every time
+        costs = self._buffer("costs", (len(shifts),), np.float64)
+        kernels.shift_costs(rows, prev, shifts, SHIFT_STEP, costs)
+        best = int(np.argmin(costs))
+        still = costs[np.flatnonzero((shifts == 0).all(axis=1))[0]]
+        return (int(shifts[best, 0]), int(shifts[best, 1])) if costs[best] < 0.97 * still else (0, 0)
 
 
 def rows_of(frame: np.ndarray) -> np.ndarray:

@@ -14,9 +14,10 @@ blue-yellow, along which it varies with melanin as it does with the colour of th
 
 Both follow an exponential with a time constant in seconds (the same at any fps) towards a goal
 that moves only when a measurement leaves a dead band around it, so a still scene whose metering
-jitters by a percent does not pump. The result is one 256x3 table applied with ``cv2.LUT`` in
-place (0.75 ms per 720p frame on a quiet machine); each channel's curve ends at white, so white
-stays white and a level reaches 255 only from the top few input levels.
+jitters by a percent does not pump. The result is one byte table per channel applied in place
+in one pass (`filters.apply_tables`, a third of ``cv2.LUT``'s CPU time with a 3-channel table);
+each channel's curve ends at white, so white stays white and a level reaches 255 only from the
+top few input levels.
 """
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ import math
 
 import cv2
 import numpy as np
+from numba import njit
 
+from filters import apply_tables
 from filters.base import Option, in_range
 
 from .lenses import Lens, Scene, register_lens
@@ -36,6 +39,7 @@ FRAME_TARGET = 0.45  # mean luma aimed at without a face (mid-grey in sRGB is 0.
 MIN_GAIN = 0.5  # the exposure is lowered at most to half (an over-exposed face)
 GAINS = np.exp(np.linspace(math.log(MIN_GAIN / 2), math.log(16.0), 40))  # exposure gains the meter tries
 LEVELS = np.arange(256) / 255.0  # the levels, share of full scale (as the table maps them)
+LOG_LEVEL = np.log(np.arange(1.0, 257.0))  # log(level + 1) of each byte
 GROUP = 4  # the meter evaluates the curve once per 4 levels, at their mean: 4x less work, the same mean
 METER_WIDTH = 80  # px: the frame is metered on a sample about this wide (0.01 ms; an INTER_AREA copy: 0.7)
 GREY_CHROMA = 0.25  # a pixel counts as near-grey within this log-chroma distance of the estimate
@@ -89,20 +93,41 @@ def exposure_for(hist: np.ndarray, balance: np.ndarray, target: float) -> float:
 def grey_pixels(small: np.ndarray) -> np.ndarray:
     """The illuminant's log chromaticity (log R/G, log B/G) from the near-grey pixels of ``small``
     ((h, w, 3) uint8 BGR): grey world over the pixels within `GREY_CHROMA` of the estimate, three rounds."""
-    bgr = small.reshape(-1, 3).astype(np.float32) + np.float32(1.0)
-    luma = bgr @ LUMA.astype(np.float32)
-    bgr = bgr[(luma > 12.0) & (luma < 243.0)]  # not black, not clipped
-    if len(bgr) < 16:
-        return np.zeros(2)
-    logs = np.log(bgr)
-    chroma = logs[:, [2, 0]] - logs[:, 1:2]  # log R/G, log B/G
-    estimate = np.zeros(2, np.float32)
+    return np.array(_grey_world(small, LOG_LEVEL, LUMA, GREY_CHROMA ** 2))
+
+
+@njit(cache=True, nogil=True)
+def _grey_world(small, logs, luma, radius2):
+    """`grey_pixels` in one loop a round, as ``(log R/G, log B/G)``: ``logs[v]`` is ``log(v + 1)``; pixels whose
+    luma (of ``v + 1``) is outside 12..243 are left out (black, clipped); fewer than 16 left: no cast. Numba:
+    NumPy took 0.6 ms for the three rounds' masks and means."""
+    red = blue = 0.0  # the estimate
     for _ in range(3):
-        offset = chroma - estimate
-        near = np.einsum("ij,ij->i", offset, offset) < GREY_CHROMA ** 2
-        mean = (bgr[near] if near.sum() >= 0.05 * len(bgr) else bgr).mean(axis=0)
-        estimate = np.log(mean[[2, 0]] / mean[1]).astype(np.float32)
-    return estimate.astype(np.float64)
+        nb = ng = nr = nn = 0.0  # sums of B+1, G+1, R+1 and the count over the pixels near the estimate
+        ab = ag = ar = an = 0.0  # the same over all usable pixels
+        for y in range(small.shape[0]):
+            for x in range(small.shape[1]):
+                b, g, r = small[y, x, 0], small[y, x, 1], small[y, x, 2]
+                if not 12.0 < luma[0] * (b + 1.0) + luma[1] * (g + 1.0) + luma[2] * (r + 1.0) < 243.0:
+                    continue
+                ab += b + 1.0
+                ag += g + 1.0
+                ar += r + 1.0
+                an += 1.0
+                dr = logs[r] - logs[g] - red
+                db = logs[b] - logs[g] - blue
+                if dr * dr + db * db < radius2:
+                    nb += b + 1.0
+                    ng += g + 1.0
+                    nr += r + 1.0
+                    nn += 1.0
+        if an < 16.0:
+            return 0.0, 0.0
+        if nn < 0.05 * an:
+            nb, ng, nr = ab, ag, ar
+        red = math.log(nr / ng)
+        blue = math.log(nb / ng)
+    return red, blue
 
 
 def balance_gains(illuminant: np.ndarray) -> np.ndarray:
@@ -130,8 +155,11 @@ class LightLens(Lens):
         self._goal: np.ndarray | None = None  # (log exposure, log gain B, G, R)
         self._value = np.zeros(4)
         self._t: float | None = None
-        self._table = np.empty((1, 256, 3), np.uint8)
+        self._table = np.empty((3, 256), np.uint8)
         self._table_for: np.ndarray | None = None
+        pixel = np.zeros((1, 1, 3), np.uint8)  # load (or compile, once) the two Numba kernels before the first frame
+        grey_pixels(pixel)
+        apply_tables(pixel, self._table)
 
     def measure(self, frame: np.ndarray, scene: Scene) -> np.ndarray:
         """The wanted (log exposure, log gain B, G, R) for ``frame`` ((H, W, 3) uint8 BGR) and its faces."""
@@ -171,13 +199,14 @@ class LightLens(Lens):
             if abs(wanted[0] - self._goal[0]) > EXPOSURE_BAND or np.abs(wanted[1:] - self._goal[1:]).max() > BALANCE_BAND:
                 self._goal = wanted
         self._t = t if self._t is None else max(t, self._t)
-        cv2.LUT(frame, self.table(), dst=frame)
+        apply_tables(frame, self.table())
 
     def table(self) -> np.ndarray:
-        """The ``(1, 256, 3) uint8`` table of the applied exposure and white balance (rebuilt when they change)."""
+        """The ``(3, 256) uint8`` BGR tables of the applied exposure and white balance (rebuilt when they change)."""
         if self._table_for is None or not np.array_equal(self._table_for, self._value):
             gains = np.exp(self._value[0] + self._value[1:])
             curves = tone_curve(gains[:, None], LEVELS[None, :]) * 255.0 + 0.5
-            self._table[0] = np.clip(curves, 0, 255).astype(np.uint8).T
+            np.clip(curves, 0, 255, out=curves)
+            self._table[:] = curves
             self._table_for = self._value.copy()
         return self._table

@@ -19,7 +19,6 @@ _S2 = np.float32(1.0 / np.sqrt(2.0))
 _S6 = np.float32(1.0 / np.sqrt(6.0))
 _S6X2 = np.float32(2.0 / np.sqrt(6.0))
 
-
 @njit(cache=True, nogil=True, parallel=True)
 def analyse(src, step, hist, colsum, rowsum):
     """Noise histograms and the luma profiles of ``src``, from every ``step``-th row and column.
@@ -69,260 +68,254 @@ def analyse(src, step, hist, colsum, rowsum):
                 h[b, min(abs(r), top)] += 1
 
 
-@njit(cache=True, nogil=True)
-def shift_cost(src, state, dy, dx, step):
-    """Mean ``|Y(src) - Y(state)|`` over every ``step``-th pixel where ``state`` shifted by ``(dy, dx)`` overlaps.
+@njit(cache=True, nogil=True, parallel=True)
+def shift_costs(src, state, shifts, step, costs):
+    """``costs[i]``: mean ``|Y(src) - Y(state)|`` over every ``step``-th pixel where ``state`` shifted by
+    ``shifts[i]`` ``= (dy, dx)`` overlaps the frame.
 
     The state's pixel ``(y + dy, x + dx)`` is compared with the frame's ``(y, x)``; an
     overlap smaller than a quarter of the frame costs infinity.
     """
     height = src.shape[0]
     width = src.shape[1] // 3
-    pad = (state.shape[1] - height) // 2
-    y0, y1 = max(0, -dy), min(height, height - dy)
-    x0, x1 = max(0, -dx), min(width, width - dx)
-    if (y1 - y0) * 4 < height or (x1 - x0) * 4 < width:
-        return np.inf
-    total = 0.0
-    count = 0
-    for y in range(y0, y1, step):
-        row = src[y]
-        srow = state[0, pad + y + dy]
-        for x in range(x0, x1, step):
-            v = (np.float32(row[3 * x]) + np.float32(row[3 * x + 1]) + np.float32(row[3 * x + 2])) * _S3
-            total += abs(v - srow[pad + x + dx])
-            count += 1
-    return total / max(count, 1)
+    pad = (state.shape[2] - width) // 2
+    for i in prange(shifts.shape[0]):
+        dy = shifts[i, 0]
+        dx = shifts[i, 1]
+        y0, y1 = max(0, -dy), min(height, height - dy)
+        x0, x1 = max(0, -dx), min(width, width - dx)
+        if (y1 - y0) * 4 < height or (x1 - x0) * 4 < width:
+            costs[i] = np.inf
+            continue
+        total = 0.0
+        count = 0
+        for y in range(y0, y1, step):
+            row = src[y]
+            srow = state[0, y + dy]
+            for x in range(x0, x1, step):
+                v = (np.float32(row[3 * x]) + np.float32(row[3 * x + 1]) + np.float32(row[3 * x + 2])) * _S3
+                total += abs(v - srow[pad + x + dx])
+                count += 1
+        costs[i] = total / max(count, 1)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def temporal(src, prev, prevn, dy, dx, var0, var1, cur, diff):
-    """Pass 1 of the per-pixel recursive average, motion-tested against the noise level.
+@njit(cache=True, nogil=True)
+def _frame_row(row, qy, qu, qv):
+    """The BGR uint8 ``row`` ``(W*3,)`` in Y, U, V into ``qy``, ``qu``, ``qv`` ``(W,)``."""
+    for x in range(qy.shape[0]):
+        b = np.float32(row[3 * x])
+        g = np.float32(row[3 * x + 1])
+        r = np.float32(row[3 * x + 2])
+        qy[x] = (b + g + r) * _S3
+        qu[x] = (r - b) * _S2
+        qv[x] = (g + g - r - b) * _S6
 
-    ``src`` ``(H, W*3)`` uint8; ``prev`` / ``cur`` states ``(3, H+2P, W+2P)`` float32 (the
-    last average and the new one; ``cur``'s border is left for ``fill_border``);
-    ``prevn`` / ``curn`` ``(H, W)`` float32: how many frames each average holds (0: none).
-    The frame's pixel ``(y, x)`` continues the average at ``(y + dy, x + dx)`` of ``prev``
-    (the global shift); pixels shifted in from outside start anew. The noise variance
-    per channel at brightness ``v`` (0..255, the mean of B, G, R) is ``var0 + var1 * v``
-    (Poisson-Gaussian: read noise plus photon noise). Motion test: ``m``
-    is the squared colour difference between frame and average, averaged over the 3
-    channels (and, in ``temporal_update``, over 5x5 pixels) and divided by its expected
-    value under noise alone,
-    ``var * (1 + 1/n)``: pass 1 (this kernel) writes that ratio per pixel into ``diff``
-    ``(H, W)`` float32; ``temporal_update`` turns it into the new average.
-    """
-    height = prevn.shape[0]
-    width = prevn.shape[1]
-    pad = (cur.shape[1] - height) // 2
-    x0 = max(0, -dx)  # the frame's columns that have a history
-    x1 = max(x0, min(width, width - dx))
+
+@njit(cache=True, nogil=True, error_model="numpy")  # no ZeroDivisionError branch: it stops vectorising
+def _ratio_row(qy, qu, qv, py, pu, pv, pn, var0, var1, d):
+    """``d``: the squared colour difference of frame ``q`` and average ``p``, averaged over the 3 channels
+    and divided by its expected value under noise alone, ``var * (1 + 1/n)`` (``n = pn``)."""
     third = np.float32(1.0 / 3.0)
     tiny = np.float32(1e-3)
-    # Pass 1: the frame in Y, U, V into cur; the normalised squared difference into diff.
-    for y in prange(height):
-        row = src[y]
-        cy = cur[0, pad + y, pad:pad + width]
-        cu = cur[1, pad + y, pad:pad + width]
-        cv = cur[2, pad + y, pad:pad + width]
-        for x in range(width):
-            b = np.float32(row[3 * x])
-            g = np.float32(row[3 * x + 1])
-            r = np.float32(row[3 * x + 2])
-            cy[x] = (b + g + r) * _S3
-            cu[x] = (r - b) * _S2
-            cv[x] = (g + g - r - b) * _S6
-        d = diff[y]
-        ys = y + dy
-        if ys < 0 or ys >= height:
-            d[:] = np.float32(0.0)
-            continue
-        d[:x0] = np.float32(0.0)
-        d[x1:] = np.float32(0.0)
-        span = x1 - x0
-        o = pad + x0 + dx
-        py = prev[0, pad + ys, o:o + span]
-        pu = prev[1, pad + ys, o:o + span]
-        pv = prev[2, pad + ys, o:o + span]
-        pn = prevn[ys, x0 + dx:x1 + dx]
-        qy = cy[x0:x1]
-        qu = cu[x0:x1]
-        qv = cv[x0:x1]
-        ds = d[x0:x1]
-        for x in range(span):
-            e0 = qy[x] - py[x]
-            e1 = qu[x] - pu[x]
-            e2 = qv[x] - pv[x]
-            n0 = max(pn[x], tiny)
-            var = max(var0 + var1 * py[x] * _S3, tiny)
-            ds[x] = (e0 * e0 + e1 * e1 + e2 * e2) * third * n0 / (var * (n0 + np.float32(1.0)))
+    for x in range(d.shape[0]):
+        e0 = qy[x] - py[x]
+        e1 = qu[x] - pu[x]
+        e2 = qv[x] - pv[x]
+        n0 = max(pn[x], tiny)
+        var = max(var0 + var1 * py[x] * _S3, tiny)
+        d[x] = (e0 * e0 + e1 * e1 + e2 * e2) * third * n0 / (var * (n0 + np.float32(1.0)))
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def temporal_update(prev, prevn, dy, dx, tau, beta, nmax, cur, curn, diff, vbuf):
-    """Pass 2 of ``temporal``: 5x5 mean of ``diff`` -> weight of the history -> the new average.
+def temporal(src, prev, prevn, dy, dx, var0, var1, tau, beta, nmax, colmap, cur, curn, ring):
+    """One step of the per-pixel recursive average, motion-tested against the noise level.
+
+    ``src`` ``(H, W*3)`` uint8; ``prev`` / ``cur`` states ``(3, H, W+2P)`` float32 (the last
+    average and the new one; this fills ``cur``'s border columns from ``colmap``);
+    ``prevn`` / ``curn`` ``(H, W)`` float32: how many frames each average holds (0: none).
+    The frame's pixel ``(y, x)`` continues the average at ``(y + dy, x + dx)`` of ``prev``
+    (the global shift); pixels shifted in from outside start anew. The noise variance per
+    channel at brightness ``v`` (0..255, the mean of B, G, R) is ``var0 + var1 * v``
+    (Poisson-Gaussian: read noise plus photon noise).
 
     A Kalman filter per pixel whose process noise is the innovation in excess of the
-    noise: with ``m`` the 5x5 mean of ``diff`` (edges replicated) (1 on average where nothing changes),
-    the picture is taken to have changed by ``q = beta * max(0, m - tau) * (1 + 1/n)``
-    noise variances since the last frame, so the history of ``n`` frames now counts as
-    ``1 / (1/n + q)`` frames: all of it where the picture is still, next to nothing
-    after a cut, and a few frames where a texture moves too faintly to be sure.
-    ``vbuf`` ``(n, 2, W + 4)`` float32 scratch.
+    noise: with ``m`` the 5x5 mean (edges replicated) of ``_ratio_row``'s ratio (1 on
+    average where nothing changes), the picture is taken to have changed by
+    ``q = beta * max(0, m - tau) * (1 + 1/n)`` noise variances since the last frame, so
+    the history of ``n`` frames now counts as ``1 / (1/n + q)`` frames: all of it where
+    the picture is still, next to nothing after a cut, and a few frames where a texture
+    moves too faintly to be sure.
+
+    One pass: each chunk of rows keeps the five ratio rows it needs in ``ring``
+    ``(n, 10, W + 4)`` float32 scratch (with a row of another chunk's frame, the 5-row
+    sums and the weights); the two rows past either end of a chunk are measured by both
+    chunks rather than waited for.
     """
-    height = prevn.shape[0]
-    width = prevn.shape[1]
-    pad = (cur.shape[1] - height) // 2
-    x0 = max(0, -dx)
+    height = curn.shape[0]
+    width = curn.shape[1]
+    pad = (cur.shape[2] - width) // 2
+    x0 = max(0, -dx)  # the frame's columns that have a history
     x1 = max(x0, min(width, width - dx))
-    nchunks = vbuf.shape[0]
+    span = x1 - x0
+    o = pad + x0 + dx
+    nchunks = ring.shape[0]
     box = np.float32(1.0 / 25.0)
     for chunk in prange(nchunks):
-        v = vbuf[chunk, 0]
-        w = vbuf[chunk, 1]
-        for y in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
+        y0 = (chunk * height) // nchunks
+        y1 = ((chunk + 1) * height) // nchunks
+        v = ring[chunk, 8]
+        w = ring[chunk, 9]
+        ahead = max(y0 - 2, 0)  # the next row whose ratio is wanted
+        for y in range(y0, y1):
+            while ahead <= min(y + 2, height - 1):
+                if y0 <= ahead < y1:  # this chunk's row: the frame goes into cur, the update below finds it there
+                    qy = cur[0, ahead, pad:pad + width]
+                    qu = cur[1, ahead, pad:pad + width]
+                    qv = cur[2, ahead, pad:pad + width]
+                else:  # another chunk's row: read, never written
+                    qy = ring[chunk, 5, :width]
+                    qu = ring[chunk, 6, :width]
+                    qv = ring[chunk, 7, :width]
+                _frame_row(src[ahead], qy, qu, qv)
+                d = ring[chunk, ahead % 5, :width]
+                ys = ahead + dy
+                if ys < 0 or ys >= height:
+                    d[:] = np.float32(0.0)
+                else:
+                    d[:x0] = np.float32(0.0)
+                    d[x1:] = np.float32(0.0)
+                    _ratio_row(qy[x0:x1], qu[x0:x1], qv[x0:x1], prev[0, ys, o:o + span], prev[1, ys, o:o + span],
+                               prev[2, ys, o:o + span], prevn[ys, x0 + dx:x1 + dx], var0, var1, d[x0:x1])
+                ahead += 1
             cn = curn[y]
             ys = y + dy
             if ys < 0 or ys >= height:
                 cn[:] = np.float32(1.0)
-                continue
-            a2 = diff[max(y - 2, 0)]
-            a1 = diff[max(y - 1, 0)]
-            here = diff[y]
-            b1 = diff[min(y + 1, height - 1)]
-            b2 = diff[min(y + 2, height - 1)]
-            for x in range(width):
-                v[x + 2] = a2[x] + a1[x] + here[x] + b1[x] + b2[x]
-            v[0] = v[2]
-            v[1] = v[2]
-            v[width + 2] = v[width + 1]
-            v[width + 3] = v[width + 1]
-            cn[:x0] = np.float32(1.0)
-            cn[x1:] = np.float32(1.0)
-            # slices that start at x0, so that every index below is a plain loop index
-            # (an index that might be negative keeps LLVM from vectorising)
-            span = x1 - x0
-            o = pad + x0 + dx
-            cy = cur[0, pad + y, pad + x0:pad + x1]
-            cu = cur[1, pad + y, pad + x0:pad + x1]
-            cv = cur[2, pad + y, pad + x0:pad + x1]
-            py = prev[0, pad + ys, o:o + span]
-            pu = prev[1, pad + ys, o:o + span]
-            pv = prev[2, pad + ys, o:o + span]
-            pn = prevn[ys, x0 + dx:x1 + dx]
-            cs = cn[x0:x1]
-            vs = v[x0:x1 + 4]
-            for x in range(span):  # few store streams per loop, or LLVM gives up on vectorising
-                n0 = max(min(pn[x], nmax), np.float32(1e-6))
-                m = (vs[x] + vs[x + 1] + vs[x + 2] + vs[x + 3] + vs[x + 4]) * box
-                q = beta * max(m - tau, np.float32(0.0)) * (np.float32(1.0) + np.float32(1.0) / n0)
-                keep = n0 / (np.float32(1.0) + q * n0)
-                n = keep + np.float32(1.0)
-                w[x] = keep / n
-                cs[x] = n
-            for x in range(span):
-                cy[x] += w[x] * (py[x] - cy[x])
-            for x in range(span):
-                cu[x] += w[x] * (pu[x] - cu[x])
-            for x in range(span):
-                cv[x] += w[x] * (pv[x] - cv[x])
+            else:
+                a2 = ring[chunk, max(y - 2, 0) % 5]
+                a1 = ring[chunk, max(y - 1, 0) % 5]
+                here = ring[chunk, y % 5]
+                b1 = ring[chunk, min(y + 1, height - 1) % 5]
+                b2 = ring[chunk, min(y + 2, height - 1) % 5]
+                for x in range(width):
+                    v[x + 2] = a2[x] + a1[x] + here[x] + b1[x] + b2[x]
+                v[0] = v[2]
+                v[1] = v[2]
+                v[width + 2] = v[width + 1]
+                v[width + 3] = v[width + 1]
+                cn[:x0] = np.float32(1.0)
+                cn[x1:] = np.float32(1.0)
+                # slices that start at x0, so that every index below is a plain loop index
+                # (an index that might be negative keeps LLVM from vectorising)
+                cy = cur[0, y, pad + x0:pad + x1]
+                cu = cur[1, y, pad + x0:pad + x1]
+                cv = cur[2, y, pad + x0:pad + x1]
+                py = prev[0, ys, o:o + span]
+                pu = prev[1, ys, o:o + span]
+                pv = prev[2, ys, o:o + span]
+                pn = prevn[ys, x0 + dx:x1 + dx]
+                cs = cn[x0:x1]
+                vs = v[x0:x1 + 4]
+                for x in range(span):  # few store streams per loop, or LLVM gives up on vectorising
+                    n0 = max(min(pn[x], nmax), np.float32(1e-6))
+                    m = (vs[x] + vs[x + 1] + vs[x + 2] + vs[x + 3] + vs[x + 4]) * box
+                    q = beta * max(m - tau, np.float32(0.0)) * (np.float32(1.0) + np.float32(1.0) / n0)
+                    keep = n0 / (np.float32(1.0) + q * n0)
+                    n = keep + np.float32(1.0)
+                    w[x] = keep / n
+                    cs[x] = n
+                for x in range(span):
+                    cy[x] += w[x] * (py[x] - cy[x])
+                for x in range(span):
+                    cu[x] += w[x] * (pu[x] - cu[x])
+                for x in range(span):
+                    cv[x] += w[x] * (pv[x] - cv[x])
+            for c in range(3):
+                _reflect_columns(cur[c, y], pad, colmap)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def fill_border(planes, pad, rowmap, colmap):
-    """Fill the ``pad``-pixel border of each ``(H+2P, W+2P)`` plane from its inside.
-
-    ``rowmap`` ``(H+2P,)`` / ``colmap`` ``(W+2P,)``: the source row / column of each padded
-    one (reflect-101, from ``border_index``).
-    """
-    nplanes = planes.shape[0]
-    height = planes.shape[1] - 2 * pad
-    width = planes.shape[2] - 2 * pad
-    for k in prange(nplanes * height):
-        p = k // height
-        row = planes[p, pad + k % height]
-        for j in range(pad):
-            row[j] = row[pad + colmap[j]]
-            row[pad + width + j] = row[pad + colmap[pad + width + j]]
-    for k in prange(nplanes * 2 * pad):
-        p = k // (2 * pad)
-        j = k % (2 * pad)
-        j = j if j < pad else height + j
-        planes[p, j, :] = planes[p, pad + rowmap[j], :]
+@njit(cache=True, nogil=True)
+def _reflect_columns(row, pad, colmap):
+    """Fill the ``pad`` border entries at each end of the padded ``row`` ``(W+2P,)`` from its inside;
+    ``colmap`` ``(W+2P,)``: each padded column's source column (reflect-101, from ``border_index``)."""
+    width = row.shape[0] - 2 * pad
+    for j in range(pad):
+        row[j] = row[pad + colmap[j]]
+        row[pad + width + j] = row[pad + colmap[pad + width + j]]
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def guide(state, pad, out, cbuf):
-    """``out`` interior: the 3x3 mean of the state's Y plane (its border must be filled).
-
-    ``out`` ``(H+2P, W+2P)``; scratch ``cbuf`` ``(n, W+2)`` float32 (column sums).
-    """
-    height = out.shape[0] - 2 * pad
-    width = out.shape[1] - 2 * pad
-    nchunks = cbuf.shape[0]
+@njit(cache=True, nogil=True)
+def _guide_row(a, b, d, pad, colmap, csum, out):
+    """``out`` ``(W+2P,)``: the 3x3 mean of the padded Y rows ``a``, ``b``, ``d``, centred on ``b``,
+    with its own border reflected (``colmap``); ``csum`` ``(W+2,)`` scratch."""
+    width = out.shape[0] - 2 * pad
     ninth = np.float32(1.0 / 9.0)
-    for chunk in prange(nchunks):
-        c = cbuf[chunk]
-        for y in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
-            a = state[0, pad + y - 1, pad - 1:pad + width + 1]
-            b = state[0, pad + y, pad - 1:pad + width + 1]
-            d = state[0, pad + y + 1, pad - 1:pad + width + 1]
-            for x in range(width + 2):
-                c[x] = a[x] + b[x] + d[x]
-            o = out[pad + y, pad:pad + width]
-            for x in range(width):
-                o[x] = (c[x] + c[x + 1] + c[x + 2]) * ninth
+    for x in range(width + 2):
+        csum[x] = a[pad - 1 + x] + b[pad - 1 + x] + d[pad - 1 + x]
+    o = out[pad:pad + width]
+    for x in range(width):
+        o[x] = (csum[x] + csum[x + 1] + csum[x + 2]) * ninth
+    _reflect_columns(out, pad, colmap)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def smooth(state, count, g, var0, var1, h2, power, taps, out, ih, acc):
-    """Edge-aware smoothing of the average ``state`` into the BGR frame ``out`` ``(H, W*3)`` uint8.
+def smooth(state, count, var0, var1, h2, taps, rowmap, colmap, out, ring):
+    """Edge-aware smoothing of the average ``state`` ``(3, H, W+2P)`` into the BGR frame ``out`` ``(H, W*3)`` uint8.
 
     Each pixel becomes the weighted mean of its 5x5 window less the corners (21 taps),
-    the weight of a neighbour ``taps[dy, dx] * max(0, 1 - (g' - g)**2 * n**power / (h2 * var))``:
+    the weight of a neighbour ``taps[dy, dx] * max(0, 1 - (g' - g)**2 * n**3 / (h2 * var))``:
     ``g`` is the 3x3 mean of Y (a cheap patch distance), ``n = count`` the frames in the
     average, ``var`` the noise variance at that brightness (as in ``temporal``), ``h2``
     the range in noise variances. An average of many frames is thus hardly smoothed, a
-    new one (motion) fully; ``power`` 3, not the 1 that the noise left (``var / n``)
+    new one (motion) fully; the power 3, not the 1 that the noise left (``var / n``)
     suggests: the smoothing's bias on texture outweighs the little noise it removes there.
-    Scratch: ``ih`` ``(H, W)``, ``acc`` ``(n, 4, W)`` float32. The five taps of a window
-    row are written out so that each pass over a row adds five of them (the sums'
-    loads and stores are the bottleneck otherwise); the loops over a row vectorise.
+    Rows beyond the frame are ``rowmap`` ``(H+2P,)``'s (reflect-101), columns are in the
+    state's border. ``ring`` ``(n, 11, W+2P)`` float32 scratch per row chunk: the five
+    rows of ``g`` in use, the four sums, the weights' range factor and column sums. The
+    five taps of a window row are written out so that each pass over a row adds five of
+    them (the sums' loads and stores are the bottleneck otherwise); the loops over a row
+    vectorise.
     """
     height = count.shape[0]
     width = count.shape[1]
-    pad = (state.shape[1] - height) // 2
-    nchunks = acc.shape[0]
+    pad = (state.shape[2] - width) // 2
+    nchunks = ring.shape[0]
     one = np.float32(1.0)
     zero = np.float32(0.0)
     for chunk in prange(nchunks):
-        ay = acc[chunk, 0]
-        au = acc[chunk, 1]
-        av = acc[chunk, 2]
-        aw = acc[chunk, 3]
-        for y in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
-            sy = state[0, pad + y]
+        y0 = (chunk * height) // nchunks
+        y1 = ((chunk + 1) * height) // nchunks
+        ay = ring[chunk, 5]
+        au = ring[chunk, 6]
+        av = ring[chunk, 7]
+        aw = ring[chunk, 8]
+        k = ring[chunk, 9]
+        csum = ring[chunk, 10, :width + 2]
+        ahead = y0 - 2  # the next row of g wanted
+        for y in range(y0, y1):
+            while ahead <= y + 2:
+                r = rowmap[pad + ahead]
+                _guide_row(state[0, rowmap[pad + r - 1]], state[0, r], state[0, rowmap[pad + r + 1]], pad, colmap, csum,
+                           ring[chunk, (ahead + 5) % 5])
+                ahead += 1
+            sy = state[0, y]
             cn = count[y]
-            k = ih[y]
             for x in range(width):
                 n = cn[x]
-                sharp = n
-                for _ in range(power - 1):
-                    sharp *= n
-                k[x] = sharp / max(h2 * (var0 + var1 * sy[pad + x] * _S3), np.float32(1e-6))
+                k[x] = n * n * n / max(h2 * (var0 + var1 * sy[pad + x] * _S3), np.float32(1e-6))
                 ay[x] = zero
                 au[x] = zero
                 av[x] = zero
                 aw[x] = zero
-            g0 = g[pad + y, pad:pad + width]
+            g0 = ring[chunk, (y + 5) % 5, pad:pad + width]
             for ty in range(1, 4):  # the middle three rows of the window: five taps each
                 t0 = taps[ty, 0]
                 t1 = taps[ty, 1]
                 t2 = taps[ty, 2]
                 t3 = taps[ty, 3]
                 t4 = taps[ty, 4]
-                r = y + ty + pad - 2
-                gr = g[r, pad - 2:]
+                r = rowmap[y + ty - 2 + pad]
+                gr = ring[chunk, (y + ty - 2 + 5) % 5, pad - 2:]
                 yr = state[0, r, pad - 2:]
                 ur = state[1, r, pad - 2:]
                 vr = state[2, r, pad - 2:]
@@ -347,8 +340,8 @@ def smooth(state, count, g, var0, var1, h2, power, taps, out, ih, acc):
                 t1 = taps[ty, 1]
                 t2 = taps[ty, 2]
                 t3 = taps[ty, 3]
-                r = y + ty + pad - 2
-                gr = g[r, pad - 1:]
+                r = rowmap[y + ty - 2 + pad]
+                gr = ring[chunk, (y + ty - 2 + 5) % 5, pad - 1:]
                 yr = state[0, r, pad - 1:]
                 ur = state[1, r, pad - 1:]
                 vr = state[2, r, pad - 1:]

@@ -136,14 +136,23 @@ def apply_tetrahedral(src, cells, extra, table, size, out):
             _store(orow, x, v)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _tables_row(row, tables, orow):
+    """``orow[3x+k] = tables[k, row[3x+k]]`` for one ``(W*3,)`` row."""
+    for x in range(row.shape[0] // 3):
+        for k in range(3):
+            orow[3 * x + k] = tables[k, row[3 * x + k]]
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def apply_tables(src, tables, out):
     """``out[y, 3x+k] = tables[k, src[y, 3x+k]]``: one 256-entry uint8 table per channel (BGR)."""
-    height = src.shape[0]
-    width = src.shape[1] // 3
-    for y in prange(height):
-        row = src[y]
-        orow = out[y]
-        for x in range(width):
-            for k in range(3):
-                orow[3 * x + k] = tables[k, row[3 * x + k]]
+    for y in prange(src.shape[0]):
+        _tables_row(src[y], tables, out[y])
+
+
+@njit(cache=True, nogil=True)
+def apply_tables_here(src, tables, out):
+    """``apply_tables`` on the calling thread alone (no parallel region to start or wait for)."""
+    for y in range(src.shape[0]):
+        _tables_row(src[y], tables, out[y])

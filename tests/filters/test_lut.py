@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from scipy.interpolate import RegularGridInterpolator
@@ -186,3 +187,23 @@ def test_missing_or_unreadable_file(tmp_path):
     (tmp_path / "bin.cube").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ParameterError, match=r"not a text .cube file"):
         filters.get("lut", file=str(tmp_path / "bin.cube"))
+
+
+def test_apply_tables_matches_cv2_lut_in_place():
+    """Per-channel byte tables on an odd-sized frame: exactly cv2.LUT with the same (1, 256, 3) table."""
+    rng = np.random.default_rng(7)
+    frame = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    tables = rng.integers(0, 256, (3, 256), dtype=np.uint8)
+    expected = cv2.LUT(frame, np.ascontiguousarray(tables.T[None]))
+    filters.apply_tables(frame, tables)
+    np.testing.assert_array_equal(frame, expected)
+
+
+@pytest.mark.parametrize(("frame", "tables", "match"), [
+    (np.zeros((4, 6, 3), np.uint8)[:, ::2], np.zeros((3, 256), np.uint8), "C-contiguous"),
+    (np.zeros((4, 6, 3), np.uint8), np.zeros((256, 3), np.uint8), r"tables must be a \(3, 256\) uint8 array, got \(256, 3\)"),
+    (np.zeros((4, 6, 3), np.uint8), np.zeros((3, 256), np.float32), "uint8 array, got .* float32"),
+])
+def test_apply_tables_refuses_what_it_cannot_change_in_place(frame, tables, match):
+    with pytest.raises(ParameterError, match=match):
+        filters.apply_tables(frame, tables)
