@@ -1,24 +1,12 @@
-"""The face stage: analysis (faces, person mask) on a downscaled copy and crops, lenses drawn on every frame.
+"""The face stage: lenses drawn on every frame from an `analysis.Analysis` of it (faces, person mask).
 
-In live mode the analysis runs in a worker thread and each frame is drawn with the latest
-result, so inference does not hold the picture back. In synchronous mode (tests, offline
-render: VIDEO-mode analysis of every frame at its own timestamp) every frame is analysed
-before it is drawn.
-
-The per-frame result (what lenses, ``render --faces-csv`` and tests read): after
-``out = stage.process(frame, t)``, ``stage.result`` is the `Analysis` drawn on that frame:
-
-- ``result.timestamp``: capture time (s) of the analysed frame the faces come from; in
-  live mode that frame is at most ``max_lag`` (2) frames older than the drawn one.
-- ``result.faces`` (also ``stage.faces``): EVERY tracked face, no count cap, as
-  `tracking.Face` with ``track_id`` (int), ``box`` (x, y, w, h float, frame pixels),
-  ``score`` (float in [0, 1]), ``landmarks`` (``(478, 3) float32`` frame px, or None when
-  no landmark lens is on or the landmarker did not reach that face), ``detected`` (bool:
-  found in this analysis, or False: held after its last detection, following its motion)
-  and ``timestamp`` (= ``result.timestamp``).
-
-Lenses draw privacy masks from ``box`` (they add their own margin) and landmark effects
-only on faces whose ``landmarks`` is not None.
+In live mode the analysis runs in a worker thread and each frame is drawn with the latest result, at most
+``max_lag`` (2) frames older, so inference does not hold the picture back; with a privacy lens, the
+`delay.Delay` holds frames until the search covering them is back. In synchronous mode (tests, render)
+every frame is analysed before it is drawn. After ``out = stage.process(frame, t)``, ``stage.result`` is
+the analysis drawn on that frame and ``stage.faces`` its faces (`tracking.Face`: every tracked face, no
+count cap; ``landmarks`` only when a landmark lens asked for them). Privacy lenses draw from ``box``
+(adding their own margin), landmark lenses only on faces whose ``landmarks`` is not None.
 """
 
 from __future__ import annotations
