@@ -6,21 +6,8 @@
 (`camfilters.batch_cluster`). Each job is `run_job` wherever it runs (one file through
 `camfilters.render.render_file`), sending its progress back on the executor's channel.
 `run_batch` and `summary` are the reporting: the overall progress bar, a line per
-finished file, and the final table.
-
-What a batch does to files:
-
-- A file that fails is reported with its reason (`Outcome`) and the others go on.
-- An output that exists is skipped unless ``overwrite``: outputs are written to a
-  temporary file and renamed (`camfilters.media.atomic`), so a finished output is
-  complete and a re-run of an interrupted batch does only the files left. An input
-  that is corrupt or truncated fails, and nothing of it is kept.
-- Each output is locked while it is rendered: one that another batch renders now is
-  skipped, and the temporary files a killed render of it left are removed first.
-- Interrupted (Ctrl-C, SIGTERM, or the parent process killed), workers stop and
-  remove their unfinished files: a batch keeps no partial output. A local worker
-  process that dies while rendering a file (a crash, the OOM killer) has the file
-  tried once more; on a cluster, the scheduler moves a dead worker's file to another.
+finished file, and the final table. What a batch does to files (skips, locks, no partial
+output, a retry for a dead worker's file) is told in the README's "Batch render and clusters".
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """Live recording: `Recorder` writes timed frames, and sound, to a crash-safe video file on a writer thread.
 
-The file survives a crash up to about its last second (see `camfilters.media.writer`). A sound
-track is in the same fragments and clusters: the muxer holds a stream's packets back at most
-half a second waiting for the other's, and silence stands in for a microphone that stops, so it
-keeps up. Closing still matters for the last second and the fast-start layout: run the recorder
-in a ``with`` block, or close it in ``finally``, and turn SIGTERM and SIGHUP into
-`KeyboardInterrupt` with `camfilters.signals.interrupt_on_sigterm`. The formats, the path check
-and `VideoOutput`, now in `camfilters.media`, are still importable from here.
+The file survives a crash up to about its last second (the README's "Recording and rendering"
+tells the guarantee; `camfilters.media.writer` makes it). A sound track is in the same fragments
+and clusters: the muxer holds a stream's packets back at most half a second waiting for the
+other's, and silence stands in for a microphone that stops, so it keeps up. Closing still
+matters for the last second and the fast-start layout: run the recorder in a ``with`` block, or
+close it in ``finally``, and turn SIGTERM and SIGHUP into `KeyboardInterrupt` with
+`camfilters.signals.interrupt_on_sigterm`. The formats, the path check and `VideoOutput`, now
+in `camfilters.media`, are still importable from here.
 """
 
 from __future__ import annotations

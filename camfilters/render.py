@@ -1,47 +1,13 @@
 """Filtering a video file into another, keeping its timing and audio, never losing a file.
 
-`render_file` is ``camfilters render``'s processing of one file, alone or in a batch: the
-frame processor of its `RenderOptions` (`camfilters.processor.build_processor`) through `render`.
-`render` runs three stages at once: a reader thread demuxes and decodes (FFmpeg's
-own decoder threads on top), the calling thread runs ``process`` on every frame,
-and a writer thread encodes and muxes. Each frame keeps the input's timestamp and
-duration, so the output has the same frame count, frame rate and duration.
-
-- Rotation: a clip with a display rotation (phones: display matrix side data or
-  a ``rotate`` tag) is turned upright before ``process`` sees it, as ``run``
-  does, and the output carries no rotation.
-- Audio: the first audio stream is copied packet for packet when the output
-  container holds its codec well (MP4 only takes AAC, MP3, AC-3, E-AC-3 and
-  ALAC; MOV those and PCM, no Opus), else re-encoded (AAC, or Opus for ``.webm``).
-- ``audio_denoise``: the sound is re-encoded through RNNoise (`camfilters.audio_denoise.FrameDenoiser`,
-  48 kHz, aligned with the picture: its 20 ms delay is cut off).
-- Format: follows the output's extension as for recording
-  (`camfilters.recording.FORMATS`); odd sizes lose their last column/row. A ``.gif``
-  is scaled and retimed (`camfilters.media.gif.GifSettings`) and has no sound.
-
-What happens to files:
-
-- The output is written to a hidden temporary file in the output's folder
-  (``.NAME.XXXXXXXX.tmp.EXT``, `camfilters.media.atomic.AtomicOutput`) and renamed onto
-  the output only when finalised, holding a lock on the output meanwhile: a second
-  render of the same output is refused, and the temporary files a killed render of it
-  left are removed. On any failure (bad input, a ``process`` that raises, a write
-  error, a full disk) the temporary file is removed and an existing output keeps its bytes.
-- The output may not be the input, also not through a hard link, a symlink or a
-  bind mount (same device and inode), even with ``overwrite``.
-- A render that does not complete never takes the output's name: interrupted
-  (Ctrl-C, or SIGTERM through `camfilters.signals.interrupt_on_sigterm`) or given a
-  corrupt or truncated input, the frames done so far are finalised into
-  ``OUT-partial.EXT`` beside the output (``OUT-partial-2.EXT``, ... if taken; an
-  existing output is never touched). `RenderInterrupted` or `InputTruncated` (a
-  `SourceError`, exit 3) names it. Nothing is kept when no frame was done. What
-  counts as truncated is `camfilters.media.reader`'s one rule.
-
-Inputs must be regular files at least 2x2 pixels (`SourceError` otherwise).
-
-A time range (``start``/``end`` in seconds) renders the frames shown from ``start``
-until before ``end``, and the audio of that span (whole packets when copied, about
-one audio frame of slack); the output's timestamps start at 0 with the first frame.
+`render_file` is ``camfilters render``'s processing of one file, alone or in a batch: the frame
+processor of its `RenderOptions` (`camfilters.processor.build_processor`) through `render`, whose
+three stages (`camfilters.render_job.RenderJob`: decode, ``process``, encode) run at once. Each
+frame keeps the input's timestamp and duration, so the output has the same frame count, frame
+rate and duration. What happens to the files (`camfilters.media.atomic.AtomicOutput`'s hidden
+temporary file and lock, ``OUT-partial.EXT``, never the input as output), the rotation, the
+audio and the time range are told in the README's "Recording and rendering"; what counts as
+truncated is `camfilters.media.reader`'s one rule.
 """
 
 from __future__ import annotations
@@ -120,11 +86,13 @@ def render(
     reuse its output buffer. ``progress`` shows a tqdm bar on stderr, or is called
     with the number of frames done as they are written. Of ``options`` (default
     `RenderOptions()`), the output's: ``speed`` and ``crf`` are libx264's preset and
-    quality (`VideoOutput`); ``start``/``end`` (seconds) render only that span (see the
-    module docstring); ``audio_denoise`` cleans the sound; ``gif`` sets a ``.gif``
-    output's size and rate (`ParameterError` for another output); the filters and lenses
-    are the caller's, in ``process``. An existing output is refused (`OutputExistsError`)
-    unless ``overwrite``; the input as output is refused (`ParameterError`) always.
+    quality (`VideoOutput`); ``start``/``end`` (seconds) render the frames shown from
+    ``start`` until before ``end`` and the audio of that span (whole packets when copied:
+    about one audio frame of slack), timestamps starting at 0; ``audio_denoise`` cleans the
+    sound; ``gif`` sets a ``.gif`` output's size and rate (`ParameterError` for another
+    output); the filters and lenses are the caller's, in ``process``. An existing output is
+    refused (`OutputExistsError`) unless ``overwrite``; the input as output is refused
+    (`ParameterError`) always, also through a hard link, a symlink or a bind mount.
 
     Raises `SourceError` for an input that is missing, not a regular file, not a
     video, smaller than 2x2 or without frames, and `InputTruncated` for a corrupt or

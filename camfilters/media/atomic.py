@@ -1,21 +1,13 @@
 """Files that appear complete or not at all, one writer per file.
 
-`AtomicOutput` is how every writer of the app puts a file in place: it holds a lock on
-the destination (`filelock`, in the system's temporary folder, so the kernel frees it
-when the process dies, even by SIGKILL), removes the temporary files a dead writer of
-the same destination left (the lock proves no live one owns them), and gives a new,
-empty, hidden temporary file beside the destination, ``.NAME.XXXXXXXX.tmp.EXT`` (the
-extension kept, so a muxer can be chosen by it). The writer fills it, then `commit`
-(fsync, `os.replace`, fsync of the folder), `keep_partial` (renamed to a free
-``NAME-partial.EXT``: a render that did not complete) or `discard`. `write_bytes` is
-the one-call form for small files.
-
-    with AtomicOutput(path, overwrite=False) as out:
-        out.temp.write_bytes(data)
-        out.commit()
-
-Locks are per machine: two writers on different machines of a cluster are not kept apart. Without
-a writable temporary folder a file is written unlocked, and no stale temporary file is removed.
+`AtomicOutput` is how every writer of the app puts a file in place: it holds a lock on the
+destination (`filelock`, in the system's temporary folder, so the kernel frees it whatever ends
+the process), removes the temporary files a dead writer of the same destination left (the lock
+proves no live one owns them), and gives a new, empty, hidden temporary file beside it,
+``.NAME.XXXXXXXX.tmp.EXT`` (the extension kept, so a muxer can be chosen by it). The writer fills
+it, then `commit` (fsync, `os.replace`, fsync of the folder), `keep_partial` (renamed to a free
+``NAME-partial.EXT``) or `discard`; `write_bytes` is the one-call form for small files. Locks are
+per machine; without a writable temporary folder a file is written unlocked, and nothing is removed.
 """
 
 from __future__ import annotations

@@ -1,22 +1,14 @@
 """`GifOutput`: an animated GIF with one palette for the whole clip, as FFmpeg's palettegen/paletteuse make it.
 
-Frames come in like `VideoOutput`'s, timed in ``time_base`` units, and are retimed to
-the GIF's rate: the GIF's frame ``k`` (at ``k / fps`` seconds) is the frame shown at
-that time, so frames are dropped or repeated by their timestamps, not every Nth; a clip
-of ``d`` seconds has ``round(d * fps)`` frames (at least one). A
-frame is scaled (`cv2.INTER_AREA`), written to an unnamed temporary file beside the
-output (the kernel removes it whatever ends the process; 0.39 MB a frame at 480x270,
-350 MB a minute at 15 fps) and counted by palettegen, which keeps a colour histogram,
-not frames. ``close`` then makes the palette and reads the frames back through
-paletteuse (Sierra-2-4A dithering) into the GIF. So memory stays bounded however long
-the clip, and the GIF exists only once complete: written at ``path`` on close, or, when
-``crash_safe``, through `AtomicOutput` so that no broken file ever takes the name.
+Frames come in like `VideoOutput`'s, timed in ``time_base`` units, are retimed to the GIF's rate
+by their timestamps and scaled (`cv2.INTER_AREA`), and wait in an unnamed temporary file beside
+the output while palettegen counts their colours; ``close`` makes the palette and reads them back
+through paletteuse into the GIF. What that guarantees is the README's "Animated GIF".
 
 Palettegen is given colours cut to 6 bits a channel (the middle of each step of 4), which
 bounds its histogram to 2^18 colours: a noisy camera gives millions of distinct 24-bit
 colours, and its median cut over them took 3.2 s for 90 frames of 480x270 instead of
 0.12 s; the GIF's colours stay within 0.4 level (``benchmarks/gif_palette.py``).
-A GIF holds no sound.
 """
 
 from __future__ import annotations
@@ -91,7 +83,7 @@ class GifOutput:
     ``size`` is the (width, height) of the ``(H, W, 3) uint8 BGR`` frames `encode` takes,
     with a pts and duration in ``time_base`` units (default ms); ``settings`` the GIF's
     size and rate. Nothing is at ``path`` until `close` has written the whole GIF; a
-    ``crash_safe`` one is put there atomically (see the module docstring).
+    ``crash_safe`` one is put there atomically (`AtomicOutput`), so no broken file ever takes the name.
     """
 
     def __init__(self, path: Path, size: tuple[int, int], *, settings: GifSettings = GifSettings(),

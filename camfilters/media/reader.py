@@ -1,16 +1,14 @@
 """Reading a video file: one PyAV demuxer gives its upright frames with their times and its sound.
 
-`VideoReader` is how `render` and a file source (`camfilters.file_source.FileSource`) read
-files. It opens the file, decodes the first frame (its size, and its display rotation:
-the display matrix of phone clips, which FFmpeg reports on the frame), and then yields, in
-file order, the video frames (`av.VideoFrame`, turned into upright BGR by `VideoReader.image`)
-and the first audio stream's packets (copied or decoded by the caller), from the same demux.
+`VideoReader` is how `render` and a file source (`camfilters.file_source.FileSource`) read files:
+from one demux, in file order, the video frames (turned upright by their display rotation, which
+FFmpeg reports on the frame) and the first audio stream's packets (copied or decoded by the caller).
 
-Bounds: frames larger than `MAX_PIXELS` are refused before any is decoded, and a file that
-is corrupt or cut short ends with ``damage`` set, by one rule: a decode error; an MP4/MOV
-with fewer video packets than its sample table lists (exact); else a video stream ending
-more than `TRUNCATION_SLACK_S` before the duration its header states (Matroska/WebM
-``DURATION`` tags). Not detected: an AVI that lost its index with its tail.
+Frames larger than `MAX_PIXELS` are refused before any is decoded, and a file that is corrupt or
+cut short ends with ``damage`` set, by one rule: a decode error; an MP4/MOV with fewer video
+packets than its sample table lists (exact); else a video stream ending more than
+`TRUNCATION_SLACK_S` before the duration its header states (Matroska/WebM ``DURATION`` tags).
+Not detected: an AVI that lost its index with its tail.
 """
 
 from __future__ import annotations

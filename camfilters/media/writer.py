@@ -2,13 +2,10 @@
 
 Frames are cropped to even sides (yuv420p needs them; never scaled or padded) and converted
 with OpenCV's BT.601 limited-range ("TV") BGR to I420, tagged as such (``smpte170m``, ``tv``).
-A crash-safe file stays playable whatever ends the process (SIGKILL, an abort, a power cut):
-an MP4/MOV is written fragmented (a ``moof``/``mdat`` pair every quarter second and at each
-keyframe), Matroska/WebM as a cluster every quarter second, each sent to the file at once; the
-file is synced to the disk and a keyframe made at least every `CRASH_SAFE_INTERVAL_S`. A clean
-close rewrites a fragmented MP4/MOV as a regular fast-start one, as OBS's hybrid MP4 does (if
-that fails, the fragmented file, which plays, is kept with a warning); after a failed write
-(a full disk) nothing more is fed to the muxer and the file is cut back to what plays.
+``crash_safe`` writes the crash-safe recording the README tells ("Recording and rendering"): the
+formats' fragmented or clustered muxer options (`camfilters.media.formats`), a sync to the disk and
+a keyframe at least every `CRASH_SAFE_INTERVAL_S`, and on close the fast-start rewrite or, after a
+failed write, the cut back to what plays (`camfilters.media.repair`).
 """
 
 from __future__ import annotations
@@ -50,7 +47,7 @@ class VideoOutput:
     added before the first `encode`; mux other streams' packets with `mux`.
 
     ``crash_safe`` (what `Recorder` uses) writes the file so that a killed process
-    leaves it playable up to about the last second (see the module docstring); `close`
+    leaves it playable up to about the last second (the README's crash safety); `close`
     then rewrites a fragmented MP4/MOV as a regular fast-start one. Without it
     (`camfilters.render`) the file is plain and only playable once closed.
     After a failed write, ``failed`` is true and the muxer is never called again
