@@ -2,15 +2,11 @@
 
 Opt-in (``camfilters run --audio [DEVICE]``): nothing here opens a device unless asked.
 Without it, a video file source's own sound is recorded instead (`ClipAudio`).
-Uses PortAudio through ``sounddevice`` (the ``audio`` extra). `Microphone` hands each
-block of ``(n, channels) float32`` samples in [-1, 1] to a sink (the `Recorder`'s
-`~camfilters.recording.Recorder.write_audio`) with the `time.monotonic` time its first
-sample was captured: PortAudio's ``inputBufferAdcTime``, on the stream's clock, moved onto
-the monotonic clock by the offset seen between the callback's ``currentTime`` and
-`time.monotonic` (the smallest over the last second: the callback's own delay only adds).
-The recorder places blocks by these times, so gaps become silence and clock drift is
-resampled away there (see `camfilters.recording`). Either source's ``denoiser`` (a
-`camfilters.audio_denoise.LiveDenoiser`, set by the owner) cleans the blocks before the sink.
+Uses PortAudio through ``sounddevice`` (the ``audio`` extra). Either source hands each block
+of ``(n, channels) float32`` samples in [-1, 1] to a sink (the `Recorder`'s
+`~camfilters.recording.Recorder.write_audio`) with the `time.monotonic` time its first sample
+was captured, through its ``denoiser`` (a `camfilters.audio_denoise.LiveDenoiser`, set by the
+owner) if any. The recorder places blocks by these times (`camfilters.recording`).
 """
 
 from __future__ import annotations
@@ -156,6 +152,8 @@ class Microphone:
                  "" if self.channels == 1 else "s")
 
     def _callback(self, data: np.ndarray, frames: int, info, status) -> None:
+        # The block's first sample is stamped on the stream's clock (inputBufferAdcTime) and moved onto the
+        # monotonic one by the smallest offset seen over the last second: the callback's own delay only adds.
         now = time.monotonic()
         self._offsets.append(now - info.currentTime)
         adc = info.inputBufferAdcTime or info.currentTime - frames / self.rate  # 0: not reported

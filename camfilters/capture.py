@@ -1,17 +1,9 @@
 """Opening a ``--source``: cameras and network streams (OpenCV), the built-in demo, and video files.
 
-`open_source(spec)` returns a `Source` (`camfilters.source`). Two kinds:
-
-- **live** (camera, network stream, demo): a thread captures or renders frames
-  and keeps only the newest; ``read()`` returns the newest frame not read yet,
-  waiting for one if needed. Frames the consumer was too slow to take are
-  counted in ``dropped`` and show up as gaps in ``Frame.index``. No queue of
-  stale frames builds up, so a slow filter lowers the frame rate, not the lag.
-  Buffers are recycled only from frames that were dropped, never from frames
-  handed out. A live source that delivers nothing for ``timeout`` seconds
-  (default: 2 s, or 3 frame periods at a low frame rate) is ended, so the
-  consumer never hangs on a dead camera.
-- **file** (`FileSource`, PyAV): every frame, in order, at the file's own times.
+`open_source(spec)` returns a `Source` (`camfilters.source`). A file (`FileSource`, PyAV) gives
+every frame, in order, at the file's own times. A live one (camera, network stream, demo) keeps
+only the newest frame (`_LiveSource`), so a slow filter lowers the frame rate, not the lag, and
+ends after ``timeout`` seconds without a frame, so the consumer never hangs on a dead camera.
 """
 
 from __future__ import annotations
@@ -63,7 +55,14 @@ class Device:
 
 # -- live sources: a producer thread and a latest-frame-wins slot ------------------------------
 class _LiveSource(Source):
-    """A source whose thread (``_produce``) publishes frames with ``_publish``; newest wins."""
+    """A source whose thread (``_produce``) publishes frames with ``_publish``; newest wins.
+
+    ``read()`` returns the newest frame not read yet, waiting for one if needed. Frames the
+    consumer was too slow to take are counted in ``dropped`` and show up as gaps in
+    ``Frame.index``; no queue of stale frames builds up. Buffers are recycled only from frames
+    that were dropped, never from frames handed out. Nothing for ``timeout`` seconds (default
+    `READ_TIMEOUT`, or 3 frame periods at a low frame rate) ends the stream.
+    """
 
     live = True
 

@@ -1,24 +1,10 @@
 """Saved settings: a TOML file with defaults for every run and named presets.
 
-The file is ``config.toml`` in the platform's config folder (``~/.config/camfilters`` on
-Linux), or the path in ``CAMFILTERS_CONFIG``::
-
-    [defaults]                 # applied to every `camfilters run`
-    mirror = true
-
-    [presets.meeting]          # camfilters run --preset meeting
-    filters = ["blur:ksize=9"]
-    lenses = ["bg-blur"]
-    size = "1280x720"
-    virtual_cam = true
-
-Keys (`SETTINGS`, named as `camfilters.options.LiveOptions`'s fields and ``run``'s options):
-filters, lenses (lists of specs), source, size ("WxH"), fps, toast_seconds, mirror,
-audio_denoise, output_dir, virtual_cam (true for the default device, or a device name). Command-line
-flags override the preset, the preset overrides the defaults. A bad file is refused with
-one line naming the file, the line and the key. Saving, renaming and deleting edit the
-document with tomlkit, so the rest of the file (comments included) stays as written, and
-replace the file atomically.
+The file's place, its syntax and its keys are told in the README's "Presets"; the keys are
+`SETTINGS`, named as `camfilters.options.LiveOptions`'s fields and ``run``'s options. A bad file
+is refused with one line naming the file, the line and the key. Saving, renaming and deleting
+edit the document with tomlkit, so the rest of the file (comments included) stays as written,
+and replace the file atomically.
 """
 
 from __future__ import annotations

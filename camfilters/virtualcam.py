@@ -4,13 +4,9 @@
 takes the newest frame (latest wins) and writes it to the device at no more than the
 chosen fps. Frames go out as ``PixelFormat.BGR``, which every built-in pyvirtualcam
 backend converts natively (libyuv) to its device format (I420 on v4l2loopback, NV12
-for OBS); a third-party backend that refuses BGR gets RGB instead.
-
-The backend is ``backend=`` or else the environment variable ``CAMFILTERS_VCAM_BACKEND``:
-a pyvirtualcam backend name (``v4l2loopback``, ``obs``, ``unitycapture``) or
-``module:Class``, a class following pyvirtualcam's backend protocol that is imported
-and registered under that spec (how tests make a ``camfilters run`` subprocess send to
-a recording backend).
+for OBS); a third-party backend that refuses BGR gets RGB instead. The backend is
+``backend=`` or else ``$CAMFILTERS_VCAM_BACKEND``, whose values the README tells ("For
+tests: a recording backend").
 """
 
 from __future__ import annotations
