@@ -1,21 +1,14 @@
 """The ``autoframe`` lens: a digital pan and zoom keeping the face, or all faces, framed with headroom.
 
-Each frame the lens picks a target crop of the frame's aspect ratio around the union of the
-boxes of the faces scored at least ``threshold``: `FRAMING` face heights tall (at least
-``1 / zoom`` of the frame, at most all of it), wide enough for every face, with the faces'
-centre `HEADROOM` of the crop height above the crop's centre, kept inside the frame. With
-no face the target is the whole frame.
-
-The crop's goal holds while the target stays within `DEAD_ZONE` (centre) and `ZOOM_ZONE`
-(height) of it: a still face's box jitters by a pixel or two, its size by 10 %. Once the
-target's centre leaves it, the goal's centre follows the target until that has been still
-(`STILL`) for `FOLLOW` s. The goal's centre is smoothed by a One Euro filter
-(`tracking.OneEuroFilter`: a still face gives a still picture, a moving one is followed
-with little lag), its height by a low-pass filter (the same, without the speed term).
-
-The frame is then replaced, in place, by that crop resized to the frame size (bilinear,
-sub-pixel), so it composes with every filter, recording and the virtual camera. It draws
-after the other lenses (``reframes``), which draw in the uncropped frame's coordinates.
+Each frame's target is a crop of the frame's aspect ratio around the faces scored at least
+``threshold`` (`AutoframeLens.target`; the whole frame with none). The crop's goal holds while
+the target stays within `DEAD_ZONE` (centre) and `ZOOM_ZONE` (height) of it: a still face's box
+jitters by a pixel or two, its size by 10 %. Once the target's centre leaves it, the goal follows
+until still for `FOLLOW` s. Its centre is smoothed by a One Euro filter (a still face gives a still
+picture, a moving one is followed with little lag), its height by a low-pass. The frame is then
+replaced, in place, by that crop resized to the frame size (bilinear, sub-pixel), so it composes
+with every filter, recording and the virtual camera; it draws after the other lenses
+(``reframes``), which draw in the uncropped frame's coordinates.
 """
 
 from __future__ import annotations
@@ -73,7 +66,12 @@ class AutoframeLens(Lens):
         self.crop: tuple[float, float, float, float] | None = None  # (x, y, w, h) px of the last frame
 
     def target(self, boxes: list[tuple[float, float, float, float]], size: tuple[int, int]) -> np.ndarray:
-        """The wanted (cx, cy, crop height) px for the face ``boxes`` (x, y, w, h) in a frame of ``size`` (W, H)."""
+        """The wanted (cx, cy, crop height) px for the face ``boxes`` (x, y, w, h) in a frame of ``size`` (W, H).
+
+        The union of the boxes, `FRAMING` face heights tall (at least ``1 / zoom`` of the frame, at
+        most all of it), wide enough for every face, with the faces' centre `HEADROOM` of the crop
+        height above the crop's centre, kept inside the frame.
+        """
         w, h = size
         if not boxes:
             return np.array([w / 2.0, h / 2.0, h], np.float32)

@@ -1,23 +1,14 @@
 """The ``light`` lens: face-priority auto exposure and white balance, smoothed in time.
 
-Each frame is metered: with a face, the pixels of every face's landmark hull (`Scene.face_region`);
-without one, the whole frame (a sample of about 80 pixels a row). Exposure is a gain with a soft
-highlight shoulder (`tone_curve`), solved on the metered pixels' histograms so that their mean luma
-after the curve is ``target`` (the shoulder bends the mean, so it cannot just be divided out).
-
-White balance is a gain per channel, in log chromaticity (log R/G, log B/G) split into a
-blue-yellow and a green-magenta axis. Blue-yellow comes from the frame's near-grey pixels
-(`grey_pixels`): plain grey world is pulled off by the coloured surfaces (log R/G 0.29 on the
-astronaut photo, 0.48 on the test clips' scene, against 0.06 from near-grey pixels). Green-magenta is
-half that and half the skin's, taken as neutral on that axis (`SKIN_TINT`); skin is not used for
-blue-yellow, along which it varies with melanin as it does with the colour of the light.
-
-Both follow an exponential with a time constant in seconds (the same at any fps) towards a goal
-that moves only when a measurement leaves a dead band around it, so a still scene whose metering
-jitters by a percent does not pump. The result is one byte table per channel applied in place
-in one pass (`filters.apply_tables`, a third of ``cv2.LUT``'s CPU time with a 3-channel table);
-each channel's curve ends at white, so white stays white and a level reaches 255 only from the
-top few input levels.
+Exposure meters every face's landmark hull (`Scene.face_region`; with none, a sample of the whole
+frame) and solves on the histograms for the gain whose `tone_curve` puts their mean luma at
+``target`` (the shoulder bends the mean, so it cannot just be divided out). White balance is a
+gain per channel in log chromaticity: blue-yellow from the near-grey pixels (`grey_pixels`: plain
+grey world is pulled off by coloured surfaces, log R/G 0.29 on the astronaut photo against 0.06),
+green-magenta half that and half the skin's (`SKIN_TINT`; along blue-yellow skin varies with
+melanin as with the light). Both follow a time constant in seconds towards a goal that moves only
+when a measurement leaves a dead band, so a jittering meter does not pump; the result is one byte
+table per channel, applied in place in one pass (`filters.apply_tables`).
 """
 from __future__ import annotations
 

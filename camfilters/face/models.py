@@ -1,13 +1,8 @@
 """Where the MediaPipe model files come from: option, folder, user cache, or a checked download.
 
-Resolution order for each model: an explicit path (``--face-model`` /
-``--segmentation-model``) → ``$CAMFILTERS_MODEL_DIR/<file>`` → the per-user cache
-(`cache_dir`) → download over HTTPS into ``$CAMFILTERS_MODEL_DIR`` if set, else the cache.
-A download is checked against the sha256 in `MODELS` and written atomically (temporary
-file in the same folder, fsync, ``os.replace``), so the folder never holds a partial or
-wrong model. It gives up when no byte arrives for `STALL_S` or the whole takes longer than
-`DEADLINE_S`, so a mirror that trickles cannot hang the start.
-``$CAMFILTERS_MODEL_URL`` replaces the download base URL (mirrors, tests on 127.0.0.1).
+`resolve_model` finds a model; `download_model` checks it against the sha256 in `MODELS`, writes
+it atomically, and gives up when no byte arrives for `STALL_S` or the whole takes longer than
+`DEADLINE_S`. ``$CAMFILTERS_MODEL_URL`` replaces the download base URL (mirrors, tests on 127.0.0.1).
 
 The selfie segmentation model is MediaPipe's ``selfie_segmentation.tflite`` (general,
 256x256 input) from the mediapipe-assets bucket: that is the file whose sha256 MediaPipe's
@@ -85,8 +80,11 @@ def cache_dir() -> Path:
 def resolve_model(kind: str, path: str | os.PathLike | None = None, *, download: bool = True) -> Path:
     """The local file of model ``kind`` ("face" or "segmentation"), downloading it if needed.
 
-    Raises ModelError (one line: which model, where it looked, what to do) when it is
-    missing and cannot be downloaded.
+    Looks at ``path`` (``--face-model`` / ``--segmentation-model``), then
+    ``$CAMFILTERS_MODEL_DIR/<file>``, then the per-user cache (`cache_dir`), then downloads
+    into ``$CAMFILTERS_MODEL_DIR`` if set, else the cache (with ``download``). Raises ModelError
+    (one line: which model, where it looked, what to do) when it is missing and cannot be
+    downloaded.
     """
     info = MODELS[kind]
     if path is not None:

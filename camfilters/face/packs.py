@@ -1,32 +1,11 @@
 """Lens packs: PNG layers anchored to face landmarks, described by a folder's ``lens.json``.
 
-A pack is a folder holding ``lens.json`` and the PNG layers it names::
-
-    {"name": "hat", "description": "a top hat",
-     "layers": [{"image": "hat.png", "anchor": [10], "axis": [127, 356],
-                 "pivot": [150, 230], "scale": 1.6, "rotation": 0, "offset": [0, -0.05]}]}
-
-Per layer (landmark indices are those of the 478-point MediaPipe face mesh, 0..477):
-
-- ``image``: PNG file in the folder (with or without alpha; no alpha = opaque), at most 4096 px a side.
-- ``anchor``: landmark indices whose mean is the anchor point (e.g. ``[10]``: forehead centre).
-- ``axis``: two landmark indices ``[a, b]``; the vector a -> b gives the roll and the unit
-  length ``d`` (px) of the other fields. Default ``[127, 356]``: temple to temple.
-- ``pivot``: the PNG pixel ``[x, y]`` placed on the anchor point. Default: the PNG's centre.
-- ``scale``: the PNG's width in units of ``d``. Default 1.
-- ``rotation``: degrees added to the head's roll (clockwise on screen). Default 0.
-- ``offset``: ``[along, down]``: the pivot's shift from the anchor in units of ``d``, along
-  the axis and perpendicular to it (towards the chin). Default ``[0, 0]``.
-- ``behind``: ``true`` draws the layer only where the selfie segmentation says background
-  (weighted by 1 - the edge-refined person mask, as bg-blur uses), so it passes behind the
-  head and shoulders: a halo, the back of a brim. Default ``false``. List such layers first:
-  the mask's edge refinement looks at the picture as drawn so far.
-
-Each layer is warped with `cv2.warpAffine` (bilinear, premultiplied alpha, from a
-mip level no more than 2x the drawn size, so it stays anti-aliased) and blended over
-every face with landmarks, in the order listed; a pack with a ``behind`` layer asks the
-face stage for the person mask. Built-in packs live in ``packs/`` beside this module
-(``pack:name=hat``), drawn by ``scripts/make_packs.py``.
+The ``lens.json`` format is told in the README (Face lenses, ``pack``); `load_pack` reads and
+checks it. Each layer is warped with `cv2.warpAffine` (bilinear, premultiplied alpha, from a
+mip level no more than 2x the drawn size, so it stays anti-aliased) and blended over every face
+with landmarks, in the order listed; a ``behind`` layer is weighted by 1 - the edge-refined
+person mask (as bg-blur uses it), so a pack with one asks the face stage for that mask. Built-in
+packs live in ``packs/`` beside this module (``pack:name=hat``), drawn by ``scripts/make_packs.py``.
 """
 
 from __future__ import annotations
@@ -206,7 +185,7 @@ def _read_png(path: Path, fields: _Fields, where: str) -> np.ndarray:
 
 
 def load_pack(folder: str | Path) -> Pack:
-    """The pack in ``folder`` (see the module docstring); raises ParameterError naming the file and field."""
+    """The pack in ``folder`` (``lens.json``: the README's ``pack``); raises ParameterError naming the file and field."""
     folder = Path(folder).expanduser()
     if folder.is_file():
         if folder.name != "lens.json":

@@ -1,21 +1,13 @@
 """The privacy lenses' face search: where to look on each frame of a video, so that every face is found
 within a bounded time at a bounded cost, and objects that look a little like faces are not taken for them.
 
-On each frame (each `FaceDetector.detect` call):
-
-- the whole frame, mirrored out past its edges, goes through the full-range model (big faces);
-- each face followed and not found strongly by the passes above gets one look from its centre: the short-range model on a square 2.5 face
-  widths wide (about 1.1 ms a look), and the full-range one on a square 5 widths wide if that misses;
-- the tiles of a copy ``analysis_size`` px wide (small faces) are searched on a rotating schedule,
-  ``ceil(tiles / every)`` a frame, oldest first, those whose content changed away from the followed
-  faces before the others: every region is searched at least every ``every`` frames, and a moving
-  camera costs no more than a still one. With ``eager`` (live, where nothing looks back far) one changed
-  tile more is searched on top, so a change is searched at once. The first frame, and the first of a
-  new size, searches every tile;
-- a detection scoring under ``strong`` is a candidate: it counts (``confirmed``) only once a second
-  look from its centre agrees, the short-range model at ``confirm`` or more, or the full-range one at
-  ``strong`` or more. Badges, toy rockets and flag stars score 0.6-0.7 in the full-range model and
-  under 0.4 in the short-range one; real faces, 0.9.
+Each `FaceDetector.detect` call runs the passes the README tells ("How faces are found"): the whole
+frame, mirrored out past its edges, through the full-range model; one look from the centre of each
+followed face not found strongly (short-range model on 2.5 face widths, full-range on 5 if that
+misses); ``ceil(tiles / every)`` tiles of a copy ``analysis_size`` px wide on a rotating schedule,
+changed tiles first, every tile at the first frame and the first of a new size (with ``eager``, live,
+one changed tile more); and a detection under ``strong`` counts (``confirmed``) only once a second
+look from its centre agrees: the short-range model at ``confirm`` or more, or the full-range at ``strong``.
 """
 
 from __future__ import annotations
