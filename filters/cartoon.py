@@ -1,23 +1,14 @@
 """Cartoon look: flat colour regions, quantised shading and bold dark outlines.
 
-Pipeline for an ``(H, W, 3) uint8 BGR`` frame (all steps but the last on a copy shrunk
-by ``f = ceil(max(H, W) / 640)``, area averaging, so the cost and the look hardly depend
-on the frame size):
-
-1. edge-preserving smoothing: ``smooth`` iterations of the domain-transform recursive
-   filter (Gastal & Oliveira 2011; spatial sigma 4 % of the longer side, range sigma
-   50 grey levels), which flattens skin, cloth and background but keeps object borders;
-2. outlines: Sobel magnitude of the smoothed luma (grey levels per pixel), thinned to its
-   ridge (row or column maxima) where ridge pixels above ``edges`` fill 16 % to 36 % or
-   more of a 7x7 window, then widened by ``thickness`` 3x3 maximum filters. The Sobel
-   band is 2 pixels wide on each side of a step, which closed up eyes and mouths into
-   dark blobs; isolated contours keep their bold band;
-3. at full resolution: bilinear upsampling, luma snapped to ``levels`` levels from 0 to
-   255 (the three channels shifted equally, so hues stay as they were), and pixels
-   darkened to black where the outline value goes from ``edges`` to ``2*edges``.
-
-Luma rather than per-channel quantisation: per-channel levels turned smooth grey
-backgrounds into pink and yellow blotches on the test photos.
+All steps but the last run on a copy shrunk by ``f = ceil(max(H, W) / 640)`` (area averaging),
+so the cost and the look hardly depend on the frame size: ``smooth`` iterations of the
+domain-transform recursive filter (`filters._kernels.cartoon`) flatten skin, cloth and background
+but keep object borders; the outlines are the Sobel magnitude of the smoothed luma, thinned to
+its ridge where lines crowd (the Sobel band, 2 pixels on each side of a step, closed eyes and
+mouths into dark blobs) and widened by ``thickness`` 3x3 maximum filters. At full resolution:
+bilinear upsampling, luma snapped to ``levels`` levels with the three channels shifted equally
+(per-channel levels turned smooth grey backgrounds into pink and yellow blotches on the test
+photos), and black where the outline value goes from ``edges`` to ``2*edges``.
 """
 
 from __future__ import annotations

@@ -1,16 +1,13 @@
 """Edge detection: gradient magnitude (Sobel, Scharr) or absolute Laplacian of a frame.
 
-With ``color=False`` the frame is first turned into BT.601 grey exactly as
-``cv2.cvtColor(src, cv2.COLOR_BGR2GRAY)``; then, with reflect-101 borders,
-
-- sobel/scharr: ``gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0 / 0, 1, ksize)`` (Scharr for
-  ``scharr``) and the edge value is the L2 magnitude ``sqrt(gx**2 + gy**2)``;
-- laplacian: ``|cv2.Laplacian(grey, cv2.CV_32F, ksize=ksize)|``;
-
-times ``scale``, rounded and saturated to uint8 (as ``cv2.convertScaleAbs``, except that
-exact halves round up, not to even: with ``scale != 1`` a pixel may differ by 1), written
-to all three channels: white edges on black. ``color=True`` does the same for each channel
-(coloured edges). ``threshold`` binarises the result: 255 where it is ``> threshold``.
+With ``color=False`` the frame is first turned into BT.601 grey exactly as ``cv2.cvtColor(src,
+cv2.COLOR_BGR2GRAY)``; then, with reflect-101 borders, sobel/scharr give the L2 magnitude
+``sqrt(gx**2 + gy**2)`` of ``gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0 / 0, 1, ksize)`` (Scharr
+for ``scharr``) and laplacian ``|cv2.Laplacian(grey, cv2.CV_32F, ksize=ksize)|``; times ``scale``,
+rounded and saturated to uint8 (as ``cv2.convertScaleAbs``, except that exact halves round up,
+not to even: with ``scale != 1`` a pixel may differ by 1), written to all three channels: white
+edges on black. ``color=True`` does the same for each channel (coloured edges). ``threshold``
+binarises the result: 255 where it is ``> threshold``.
 """
 
 from __future__ import annotations

@@ -1,19 +1,14 @@
 """The one text grammar for filters, lenses and matrices: ``NAME:key=value,...`` and ``"1 2; 3 4"``.
 
-Spec grammar (``--filter``, ``--lens``, `filters.parse`)::
+Spec grammar (``--filter``, ``--lens``, `filters.parse`): ``NAME [":" KEY "=" VALUE {"," KEY "=" VALUE}]``.
+``NAME`` is any text before the first ``:`` (surrounding spaces dropped), not empty; ``KEY`` is a
+Python identifier, given once; a ``VALUE`` runs up to the next ``,KEY=`` (a comma followed by an
+identifier and ``=``) or the end, so it may hold commas, spaces and ``;`` (``bg-replace:color=0,177,64``,
+``kernel:k=0 -1 0; -1 5 -1; 0 -1 0,normalize=true``) but not ``,KEY=``. Values stay text; each
+option converts and checks its own (`filters.Option`).
 
-    spec   = NAME [ ":" option { "," option } ]
-    option = KEY "=" VALUE
-
-- ``NAME`` is any text before the first ``:`` (surrounding spaces dropped), not empty.
-- ``KEY`` is a Python identifier; each key may appear once.
-- A ``VALUE`` runs up to the next ``,KEY=`` (a comma followed by an identifier and ``=``), or
-  the end. So a value may hold commas, spaces and ``;``: ``bg-replace:color=0,177,64``,
-  ``kernel:k=0 -1 0; -1 5 -1; 0 -1 0,normalize=true``. A value cannot contain ``,KEY=``.
-- Values stay text; each option converts and checks its own (`filters.Option`).
-
-Matrix grammar (kernel values, ``camfilters explain``): rows separated by ``;``, numbers
-in a row by spaces or commas; every row has the same length; empty rows are ignored.
+Matrix grammar (kernel values, ``camfilters explain``): rows separated by ``;``, numbers in a row
+by spaces or commas; every row has the same length; empty rows are ignored.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Numba kernel of the mean filter (``box``): integer column sums, then row sums.
 
-Rows as in ``gaussian``: ``(H, W*3)`` uint8, reflect-101 ``rowmap``/``colmap``, chunks of
-output rows in parallel with one scratch row each.
+Rows (``(H, W*3)`` uint8), reflect-101 ``rowmap``/``colmap`` and chunks as in `filters._kernels`,
+with one scratch row each.
 """
 
 from __future__ import annotations

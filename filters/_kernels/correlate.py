@@ -1,14 +1,10 @@
 """Numba kernels for 2-D correlation (no kernel flip) on row-flattened images.
 
-An image ``(H, W, C)`` is seen as ``(H, W*C)`` rows; a horizontal tap ``dx`` is then an
-offset of ``dx*C`` elements, so every inner loop runs over one contiguous row and
-vectorises. Borders come from two index tables: ``rowmap[q]`` is the source row of
-padded row ``q`` and ``colmap[j]`` the source column of padded column ``j`` (``-1``:
-zero, constant border). Output rows are split into ``n`` chunks that run in parallel;
-each chunk keeps, in a ring of ``kh`` float32 rows, the padded rows (general kernel) or
-the row-filtered padded rows (separable kernel) that its current output row reads, so
-every source row is converted and padded once and stays in cache while it is used.
-Sums are float32, as in OpenCV's ``filter2D`` for ``uint8`` and ``float32``.
+Rows, ``rowmap``/``colmap`` (``-1``: zero, the constant border) and chunks as in `filters._kernels`.
+Each chunk keeps, in a ring of ``kh`` float32 rows, the padded rows (general kernel) or the
+row-filtered padded rows (separable kernel) that its current output row reads, so every source
+row is converted and padded once and stays in cache while it is used. Sums are float32, as in
+OpenCV's ``filter2D`` for ``uint8`` and ``float32``.
 
 3x3 kernels skip the ring: ``correlate3x3`` reads the source rows directly, in one fused
 pass per output row, and works out only the border columns through ``colmap``. With

@@ -1,11 +1,7 @@
 """Numba kernels of the fixed-point Gaussian (``blur``, ``sharpen``, ``sketch``).
 
-An image ``(H, W, C)`` is seen as rows ``(H, W*C)``; a horizontal tap ``dx`` is an offset
-of ``dx*C`` elements, so inner loops run over one contiguous row and vectorise. Borders
-cost nothing in the loops: ``rowmap[i + dy]`` is the source row that output row ``i``
-reads for tap row ``dy`` and ``colmap[j]`` the source column of padded column ``j``
-(reflect-101 maps built by the callers). The work is split into ``n`` chunks of
-consecutive output rows that run in parallel; scratch arrays have one row per chunk.
+Rows, reflect-101 ``rowmap``/``colmap`` and chunks as in `filters._kernels`; ``rowmap[i + dy]``
+is the source row that output row ``i`` reads for tap row ``dy``, so borders cost nothing in the loops.
 
 The Gaussian is OpenCV's bit-exact 8-bit fixed point: integer taps summing to 256, the
 vertical pass sums ``ky * src`` (``<= 65280``), the horizontal pass sums ``kx * v``

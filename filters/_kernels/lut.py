@@ -1,19 +1,14 @@
 """Numba kernels of the ``lut`` filter: per-channel tables and 3D look-up with trilinear or tetrahedral weights.
 
-Frames are seen as ``(H, W*3)`` uint8 rows in BGR order. The 3D kernels work in fixed
-point on packed words: a table entry is one uint64 holding blue, green and red in three
-21-bit fields, each ``8 * value`` (value in 0..255 levels), so a corner is one load and
-one integer multiply blends all three channels. Weights are integers in 0..1024; a sum
-of corners times weights stays below ``2**21`` per field, so no field carries into the
-next, and an output byte is a field's bits 13..20 (``8 * 1024 = 2**13``).
-
-``extra[k, v]`` (packed like the entries) is added per input byte ``v`` of channel ``k``:
-it holds the rounding half-level and the ``(1 - strength) * v`` share of the original
-pixel; the table entries already hold ``strength`` times the grade. Entries are clipped to
-0..255 levels, so an out-of-range grade is clipped before the last interpolation step.
-
-Why not floats: the float kernel needed 24 scalar loads and ~120 instructions per pixel
-(LLVM does not vectorise these gathers), ~22 ms per 1080p frame on one core.
+Frames are seen as ``(H, W*3)`` uint8 rows in BGR order. The 3D kernels work in fixed point on packed
+words: a table entry is one uint64 holding blue, green and red in three 21-bit fields, each ``8 * level``,
+so a corner is one load and one integer multiply blends all three channels (a float kernel needed 24
+scalar loads and ~120 instructions a pixel, which LLVM does not vectorise: ~22 ms per 1080p frame on
+one core). Weights are integers in 0..1024; a sum of corners times weights stays below ``2**21`` per
+field, so no field carries into the next, and an output byte is a field's bits 13..20 (``8 * 1024 =
+2**13``). ``extra[k, v]`` (packed likewise) is added per input byte ``v`` of channel ``k``: the rounding
+half-level and the ``(1 - strength) * v`` share of the original; the entries hold ``strength`` times
+the grade, clipped to 0..255, so an out-of-range grade is clipped before the last interpolation step.
 """
 
 from __future__ import annotations
