@@ -34,8 +34,7 @@ __all__ = ["CRASH_SAFE_INTERVAL_S", "VideoOutput", "open_output"]
 log = logging.getLogger(__name__)
 
 #: Seconds between keyframes (at most) and between syncs of the file to the disk in a crash-safe
-#: recording: what a power cut may lose. A killed process loses only the last quarter second and
-#: the frames still queued for the encoder.
+#: recording: what a power cut may lose.
 CRASH_SAFE_INTERVAL_S = 1.0
 
 
