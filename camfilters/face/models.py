@@ -24,6 +24,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from camfilters.errors import RecordingError
+from camfilters.media.atomic import AtomicOutput
+
 from .errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -145,65 +148,49 @@ def download_model(info: ModelInfo, folder: Path, *, url: str | None = None) -> 
     (connection, short read, stall, deadline, checksum) nothing is left in ``folder`` and
     ModelError says why.
     """
-    from tqdm import tqdm
-
     url = url or model_url(info)
     problem = _folder_problem(folder)
     if problem:
         raise ModelError(f"the model folder {folder} {problem}")
-    target = folder / info.filename
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{info.filename}.", suffix=".part", dir=folder)
-    tmp = Path(tmp_name)
+    try:
+        with AtomicOutput(folder / info.filename, what=f"the {info.title} model") as output:
+            _fetch(url, output.temp, info)
+            return output.commit()
+    except RecordingError as exc:  # busy (another process downloads it now), or the folder takes no file
+        raise ModelError(str(exc)) from None
+
+
+def _fetch(url: str, path: Path, info: ModelInfo) -> None:
+    """Write the model at ``url`` to ``path`` with a progress bar, within the stall and deadline limits;
+    ModelError unless its sha256 is ``info``'s."""
+    from tqdm import tqdm
+
     log.info("downloading the %s model from %s", info.title, url)
-    try:
-        digest = hashlib.sha256()
-        received = 0
-        deadline = time.monotonic() + DEADLINE_S
-        with os.fdopen(fd, "wb") as out:
-            try:
-                # The socket timeout bounds each wait for data (stall); read1 returns whatever has
-                # arrived, so the deadline is checked between the small reads of a trickle.
-                with urllib.request.urlopen(url, timeout=STALL_S) as response:
-                    total = int(response.headers.get("Content-Length") or 0) or None
-                    with tqdm(total=total, unit="B", unit_scale=True, desc=info.filename, file=sys.stderr,
-                              leave=False, disable=None) as bar:
-                        while chunk := response.read1(_CHUNK):
-                            out.write(chunk)
-                            digest.update(chunk)
-                            received += len(chunk)
-                            bar.update(len(chunk))
-                            if time.monotonic() > deadline:
-                                raise ModelError(f"downloading {url} took longer than {DEADLINE_S:g} s "
-                                                 f"({received} bytes received)")
-            except (OSError, urllib.error.URLError, ValueError) as exc:  # http.client errors are OSError/ValueError
-                reason = getattr(exc, "reason", None) or exc
-                if isinstance(reason, TimeoutError):
-                    reason = f"stalled, no data for {STALL_S:g} s"
-                raise ModelError(f"downloading {url} failed after {received} bytes: {reason}") from None
-            if total is not None and received != total:
-                raise ModelError(f"downloading {url} failed: connection closed after {received} of {total} bytes")
-            out.flush()
-            os.fsync(out.fileno())
-        if digest.hexdigest() != info.sha256:
-            raise ModelError(
-                f"downloaded {url} has sha256 {digest.hexdigest()}, expected {info.sha256} (file discarded)"
-            )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(folder)
-    return target
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Persist the rename in ``folder`` (no-op where directories cannot be opened, e.g. Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    digest = hashlib.sha256()
+    received = 0
+    deadline = time.monotonic() + DEADLINE_S
+    with open(path, "wb") as out:
+        try:
+            # The socket timeout bounds each wait for data (stall); read1 returns whatever has
+            # arrived, so the deadline is checked between the small reads of a trickle.
+            with urllib.request.urlopen(url, timeout=STALL_S) as response:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                with tqdm(total=total, unit="B", unit_scale=True, desc=info.filename, file=sys.stderr,
+                          leave=False, disable=None) as bar:
+                    while chunk := response.read1(_CHUNK):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+                        if time.monotonic() > deadline:
+                            raise ModelError(f"downloading {url} took longer than {DEADLINE_S:g} s "
+                                             f"({received} bytes received)")
+        except (OSError, urllib.error.URLError, ValueError) as exc:  # http.client errors are OSError/ValueError
+            reason = getattr(exc, "reason", None) or exc
+            if isinstance(reason, TimeoutError):
+                reason = f"stalled, no data for {STALL_S:g} s"
+            raise ModelError(f"downloading {url} failed after {received} bytes: {reason}") from None
+    if total is not None and received != total:
+        raise ModelError(f"downloading {url} failed: connection closed after {received} of {total} bytes")
+    if digest.hexdigest() != info.sha256:
+        raise ModelError(f"downloaded {url} has sha256 {digest.hexdigest()}, expected {info.sha256} (file discarded)")

@@ -169,7 +169,7 @@ def test_offline_error_says_where_it_looked(env, tmp_path, monkeypatch):
     assert str(tmp_path / "dir" / "face_landmarker.task") in message
     assert str(env / "face_landmarker.task") in message
     assert "--face-model PATH" in message and "CAMFILTERS_MODEL_DIR" in message and "connect" in message
-    assert not any(env.parent.rglob("*.part"))
+    assert not any(env.parent.rglob(".*.tmp.*"))  # no temporary file left (media.atomic names them so)
 
 
 def test_download_model_direct_checks_length(tmp_path, model_bytes, server_factory):
