@@ -85,15 +85,11 @@ def _warm_up(specs: Iterable[str]) -> None:
     one that reads them meanwhile (numba#4807). Cached, this takes milliseconds."""
     import tempfile
 
+    from filelock import FileLock
+
     import filters
 
-    with open(os.path.join(tempfile.gettempdir(), "camfilters-numba-cache.lock"), "a") as lock:
-        try:
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-        except ImportError:  # Windows: no lock
-            pass
+    with FileLock(os.path.join(tempfile.gettempdir(), "camfilters-numba-cache.lock")):
         try:
             filters.warm_up([filters.parse(spec) for spec in specs])
         except CamfiltersError:
@@ -112,6 +108,9 @@ def _run_local_job(job: Job) -> Outcome:
         _warm_up(job.options.filters)
         outcome = run_job(job, _progress_queue.put, lambda: _signals.stopping)
     except (Stopped, KeyboardInterrupt):
+        # The interrupt may land anywhere, even between a writer creating its temporary file and taking note of
+        # it (seen under load): remove the job's temporary files by their names before ending.
+        _abandon()
         os._exit(ExitCode.INTERRUPTED)
     finally:
         _signals.busy, _current = False, None
