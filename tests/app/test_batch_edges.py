@@ -3,7 +3,6 @@ stops end in one line. Each test names the item of issue 21 it checks."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import threading
@@ -15,16 +14,8 @@ from camfilters.batch import plan, run_job, run_jobs, with_render_options
 from camfilters.errors import ExitCode, ParameterError
 
 from cli_helpers import assert_one_line_error, cli_main, interrupt, start
-from helpers import wait_for
+from helpers import hidden, sha256, wait_for
 from media import make_video, probe
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def hidden(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*"))
 
 
 @pytest.fixture

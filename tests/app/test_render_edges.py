@@ -3,7 +3,6 @@ writer per output, tracebacks become one line. Each test names the item of issue
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import subprocess
@@ -22,9 +21,6 @@ from media import frame_index, make_video, probe
 
 EXISTING = b"an existing output the user cares about\n"
 
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def hidden(folder: Path) -> list[str]:

@@ -8,7 +8,6 @@ references: the ground-truth boxes, ffprobe, PyAV decoding, sha256 of files that
 from __future__ import annotations
 
 import csv
-import hashlib
 import importlib.util
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import sys
 import pytest
 
 from clips import MODELS, build_clip, coverage
+from helpers import sha256
 from media import probe
 
 FACE_MODEL, SEGMENTATION_MODEL = MODELS / "face_landmarker.task", MODELS / "selfie_segmentation.tflite"
@@ -33,9 +33,6 @@ def camfilters(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
                           or line.startswith("Traceback"))
     return proc
 
-
-def sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
