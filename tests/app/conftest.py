@@ -27,6 +27,19 @@ def clip(tmp_path_factory) -> Path:
     return faststart(make_video(folder / "plain.mp4", 48, size=(160, 120), fps=24, audio=True), folder / "clip.mp4")
 
 
+@pytest.fixture
+def clip_folder(tmp_path) -> Path:
+    """A batch's input folder: three short clips of different sizes, rates and audio (a.mp4 12 frames 160x120
+    30 fps AAC, b.mkv 10 frames 96x64 25 fps, day2/c.mov 8 frames 128x96 24 fps AAC) and a text file."""
+    folder = tmp_path / "in"
+    (folder / "day2").mkdir(parents=True)
+    make_video(folder / "a.mp4", 12, size=(160, 120), fps=30, audio=True)
+    make_video(folder / "b.mkv", 10, size=(96, 64), fps=25)
+    make_video(folder / "day2" / "c.mov", 8, size=(128, 96), fps=24, audio=True)
+    (folder / "notes.txt").write_text("not a video")
+    return folder
+
+
 class Cluster(NamedTuple):
     """A Dask cluster of `dask_cluster`: the scheduler's address, its process and the workers' processes."""
 
