@@ -315,6 +315,11 @@ def is_covered(before: np.ndarray, after: np.ndarray, box: Box) -> bool:
     return corr <= MAX_DETAIL_CORR
 
 
+def missed_faces(clip: Clip, before: list[np.ndarray], after: list[np.ndarray]) -> list[tuple[int, int]]:
+    """(frame, face id) of each face-frame of ``clip`` that ``after`` does not cover (`is_covered`)."""
+    return [(i, fid) for i, fid, box in clip.face_frames() if not is_covered(before[i], after[i], box)]
+
+
 def far_from_faces(boxes: list[Box], size: tuple[int, int]) -> np.ndarray:
     """(H, W) bool: the pixels outside every face box grown to twice its head (where no lens may draw)."""
     mask = np.ones((size[1], size[0]), bool)
@@ -335,11 +340,8 @@ def coverage(clip: Clip, output: str | Path, *, before: list[np.ndarray] | None 
     after = decode(output)
     if len(after) != len(before):
         raise ValueError(f"{output} has {len(after)} frames, the clip {len(before)}")
-    missed = []
     face_frames = clip.face_frames()
-    for index, fid, box in face_frames:
-        if not is_covered(before[index], after[index], box):
-            missed.append((index, fid))
+    missed = missed_faces(clip, before, after)
     changed = total = 0
     cat_change = 0.0
     cx, cy, cw, ch = (int(v) for v in clip.cat)
