@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +22,22 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 #: every test in these folders gets the marker (so `make test-fast` can leave them out)
 FOLDER_MARKERS = {"face": "face"}
+#: the markers of tests that take seconds each (a process, a window, MediaPipe)
+HEAVY_MARKERS = ("slow", "gui", "face")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Add the folder markers, then put the files with the most heavy tests first (a stable sort: each file's
+    tests stay together and in order). pytest-xdist's --dist loadfile hands out whole files in this order
+    (with --no-loadscope-reorder, see pyproject.toml), so the long files start first and the short ones fill
+    in at the end, and both workers finish together instead of one running the last long file alone."""
     for item in items:
         parents = Path(item.path).resolve().parents
         for folder, marker in FOLDER_MARKERS.items():
             if HERE / folder in parents:
                 item.add_marker(marker)
+    heavy = Counter(item.path for item in items if any(item.get_closest_marker(m) for m in HEAVY_MARKERS))
+    items.sort(key=lambda item: -heavy[item.path])
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ Nothing here uses camfilters, so it stays an independent reference for its tests
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 import textwrap
@@ -24,11 +25,13 @@ __all__ = [
     "decode",
     "decode_frames",
     "frame_times",
+    "hidden",
     "load_photo",
     "max_diff",
     "mean_abs",
     "opencv_recipes",
     "plugin_site",
+    "sha256",
     "wait_for",
     "wait_for_text",
 ]
@@ -77,6 +80,16 @@ def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference between two uint8 images of the same shape, in levels."""
     assert a.shape == b.shape, (a.shape, b.shape)
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, hex: to show a file was left exactly as it was."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def hidden(folder: Path) -> list[str]:
+    """The hidden files (an unfinished writer's temporary files) anywhere under ``folder``, relative, sorted."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*"))
 
 
 def decode(path: str | Path) -> tuple[list[np.ndarray], list[float], float]:

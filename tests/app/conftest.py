@@ -3,7 +3,6 @@ local Dask cluster."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -28,6 +27,19 @@ def clip(tmp_path_factory) -> Path:
     return faststart(make_video(folder / "plain.mp4", 48, size=(160, 120), fps=24, audio=True), folder / "clip.mp4")
 
 
+@pytest.fixture
+def clip_folder(tmp_path) -> Path:
+    """A batch's input folder: three short clips of different sizes, rates and audio (a.mp4 12 frames 160x120
+    30 fps AAC, b.mkv 10 frames 96x64 25 fps, day2/c.mov 8 frames 128x96 24 fps AAC) and a text file."""
+    folder = tmp_path / "in"
+    (folder / "day2").mkdir(parents=True)
+    make_video(folder / "a.mp4", 12, size=(160, 120), fps=30, audio=True)
+    make_video(folder / "b.mkv", 10, size=(96, 64), fps=25)
+    make_video(folder / "day2" / "c.mov", 8, size=(128, 96), fps=24, audio=True)
+    (folder / "notes.txt").write_text("not a video")
+    return folder
+
+
 class Cluster(NamedTuple):
     """A Dask cluster of `dask_cluster`: the scheduler's address, its process and the workers' processes."""
 
@@ -40,7 +52,8 @@ class Cluster(NamedTuple):
 def dask_cluster(tmp_path) -> Iterator[Callable[[int], Cluster]]:
     """A factory: ``dask_cluster(n)`` starts a scheduler and ``n`` single-threaded workers named w0, w1, ...
     on 127.0.0.1, without nannies (a killed worker stays dead), and waits until all have joined. Whatever it
-    started is stopped at the end of the test (SIGTERM, then SIGKILL after 30 s)."""
+    started is killed at the end of the test (SIGKILL: a worker whose scheduler is gone spends 30 s trying to
+    say goodbye to it on SIGTERM)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     procs: list[subprocess.Popen] = []
 
@@ -66,12 +79,6 @@ def dask_cluster(tmp_path) -> Iterator[Callable[[int], Cluster]]:
     try:
         yield start
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
         for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            proc.kill()
+            proc.wait()

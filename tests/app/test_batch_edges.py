@@ -3,7 +3,6 @@ stops end in one line. Each test names the item of issue 21 it checks."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import threading
@@ -15,17 +14,9 @@ from camfilters.batch import plan, run_job, run_jobs, with_render_options
 from camfilters.errors import ExitCode, ParameterError
 from camfilters.options import RenderOptions
 
-from cli_helpers import assert_one_line_error, camfilters, interrupt, start
-from helpers import wait_for
+from cli_helpers import assert_one_line_error, cli_main, interrupt, start
+from helpers import hidden, sha256, wait_for
 from media import make_video, probe
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def hidden(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*"))
 
 
 @pytest.fixture
@@ -43,7 +34,7 @@ def test_an_output_that_is_an_input_of_the_batch_is_refused_even_with_y(b5, how)
     """Item 1: rendering a.mp4 with --suffix=-x would replace the input a-x.mp4; refused before anything runs."""
     digest = sha256(b5 / "a-x.mp4")
     inputs = [str(b5)] if how == "folder" else [str(b5 / "a.mp4"), str(b5 / "a-x.mp4")]
-    proc = camfilters("render", *inputs, "-o", str(b5), "--suffix=-x", "-y", "--no-progress")
+    proc = cli_main("render", *inputs, "-o", str(b5), "--suffix=-x", "-y", "--no-progress")
     assert_one_line_error(proc, "a-x.mp4")
     assert proc.returncode == ExitCode.USAGE
     assert sha256(b5 / "a-x.mp4") == digest and sorted(p.name for p in b5.iterdir()) == ["a-x.mp4", "a.mp4"]
@@ -75,6 +66,7 @@ def test_the_input_folder_as_output_folder_is_refused(b5, glob):
         plan([str(b5 / "*.mp4") if glob else b5], b5, suffix="-x")
 
 
+@pytest.mark.slow  # a worker process, twice
 def test_a_truncated_input_leaves_nothing_under_its_name_and_fails_again_on_a_rerun(tmp_path):
     """Item 6: the frames of a truncated input never take the output's name ("complete or absent")."""
     folder = tmp_path / "in"
@@ -93,6 +85,7 @@ def test_a_truncated_input_leaves_nothing_under_its_name_and_fails_again_on_a_re
         assert sorted(p.name for p in out.iterdir()) == ["good.mp4"]
 
 
+@pytest.mark.slow  # a worker process
 def test_two_batches_writing_one_output_keep_each_others_files(tmp_path):
     """Item 7: a second batch to the same output while the first renders it skips it and removes nothing."""
     folder = tmp_path / "in"
@@ -112,6 +105,7 @@ def test_two_batches_writing_one_output_keep_each_others_files(tmp_path):
     assert probe(out / "a.mp4").frames == 150 and hidden(out) == []
 
 
+@pytest.mark.slow  # a signal to a process of its own and its workers
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "sigterm", "sighup"])
 def test_a_stopped_local_batch_says_so_in_its_own_lines_only(tmp_path, sig):
     """Item 9: no "Exception in thread ... InvalidStateError" nor "leaked semaphore" warning on a stop."""
@@ -145,7 +139,7 @@ def test_bad_batch_options_are_usage_errors_before_anything_starts(tmp_path, arg
     folder = tmp_path / "in"
     folder.mkdir()
     make_video(folder / "a.mp4", 4)
-    proc = camfilters("render", str(folder), "-o", str(tmp_path / "out"), "--no-progress", *args)
+    proc = cli_main("render", str(folder), "-o", str(tmp_path / "out"), "--no-progress", *args)
     assert_one_line_error(proc, needle)
     assert proc.returncode == ExitCode.USAGE and not (tmp_path / "out").exists()
 
@@ -163,7 +157,7 @@ def test_a_file_name_as_the_output_of_several_inputs_is_refused(tmp_path):
     """Item 10: -o single.mp4 with several inputs does not make a folder named single.mp4."""
     for name in ("a", "b"):
         make_video(tmp_path / f"{name}.mp4", 4)
-    proc = camfilters("render", str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4"), "-o", str(tmp_path / "single.mp4"),
-                      "--no-progress")
+    proc = cli_main("render", str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4"), "-o", str(tmp_path / "single.mp4"),
+                    "--no-progress")
     assert_one_line_error(proc, "single.mp4", "folder")
     assert proc.returncode == ExitCode.USAGE and not (tmp_path / "single.mp4").exists()

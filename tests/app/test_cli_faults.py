@@ -4,7 +4,6 @@ traceback, and the files that must survive keep their bytes (sha256)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -19,13 +18,10 @@ import pytest
 from camfilters.errors import EndReason, ExitCode, ParameterError, StageFailed, exit_code
 
 from cli_helpers import assert_one_line_error, camfilters, cli_env, cli_main
-from helpers import decode
+from helpers import decode, sha256
 
 pytestmark = pytest.mark.timeout(240)
 
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def ffmpeg_clip(path: Path, size: str, frames: int, *, args: tuple[str, ...] = ()) -> Path:

@@ -8,7 +8,7 @@ import pytest
 
 from camfilters.errors import ExitCode
 
-from cli_helpers import assert_one_line_error, camfilters, cli_env
+from cli_helpers import assert_one_line_error, cli_main
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -18,14 +18,14 @@ pytestmark = pytest.mark.timeout(240)
 def test_deeply_nested_config_is_one_line(tmp_path, text):
     config = tmp_path / "config.toml"
     config.write_text(text)
-    proc = camfilters("presets", env=cli_env(CAMFILTERS_CONFIG=str(config)))
+    proc = cli_main("presets", env={"CAMFILTERS_CONFIG": str(config)})
     assert proc.returncode == ExitCode.ERROR, proc.stderr
     assert_one_line_error(proc, f"config file {config}", "nested too deeply")
 
 
 @pytest.mark.parametrize(("option", "value"), [("--max-frames", "1.5"), ("--fps", "1e-300"), ("--fps", "2000")])
 def test_run_numbers_out_of_range_are_usage_errors(option, value):
-    proc = camfilters("run", "--source", "demo", "--no-window", option, value)
+    proc = cli_main("run", "--source", "demo", "--no-window", option, value)
     assert proc.returncode == ExitCode.USAGE, proc.stderr
     want = "must be a whole number >= 1" if option == "--max-frames" else "must be a number from 0.01 to 1000"
     assert_one_line_error(proc, option, want, repr(value))
@@ -36,7 +36,7 @@ def test_run_numbers_out_of_range_are_usage_errors(option, value):
                                                        ("--crf", "1.5", "must be a whole number from 0 to 51"),
                                                        ("--crf", "52", "must be a whole number from 0 to 51")])
 def test_render_whole_numbers_say_whole(tmp_path, option, value, want):
-    proc = camfilters("render", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out.mp4"), option, value)
+    proc = cli_main("render", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out.mp4"), option, value)
     assert proc.returncode == ExitCode.USAGE, proc.stderr
     assert_one_line_error(proc, option, want)
 
@@ -45,19 +45,22 @@ def test_render_whole_numbers_say_whole(tmp_path, option, value, want):
                                             ("1 1e39", "--input must hold finite numbers"),
                                             ("nan", "--input must hold finite numbers"),
                                             ("1 2; 3 nan", "--input must hold finite numbers")])
-def test_explain_refuses_numbers_that_are_not_finite(text, want):
-    """NaN was accepted, and 1e39 (over float32) leaked numpy's RuntimeWarning."""
-    proc = camfilters("explain", "--kernel", "1", "--input", text)
+def test_explain_refuses_numbers_that_are_not_finite(text, want, recwarn):
+    """NaN was accepted, and 1e39 (over float32) leaked numpy's RuntimeWarning (in this process pytest records
+    warnings instead of printing them: `recwarn` holds them)."""
+    proc = cli_main("explain", "--kernel", "1", "--input", text)
     assert proc.returncode == ExitCode.USAGE, proc.stderr
     assert_one_line_error(proc, want)
     assert "RuntimeWarning" not in proc.stderr
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]
 
 
-def test_explain_result_overflowing_is_one_line():
-    proc = camfilters("explain", "--kernel", "3e38 3e38", "--input", "3e38 3e38")
+def test_explain_result_overflowing_is_one_line(recwarn):
+    proc = cli_main("explain", "--kernel", "3e38 3e38", "--input", "3e38 3e38")
     assert proc.returncode == ExitCode.USAGE, proc.stderr
     assert_one_line_error(proc, "the output overflows")
     assert "RuntimeWarning" not in proc.stderr
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]
 
 
 def test_saving_a_preset_into_a_read_only_folder_names_the_file_and_why(tmp_path, monkeypatch):
@@ -91,6 +94,6 @@ def test_config_file_is_not_read_without_bound(tmp_path, endless):
     if not endless:
         with open(config, "wb") as f:
             f.truncate(2**30)  # sparse
-    proc = camfilters("presets", env=cli_env(CAMFILTERS_CONFIG=config), timeout=60)
+    proc = cli_main("presets", env={"CAMFILTERS_CONFIG": config})
     assert proc.returncode == ExitCode.ERROR, proc.stderr
     assert_one_line_error(proc, f"config file {config} is over 1 MB")

@@ -3,7 +3,6 @@ writer per output, tracebacks become one line. Each test names the item of issue
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import subprocess
@@ -16,15 +15,12 @@ import pytest
 from camfilters.errors import ExitCode
 from camfilters.render import render
 
-from cli_helpers import assert_one_line_error, camfilters, cli_env
+from cli_helpers import assert_one_line_error, camfilters, cli_env, cli_main
 from helpers import decode_frames
 from media import frame_index, make_video, probe
 
 EXISTING = b"an existing output the user cares about\n"
 
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def hidden(folder: Path) -> list[str]:
@@ -50,7 +46,7 @@ def test_a_truncated_input_with_y_keeps_the_existing_output_and_the_frames_besid
     src.write_bytes(faststart.read_bytes()[: faststart.stat().st_size // 2])
     out = tmp_path / "out.mp4"
     out.write_bytes(EXISTING)
-    proc = camfilters("render", str(src), "-o", str(out), "-y", "--no-progress")
+    proc = cli_main("render", str(src), "-o", str(out), "-y", "--no-progress")
     assert_one_line_error(proc, "is corrupt or truncated", f"in {tmp_path / 'out-partial.mp4'}")
     assert proc.returncode == ExitCode.SOURCE
     assert out.read_bytes() == EXISTING and hidden(tmp_path) == []
@@ -67,6 +63,7 @@ def test_a_killed_renders_temporary_file_is_removed_by_the_next_render(tmp_path)
     assert hidden(tmp_path) == [".other.0123abcd.tmp.mp4"] and probe(tmp_path / "out.mp4").frames == 6
 
 
+@pytest.mark.slow  # the other writer is a process
 def test_a_render_to_an_output_another_process_writes_is_refused_and_removes_nothing(tmp_path):
     """Item 7/8: a live writer's temporary file is never removed; the second render says so in one line."""
     src = make_video(tmp_path / "in.mp4", 6)
@@ -80,7 +77,7 @@ def test_a_render_to_an_output_another_process_writes_is_refused_and_removes_not
         """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=cli_env())
     try:
         temp = holder.stdout.readline().strip()
-        proc = camfilters("render", str(src), "-o", str(out), "--no-progress")
+        proc = cli_main("render", str(src), "-o", str(out), "--no-progress")
         assert_one_line_error(proc, "being written by another camfilters process")
         assert proc.returncode == ExitCode.ERROR and hidden(tmp_path) == [temp] and not out.exists()
     finally:
@@ -93,7 +90,7 @@ def test_explain_refuses_to_overwrite_a_file_without_y(tmp_path, overwrite):
     """Item 3: explain -o FILE keeps an existing FILE unless -y."""
     png = tmp_path / "explain.png"
     png.write_bytes(EXISTING)
-    proc = camfilters("explain", "--kernel", "0 1; 1 0", "-o", str(png), *(["-y"] if overwrite else []))
+    proc = cli_main("explain", "--kernel", "0 1; 1 0", "-o", str(png), *(["-y"] if overwrite else []))
     if overwrite:
         assert proc.returncode == 0, proc.stderr
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -103,6 +100,7 @@ def test_explain_refuses_to_overwrite_a_file_without_y(tmp_path, overwrite):
     assert hidden(tmp_path) == []
 
 
+@pytest.mark.slow  # a bench run, in a process of its own (it sets the thread counts)
 def test_bench_json_refuses_to_overwrite_a_file_without_y_before_measuring(tmp_path):
     """Item 4: bench --json FILE keeps an existing FILE unless -y, and says so before anything runs."""
     report = tmp_path / "bench.json"
@@ -116,6 +114,7 @@ def test_bench_json_refuses_to_overwrite_a_file_without_y_before_measuring(tmp_p
     assert '"naive"' in report.read_text() and hidden(tmp_path) == []
 
 
+@pytest.mark.slow  # a process in a mount namespace of its own
 def test_faces_csv_on_a_full_disk_is_one_error_and_leaves_no_temporary_file(tmp_path):
     """Item 9: ENOSPC while writing --faces-csv rows is a RecordingError naming the full disk, no .part left."""
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"]).returncode:
@@ -147,7 +146,7 @@ def test_opus_audio_is_re_encoded_to_aac_for_mov(tmp_path):
     """Item 10: MOV takes no Opus; the audio becomes AAC instead of "cannot encode 320x240 frames"."""
     src = make_video(tmp_path / "in.mkv", 24, size=(320, 240), fps=24, audio=True, audio_codec="libopus")
     out = tmp_path / "out.mov"
-    proc = camfilters("render", str(src), "-o", str(out), "--no-progress")
+    proc = cli_main("render", str(src), "-o", str(out), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     info = probe(out)
     assert info.audio_codec == "aac" and info.frames == 24

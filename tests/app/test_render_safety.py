@@ -8,7 +8,6 @@ PyAV / ffmpeg.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -26,7 +25,7 @@ from camfilters.options import RenderOptions
 from camfilters.render import RenderInterrupted, render
 
 from cli_helpers import assert_one_line_error, cli_env, cli_main, started
-from helpers import decode_frames, mean_abs
+from helpers import decode_frames, mean_abs, sha256
 from media import frame_image, frame_index, make_video, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg (Debian package ffmpeg)")
@@ -34,9 +33,6 @@ pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ff
 SIZE = (160, 120)
 EXISTING = b"an existing output the user cares about\n"
 
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def ffmpeg(*args: str) -> None:

@@ -1,4 +1,5 @@
-"""The privacy lenses' precision and look-back on composite clips of real photos (`clips`), in-process.
+"""The privacy lenses' precision and look-back on composite clips of real photos (`clips`), in-process (the
+live recording's: test_privacy_live.py).
 
 The decoy clip sways the whole astronaut photo over coffee.png: one real face, and a mission badge, a
 shuttle model, a flag with stars that a face detector can take for faces. The default clip has eight
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from clips import DEFAULT_TRACKS, build_clip, build_decoy_clip, decode, false_area, is_covered
+from clips import DEFAULT_TRACKS, build_clip, build_decoy_clip, decode, false_area, missed_faces
 
 
 def render(clip, lookback=None):
@@ -24,10 +25,6 @@ def render(clip, lookback=None):
             out += [image for image, _ in lenses.push(frame, i / clip.fps)]
         out += [image for image, _ in lenses.drain()]
         return frames, out, lenses.lookback.found_back
-
-
-def missed(clip, before, after):
-    return [(i, fid) for i, fid, box in clip.face_frames() if not is_covered(before[i], after[i], box)]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +45,7 @@ def test_badges_toys_and_flags_stay_sharp(decoys):
     0.1 % of the frame (the issue's bar; deface: 0.00 %; the weak-detection second look of before: 1.85 %)."""
     before, after, _ = render(decoys)
     assert len(after) == len(before)
-    assert missed(decoys, before, after) == []
+    assert missed_faces(decoys, before, after) == []
     assert false_area(decoys, before, after) <= 0.001
 
 
@@ -57,7 +54,7 @@ def test_a_face_confirmed_late_is_hidden_from_where_it_entered(tmp_path, need_me
     back hides them from there: every face-frame is hidden, some of them by looking back."""
     clip = build_clip(tmp_path / "clip.mp4", DEFAULT_TRACKS, audio=False)
     before, after, back = render(clip)
-    assert missed(clip, before, after) == [] and back > 0
+    assert missed_faces(clip, before, after) == [] and back > 0
     assert false_area(clip, before, after) <= 0.001
 
 
@@ -86,25 +83,4 @@ def test_a_panning_camera_costs_a_share_of_the_tiles(tmp_path, need_mediapipe_mo
     assert tiles >= 20
     share = -(-tiles // detector.every)
     assert max(searched[1:]) <= share + 1 and sum(searched[1:]) <= (share + 0.2) * len(searched[1:])
-    assert missed(clip, frames, after) == []
-
-
-def test_a_live_recording_hides_the_faces_with_the_privacy_delay(tmp_path, need_mediapipe_module):
-    """``run --source clip --lens face-blur --record`` with the default privacy delay: every frame of the file
-    is recorded (those the delay still holds at the end too) and at least 97 % of its face-frames are hidden
-    (the issue's bar is 99 %: see below), nothing far from the faces touched."""
-    import subprocess
-    import sys
-
-    clip = build_clip(tmp_path / "clip.mp4", DEFAULT_TRACKS, audio=False)
-    out = tmp_path / "live.mp4"
-    proc = subprocess.run([sys.executable, "-m", "camfilters", "run", "--source", str(clip.path), "--lens",
-                           "face-blur", "--record", str(out), "--no-window"], capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    before, after = decode(clip.path), decode(out)
-    assert len(after) == len(before)
-    # The issue asks 99 %; a face walking in at the bottom-left corner is confirmed 3-6 frames late in about one run
-    # in four (97.8-98.9 %), which the 100 ms delay does not cover: the floor measured, not the goal.
-    assert len(missed(clip, before, after)) <= 0.03 * len(clip.face_frames())
-    assert false_area(clip, before, after) <= 0.001
+    assert missed_faces(clip, frames, after) == []

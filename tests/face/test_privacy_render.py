@@ -8,7 +8,6 @@ references: the ground-truth boxes, ffprobe, PyAV decoding, sha256 of files that
 from __future__ import annotations
 
 import csv
-import hashlib
 import importlib.util
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import sys
 import pytest
 
 from clips import MODELS, build_clip, coverage
+from helpers import sha256
 from media import probe
 
 FACE_MODEL, SEGMENTATION_MODEL = MODELS / "face_landmarker.task", MODELS / "selfie_segmentation.tflite"
@@ -24,18 +24,22 @@ FACE_MODEL, SEGMENTATION_MODEL = MODELS / "face_landmarker.task", MODELS / "self
 REQUIRED_RECALL = 0.99
 
 
-def camfilters(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``python -m camfilters ARGS``; ``stderr`` reduced to camfilters' own lines (a model MediaPipe refuses
-    makes it print a native stack dump), ``raw_stderr`` all of it."""
-    proc = subprocess.run([sys.executable, "-m", "camfilters", *args], capture_output=True, text=True, timeout=timeout)
+def camfilters(*args: str, timeout: float = 600, process: bool = True) -> subprocess.CompletedProcess:
+    """``python -m camfilters ARGS`` (with ``process=False``, `cli_main` in this process); ``stderr`` reduced
+    to camfilters' own lines (a model MediaPipe refuses makes it print a native stack dump), ``raw_stderr``
+    all of it."""
+    if process:
+        proc = subprocess.run([sys.executable, "-m", "camfilters", *args], capture_output=True, text=True,
+                              timeout=timeout)
+    else:
+        from cli_helpers import cli_main  # tests/app, on sys.path once clips is imported
+
+        proc = cli_main(*args)
     proc.raw_stderr = proc.stderr
     proc.stderr = "".join(line + "\n" for line in proc.stderr.splitlines() if line.startswith("camfilters")
                           or line.startswith("Traceback"))
     return proc
 
-
-def sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +132,8 @@ def test_existing_csv_is_refused_and_kept(faces_clip, tmp_path):
     table = tmp_path / "faces.csv"
     table.write_text("keep me\n")
     out = tmp_path / "out.mp4"
-    proc = camfilters("render", str(faces_clip.path), "-o", str(out), "--lens", "face-blur", "--faces-csv", str(table))
+    proc = camfilters("render", str(faces_clip.path), "-o", str(out), "--lens", "face-blur", "--faces-csv", str(table),
+                      process=False)
     assert proc.returncode == 1
     assert proc.stderr == f"camfilters: error: {table} already exists; add -y (--overwrite) to replace it, " \
                           "or choose another name\n"
@@ -172,11 +177,13 @@ def test_failed_render_keeps_the_old_csv(tmp_path):
 ])
 def test_bad_options_fail_in_one_line(faces_clip, tmp_path, args, code, message):
     """Usage errors exit 2, a model that is not a face model or a CSV that cannot be written exit 1: one line
-    naming the problem, no traceback, nothing written."""
+    naming the problem, no traceback, nothing written. The bad models are given to a process of its own (MediaPipe
+    prints native stack dumps), the rest to `cli_main`."""
     (tmp_path / "junk.task").write_bytes(bytes(range(256)) * 8)
     fill = lambda s: s.format(tmp=tmp_path, clip=faces_clip.path)  # noqa: E731
     out = tmp_path / "out.mp4"
-    proc = camfilters("render", str(faces_clip.path), "-o", str(out), *map(fill, args))
+    proc = camfilters("render", str(faces_clip.path), "-o", str(out), *map(fill, args),
+                      process=message.startswith("cannot load the model"))
     assert proc.returncode == code, proc.stderr
     assert proc.stderr.startswith("camfilters: error: " + fill(message)) and proc.stderr.count("\n") == 1, proc.stderr
     assert not out.exists() and not (tmp_path / "f.csv").exists()
