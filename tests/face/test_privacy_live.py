@@ -14,8 +14,8 @@ from clips import DEFAULT_TRACKS, build_clip, decode, false_area, missed_faces
 
 def test_a_live_recording_hides_the_faces_with_the_privacy_delay(tmp_path):
     """``run --source clip --lens face-blur --record`` with the default privacy delay: every frame of the file
-    is recorded (those the delay still holds at the end too) and at least 97 % of its face-frames are hidden
-    (the issue's bar is 99 %: see below), nothing far from the faces touched."""
+    is recorded (those the delay still holds at the end too), at least 99 % of its face-frames are hidden (the
+    issue's bar; 13 runs: 99.3-100 %, the misses a face's first frame or two), nothing far from the faces touched."""
     if importlib.util.find_spec("mediapipe") is None:
         pytest.skip("mediapipe is not installed (the face extra)")
     clip = build_clip(tmp_path / "clip.mp4", DEFAULT_TRACKS, audio=False)
@@ -26,7 +26,5 @@ def test_a_live_recording_hides_the_faces_with_the_privacy_delay(tmp_path):
     assert proc.returncode == 0, proc.stderr
     before, after = decode(clip.path), decode(out)
     assert len(after) == len(before)
-    # The issue asks 99 %; a face walking in at the bottom-left corner is confirmed 3-6 frames late in about one run
-    # in four (97.8-98.9 %), which the 100 ms delay does not cover: the floor measured, not the goal.
-    assert len(missed_faces(clip, before, after)) <= 0.03 * len(clip.face_frames())
+    assert len(missed_faces(clip, before, after)) <= 0.01 * len(clip.face_frames())
     assert false_area(clip, before, after) <= 0.001
