@@ -34,18 +34,33 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
     """A private Xvfb server (a `popen` process: end it with `stop`) and its DISPLAY value.
 
     ``-displayfd`` makes Xvfb pick a free display number itself and write it once it
-    accepts connections: no guessed numbers, no waiting for a socket file.
+    accepts connections: no guessed numbers. In one full run the app could still not connect to
+    the display reported (`test_edges_xkill`, after other tests had killed their servers), so the
+    socket is checked with a connection of our own, and the server started again if it takes none.
     """
-    read_fd, write_fd = os.pipe()
-    server = popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,))
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()  # blocks until ready; empty if Xvfb died
-    if not number.isdigit():
+    for _ in range(3):
+        read_fd, write_fd = os.pipe()
+        server = popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,))
+        os.close(write_fd)
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()  # blocks until ready; empty if Xvfb died
+        if number.isdigit() and _accepts(f"/tmp/.X11-unix/X{number}"):
+            return server, f":{number}"
         stop(server)
-        pytest.fail(f"Xvfb did not start (exit code {server.poll()})")
-    return server, f":{number}"
+    pytest.fail(f"Xvfb did not start or took no connection (exit code {server.poll()})")
+
+
+def _accepts(path: str) -> bool:
+    """Whether the X server's socket at ``path`` takes a connection."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as client:
+        try:
+            client.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 @pytest.fixture(scope="module")
