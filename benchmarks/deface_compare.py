@@ -51,6 +51,14 @@ CLIPS = {  # name: (tracks, frame size, background pan in px per frame at 48 fra
 }
 
 
+ENV = dict(os.environ, PYTHONPATH=str(ROOT))  # camfilters from this checkout
+
+
+def chosen(only: str) -> list[tuple[int, str, tuple]]:
+    """(index, name, (tracks, size, pan)) of the clips whose name has ``only`` in it."""
+    return [(n, name, clip) for n, (name, clip) in enumerate(CLIPS.items()) if only in name]
+
+
 def deface_command(venv_dir: Path) -> Path:
     """The ``deface`` executable in ``venv_dir``, installing deface and onnxruntime there first if needed."""
     exe = venv_dir / "bin" / "deface"
@@ -81,7 +89,6 @@ def make_clip(path: Path, tracks: tuple, size: tuple[int, int], pan: int, frames
 
 def compare(short: int, long: int, venv_dir: Path, work: Path, only: str = "") -> list[dict]:
     deface = deface_command(venv_dir)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     commands = {
         "camfilters": [sys.executable, "-m", "camfilters", "render", "{clip}", "-o", "{out}", "-y",
                        "--lens", "face-blur", "--no-progress"],
@@ -90,15 +97,13 @@ def compare(short: int, long: int, venv_dir: Path, work: Path, only: str = "") -
                    '{{"codec": "libx264", "macro_block_size": 1}}'],
     }
     rows = []
-    for n, (name, (tracks, size, pan)) in enumerate(CLIPS.items()):
-        if only not in name:
-            continue
+    for n, name, (tracks, size, pan) in chosen(only):
         made = {frames: make_clip(work / f"clip{n}-{frames}.mp4", tracks, size, pan, frames) for frames in (short, long)}
         seconds: dict[tuple[str, int], float] = {}
         for frames, clip in made.items():
             for tool, command in commands.items():
                 out = work / f"{clip.path.stem}-{tool}.mp4"
-                seconds[tool, frames] = timed([part.format(clip=clip.path, out=out) for part in command], env)
+                seconds[tool, frames] = timed([part.format(clip=clip.path, out=out) for part in command], ENV)
         clip = made[long]
         before = clips.decode(clip.path)
         for tool in commands:
@@ -116,15 +121,12 @@ def compare(short: int, long: int, venv_dir: Path, work: Path, only: str = "") -
 
 def live(frames: int, work: Path, only: str = "") -> list[dict]:
     """Each clip, ``frames`` frames at 30 fps, through ``camfilters run`` with the default privacy delay."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     rows = []
-    for n, (name, (tracks, size, pan)) in enumerate(CLIPS.items()):
-        if only not in name:
-            continue
+    for n, name, (tracks, size, pan) in chosen(only):
         clip = make_clip(work / f"live{n}.mp4", tracks, size, pan, frames)
         out = work / f"live{n}-out.mp4"
         done = subprocess.run([sys.executable, "-m", "camfilters", "run", "--source", str(clip.path), "--lens",
-                               "face-blur", "--record", str(out), "--no-window"], check=True, env=env,
+                               "face-blur", "--record", str(out), "--no-window"], check=True, env=ENV,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # The run's own summary: "camfilters: N frames in S s (F fps), D dropped".
         summary = next(line for line in done.stderr.splitlines() if " frames in " in line)
