@@ -6,8 +6,9 @@ frame, mirrored out past its edges, through the full-range model; one look from 
 followed face not found strongly (short-range model on 2.5 face widths, full-range on 5 if that
 misses); ``ceil(tiles / every)`` tiles of a copy ``analysis_size`` px wide on a rotating schedule,
 changed tiles first, every tile at the first frame and the first of a new size (with ``eager``, live,
-one changed tile more); and a detection under ``strong`` counts (``confirmed``) only once a second
-look from its centre agrees: the short-range model at ``confirm`` or more, or the full-range at ``strong``.
+one changed tile more); and a new face under ``sure`` (a followed one under ``strong``) counts (``confirmed``)
+only once a second look from its centre agrees: the short-range model at ``confirm`` or more, or the
+full-range (the model that found it, so a surer score) at ``sure``.
 """
 
 from __future__ import annotations
@@ -46,23 +47,24 @@ class FaceDetector:
 
     ``analysis_size``: width (px) of the copy the tiles are cut from (never upscaled); ``tile``: the tile
     side (px) in that copy; ``min_score``: the lowest full-range score kept; ``strong``: the score from
-    which a detection counts without a second look; ``confirm``: the short-range score that confirms a
-    candidate; ``every``: frames between two searches of any one tile; ``change_level``: grey levels by
-    which a 1/8-size thumbnail pixel must change for its tile to count as changed (sensor noise averages
-    out); ``edge``: how far (share of the frame) the whole-frame pass sees past each edge; ``threads``:
-    model pairs sharing a frame's jobs (LiteRT releases the GIL); ``eager``: a changed tile on top of the
-    share (see the module docstring). After each call, ``searched`` is the
-    number of tiles searched, ``looks`` the looks from a face's centre, ``calls`` all model calls.
+    which a detection of a followed face counts without a second look, ``sure``: that of a new face;
+    ``confirm``: the short-range score that confirms a candidate; ``every``: frames between two searches of
+    any one tile; ``change_level``: grey levels by which a 1/8-size thumbnail pixel must change for its
+    tile to count as changed (sensor noise averages out); ``edge``: how far (share of the frame) the
+    whole-frame pass sees past each edge; ``threads``: model pairs sharing a frame's jobs (LiteRT releases
+    the GIL); ``eager``: a changed tile on top of the share (see the module docstring). After each call,
+    ``searched`` is the number of tiles searched, ``looks`` the looks from a face's centre, ``calls`` all model calls.
     """
 
     def __init__(self, model_path: str, *, confirm_model: str | None = None, analysis_size: int = 960,
-                 tile: int = 192, min_score: float = 0.6, strong: float = 0.75, confirm: float = 0.75,
+                 tile: int = 192, min_score: float = 0.6, strong: float = 0.75, sure: float = 0.85, confirm: float = 0.75,
                  every: int = 15, change_level: float = 8.0, edge: float = 0.1, threads: int = 1,
                  eager: bool = False) -> None:
         self.analysis_size = analysis_size
         self.tile = tile
         self.min_score = min_score
         self.strong = max(strong, min_score)
+        self.sure = max(sure, self.strong)
         self.confirm = confirm
         self.every = max(1, every)
         self.change_level = change_level
@@ -114,20 +116,24 @@ class FaceDetector:
         passes = [[rescale(d, w / size[0], h / size[1]) for d in faces if mostly_inside(d.box, size)]
                   for faces in self._run(jobs)]
         found = nms([d for faces in passes for d in faces])
-        weak = [d for d in found if d.score < self.strong and not any(_centre_in(d.box, b) for b in known)]
+        # A new face (on no followed box) under ``sure`` gets a look; under ``strong`` it is dropped if that misses,
+        # from ``strong`` up it stays a candidate (a mission badge scored 0.77 once; real faces 0.76-0.97).
+        weak = [d for d in found if d.score < self.sure and not any(_centre_in(d.box, b) for b in known)]
+        doubted = {id(d) for d in weak}
         # A followed face keeps one source for its box, its look, unless it is big (a tenth of the frame wide or
         # more) and the whole-frame pass (every frame) finds it strongly: the tiles come and go with the rotation,
         # the whole-frame pass finds a small face only now and then, and their boxes differ from a look's by up
         # to a sixth, which a framing lens would show as jitter.
-        sure = [d for d in passes[0] if d.score >= self.strong and d.box[2] >= BIG * w]
-        targets = [b for b in looks if not any(_centre_in(d.box, b) and _alike(d.box, b) for d in sure)]
+        big = [d for d in passes[0] if d.score >= self.strong and d.box[2] >= BIG * w]
+        targets = [b for b in looks if not any(_centre_in(d.box, b) and _alike(d.box, b) for d in big)]
         targets += [d.box for d in weak]
         seen = self._look(image, rgb, s, targets)
         self.looks = len(targets)
         hits = [b for b, d in zip(targets, seen) if d is not None]
         out = [d for d in found if not any(_centre_in(d.box, b) for b in hits)
                and (d.score >= self.strong or not any(_centre_in(d.box, b) for b in targets))]
-        out = [d if d.score >= self.strong else Detection(d.box, d.score, d.keypoints, confirmed=False) for d in out]
+        out = [d if d.score >= self.strong and id(d) not in doubted
+               else Detection(d.box, d.score, d.keypoints, confirmed=False) for d in out]
         out += [d for d in seen if d is not None]
         out = nms([d for d in out if d.score >= self.min_score], key=lambda d: (d.confirmed, d.score))
         return sorted(out, key=lambda d: d.score, reverse=True)
@@ -208,7 +214,7 @@ class FaceDetector:
             if i in wide:  # the short-range model did not confirm: the full-range one decides
                 d = wide[i] if wide[i] is not None and wide[i].score >= self.min_score else None
             if d is not None:
-                d = Detection(d.box, d.score, d.keypoints, confirmed=i not in wide or d.score >= self.strong)
+                d = Detection(d.box, d.score, d.keypoints, confirmed=i not in wide or d.score >= self.sure)
             out.append(d)
         return out
 
