@@ -2,6 +2,7 @@
 
     python benchmarks/deface_compare.py [--short 30] [--long 150] [--venv /tmp/deface-venv] [--json]
     python benchmarks/deface_compare.py --live 300    # camfilters run, live, on 300-frame versions
+    python benchmarks/deface_compare.py --calls       # model calls per frame of render's face search
 
 deface (https://github.com/ORB-HD/deface, CenterFace detector) is the open-source reference for
 anonymising faces in videos. It is not a dependency: this script installs it (with onnxruntime, its
@@ -139,6 +140,43 @@ def live(frames: int, work: Path, only: str = "") -> list[dict]:
     return rows
 
 
+def calls(frames: int, work: Path, only: str = "") -> list[dict]:
+    """Model calls per frame of render's face search (`search.FaceDetector`'s counts), in this process, on each
+    clip of ``frames`` frames: the first frame (every tile) apart."""
+    from camfilters.face.offline import OfflineLenses
+
+    rows = []
+    for n, name, (tracks, size, pan) in chosen(only):
+        clip = make_clip(work / f"calls{n}.mp4", tracks, size, pan, frames)
+        counts = []
+        with OfflineLenses(["face-blur"]) as lenses:
+            detector = lenses.stage._analyzer._detector
+            detect = detector.detect
+
+            def counted(*args, **kwargs):  # on the look-back's thread: read the counts as each call ends
+                found = detect(*args, **kwargs)
+                counts.append((detector.calls, detector.searched, detector.looks))
+                return found
+
+            detector.detect = counted
+            for i, frame in enumerate(clips.decode(clip.path)):
+                lenses.push(frame, i / clip.fps)
+            lenses.drain()
+        calls_, tiles, looks = (sum(c[k] for c in counts[1:]) / max(1, len(counts) - 1) for k in range(3))
+        rows.append({"clip": name, "frames": frames, "calls": calls_, "tiles": tiles, "looks": looks,
+                     "first_frame_calls": counts[0][0]})
+    return rows
+
+
+def calls_table(rows: list[dict]) -> str:
+    lines = ["| clip (render) | model calls per frame | whole frame | tiles | looks from a face's centre | "
+             "full-range looks after a short-range miss | first frame |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(f"| {r['clip']} | {r['calls']:.2f} | 1 | {r['tiles']:.2f} | {r['looks']:.2f} | "
+                     f"{r['calls'] - 1 - r['tiles'] - r['looks']:.2f} | {r['first_frame_calls']} |")
+    return "\n".join(lines)
+
+
 def live_table(rows: list[dict]) -> str:
     lines = ["| clip (live, default privacy delay) | fps | frames recorded | recall (face-frames) | false area |",
              "| --- | --- | --- | --- | --- |"]
@@ -168,14 +206,18 @@ def main() -> int:
     parser.add_argument("--only", default="", help="only the clips whose name has this in it (e.g. '720p, still')")
     parser.add_argument("--live", type=int, default=0, metavar="N",
                         help="instead: camfilters run live on N-frame versions of the clips (no deface)")
+    parser.add_argument("--calls", action="store_true",
+                        help="instead: model calls per frame of render's face search on the --long clips (no deface)")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="deface-compare-") as work:
         if args.live:
-            rows = live(args.live, Path(work), args.only)
+            rows, show = live(args.live, Path(work), args.only), live_table
+        elif args.calls:
+            rows, show = calls(args.long, Path(work), args.only), calls_table
         else:
-            rows = compare(args.short, args.long, args.venv, Path(work), args.only)
-    print(json.dumps(rows, indent=1) if args.json else (live_table if args.live else table)(rows))
+            rows, show = compare(args.short, args.long, args.venv, Path(work), args.only), table
+    print(json.dumps(rows, indent=1) if args.json else show(rows))
     # The machine may be shared: the seconds depend on the load, the ratio much less.
     from camfilters.bench.machine import cpu_info
 
