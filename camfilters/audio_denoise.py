@@ -52,7 +52,8 @@ class Denoiser:
     Each call returns the denoised samples of the frames completed so far, a multiple of
     `FRAME` (the rest waits for the next call), `DELAY` samples behind the input: output
     sample ``k`` is input sample ``k - DELAY`` cleaned. ``taken`` and ``given`` count the
-    samples in and out. Not thread-safe: one caller at a time.
+    samples in and out; ``vad`` holds RNNoise's speech probability (0-1) of each frame returned
+    by the last call, ``(m // FRAME, channels) float32``. Not thread-safe: one caller at a time.
     """
 
     def __init__(self, channels: int = 1) -> None:
@@ -64,6 +65,7 @@ class Denoiser:
         self._pointer = self._frame.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         self.taken = 0
         self.given = 0
+        self.vad = np.zeros((0, channels), np.float32)
 
     def __repr__(self) -> str:
         return f"Denoiser(channels={self.channels})"
@@ -77,10 +79,11 @@ class Denoiser:
             else np.asarray(samples, np.float32)
         done = len(data) // FRAME * FRAME
         out = np.empty((done, self.channels), np.float32)
+        self.vad = np.empty((done // FRAME, self.channels), np.float32)
         for c, state in enumerate(self._states):
             for start in range(0, done, FRAME):
                 np.multiply(data[start:start + FRAME, c], _SCALE, out=self._frame)
-                self._lib.rnnoise_process_frame(state, self._pointer, self._pointer)
+                self.vad[start // FRAME, c] = self._lib.rnnoise_process_frame(state, self._pointer, self._pointer)
                 out[start:start + FRAME, c] = self._frame
         out *= 1.0 / _SCALE
         np.clip(out, -1.0, 1.0, out=out)

@@ -91,6 +91,22 @@ def test_the_delay_is_20_ms_and_blocks_of_any_size_give_the_same_sound(clean):
     assert sp.lag(clean, whole[:, 0]) == DELAY == RATE * 20 // 1000
 
 
+@pytest.mark.parametrize("snr", [0, 10])
+def test_the_speech_probability_follows_the_clean_speech(clean, snr):
+    """RNNoise's per-frame VAD, lined up with the output (``DELAY`` later), is high where the clean speech is within
+    20 dB of its peak and low in its pauses (as `speech.pause_ratio` finds them; seen: 0.99 and 0.07 at 0 dB)."""
+    from camfilters.audio_denoise import FRAME, Denoiser
+
+    denoiser = Denoiser()
+    out = denoiser.process(sp.noisy(clean, snr)[:, None])
+    vad = denoiser.vad[DELAY // FRAME:, 0]
+    assert denoiser.vad.shape == (len(out) // FRAME, 1)
+    level = sp.envelope(clean.astype(np.float64), -200)[:len(vad)]
+    near = np.convolve(level >= level.max() - 50, np.ones(11), "same") > 0
+    assert vad[level >= level.max() - 20].mean() >= 0.9
+    assert vad[~near].mean() <= 0.2
+
+
 @pytest.mark.parametrize("block", [960, 1600])  # the microphone's 20 ms; a 30 fps clip's frame
 def test_live_blocks_are_timed_where_their_sound_was_captured(clean, block):
     """Placed by the times `LiveDenoiser` gives, the cleaned sound lines up with the clean speech to the sample."""
