@@ -11,9 +11,9 @@ track and is scored on the clean speech:
 - ``pauses``: speech-to-pause power ratio of the output (dB; the input's is in the row "input");
 - ``latency``: how far the streamed output lags the input (cross-correlation, ms) plus the
   wait for a whole block: RNNoise and MMSE-LSA fed the microphone's 20 ms blocks (they fill
-  their 10 ms frames and hops: no wait); noisereduce run as it would stream, on 0.5 s blocks (its STFT and time
-  smoothing need that much), so it waits 500 ms;
-- ``RTF``: processing time over the sound's duration, one thread, both timed in this run.
+  their 10 ms frames and hops: no wait); noisereduce run as it would stream, on 0.5 s blocks
+  (its STFT and time smoothing need that much), so it waits 500 ms;
+- ``RTF``: processing time over the sound's duration, one thread, all timed in this run.
 
 ``MMSE-LSA`` is the classic statistical enhancer for stationary noise (`MmseLsa`, streamed in
 the same 20 ms blocks); the mix takes it where RNNoise's speech probability is high and RNNoise
