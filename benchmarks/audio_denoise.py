@@ -1,4 +1,4 @@
-"""``--audio-denoise`` (RNNoise through pyrnnoise) against a classic MMSE-LSA, a mix, and noisereduce.
+"""``--audio-denoise`` (hum canceller + RNNoise) against RNNoise alone, a classic MMSE-LSA, a mix, noisereduce.
 
     python benchmarks/audio_denoise.py [--seconds 7.6] [--json PATH] [--png PATH]
 
@@ -17,7 +17,7 @@ track and is scored on the clean speech:
 
 ``MMSE-LSA`` is the classic statistical enhancer for stationary noise (`MmseLsa`, streamed in
 the same 20 ms blocks); the mix takes it where RNNoise's speech probability is high and RNNoise
-elsewhere. The ideal ratio mask knows the clean speech: the most any gain per STFT bin can give.
+(alone) elsewhere. The ideal ratio mask knows the clean speech: the most any gain per STFT bin can give.
 ``noisereduce`` runs twice: non-stationary (its default: noise tracked over time) and
 stationary (one noise profile for the whole clip, which needs the whole clip: offline only).
 ``--png`` draws the spectrograms of the clean, noisy (0 dB) and denoised speech (the README's).
@@ -112,7 +112,7 @@ def _aligned(process, noisy: np.ndarray) -> np.ndarray:
 def _mixed():
     """MMSE-LSA where RNNoise hears speech, RNNoise elsewhere: weight = RNNoise's speech probability^4 per 10 ms
     (both lag 20 ms: their outputs line up)."""
-    rnnoise, mmse = Denoiser(), MmseLsa()
+    rnnoise, mmse = Denoiser(hum=False), MmseLsa()
 
     def process(block: np.ndarray) -> np.ndarray:
         out = rnnoise.process(block[:, None])[:, 0]
@@ -136,15 +136,17 @@ def _noisereduce(stationary: bool):
     return run
 
 
-def _rnnoise_streamed(noisy: np.ndarray) -> np.ndarray:
-    """What the live path records: the streaming output, delay and all (the microphone's 20 ms blocks)."""
-    denoiser = Denoiser()
-    return _streamed(lambda block: denoiser.process(block[:, None])[:, 0], noisy)
+def _rnnoise(hum: bool):
+    """`Denoiser` on mono blocks: what the live path records."""
+    denoiser = Denoiser(hum=hum)
+    return lambda block: denoiser.process(block[:, None])[:, 0]
 
 
 #: name: (offline run, the run whose output lag is measured, and the wait for a block on top (ms), or None: offline)
 METHODS = {
-    "rnnoise (ours)": (denoise, _rnnoise_streamed, 0.0),
+    "hum canceller + RNNoise (ours)": (denoise, lambda noisy: _streamed(_rnnoise(True), noisy), 0.0),
+    "RNNoise alone": (lambda noisy: _aligned(_rnnoise(False), noisy), lambda noisy: _streamed(_rnnoise(False), noisy),
+                      0.0),
     "MMSE-LSA, 30 ms window": (lambda noisy: _aligned(MmseLsa().process, noisy),
                                lambda noisy: _streamed(MmseLsa().process, noisy), 0.0),
     "MMSE-LSA in speech, RNNoise in pauses": (lambda noisy: _aligned(_mixed(), noisy),
@@ -187,7 +189,7 @@ def spectrograms(path: Path, clean: np.ndarray, noisy: np.ndarray, cleaned: np.n
     fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True, constrained_layout=True)
     for ax, (title, samples) in zip(axes, [("clean speech (espeak-ng)", clean),
                                            ("with pink noise and 100 Hz hum, 0 dB SNR", noisy),
-                                           ("--audio-denoise (RNNoise)", cleaned)]):
+                                           ("--audio-denoise (hum canceller + RNNoise)", cleaned)]):
         with np.errstate(divide="ignore"):
             ax.specgram(samples, NFFT=1024, Fs=sp.RATE, noverlap=768, cmap="magma", vmin=-140, vmax=-30)
         ax.set_facecolor("black")  # digital silence: no finite level to draw
