@@ -6,8 +6,8 @@ ships, so nothing is downloaded. It is called through pyrnnoise's ctypes binding
 (``rnnoise_process_frame`` on float32 samples scaled to 16-bit range), not its ``RNNoise``
 class, which rounds every sample to int16 and wraps values past full scale. Before it, a
 `HumCanceller` subtracts steady tones (mains hum), which RNNoise could only turn down with the
-voice under them; it adds no delay. Each channel has a state of its own, kept between blocks; samples that do not fill a frame wait for the next
-block. The output lags the input by `DELAY` samples (RNNoise's overlapping window): `Denoiser`
+voice under them; it adds no delay. Each channel has a state of its own, kept between blocks;
+samples that do not fill a frame wait for the next block. The output lags the input by `DELAY` samples (RNNoise's overlapping window): `Denoiser`
 says so, `LiveDenoiser` moves the blocks' times back by it, `FrameDenoiser` cuts it off.
 """
 
