@@ -1,12 +1,13 @@
-"""Speech denoising of the sound: RNNoise (through ``pyrnnoise``, the ``denoise`` extra) on 48 kHz float blocks.
+"""Speech denoising of the sound: steady hum subtracted, then RNNoise (``pyrnnoise``, the ``denoise`` extra), 48 kHz.
 
 RNNoise (Valin 2018, xiph/rnnoise) is a small recurrent network that estimates a gain per band
 every 10 ms frame of 480 samples at 48 kHz; its model is compiled into the library ``pyrnnoise``
 ships, so nothing is downloaded. It is called through pyrnnoise's ctypes binding directly
 (``rnnoise_process_frame`` on float32 samples scaled to 16-bit range), not its ``RNNoise``
-class, which rounds every sample to int16 and wraps values past full scale. Each channel has
-a state of its own, kept between blocks; samples that do not fill a frame wait for the next
-block. The output lags the input by `DELAY` samples (RNNoise's overlapping window): `Denoiser`
+class, which rounds every sample to int16 and wraps values past full scale. Before it, a
+`HumCanceller` subtracts steady tones (mains hum), which RNNoise could only turn down with the
+voice under them; it adds no delay. Each channel has a state of its own, kept between blocks;
+samples that do not fill a frame wait for the next block. The output lags the input by `DELAY` samples (RNNoise's overlapping window): `Denoiser`
 says so, `LiveDenoiser` moves the blocks' times back by it, `FrameDenoiser` cuts it off.
 """
 
@@ -18,6 +19,7 @@ from fractions import Fraction
 import numpy as np
 
 from .errors import CamfiltersError
+from .hum_canceller import HumCanceller
 
 __all__ = ["DELAY", "FRAME", "RATE", "DenoiseUnavailable", "Denoiser", "FrameDenoiser", "LiveDenoiser", "denoise", "is_on",
            "load_rnnoise", "switch"]
@@ -47,26 +49,30 @@ def load_rnnoise():
 
 
 class Denoiser:
-    """Streaming RNNoise on ``(n, channels) float32`` blocks at 48 kHz; `process` returns whole frames.
+    """Streaming hum canceller and RNNoise on ``(n, channels) float32`` blocks at 48 kHz; `process` returns whole frames.
 
     Each call returns the denoised samples of the frames completed so far, a multiple of
     `FRAME` (the rest waits for the next call), `DELAY` samples behind the input: output
     sample ``k`` is input sample ``k - DELAY`` cleaned. ``taken`` and ``given`` count the
-    samples in and out. Not thread-safe: one caller at a time.
+    samples in and out; ``vad`` holds RNNoise's speech probability (0-1) of each frame returned
+    by the last call, ``(m // FRAME, channels) float32``. ``hum=False``: RNNoise alone (the
+    benchmark's reference). Not thread-safe: one caller at a time.
     """
 
-    def __init__(self, channels: int = 1) -> None:
+    def __init__(self, channels: int = 1, *, hum: bool = True) -> None:
         self._lib = load_rnnoise().lib
         self.channels = channels
         self._states = [self._lib.rnnoise_create(None) for _ in range(channels)]
+        self._cancellers = [HumCanceller(FRAME) for _ in range(channels)] if hum else None
         self._pending = np.zeros((0, channels), np.float32)
         self._frame = np.zeros(FRAME, np.float32)  # one channel's frame, denoised in place
         self._pointer = self._frame.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         self.taken = 0
         self.given = 0
+        self.vad = np.zeros((0, channels), np.float32)
 
     def __repr__(self) -> str:
-        return f"Denoiser(channels={self.channels})"
+        return f"Denoiser(channels={self.channels}, hum={self._cancellers is not None})"
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         """Denoise ``(n, channels)`` float samples in [-1, 1]; the ``(m, channels) float32`` frames done."""
@@ -77,10 +83,13 @@ class Denoiser:
             else np.asarray(samples, np.float32)
         done = len(data) // FRAME * FRAME
         out = np.empty((done, self.channels), np.float32)
+        self.vad = np.empty((done // FRAME, self.channels), np.float32)
         for c, state in enumerate(self._states):
             for start in range(0, done, FRAME):
-                np.multiply(data[start:start + FRAME, c], _SCALE, out=self._frame)
-                self._lib.rnnoise_process_frame(state, self._pointer, self._pointer)
+                frame = data[start:start + FRAME, c]
+                np.multiply(frame if self._cancellers is None else self._cancellers[c](frame), _SCALE,
+                            out=self._frame)
+                self.vad[start // FRAME, c] = self._lib.rnnoise_process_frame(state, self._pointer, self._pointer)
                 out[start:start + FRAME, c] = self._frame
         out *= 1.0 / _SCALE
         np.clip(out, -1.0, 1.0, out=out)
@@ -89,7 +98,7 @@ class Denoiser:
         return out
 
     def restart(self) -> None:
-        """Drop the samples waiting for a whole frame and count from 0 again (RNNoise's states are kept)."""
+        """Drop the samples waiting for a whole frame and count from 0 again (the channels' states are kept)."""
         self._pending = self._pending[:0]
         self.taken = self.given = 0
 

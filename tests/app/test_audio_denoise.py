@@ -1,10 +1,11 @@
 """Sound denoising (``--audio-denoise``, `camfilters.audio_denoise`): noisy espeak-ng speech cleaned, in time.
 
 The reference is the clean speech itself: every score compares with it after alignment
-(`camfilters.bench.speech`). Noise: pink noise plus a 100 Hz hum at 0 and 10 dB SNR.
-RNNoise on this synthetic voice reaches +7.6 dB at 0 dB and +3.2 dB at 10 dB (the issue asked
-for +10 dB: RNNoise alone does not get there; the README's table says why), so the SNR bounds
-below sit 1 dB under what it gives, to catch a regression, not to claim the goal.
+(`camfilters.bench.speech`). Noise: pink noise plus a 100 Hz hum at 0 and 10 dB SNR. On this
+3.5 s sentence the hum canceller and RNNoise reach +9.7 dB at 0 dB and +4.4 dB at 10 dB (RNNoise
+alone: +7.7 and +3.3; the issue asked for +10 dB, met at 0 dB on the benchmark's 7.6 s, where the
+canceller has longer to learn the hum; the README's table says why 10 dB falls short), so the
+SNR bounds below sit 1 dB under what it gives, to catch a regression, not to claim the goal.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import numpy as np
 import pytest
 from test_audio import flashes_and_clicks, sound, tracks  # noqa: F401  (sound: the private PulseAudio fixture)
 
-from camfilters.audio_denoise import DELAY, LiveDenoiser, denoise, is_on
+from camfilters.audio_denoise import DELAY, FRAME, Denoiser, LiveDenoiser, denoise, is_on
 from camfilters.bench import speech as sp
+from camfilters.hum_canceller import HumCanceller
 from camfilters.live import LiveOptions, LiveSession
 
 from cli_helpers import assert_one_line_error, camfilters, cli_main
@@ -27,8 +29,8 @@ from sound_server import available
 pytest.importorskip("pyrnnoise", reason='needs the denoise extra: pip install "camfilters[denoise]"')
 pytestmark = pytest.mark.skipif(sp.espeak_available() is not None, reason=sp.espeak_available() or "")
 
-#: (input SNR, least SNR gain, dB): what RNNoise gives on the 3.5 s sentence, less 1 dB.
-GAINS = [(0, 6.5), (10, 2.2)]
+#: (input SNR, least SNR gain, dB): what the hum canceller and RNNoise give on the 3.5 s sentence, less 1 dB.
+GAINS = [(0, 8.7), (10, 3.4)]
 RATE = sp.RATE
 
 
@@ -69,7 +71,7 @@ def on_video_timeline(path: Path) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("snr", "gain"), GAINS)
-def test_rnnoise_raises_the_snr_and_keeps_the_speech_envelope(clean, snr, gain):
+def test_denoising_raises_the_snr_and_keeps_the_speech_envelope(clean, snr, gain):
     noisy = sp.noisy(clean, snr)
     out = denoise(noisy)
     before, after = sp.aligned_snr(clean, noisy), sp.aligned_snr(clean, out)
@@ -79,16 +81,74 @@ def test_rnnoise_raises_the_snr_and_keeps_the_speech_envelope(clean, snr, gain):
     assert sp.lag(clean, out) == 0  # denoise() gives the track aligned: its delay is cut off
 
 
-def test_the_delay_is_20_ms_and_blocks_of_any_size_give_the_same_sound(clean):
-    """RNNoise's state is kept between blocks: 333-sample blocks give exactly the one-call result."""
-    from camfilters.audio_denoise import Denoiser
+@pytest.mark.slow  # 7.6 s of sound: about 2 s
+def test_the_issues_10_db_goal_is_met_at_0_db_input_on_the_benchmark_clip():
+    """Issue 23's goal, as `benchmarks/audio_denoise.py` scores it: on the whole 7.6 s clip at 0 dB SNR, the SNR
+    gain is at least 10 dB (seen: 10.02; no tolerance, it is the goal) with the envelope at 0.8 or more."""
+    clean = sp.speech()
+    noisy = sp.noisy(clean, 0)
+    out = denoise(noisy)
+    assert sp.aligned_snr(clean, out) - sp.aligned_snr(clean, noisy) >= 10
+    assert sp.envelope_correlation(clean, out) >= 0.8
 
+
+def cancel_hum(samples: np.ndarray) -> np.ndarray:
+    """``samples`` through a fresh `HumCanceller` in 10 ms blocks (the whole blocks only)."""
+    canceller = HumCanceller()
+    return np.concatenate([canceller(b) for b in samples[:len(samples) // FRAME * FRAME].reshape(-1, FRAME)])
+
+
+@pytest.mark.parametrize("hz", [50, 60, 123.4])  # on a bin's centre (5 Hz bins), between, anywhere
+def test_the_hum_canceller_takes_out_a_steady_tone_and_its_harmonics(hz):
+    """A hum (with its 2nd and 3rd harmonics at half and a quarter) is at least 35 dB down 3.5-4 s in."""
+    t = np.arange(4 * RATE) / RATE
+    hum = sum(a * np.sin(2 * np.pi * hz * k * t + k) for k, a in ((1, 1.0), (2, 0.5), (3, 0.25)))
+    left = cancel_hum(hum)[-RATE // 2:]
+    assert 10 * np.log10(np.mean(left ** 2) / np.mean(hum ** 2)) <= -35
+
+
+def test_the_hum_canceller_keeps_speech_and_takes_the_hum_from_under_it(clean):
+    """Clean speech comes through at 30 dB SI-SDR or more (no tone is invented from its harmonics; seen: 33);
+    with the benchmark's hum 10 dB under it, the SNR rises from 10 dB to 15 dB or more (seen: 16.6)."""
+    speech = clean[:len(clean) // FRAME * FRAME].astype(np.float64)
+    assert sp.aligned_snr(speech, cancel_hum(speech)) >= 30
+    hummed = speech + sp.hum(len(speech)) * np.sqrt(np.mean(speech ** 2) / 10)
+    assert abs(sp.aligned_snr(speech, hummed) - 10) < 0.1
+    assert sp.aligned_snr(speech, cancel_hum(hummed)) >= 15
+
+
+@pytest.mark.parametrize(("snr", "more"), [(0, 1.5), (10, 0.7)])  # seen: +2.0 and +1.1 dB
+def test_the_hum_canceller_adds_to_what_rnnoise_gives(clean, snr, more):
+    """The same noisy speech through RNNoise alone and through the canceller first: the SNR gain is higher."""
+    noisy = sp.noisy(clean, snr)
+    padded = np.r_[noisy, np.zeros(DELAY + FRAME, np.float32)][:, None]
+    alone = Denoiser(hum=False).process(padded)[DELAY:DELAY + len(noisy), 0]
+    assert sp.aligned_snr(clean, denoise(noisy)) - sp.aligned_snr(clean, alone) >= more
+
+
+def test_the_delay_is_20_ms_and_blocks_of_any_size_give_the_same_sound(clean):
+    """RNNoise's and the hum canceller's states are kept between blocks: 333-sample blocks give exactly the
+    one-call result."""
     noisy = sp.noisy(clean, 0)[:, None]
     whole = Denoiser().process(noisy)
     streamed = Denoiser()
     parts = np.concatenate([streamed.process(noisy[i:i + 333]) for i in range(0, len(noisy), 333)])
     np.testing.assert_array_equal(parts, whole[:len(parts)])
     assert sp.lag(clean, whole[:, 0]) == DELAY == RATE * 20 // 1000
+
+
+@pytest.mark.parametrize("snr", [0, 10])
+def test_the_speech_probability_follows_the_clean_speech(clean, snr):
+    """RNNoise's per-frame VAD, lined up with the output (``DELAY`` later), is high where the clean speech is within
+    20 dB of its peak and low in its pauses (as `speech.pause_ratio` finds them; seen: 0.99 and 0.07 at 0 dB)."""
+    denoiser = Denoiser()
+    out = denoiser.process(sp.noisy(clean, snr)[:, None])
+    vad = denoiser.vad[DELAY // FRAME:, 0]
+    assert denoiser.vad.shape == (len(out) // FRAME, 1)
+    level = sp.envelope(clean.astype(np.float64), -200)[:len(vad)]
+    near = np.convolve(level >= level.max() - 50, np.ones(11), "same") > 0
+    assert vad[level >= level.max() - 20].mean() >= 0.9
+    assert vad[~near].mean() <= 0.2
 
 
 @pytest.mark.parametrize("block", [960, 1600])  # the microphone's 20 ms; a 30 fps clip's frame
