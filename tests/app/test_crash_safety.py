@@ -268,7 +268,8 @@ def test_a_full_disk_at_the_final_remux_keeps_the_fragmented_mp4(small_disk, rng
             rec.write(noisy_frame(i, SIZE, rng), i / FPS)
             i += 1
             # a busy machine lets the writer thread fall behind and the file overshoot the disk: keep in step
-            wait_for(lambda: rec.frames_encoded >= i - 2, 60, "the writer thread to encode every frame written")
+            wait_for(lambda: rec.frames_encoded >= i - 2, 60, "the writer thread to encode every frame written",
+                     poll=0.001)  # about 200 frames, a few ms each: 50 ms polls added 3 s
             assert not rec.failed
     assert not rec.failed
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
