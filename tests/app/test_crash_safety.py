@@ -221,6 +221,8 @@ def test_a_full_disk_stops_the_recording_with_one_line_and_a_playable_file(small
 @pytest.mark.slow
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_the_app_on_a_full_disk_exits_1_with_one_line_and_a_playable_file(small_disk, ext):
+    """The demo records at about 0.6 MB/s: 1.5 MB of the disk is taken first, so that it fills within 3 s."""
+    (small_disk / "filler").write_bytes(b"\0" * 1_500_000)
     out = small_disk / f"out{ext}"
     proc = camfilters("run", "--source", "demo", "--no-window", "--record", str(out), "--duration", "300",
                       timeout=600)
