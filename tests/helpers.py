@@ -115,12 +115,13 @@ def frame_times(path: str | Path) -> list[float]:
     return decode(path)[1]
 
 
-def wait_for(condition: Callable[[], T], timeout: float, what: str) -> T:
-    """Poll ``condition()`` until it returns something truthy (or an array) and return that; fail
-    after ``timeout`` s.
+def wait_for(condition: Callable[[], T], timeout: float, what: str, poll: float = POLL_S) -> T:
+    """Poll ``condition()`` every ``poll`` s until it returns something truthy (or an array) and return that;
+    fail after ``timeout`` s.
 
     ``what`` names the awaited condition in the failure message. Use generous timeouts: they
     cost nothing when the condition comes early and keep the test passing on a loaded machine.
+    A wait in a loop that is usually over in a millisecond wants a shorter ``poll``.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -129,7 +130,7 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str) -> T:
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(POLL_S)
+        time.sleep(poll)
 
 
 def wait_for_text(source: Path | Callable[[], str], needle: str, timeout: float, count: int = 1) -> str:

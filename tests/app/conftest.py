@@ -3,6 +3,7 @@ local Dask cluster."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -25,6 +26,23 @@ def clip(tmp_path_factory) -> Path:
     each frame carries its index (`media.frame_index`). Shared: copy it before changing it."""
     folder = tmp_path_factory.mktemp("clip")
     return faststart(make_video(folder / "plain.mp4", 48, size=(160, 120), fps=24, audio=True), folder / "clip.mp4")
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory) -> Callable[..., Path]:
+    """`media.make_video` made once per session for each set of arguments, then copied: ``videos(path, 300,
+    size=(320, 240))`` writes that clip at ``path`` and returns ``path``. The batch tests stop renders of many
+    such long clips (1-2 s each to encode) and only read them."""
+    made: dict[tuple, Path] = {}
+
+    def make(path: Path, *args, **kwargs) -> Path:
+        key = (Path(path).suffix, args, tuple(sorted(kwargs.items())))
+        if key not in made:
+            made[key] = make_video(tmp_path_factory.mktemp("video") / f"clip{key[0]}", *args, **kwargs)
+        shutil.copyfile(made[key], path)
+        return Path(path)
+
+    return make
 
 
 @pytest.fixture

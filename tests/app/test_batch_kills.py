@@ -16,19 +16,19 @@ from camfilters.batch import plan, run_jobs, with_render_options
 from camfilters.errors import ExitCode
 from camfilters.options import RenderOptions
 
-from cli_helpers import camfilters, start, stop
+from cli_helpers import cli_main, start, stop
 from helpers import hidden, sha256, wait_for
-from media import make_video, probe
+from media import probe
 
 pytestmark = pytest.mark.slow  # worker processes (a spawned pool imports numba, cv2 and av), signals
 
 
-def test_a_killed_worker_has_its_file_tried_again(tmp_path):
+def test_a_killed_worker_has_its_file_tried_again(tmp_path, videos):
     """SIGKILL of a local worker mid-file: the file is rendered again, completely, and no temporary file stays."""
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("a", "b"):
-        make_video(folder / f"{name}.mp4", 150, size=(320, 240), fps=30)
+        videos(folder / f"{name}.mp4", 150, size=(320, 240), fps=30)
     out = tmp_path / "out"
     result = {}
     runner = threading.Thread(target=lambda: result.setdefault(
@@ -53,12 +53,13 @@ def test_a_killed_worker_has_its_file_tried_again(tmp_path):
     assert hidden(out) == []
 
 
-def test_a_worker_sent_sigterm_again_and_again_removes_its_file_once_and_the_file_is_rendered_again(tmp_path):
+def test_a_worker_sent_sigterm_again_and_again_removes_its_file_once_and_the_file_is_rendered_again(tmp_path,
+                                                                                                      videos):
     """A killed parent's death signal comes once per thread of it: a worker sent SIGTERM every millisecond stops
     its render, removes the unfinished file (no partial, no temporary file), and the batch renders it again."""
     folder = tmp_path / "in"
     folder.mkdir()
-    make_video(folder / "a.mp4", 150, size=(320, 240), fps=30)
+    videos(folder / "a.mp4", 150, size=(320, 240), fps=30)
     out = tmp_path / "out"
     result = {}
     runner = threading.Thread(target=lambda: result.setdefault(
@@ -79,13 +80,14 @@ def test_a_worker_sent_sigterm_again_and_again_removes_its_file_once_and_the_fil
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_a_batch_killed_mid_file_keeps_no_partial_output_and_a_rerun_finishes_the_rest(tmp_path, sig):
+def test_a_batch_killed_mid_file_keeps_no_partial_output_and_a_rerun_finishes_the_rest(tmp_path, videos, sig):
     """The parent stopped (SIGTERM) or killed (SIGKILL): workers remove their unfinished files; the re-run
-    renders only the rest, leaving the finished files' bytes alone, and removes a killed render's leftovers."""
+    renders only the rest, leaving the finished files' bytes alone, and removes a killed render's leftovers.
+    The stop needs a process of its own; the re-run does not (`cli_main`: no second start-up)."""
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("a", "b", "c", "d"):
-        make_video(folder / f"{name}.mp4", 120, size=(320, 240), fps=30, audio=True)
+        videos(folder / f"{name}.mp4", 120, size=(320, 240), fps=30, audio=True)
     out = tmp_path / "out"
     command = ("render", str(folder), "-o", str(out), "--filter", "cartoon", "--jobs", "2", "--no-progress")
     proc = start(*command)
@@ -107,7 +109,7 @@ def test_a_batch_killed_mid_file_keeps_no_partial_output_and_a_rerun_finishes_th
     for name in finished:
         assert probe(out / name).frames == 120
     (out / ".d.0123abcd.tmp.mp4").write_bytes(b"left by a killed render")
-    rerun = camfilters(*command, timeout=900)
+    rerun = cli_main(*command)
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stdout.splitlines()[-1] == f"{4 - len(finished)} done, {len(finished)} skipped, 0 failed, " \
                                             f"{120 * (4 - len(finished))} frames"

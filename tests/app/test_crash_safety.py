@@ -221,6 +221,8 @@ def test_a_full_disk_stops_the_recording_with_one_line_and_a_playable_file(small
 @pytest.mark.slow
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_the_app_on_a_full_disk_exits_1_with_one_line_and_a_playable_file(small_disk, ext):
+    """The demo records at about 0.6 MB/s: 1.5 MB of the disk is taken first, so that it fills within 3 s."""
+    (small_disk / "filler").write_bytes(b"\0" * 1_500_000)
     out = small_disk / f"out{ext}"
     proc = camfilters("run", "--source", "demo", "--no-window", "--record", str(out), "--duration", "300",
                       timeout=600)
@@ -268,7 +270,8 @@ def test_a_full_disk_at_the_final_remux_keeps_the_fragmented_mp4(small_disk, rng
             rec.write(noisy_frame(i, SIZE, rng), i / FPS)
             i += 1
             # a busy machine lets the writer thread fall behind and the file overshoot the disk: keep in step
-            wait_for(lambda: rec.frames_encoded >= i - 2, 60, "the writer thread to encode every frame written")
+            wait_for(lambda: rec.frames_encoded >= i - 2, 60, "the writer thread to encode every frame written",
+                     poll=0.001)  # about 200 frames, a few ms each: 50 ms polls added 3 s
             assert not rec.failed
     assert not rec.failed
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]

@@ -85,6 +85,9 @@ class App:
         self.env = cli_env(DISPLAY=display, QT_QPA_PLATFORM="xcb", **env)
         self.log = tmp / "app.log"
         self.shots = 0
+        #: how long a toast stays (s): the default unless the test gave ``--toast-seconds``
+        self.toast_seconds = float(args[args.index("--toast-seconds") + 1]) if "--toast-seconds" in args \
+            else Toasts().seconds
         with self.log.open("w") as log:
             self.proc = popen(
                 [sys.executable, "-m", "camfilters", "-v", "run", "--source", "demo", "--size", f"{W}x{H}", "--fps",
@@ -203,6 +206,11 @@ def test_keys_switch_filter_record_snapshot_and_quit(app_factory, tmp_path):
     assert shot.shape == (H, W, 3) and edge_like(shot)
 
 
+#: Toasts last this long (s) in the tests that wait for a still picture (`still_picture`): with the default
+#: 2 s each wait took 4.5 s, the last key's toast and then 2.5 s of stillness.
+QUICK_TOAST_S = "0.3"
+
+
 def still_picture(app: App) -> np.ndarray:
     """Wait until the picture stays the same for longer than a toast lasts (the demo animates every frame)."""
     previous = [app.screenshot(), time.monotonic()]
@@ -211,13 +219,13 @@ def still_picture(app: App) -> np.ndarray:
         image = app.screenshot()
         if not np.array_equal(image, previous[0]):
             previous[:] = [image, time.monotonic()]
-        return image if time.monotonic() - previous[1] > Toasts().seconds + 0.5 else None
+        return image if time.monotonic() - previous[1] > app.toast_seconds + 0.5 else None
 
     return wait_for(same_twice, STEP_S, "a still picture")
 
 
 def test_pause_mirror_help_and_escape(app_factory):
-    app = app_factory()
+    app = app_factory("--toast-seconds", QUICK_TOAST_S)
     app.key("i")  # hide the status bar: it changes every frame (fps)
     app.wait_log("status bar off")
     app.key("space")

@@ -13,13 +13,13 @@ import subprocess
 
 import numpy as np
 import pytest
-from test_window import H, W, app_factory, display, still_picture  # noqa: F401  (fixtures)
+from test_window import QUICK_TOAST_S, H, W, app_factory, display, still_picture  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(300)]
 
 
 def test_wheel_steps_the_strength_without_zooming(app_factory):  # noqa: F811
-    app = app_factory()
+    app = app_factory("--toast-seconds", QUICK_TOAST_S)
     app.key("i")  # hide the status bar: it changes every frame (fps)
     app.wait_log("status bar off")
     app.key("space")
