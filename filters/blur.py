@@ -130,6 +130,6 @@ class Box(Filter):
         n = chunks(height)
         dtype = np.uint16 if self.ksize <= box.BOX_TAPS_MAX else np.int32
         hbuf = self._buffer("box_h", (n, width * 3), dtype)
-        pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3), dtype)
+        pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3), np.uint16)
         with dynamic_chunks():
             box.box(src.reshape(height, -1), rowmap, colmap, self.ksize, out.reshape(height, -1), hbuf, pbuf)

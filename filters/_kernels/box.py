@@ -17,28 +17,46 @@ BOX_TAPS_MAX = 15  # largest ksize summed tap by tap; also the largest with uint
 
 
 @njit(cache=True, nogil=True)
-def _box_taps(p, ksize, h, o, inv):
-    """Row of ``box`` for ``ksize <= BOX_TAPS_MAX``: ``h[x] = sum_j p[x + 3j]`` over the
-    padded column sums ``p``, then ``o = round(h * inv)``.
+def _rounded_mean(total, inv):
+    """``round(total * inv)`` (uint8) for a window sum ``total`` below ``2**16`` and ``inv`` =
+    float32 ``1 / ksize**2``: exact, as the float32 error (``< 2**-14``) is far below the least distance
+    of ``total / ksize**2`` from a half level (``1 / (2 ksize**2) >= 1/450``; never a tie, the
+    area is odd)."""
+    return np.uint8(np.int32(np.float32(total) * inv + _HALF))
 
-    Tap by tap, 3 or 5 taps in the first pass and 4 in each further one: every pass is a
-    vectorised loop (16 uint16 lanes per AVX2 vector), faster than the sequential
-    running sum for these sizes.
+
+@njit(cache=True, nogil=True)
+def _box_taps(p, ksize, h, o, inv):
+    """Row of ``box`` for ``ksize <= BOX_TAPS_MAX``: ``o[x] = round(sum_j p[x + 3j] / ksize**2)``
+    over the padded column sums ``p`` (uint16).
+
+    Tap by tap in uint16 lanes (16 per AVX2 vector), faster than the sequential running
+    sum for these sizes: ksize 3 and 5 in one pass, the others 3 or 5 taps into ``h`` and
+    then 4 per pass; the last pass rounds straight into ``o``, so the sums of small
+    kernels never leave the registers.
     """
-    n = h.shape[0]
-    j = 3 if ksize % 4 == 3 else 5
+    n = o.shape[0]
     t0 = p[0:n]
     t1 = p[3:3 + n]
     t2 = p[6:6 + n]
+    if ksize == 3:
+        for x in range(n):
+            o[x] = _rounded_mean(np.uint16(t0[x] + t1[x] + t2[x]), inv)
+        return
+    t3 = p[9:9 + n]
+    t4 = p[12:12 + n]
+    if ksize == 5:
+        for x in range(n):
+            o[x] = _rounded_mean(np.uint16(t0[x] + t1[x] + t2[x] + t3[x] + t4[x]), inv)
+        return
+    j = 3 if ksize % 4 == 3 else 5
     if j == 3:
         for x in range(n):
             h[x] = t0[x] + t1[x] + t2[x]
     else:
-        t3 = p[9:9 + n]
-        t4 = p[12:12 + n]
         for x in range(n):
             h[x] = t0[x] + t1[x] + t2[x] + t3[x] + t4[x]
-    while j < ksize:
+    while j + 4 < ksize:
         t0 = p[3 * j:3 * j + n]
         t1 = p[3 * j + 3:3 * j + 3 + n]
         t2 = p[3 * j + 6:3 * j + 6 + n]
@@ -46,8 +64,12 @@ def _box_taps(p, ksize, h, o, inv):
         for x in range(n):
             h[x] += t0[x] + t1[x] + t2[x] + t3[x]
         j += 4
+    t0 = p[3 * j:3 * j + n]
+    t1 = p[3 * j + 3:3 * j + 3 + n]
+    t2 = p[3 * j + 6:3 * j + 6 + n]
+    t3 = p[3 * j + 9:3 * j + 9 + n]
     for x in range(n):
-        o[x] = np.uint8(np.int32(np.float32(h[x]) * inv + _HALF))
+        o[x] = _rounded_mean(np.uint16(h[x] + t0[x] + t1[x] + t2[x] + t3[x]), inv)
 
 
 @njit(cache=True, nogil=True)
@@ -82,8 +104,9 @@ def box(src, rowmap, colmap, ksize, out, hbuf, pbuf):
     """Mean over ``ksize x ksize`` (reflect-101) of ``src`` ``(H, W*3)`` uint8 into ``out``,
     rounded half up (the area is odd, so there are no ties): exact.
 
-    Integer sums: ``hbuf`` ``(n, W*3)`` and ``pbuf`` ``(n, (W + ksize)*3)`` are uint16
-    for ``ksize <= BOX_TAPS_MAX`` (``ksize**2 * 255 < 2**16``), int32 above. Each chunk
+    Integer sums: the column sums ``pbuf`` ``(n, (W + ksize)*3)`` are uint16 (at most
+    ``255 * 255``); the row sums ``hbuf`` ``(n, W*3)`` uint16 for ``ksize <= BOX_TAPS_MAX``
+    (``ksize**2 * 255 < 2**16``), int32 above. Each chunk
     keeps the column sums of its current window in ``pbuf`` (3 elements of slack for the
     last slide) and moves them down one row with a whole-row add/subtract (vectorised).
     Rows are then summed tap by tap (``_box_taps``) up to ``BOX_TAPS_MAX`` and with a

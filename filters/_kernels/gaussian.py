@@ -206,7 +206,7 @@ def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, ring, pbuf, hbu
 
 
 @njit(cache=True, nogil=True)
-def _row16(src, rowmap, colmap, ky, kx, channels, i, p, o):
+def row16(src, rowmap, colmap, ky, kx, channels, i, p, o):
     """Row ``i`` of ``gaussian16`` into ``o``; ``p`` is the uint16 padded row.
 
     Constant shifts: a variable one keeps LLVM from narrowing the sums to 16-bit lanes.
@@ -265,33 +265,9 @@ def gaussian16(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf):
         p = pbuf[chunk]
         for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
             o = out[i]
-            _row16(src, rowmap, colmap, ky, kx, channels, i, p, o)
+            row16(src, rowmap, colmap, ky, kx, channels, i, p, o)
             if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian``
                 s = src[i]
                 for x in range(o.shape[0]):
                     o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
 
-
-@njit(cache=True, nogil=True, parallel=True)
-def colour_dodge(grey, blurred, out):
-    """Pencil sketch: ``grey * 256 / (255 - blurred)`` into all 3 channels of ``out``.
-
-    ``grey``/``blurred`` ``(H, W)`` uint8 (``blurred``: the Gaussian of ``255 - grey``);
-    ``out`` ``(H, W*3)`` uint8. The quotient is computed in float32, rounded half to even
-    and saturated, and is 0 where the divisor is 0, as ``cv2.divide(grey, 255 - blurred,
-    scale=256)``.
-    """
-    scale = np.float32(256.0)
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
-    for i in prange(out.shape[0]):
-        g = grey[i]
-        b = blurred[i]
-        o = out[i]
-        for x in range(g.shape[0]):  # branch-free so that it vectorises
-            divisor = np.float32(255.0) - np.float32(b[x])
-            q = min(np.rint(np.float32(g[x]) * scale / max(divisor, one)), np.float32(255.0))
-            value = np.uint8(q if divisor > zero else zero)
-            o[3 * x] = value
-            o[3 * x + 1] = value
-            o[3 * x + 2] = value
