@@ -114,7 +114,8 @@ class Blur(GaussianFilter):
 @register_filter("box")
 class Box(Filter):
     """Mean over a ``ksize x ksize`` window (reflect-101) from integer column sums: tap by tap
-    up to ksize 15, running sums above (cost independent of ``ksize``); exact rounding, so
+    up to ksize 15, from sums of 2, 4 and 8 taps up to 31, running sums above (cost
+    independent of ``ksize``); exact rounding, so
     within 1 level of ``cv2.blur(..., borderType=cv2.BORDER_REFLECT_101)`` (equal below
     the largest kernels)."""
 
@@ -128,8 +129,9 @@ class Box(Filter):
         rowmap = border_index(height, radius, radius, "reflect101")
         colmap = border_index(width, radius, radius, "reflect101")
         n = chunks(height)
-        dtype = np.uint16 if self.ksize <= box.BOX_TAPS_MAX else np.int32
-        hbuf = self._buffer("box_h", (n, width * 3), dtype)
+        ladder = box.BOX_TAPS_MAX < self.ksize <= box.BOX_LADDER_MAX
+        dtype = np.uint16 if self.ksize <= box.BOX_LADDER_MAX else np.int32
+        hbuf = self._buffer("box_h", (n, 3 if ladder else 1, (width + self.ksize) * 3), dtype)
         pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3), np.uint16)
         with dynamic_chunks():
             box.box(src.reshape(height, -1), rowmap, colmap, self.ksize, out.reshape(height, -1), hbuf, pbuf)

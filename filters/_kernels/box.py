@@ -14,6 +14,7 @@ from .rows import pad_row
 _HALF = np.float32(0.5)
 
 BOX_TAPS_MAX = 15  # largest ksize summed tap by tap; also the largest with uint16 sums
+BOX_LADDER_MAX = 31  # largest ksize whose sums of 8 column sums fit uint16 (8 * 31 * 255 < 2**16)
 
 
 @njit(cache=True, nogil=True)
@@ -73,11 +74,51 @@ def _box_taps(p, ksize, h, o, inv):
 
 
 @njit(cache=True, nogil=True)
+def _box_ladder(p, ksize, ladder, o, inv):
+    """Row of ``box`` for ``BOX_TAPS_MAX < ksize <= BOX_LADDER_MAX``: ``o[x] = round(sum_j
+    p[x + 3j] / ksize**2)`` from sums of 2, 4 and 8 taps made by doubling.
+
+    ``ladder`` ``(3, len(p))`` uint16 takes the sums of 2, 4 and 8 neighbouring column sums
+    (at most ``8 * 31 * 255 < 2**16``: exact), each level one vectorised pass over the one
+    below. A window of ``ksize = 8q + r`` taps is then ``q`` (2 or 3) sums of 8 and at most
+    one each of 4, 2 and 1 (``r`` is odd), added in int32 and rounded in one pass: a few
+    vectorised passes instead of the sequential running sum, exact as in `_rounded_mean`
+    (the sum is below ``2**18``, the error below ``2**-14``, ``1 / (2 ksize**2) >= 1/1922``).
+    """
+    n = o.shape[0]
+    s2 = ladder[0]
+    s4 = ladder[1]
+    s8 = ladder[2]
+    valid = p.shape[0] - 3  # the last 3 elements of p are slack
+    for x in range(valid - 3):
+        s2[x] = p[x] + p[x + 3]
+    for x in range(valid - 9):
+        s4[x] = s2[x] + s2[x + 6]
+    for x in range(valid - 21):
+        s8[x] = s4[x] + s4[x + 12]
+    eights = ksize // 8  # 2 or 3
+    rest = ksize % 8
+    k4, k2 = (rest >> 2) & 1, (rest >> 1) & 1
+    m4, m2 = np.uint16(0xFFFF * k4), np.uint16(0xFFFF * k2)  # masks, not branches: one loop for every ksize
+    first, second = s8[0:n], s8[24:24 + n]
+    third = s8[48:48 + n] if eights == 3 else s8[0:0]  # slices, not offsets: Numba's negative-index check scalarises
+    four = s4[24 * eights * k4:24 * eights * k4 + n]
+    two = s2[3 * (8 * eights + 4 * k4) * k2:3 * (8 * eights + 4 * k4) * k2 + n]
+    one = p[3 * (ksize - 1):3 * (ksize - 1) + n]
+    for x in range(n):
+        low = np.int32(np.uint16((four[x] & m4) + (two[x] & m2) + one[x]))  # at most 7 * ksize * 255
+        if eights == 3:
+            low += third[x]
+        total = np.int32(np.int32(first[x]) + np.int32(second[x]) + low)
+        o[x] = np.uint8(np.int32(np.float32(total) * inv + _HALF))
+
+
+@njit(cache=True, nogil=True)
 def _box_running(p, ksize, h, o):
     """Row of ``box`` for any ``ksize``: the window slides along the padded column sums ``p``
     with one add and one subtract per element (three int32 channel chains), into ``h``;
     then ``o = round(h / ksize**2)`` in float64 (exact for every sum)."""
-    n = h.shape[0]
+    n = o.shape[0]
     s0 = np.int32(0)
     s1 = np.int32(0)
     s2 = np.int32(0)
@@ -105,13 +146,13 @@ def box(src, rowmap, colmap, ksize, out, hbuf, pbuf):
     rounded half up (the area is odd, so there are no ties): exact.
 
     Integer sums: the column sums ``pbuf`` ``(n, (W + ksize)*3)`` are uint16 (at most
-    ``255 * 255``); the row sums ``hbuf`` ``(n, W*3)`` uint16 for ``ksize <= BOX_TAPS_MAX``
-    (``ksize**2 * 255 < 2**16``), int32 above. Each chunk
-    keeps the column sums of its current window in ``pbuf`` (3 elements of slack for the
-    last slide) and moves them down one row with a whole-row add/subtract (vectorised).
-    Rows are then summed tap by tap (``_box_taps``) up to ``BOX_TAPS_MAX`` and with a
-    running sum above (``_box_running``), so the cost of large kernels does not depend on
-    ``ksize``.
+    ``255 * 255``); the row scratch ``hbuf`` ``(n, rows, (W + ksize)*3)`` is uint16 up to
+    ``BOX_LADDER_MAX`` (3 rows for `_box_ladder`, else 1), int32 above. Each chunk keeps
+    the column sums of its current window in ``pbuf`` (3 elements of slack for the last
+    slide) and moves them down one row with a whole-row add/subtract (vectorised). Rows
+    are then summed tap by tap (`_box_taps`) up to ``BOX_TAPS_MAX``, from a doubling
+    ladder (`_box_ladder`) up to ``BOX_LADDER_MAX`` and with a running sum above
+    (`_box_running`), whose cost does not depend on ``ksize``.
     """
     height = out.shape[0]
     length = out.shape[1]
@@ -135,9 +176,11 @@ def box(src, rowmap, colmap, ksize, out, hbuf, pbuf):
         for i in range(start, stop):
             pad_row(p, colmap, r, 3)
             if ksize <= BOX_TAPS_MAX:
-                _box_taps(p, ksize, h, out[i], inv)
+                _box_taps(p, ksize, h[0], out[i], inv)
+            elif ksize <= BOX_LADDER_MAX:
+                _box_ladder(p, ksize, h, out[i], inv)
             else:
-                _box_running(p, ksize, h, out[i])
+                _box_running(p, ksize, h[0], out[i])
             if i + 1 < stop:
                 add = src[rowmap[i + ksize]]
                 sub = src[rowmap[i]]
