@@ -13,7 +13,6 @@ import numba
 import numpy as np
 
 from ._kernels import box, gaussian
-from ._parallel import dynamic_chunks
 from .base import Filter, Option, in_range, odd_at_least
 from .correlation import border_index
 from .kernels import gaussian_taps
@@ -80,14 +79,13 @@ class GaussianFilter(Filter):
         colmap = border_index(width, radius, radius, "reflect101")
         padded = (width + taps - 1) * channels
         if self._sixteen is not None:
-            with dynamic_chunks():
-                gaussian.gaussian16(src, rowmap, colmap, self._sixteen, self._sixteen, channels, np.float32(amount),
-                                    out, self._buffer("gauss16_p", (n, padded), np.uint16))
+            gaussian.gaussian16(src, rowmap, colmap, self._sixteen, self._sixteen, channels, np.float32(amount),
+                                out, self._buffer("gauss16_p", (n, padded), np.uint16), self._chunk_counter())
             return
         ring = self._buffer("gauss_ring", (n, taps + 1, width * channels), np.uint16)
-        with dynamic_chunks():
-            gaussian.gaussian(src, rowmap, colmap, self._ky, self._kx, channels, np.float32(amount), out, ring,
-                              self._buffer("gauss_p", (n, padded)), self._buffer("gauss_h", (n, width * channels)))
+        gaussian.gaussian(src, rowmap, colmap, self._ky, self._kx, channels, np.float32(amount), out, ring,
+                          self._buffer("gauss_p", (n, padded)), self._buffer("gauss_h", (n, width * channels)),
+                          self._chunk_counter())
 
 
 @register_filter("blur")
@@ -133,5 +131,5 @@ class Box(Filter):
         dtype = np.uint16 if self.ksize <= box.BOX_LADDER_MAX else np.int32
         hbuf = self._buffer("box_h", (n, 3 if ladder else 1, (width + self.ksize) * 3), dtype)
         pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3), np.uint16)
-        with dynamic_chunks():
-            box.box(src.reshape(height, -1), rowmap, colmap, self.ksize, out.reshape(height, -1), hbuf, pbuf)
+        box.box(src.reshape(height, -1), rowmap, colmap, self.ksize, out.reshape(height, -1), hbuf, pbuf,
+                self._chunk_counter())

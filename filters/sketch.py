@@ -8,7 +8,6 @@ import numpy as np
 
 from ._kernels.luma import inverted_luma
 from ._kernels.sketch import colour_dodge, sketch16
-from ._parallel import dynamic_chunks
 from .blur import SIGMA_OPTION, GaussianFilter, chunks, ksize_option
 from .correlation import border_index
 from .registry import register_filter
@@ -45,12 +44,11 @@ class Sketch(GaussianFilter):
         if self._sixteen is not None:  # OpenCV's default 3 or 5 taps: all in one kernel
             k = len(self._sixteen)
             n = chunks(height)
-            with dynamic_chunks():
-                sketch16(rows, border_index(height, k // 2, k // 2, "reflect101"),
-                         border_index(width, k // 2, k // 2, "reflect101"), _ring_index(height + k - 1, k),
-                         self._sixteen, out_rows, self._buffer("sketch_ring", (n, k, width), np.uint8),
-                         self._buffer("sketch_p", (n, width + k - 1), np.uint16),
-                         self._buffer("sketch_blurred", (n, width), np.uint8))
+            sketch16(rows, border_index(height, k // 2, k // 2, "reflect101"),
+                     border_index(width, k // 2, k // 2, "reflect101"), _ring_index(height + k - 1, k),
+                     self._sixteen, out_rows, self._buffer("sketch_ring", (n, k, width), np.uint8),
+                     self._buffer("sketch_p", (n, width + k - 1), np.uint16),
+                     self._buffer("sketch_blurred", (n, width), np.uint8), self._chunk_counter())
             return
         inverted = self._buffer("inverted", (height, width), np.uint8)
         inverted_luma(rows, inverted)

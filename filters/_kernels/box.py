@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .._parallel import claim
 from .rows import pad_row
 
 _HALF = np.float32(0.5)
@@ -141,7 +142,7 @@ def _box_running(p, ksize, h, o):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def box(src, rowmap, colmap, ksize, out, hbuf, pbuf):
+def box(src, rowmap, colmap, ksize, out, hbuf, pbuf, counter):
     """Mean over ``ksize x ksize`` (reflect-101) of ``src`` ``(H, W*3)`` uint8 into ``out``,
     rounded half up (the area is odd, so there are no ties): exact.
 
@@ -152,37 +153,41 @@ def box(src, rowmap, colmap, ksize, out, hbuf, pbuf):
     slide) and moves them down one row with a whole-row add/subtract (vectorised). Rows
     are then summed tap by tap (`_box_taps`) up to ``BOX_TAPS_MAX``, from a doubling
     ladder (`_box_ladder`) up to ``BOX_LADDER_MAX`` and with a running sum above
-    (`_box_running`), whose cost does not depend on ``ksize``.
+    (`_box_running`), whose cost does not depend on ``ksize``. The zeroed ``counter``
+    hands out the ``n`` chunks (`filters._parallel.claim`).
     """
     height = out.shape[0]
     length = out.shape[1]
     r = ksize // 2
     nchunks = pbuf.shape[0]
     inv = np.float32(1.0 / (ksize * ksize))
-    for chunk in prange(nchunks):
-        h = hbuf[chunk]
-        p = pbuf[chunk]
-        start = (chunk * height) // nchunks
-        stop = ((chunk + 1) * height) // nchunks
-        inner = p[r * 3:r * 3 + length]
-        if start < stop:
-            row = src[rowmap[start]]
-            for x in range(length):
-                inner[x] = row[x]
-            for j in range(1, ksize):
-                row = src[rowmap[start + j]]
+    for _ in prange(nchunks):  # each claims chunks until none are left: see `claim`
+        chunk = claim(counter)
+        while chunk < nchunks:
+            h = hbuf[chunk]
+            p = pbuf[chunk]
+            start = (chunk * height) // nchunks
+            stop = ((chunk + 1) * height) // nchunks
+            inner = p[r * 3:r * 3 + length]
+            if start < stop:
+                row = src[rowmap[start]]
                 for x in range(length):
-                    inner[x] += row[x]
-        for i in range(start, stop):
-            pad_row(p, colmap, r, 3)
-            if ksize <= BOX_TAPS_MAX:
-                _box_taps(p, ksize, h[0], out[i], inv)
-            elif ksize <= BOX_LADDER_MAX:
-                _box_ladder(p, ksize, h, out[i], inv)
-            else:
-                _box_running(p, ksize, h[0], out[i])
-            if i + 1 < stop:
-                add = src[rowmap[i + ksize]]
-                sub = src[rowmap[i]]
-                for x in range(length):
-                    inner[x] += add[x] - sub[x]
+                    inner[x] = row[x]
+                for j in range(1, ksize):
+                    row = src[rowmap[start + j]]
+                    for x in range(length):
+                        inner[x] += row[x]
+            for i in range(start, stop):
+                pad_row(p, colmap, r, 3)
+                if ksize <= BOX_TAPS_MAX:
+                    _box_taps(p, ksize, h[0], out[i], inv)
+                elif ksize <= BOX_LADDER_MAX:
+                    _box_ladder(p, ksize, h, out[i], inv)
+                else:
+                    _box_running(p, ksize, h[0], out[i])
+                if i + 1 < stop:
+                    add = src[rowmap[i + ksize]]
+                    sub = src[rowmap[i]]
+                    for x in range(length):
+                        inner[x] += add[x] - sub[x]
+            chunk = claim(counter)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .._parallel import claim
 from .gaussian import row16
 from .luma import inverted_luma_row
 
@@ -43,7 +44,7 @@ def colour_dodge(inverted, blurred, out):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def sketch16(src, rowmap, colmap, ringmap, taps, out, ring, pbuf, bbuf):
+def sketch16(src, rowmap, colmap, ringmap, taps, out, ring, pbuf, bbuf, counter):
     """Pencil sketch of ``src`` ``(H, W*3)`` BGR into ``out`` with the 16-bit Gaussian of
     ``gaussian16`` (``taps``: its uint16 3 or 5 taps): luma, blur and dodge in one pass.
 
@@ -51,19 +52,23 @@ def sketch16(src, rowmap, colmap, ringmap, taps, out, ring, pbuf, bbuf):
     row reads in ``ring`` ``(n, k, W)`` uint8 (padded row ``j`` in ``ring[j % k]``;
     ``ringmap[j] = j % k`` for ``H + k - 1`` padded rows): each source row's luma is taken
     once per chunk, and the grey, inverted and blurred frames never go through memory.
-    Scratch ``pbuf`` ``(n, W + k - 1)`` uint16 and ``bbuf`` ``(n, W)`` uint8 (the blurred row).
+    Scratch ``pbuf`` ``(n, W + k - 1)`` uint16 and ``bbuf`` ``(n, W)`` uint8 (the blurred row);
+    the zeroed ``counter`` hands out the ``n`` chunks (`filters._parallel.claim`).
     """
     height = out.shape[0]
     nchunks = pbuf.shape[0]
     k = taps.shape[0]
     r = k // 2
-    for chunk in prange(nchunks):
-        rg = ring[chunk]
-        p = pbuf[chunk]
-        blurred = bbuf[chunk]
-        start = (chunk * height) // nchunks
-        for i in range(start, ((chunk + 1) * height) // nchunks):
-            for j in range(i if i == start else i + k - 1, i + k):  # the rows the ring lacks
-                inverted_luma_row(src[rowmap[j]], rg[j % k])
-            row16(rg, ringmap, colmap, taps, taps, 1, i, p, blurred)
-            _dodge_row(rg[(i + r) % k], blurred, out[i])
+    for _ in prange(nchunks):  # each claims chunks until none are left: see `claim`
+        chunk = claim(counter)
+        while chunk < nchunks:
+            rg = ring[chunk]
+            p = pbuf[chunk]
+            blurred = bbuf[chunk]
+            start = (chunk * height) // nchunks
+            for i in range(start, ((chunk + 1) * height) // nchunks):
+                for j in range(i if i == start else i + k - 1, i + k):  # the rows the ring lacks
+                    inverted_luma_row(src[rowmap[j]], rg[j % k])
+                row16(rg, ringmap, colmap, taps, taps, 1, i, p, blurred)
+                _dodge_row(rg[(i + r) % k], blurred, out[i])
+            chunk = claim(counter)
