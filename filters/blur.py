@@ -113,9 +113,8 @@ class Blur(GaussianFilter):
 class Box(Filter):
     """Mean over a ``ksize x ksize`` window (reflect-101) from integer column sums: tap by tap
     up to ksize 15, from sums of 2, 4 and 8 taps up to 31, running sums above (cost
-    independent of ``ksize``); exact rounding, so
-    within 1 level of ``cv2.blur(..., borderType=cv2.BORDER_REFLECT_101)`` (equal below
-    the largest kernels)."""
+    independent of ``ksize``); exact rounding, so within 1 level of ``cv2.blur(...,
+    borderType=cv2.BORDER_REFLECT_101)`` (equal below the largest kernels)."""
 
     summary = "a flat blur: each pixel becomes the average of a square around it"
 
