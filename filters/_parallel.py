@@ -1,4 +1,5 @@
-"""Safe use of ``parallel=True`` kernels from several threads, on every Numba threading layer.
+"""Safe use of ``parallel=True`` kernels from several threads, on every Numba threading layer,
+and chunks handed out as threads become free.
 
 Numba's ``tbb`` and ``omp`` layers let threads launch parallel kernels at the same time.
 ``workqueue``, the one pip gives where there is no OpenMP or TBB (typically macOS),
@@ -10,12 +11,12 @@ process-wide lock on ``workqueue``, nothing on the other layers.
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Iterator
+from contextlib import AbstractContextManager, nullcontext
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 _lock = threading.RLock()  # re-entrant: a filter may call correlate()
 _layer: str | None = None
@@ -39,15 +40,25 @@ def threading_layer() -> str:
     return _layer
 
 
-@contextmanager
-def dynamic_chunks() -> Iterator[None]:
-    """Inside, ``prange`` hands its chunks one at a time to whichever thread is free instead
-    of splitting them up front, so one busy core does not hold the frame back (this thread only)."""
-    previous = numba.set_parallel_chunksize(1)
-    try:
-        yield
-    finally:
-        numba.set_parallel_chunksize(previous)
+@intrinsic
+def claim(typingctx, counter):
+    """Inside a kernel: the next chunk number, atomically taken from ``counter`` (an int64
+    array whose first element the caller zeroed; each call adds 1 and returns the value before).
+
+    Numba's ``omp`` layer splits a ``prange`` between the threads up front, whatever
+    ``numba.set_parallel_chunksize`` says, so a thread that wakes late (``OMP_WAIT_POLICY
+    =PASSIVE``) or is preempted holds back its whole share. A kernel whose ``prange``
+    iterations each claim chunks until none are left lets whichever thread is free take
+    the next one, on every layer (the iterations that come later find none).
+    """
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.atomic_rmw("add", data, context.get_constant(types.int64, 1), "monotonic")
+
+    return types.int64(counter), codegen
 
 
 def launch_lock() -> AbstractContextManager:

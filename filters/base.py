@@ -179,3 +179,9 @@ class Filter(Configurable):
     def _buffer(self, key: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """A scratch array kept between calls; reallocated only when shape or dtype change."""
         return scratch(self._buffers, key, shape, dtype)
+
+    def _chunk_counter(self) -> np.ndarray:
+        """A zeroed ``(1,)`` int64 counter for a kernel that claims its chunks (`filters._parallel.claim`)."""
+        counter = self._buffer("chunk_counter", (1,), np.int64)
+        counter[0] = 0
+        return counter

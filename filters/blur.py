@@ -13,7 +13,6 @@ import numba
 import numpy as np
 
 from ._kernels import box, gaussian
-from ._parallel import dynamic_chunks
 from .base import Filter, Option, in_range, odd_at_least
 from .correlation import border_index
 from .kernels import gaussian_taps
@@ -80,14 +79,13 @@ class GaussianFilter(Filter):
         colmap = border_index(width, radius, radius, "reflect101")
         padded = (width + taps - 1) * channels
         if self._sixteen is not None:
-            with dynamic_chunks():
-                gaussian.gaussian16(src, rowmap, colmap, self._sixteen, self._sixteen, channels, np.float32(amount),
-                                    out, self._buffer("gauss16_p", (n, padded), np.uint16))
+            gaussian.gaussian16(src, rowmap, colmap, self._sixteen, self._sixteen, channels, np.float32(amount),
+                                out, self._buffer("gauss16_p", (n, padded), np.uint16), self._chunk_counter())
             return
         ring = self._buffer("gauss_ring", (n, taps + 1, width * channels), np.uint16)
-        with dynamic_chunks():
-            gaussian.gaussian(src, rowmap, colmap, self._ky, self._kx, channels, np.float32(amount), out, ring,
-                              self._buffer("gauss_p", (n, padded)), self._buffer("gauss_h", (n, width * channels)))
+        gaussian.gaussian(src, rowmap, colmap, self._ky, self._kx, channels, np.float32(amount), out, ring,
+                          self._buffer("gauss_p", (n, padded)), self._buffer("gauss_h", (n, width * channels)),
+                          self._chunk_counter())
 
 
 @register_filter("blur")
@@ -114,9 +112,9 @@ class Blur(GaussianFilter):
 @register_filter("box")
 class Box(Filter):
     """Mean over a ``ksize x ksize`` window (reflect-101) from integer column sums: tap by tap
-    up to ksize 15, running sums above (cost independent of ``ksize``); exact rounding, so
-    within 1 level of ``cv2.blur(..., borderType=cv2.BORDER_REFLECT_101)`` (equal below
-    the largest kernels)."""
+    up to ksize 15, from sums of 2, 4 and 8 taps up to 31, running sums above (cost
+    independent of ``ksize``); exact rounding, so within 1 level of ``cv2.blur(...,
+    borderType=cv2.BORDER_REFLECT_101)`` (equal below the largest kernels)."""
 
     summary = "a flat blur: each pixel becomes the average of a square around it"
 
@@ -128,8 +126,9 @@ class Box(Filter):
         rowmap = border_index(height, radius, radius, "reflect101")
         colmap = border_index(width, radius, radius, "reflect101")
         n = chunks(height)
-        dtype = np.uint16 if self.ksize <= box.BOX_TAPS_MAX else np.int32
-        hbuf = self._buffer("box_h", (n, width * 3), dtype)
-        pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3), dtype)
-        with dynamic_chunks():
-            box.box(src.reshape(height, -1), rowmap, colmap, self.ksize, out.reshape(height, -1), hbuf, pbuf)
+        ladder = box.BOX_TAPS_MAX < self.ksize <= box.BOX_LADDER_MAX
+        dtype = np.uint16 if self.ksize <= box.BOX_LADDER_MAX else np.int32
+        hbuf = self._buffer("box_h", (n, 3 if ladder else 1, (width + self.ksize) * 3), dtype)
+        pbuf = self._buffer("box_p", (n, (width + self.ksize) * 3), np.uint16)
+        box.box(src.reshape(height, -1), rowmap, colmap, self.ksize, out.reshape(height, -1), hbuf, pbuf,
+                self._chunk_counter())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .._parallel import claim
 from .rows import pad_row, saturate
 
 _ROUND16 = np.float32(32768.0)
@@ -170,14 +171,15 @@ def _horizontal(p, kx, channels, h, o):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, ring, pbuf, hbuf):
+def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, ring, pbuf, hbuf, counter):
     """Gaussian blur (correlation, reflect-101) of ``src`` ``(H, W*C)`` uint8 into ``out``;
     with ``amount > 0`` the unsharp mask ``src + amount * (src - blur)`` instead.
 
     ``ky`` uint16 / ``kx`` float32 integer taps summing to 256; ``rowmap`` ``(H + len(ky) - 1,)``
     and ``colmap`` ``(W + len(kx) - 1,)`` int64; ``amount`` float32; scratch ``ring``
     ``(n, len(ky) + 1, W*C)`` uint16, ``pbuf`` ``(n, (W + len(kx) - 1)*C)`` and ``hbuf``
-    ``(n, W*C)`` float32. The unsharp mask rounds the blur to uint8 first (as
+    ``(n, W*C)`` float32; the zeroed ``counter`` hands out the ``n`` chunks
+    (`filters._parallel.claim`). The unsharp mask rounds the blur to uint8 first (as
     ``cv2.GaussianBlur``), then takes the weighted sum in float32, rounded half to even
     and saturated (as ``cv2.addWeighted``). One kernel for both keeps the cold JIT
     compile time down.
@@ -188,25 +190,28 @@ def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, ring, pbuf, hbu
     c = channels
     n = out.shape[1]
     gain = np.float32(1.0) + amount
-    for chunk in prange(nchunks):
-        p = pbuf[chunk]
-        h = hbuf[chunk]
-        rg = ring[chunk]
-        start = (chunk * height) // nchunks
-        for i in range(start, ((chunk + 1) * height) // nchunks):
-            o = out[i]
-            _load_rows(src, rowmap, i, start, rg)
-            _vertical(rg, i, ky, p[pad * c:pad * c + n])
-            pad_row(p, colmap, pad, c)
-            _horizontal(p, kx, c, h, o)
-            if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian16``
-                s = src[i]
-                for x in range(n):
-                    o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
+    for _ in prange(nchunks):  # each claims chunks until none are left: see `claim`
+        chunk = claim(counter)
+        while chunk < nchunks:
+            p = pbuf[chunk]
+            h = hbuf[chunk]
+            rg = ring[chunk]
+            start = (chunk * height) // nchunks
+            for i in range(start, ((chunk + 1) * height) // nchunks):
+                o = out[i]
+                _load_rows(src, rowmap, i, start, rg)
+                _vertical(rg, i, ky, p[pad * c:pad * c + n])
+                pad_row(p, colmap, pad, c)
+                _horizontal(p, kx, c, h, o)
+                if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian16``
+                    s = src[i]
+                    for x in range(n):
+                        o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
+            chunk = claim(counter)
 
 
 @njit(cache=True, nogil=True)
-def _row16(src, rowmap, colmap, ky, kx, channels, i, p, o):
+def row16(src, rowmap, colmap, ky, kx, channels, i, p, o):
     """Row ``i`` of ``gaussian16`` into ``o``; ``p`` is the uint16 padded row.
 
     Constant shifts: a variable one keeps LLVM from narrowing the sums to 16-bit lanes.
@@ -247,7 +252,7 @@ def _row16(src, rowmap, colmap, ky, kx, channels, i, p, o):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def gaussian16(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf):
+def gaussian16(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf, counter):
     """``gaussian`` (blur, or the unsharp mask when ``amount > 0``) with the blur in 16-bit
     integers alone, for OpenCV's default kernels: 3 taps ``64 * (1, 2, 1)`` or 5 taps
     ``16 * (1, 4, 6, 4, 1)``.
@@ -261,37 +266,16 @@ def gaussian16(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf):
     height = out.shape[0]
     nchunks = pbuf.shape[0]
     gain = np.float32(1.0) + amount
-    for chunk in prange(nchunks):
-        p = pbuf[chunk]
-        for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
-            o = out[i]
-            _row16(src, rowmap, colmap, ky, kx, channels, i, p, o)
-            if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian``
-                s = src[i]
-                for x in range(o.shape[0]):
-                    o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
+    for _ in prange(nchunks):  # each claims chunks until none are left: see `claim`
+        chunk = claim(counter)
+        while chunk < nchunks:
+            p = pbuf[chunk]
+            for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
+                o = out[i]
+                row16(src, rowmap, colmap, ky, kx, channels, i, p, o)
+                if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian``
+                    s = src[i]
+                    for x in range(o.shape[0]):
+                        o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
 
-
-@njit(cache=True, nogil=True, parallel=True)
-def colour_dodge(grey, blurred, out):
-    """Pencil sketch: ``grey * 256 / (255 - blurred)`` into all 3 channels of ``out``.
-
-    ``grey``/``blurred`` ``(H, W)`` uint8 (``blurred``: the Gaussian of ``255 - grey``);
-    ``out`` ``(H, W*3)`` uint8. The quotient is computed in float32, rounded half to even
-    and saturated, and is 0 where the divisor is 0, as ``cv2.divide(grey, 255 - blurred,
-    scale=256)``.
-    """
-    scale = np.float32(256.0)
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
-    for i in prange(out.shape[0]):
-        g = grey[i]
-        b = blurred[i]
-        o = out[i]
-        for x in range(g.shape[0]):  # branch-free so that it vectorises
-            divisor = np.float32(255.0) - np.float32(b[x])
-            q = min(np.rint(np.float32(g[x]) * scale / max(divisor, one)), np.float32(255.0))
-            value = np.uint8(q if divisor > zero else zero)
-            o[3 * x] = value
-            o[3 * x + 1] = value
-            o[3 * x + 2] = value
+            chunk = claim(counter)

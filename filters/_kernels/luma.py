@@ -30,14 +30,15 @@ def luma(src, grey):
             g[x] = np.uint8(luma_at(s, x))
 
 
+@njit(cache=True, nogil=True)
+def inverted_luma_row(row, inverted):
+    """``255 - luma`` of a BGR row ``(W*3,)`` into ``inverted`` ``(W,)`` uint8."""
+    for x in range(inverted.shape[0]):
+        inverted[x] = np.uint8(255 - luma_at(row, x))
+
+
 @njit(cache=True, nogil=True, parallel=True)
-def inverted_luma(src, grey, inverted):
-    """Luma of ``src`` ``(H, W*3)`` BGR into ``grey`` ``(H, W)`` and ``255 - grey`` into ``inverted`` (uint8)."""
-    for i in prange(grey.shape[0]):
-        s = src[i]
-        g = grey[i]
-        inv = inverted[i]
-        for x in range(grey.shape[1]):
-            y = luma_at(s, x)
-            g[x] = np.uint8(y)
-            inv[x] = np.uint8(255 - y)
+def inverted_luma(src, inverted):
+    """``255 - luma`` of ``src`` ``(H, W*3)`` BGR into ``inverted`` ``(H, W)`` uint8."""
+    for i in prange(inverted.shape[0]):
+        inverted_luma_row(src[i], inverted[i])

@@ -105,7 +105,7 @@ def test_blur_of_impulse_keeps_its_mass() -> None:
 
 
 @pytest.mark.parametrize("photo", ["coffee", "astronaut"])
-@pytest.mark.parametrize("ksize", [9, 3, 15, 31])
+@pytest.mark.parametrize("ksize", [9, 3, 15, 21, 31])
 def test_box_matches_opencv_on_photos(request, photo, ksize) -> None:
     src = request.getfixturevalue(photo)
     expected = cv2.blur(src, (ksize, ksize), borderType=B101)
@@ -123,8 +123,9 @@ def box_exact(src: np.ndarray, ksize: int) -> np.ndarray:
 
 
 def test_box_every_ksize_is_the_exact_mean(rng) -> None:
-    """Every odd ksize 3..255 (uint16 tap sums up to 15, int32 running sums above): the exactly
-    rounded mean, and within 1 level of cv2.blur (which rounds in float for large areas)."""
+    """Every odd ksize 3..255 (uint16 tap sums up to 15, a doubling ladder up to 31, int32 running
+    sums above): the exactly rounded mean, and within 1 level of cv2.blur (which rounds in
+    float for large areas)."""
     src = rng.integers(0, 256, (37, 300, 3), dtype=np.uint8)
     for ksize in range(3, 256, 2):
         ours = filters.get("box", ksize=ksize)(src)

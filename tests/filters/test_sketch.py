@@ -40,6 +40,16 @@ def test_sketch_matches_opencv_recipe_on_photos(request, photo, ksize, sigma) ->
     check(filters.get("sketch", ksize=ksize, sigma=sigma)(src), src, ksize=ksize, sigma=sigma)
 
 
+@pytest.mark.parametrize("photo", ["coffee", "astronaut"])
+@pytest.mark.parametrize("ksize", [3, 5])
+def test_one_pass_sketch_is_bit_exact(request, photo, ksize) -> None:
+    """OpenCV's default 3 and 5 tap Gaussians take the one-pass kernel (luma, blur and dodge
+    per band of rows, the luma rows in a ring): 0 levels from the recipe, also across band edges."""
+    src = request.getfixturevalue(photo)
+    result = filters.get("sketch", ksize=ksize)(src)
+    assert (result[..., 0] == cv_sketch(src, ksize=ksize)).all()
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (7, 1), (7, 3), (2, 2), (3, 50)])
 def test_sketch_matches_opencv_recipe_on_tiny_frames(rng, shape) -> None:
     src = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
