@@ -40,7 +40,7 @@ def test_a_free_thread_takes_the_next_chunk() -> None:
     """While one thread works on a long chunk 0 (tens of ms), another takes the rest; a split made
     up front (Numba's ``omp`` prange) would leave chunks 1-3 to chunk 0's thread."""
     n = 8
-    for _ in range(3):  # a thread kept off the CPU for the whole of chunk 0 would leave it all to one
+    for _ in range(10):  # a thread kept off the CPU for the whole of chunk 0 would leave it all to one
         taken, owner, sink = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n)
         _claim_all(np.zeros(1, np.int64), taken, owner, 2000, sink)
         if (owner[1:] != owner[0]).any():
