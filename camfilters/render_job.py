@@ -64,6 +64,8 @@ class RenderJob:
             from .audio_denoise import FrameDenoiser
 
             self.denoise = FrameDenoiser()
+        elif options.audio_denoise and reader.sound is None:
+            log.info("%s has no sound: --audio-denoise has nothing to clean", self.input_path.name)
         if self.sound is not None:
             try:
                 self._add_audio(self.sound)

@@ -204,6 +204,18 @@ def test_run_audio_denoise_without_sound_is_one_line(tmp_path):
     assert proc.returncode == 2
 
 
+def test_render_audio_denoise_on_a_file_without_sound_says_so_and_renders(tmp_path):
+    """A file with no sound renders as without the option, with one line saying there was nothing to clean."""
+    from media import make_video, probe
+
+    clip, out = tmp_path / "silent.mp4", tmp_path / "out.mp4"
+    make_video(clip, 6, size=(64, 48), fps=30, audio=False)
+    proc = cli_main("render", str(clip), "-o", str(out), "--audio-denoise", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "silent.mp4 has no sound: --audio-denoise has nothing to clean" in proc.stderr
+    assert probe(out).frames == 6
+
+
 def test_a_preset_audio_denoise_must_be_true_or_false(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('[presets.talk]\naudio_denoise = "yes"\n')
