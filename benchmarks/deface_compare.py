@@ -148,17 +148,8 @@ def calls(frames: int, work: Path, only: str = "") -> list[dict]:
     rows = []
     for n, name, (tracks, size, pan) in chosen(only):
         clip = make_clip(work / f"calls{n}.mp4", tracks, size, pan, frames)
-        counts = []
         with OfflineLenses(["face-blur"]) as lenses:
-            detector = lenses.stage._analyzer._detector
-            detect = detector.detect
-
-            def counted(*args, **kwargs):  # on the look-back's thread: read the counts as each call ends
-                found = detect(*args, **kwargs)
-                counts.append((detector.calls, detector.searched, detector.looks))
-                return found
-
-            detector.detect = counted
+            counts = clips.count_searches(lenses)
             for i, frame in enumerate(clips.decode(clip.path)):
                 lenses.push(frame, i / clip.fps)
             lenses.drain()

@@ -258,6 +258,22 @@ def build_decoy_clip(path: str | Path, *, size: tuple[int, int] = (1280, 720), f
     return Clip(Path(path), size, fps, truth, (size[0] * 78 // 100, y, w, h))
 
 
+def count_searches(lenses) -> list[tuple[int, int, int]]:
+    """Record, for each frame an `OfflineLenses` with a privacy lens analyses from now on, its face search's
+    (model calls, tiles searched, looks from a face's centre) (`search.FaceDetector`'s counts); the list fills
+    as the frames are analysed (on the look-back's thread: each entry is read as its call ends)."""
+    detector = lenses.stage._analyzer._detector
+    detect, counts = detector.detect, []
+
+    def counted(*args, **kwargs):
+        found = detect(*args, **kwargs)
+        counts.append((detector.calls, detector.searched, detector.looks))
+        return found
+
+    detector.detect = counted
+    return counts
+
+
 def false_area(clip: Clip, before: list[np.ndarray], after: list[np.ndarray]) -> float:
     """The share of the frame area changed away from every true head, over the clip: 8x8 blocks whose
     mean absolute change exceeds `FALSE_LEVEL` levels and whose centre lies outside every face box grown

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from clips import DEFAULT_TRACKS, build_clip, build_decoy_clip, decode, false_area, missed_faces
+from clips import DEFAULT_TRACKS, build_clip, build_decoy_clip, count_searches, decode, false_area, missed_faces
 
 
 def render(clip, lookback=None):
@@ -69,22 +69,16 @@ def test_a_panning_camera_costs_a_share_of_the_tiles(tmp_path, need_mediapipe_mo
 
     clip = build_clip(tmp_path / "pan.mp4", DEFAULT_TRACKS, audio=False, frames=30, pan=6)
     frames = decode(clip.path)
-    searched, after = [], []
+    after = []
     with OfflineLenses(["face-blur"]) as lenses:
-        detector = lenses.stage._analyzer._detector
-        detect = detector.detect
-
-        def counted(*args, **kwargs):  # frames are analysed on another thread: count as each ends
-            found = detect(*args, **kwargs)
-            searched.append(detector.searched)
-            return found
-
-        detector.detect = counted
+        counts = count_searches(lenses)
         for i, frame in enumerate(frames):
             after += [image for image, _ in lenses.push(frame, i / clip.fps)]
         after += [image for image, _ in lenses.drain()]
+        every = lenses.stage._analyzer._detector.every
+    searched = [tiles for _, tiles, _ in counts]
     tiles = searched[0]
     assert tiles >= 20
-    share = -(-tiles // detector.every)
+    share = -(-tiles // every)
     assert max(searched[1:]) <= share + 1 and sum(searched[1:]) <= (share + 0.2) * len(searched[1:])
     assert missed_faces(clip, frames, after) == []
