@@ -170,6 +170,14 @@ def _horizontal(p, kx, channels, h, o):
         o[x] = np.uint8(np.int32((h[x] + k1 * (a1[x] + b1[x]) + _ROUND16) * _INV16))
 
 
+@njit(cache=True, nogil=True)
+def _unsharp_row(s, gain, amount, o):
+    """The unsharp mask of row ``s`` over its blur ``o`` (uint8, rounded), in place:
+    ``o = saturate(gain * s - amount * o)``, float32, ``gain = 1 + amount``."""
+    for x in range(o.shape[0]):
+        o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, ring, pbuf, hbuf, counter):
     """Gaussian blur (correlation, reflect-101) of ``src`` ``(H, W*C)`` uint8 into ``out``;
@@ -203,10 +211,8 @@ def gaussian(src, rowmap, colmap, ky, kx, channels, amount, out, ring, pbuf, hbu
                 _vertical(rg, i, ky, p[pad * c:pad * c + n])
                 pad_row(p, colmap, pad, c)
                 _horizontal(p, kx, c, h, o)
-                if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian16``
-                    s = src[i]
-                    for x in range(n):
-                        o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
+                if amount > 0:
+                    _unsharp_row(src[i], gain, amount, o)
             chunk = claim(counter)
 
 
@@ -273,9 +279,6 @@ def gaussian16(src, rowmap, colmap, ky, kx, channels, amount, out, pbuf, counter
             for i in range((chunk * height) // nchunks, ((chunk + 1) * height) // nchunks):
                 o = out[i]
                 row16(src, rowmap, colmap, ky, kx, channels, i, p, o)
-                if amount > 0:  # the blurred row, rounded to uint8, is in o: as in ``gaussian``
-                    s = src[i]
-                    for x in range(o.shape[0]):
-                        o[x] = saturate(gain * np.float32(s[x]) - amount * np.float32(o[x]))
-
+                if amount > 0:
+                    _unsharp_row(src[i], gain, amount, o)
             chunk = claim(counter)
